@@ -1,0 +1,39 @@
+// Checked calls and small helpers shared by every module.
+// A failed check prints file:line, what went wrong and what to do, then exits.
+#ifndef PWM_NN_COMMON_H
+#define PWM_NN_COMMON_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+// Print "pwm: error: <msg> (file:line)" and exit(1). For conditions a user cannot recover from
+// inside the program (out of memory, a programming error such as a shape mismatch).
+void nn_fatal_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+#define nn_fatal(...) nn_fatal_at(__FILE__, __LINE__, __VA_ARGS__)
+
+// Abort with a message when cond is false. Active in every build, unlike assert.
+#define nn_check(cond, ...) \
+    do { if (!(cond)) nn_fatal_at(__FILE__, __LINE__, __VA_ARGS__); } while (0)
+
+// Allocation that never returns NULL; 64-byte aligned, zero-filled.
+void *nn_malloc_at(const char *file, int line, size_t bytes);
+#define nn_malloc(bytes) nn_malloc_at(__FILE__, __LINE__, (bytes))
+void nn_free(void *p);
+
+// fopen that reports the path, the reason and a hint on failure.
+FILE *nn_fopen_at(const char *file, int line, const char *path, const char *mode);
+#define nn_fopen(path, mode) nn_fopen_at(__FILE__, __LINE__, (path), (mode))
+
+// Format an error message into err[errlen] (if err is non-NULL) and return -1.
+// Recoverable errors (bad files, bad configs) use this instead of nn_fatal.
+int nn_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+// Monotonic wall clock in seconds.
+double nn_now(void);
+
+// Threads used by the numeric core (OpenMP loops and OpenBLAS). n <= 0 means all cores.
+void nn_set_threads(int n);
+int nn_get_threads(void);
+
+#endif

@@ -1,0 +1,88 @@
+// The test runner: build/tests [SUBSTRING]. Runs every case whose "file/name" contains SUBSTRING.
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../nn/common.h"
+
+#define SUITE(x) extern const test_case x[];
+#include "suites.h"
+#undef SUITE
+
+static const test_suite suites[] = {
+#define SUITE(x) {#x, x},
+#include "suites.h"
+#undef SUITE
+};
+
+jmp_buf test_jmp;
+char test_msg[512];
+int test_skipped;
+static char tmpdir[256];
+
+void test_fail_at(const char *file, int line, const char *fmt, ...) {
+    int n = snprintf(test_msg, sizeof test_msg, "%s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(test_msg + n, sizeof test_msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    test_skipped = 0;
+    longjmp(test_jmp, 1);
+}
+
+void test_skip(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(test_msg, sizeof test_msg, fmt, ap);
+    va_end(ap);
+    test_skipped = 1;
+    longjmp(test_jmp, 1);
+}
+
+const char *test_tmpdir(void) { return tmpdir; }
+
+static void remove_tmpdir(void) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+}
+
+int main(int argc, char **argv) {
+    const char *filter = argc > 1 ? argv[1] : "";
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: build/tests [SUBSTRING]\n  runs the cases whose suite/name contains SUBSTRING\n");
+        return 0;
+    }
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/pwm-tests-XXXXXX");
+    if (!mkdtemp(tmpdir)) nn_fatal("cannot create a scratch directory under /tmp");
+    atexit(remove_tmpdir);
+    nn_set_threads(0);
+
+    int passed = 0, failed = 0, skipped = 0;
+    for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
+        for (const test_case *c = suites[s].cases; c->name; c++) {
+            char full[256];
+            snprintf(full, sizeof full, "%s/%s", suites[s].file, c->name);
+            if (!strstr(full, filter)) continue;
+            nn_set_threads(0);
+            double t0 = nn_now();
+            if (setjmp(test_jmp) == 0) {
+                c->fn();
+                printf("ok    %-50s %7.2fs\n", full, nn_now() - t0);
+                passed++;
+            } else if (test_skipped) {
+                printf("skip  %-50s (%s)\n", full, test_msg);
+                skipped++;
+            } else {
+                printf("FAIL  %-50s\n      %s\n", full, test_msg);
+                failed++;
+            }
+            fflush(stdout);
+        }
+    }
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    return failed ? 1 : 0;
+}
