@@ -57,7 +57,7 @@ double nn_now(void) {
 void nn_set_threads(int n) {
     if (n <= 0) n = omp_get_num_procs();
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);  // nn_sgemm spreads matrix products over the OpenMP threads
 }
 
 int nn_get_threads(void) { return omp_get_max_threads(); }

@@ -32,7 +32,7 @@ int nn_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format
 // Monotonic wall clock in seconds.
 double nn_now(void);
 
-// Threads used by the numeric core (OpenMP loops and OpenBLAS). n <= 0 means all cores.
+// Threads used by the numeric core (OpenMP loops, matrix products included). n <= 0: all cores.
 void nn_set_threads(int n);
 int nn_get_threads(void);
 

@@ -21,8 +21,20 @@ int nn_act_parse(const char *s) {
 void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc) {
     double t0 = nn_gemm_stats.enabled ? nn_now() : 0;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    // OpenBLAS's own threading changes the rounding with the thread count, so OpenBLAS runs on one
+    // thread and the rows of C are split into blocks that depend on the shape only, one
+    // single-threaded sgemm per block on the OpenMP threads
+    int blocks = (M + NN_GEMM_BLOCK_ROWS - 1) / NN_GEMM_BLOCK_ROWS;
+    blocks = blocks > NN_GEMM_MAX_BLOCKS ? NN_GEMM_MAX_BLOCKS : blocks < 1 ? 1 : blocks;
+    int rows = ((M + blocks - 1) / blocks + 15) & ~15;
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < blocks; i++) {
+        int r0 = i * rows, m = r0 + rows <= M ? rows : M - r0;
+        if (m <= 0) continue;
+        const float *Ai = trans_a ? A + r0 : A + (size_t)r0 * lda;
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                    m, N, K, alpha, Ai, lda, B, ldb, beta, C + (size_t)r0 * ldc, ldc);
+    }
     if (nn_gemm_stats.enabled) {
         nn_gemm_stats.seconds += nn_now() - t0;
         nn_gemm_stats.flops += 2.0 * M * N * K;

@@ -85,6 +85,11 @@ typedef struct {
 extern nn_gemm_prof nn_gemm_stats;
 
 // Row-major sgemm wrapper used by every op: C(M,N) = alpha·op(A)·op(B) + beta·C.
+// The rows of C are split into at most NN_GEMM_MAX_BLOCKS blocks of at least NN_GEMM_BLOCK_ROWS
+// (by shape alone), each a single-threaded OpenBLAS call on its own OpenMP thread, so the result
+// is bitwise the same for any thread count.
+#define NN_GEMM_BLOCK_ROWS 128
+#define NN_GEMM_MAX_BLOCKS 32
 void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 

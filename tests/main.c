@@ -44,6 +44,15 @@ void test_skip(const char *fmt, ...) {
 
 const char *test_tmpdir(void) { return tmpdir; }
 
+// run one case; 0 passed, 1 failed, 2 skipped (setjmp kept in its own frame)
+static int run_case(const test_case *c) {
+    if (setjmp(test_jmp) == 0) {
+        c->fn();
+        return 0;
+    }
+    return test_skipped ? 2 : 1;
+}
+
 static void remove_tmpdir(void) {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
@@ -69,11 +78,11 @@ int main(int argc, char **argv) {
             if (!strstr(full, filter)) continue;
             nn_set_threads(0);
             double t0 = nn_now();
-            if (setjmp(test_jmp) == 0) {
-                c->fn();
+            int result = run_case(c);
+            if (result == 0) {
                 printf("ok    %-50s %7.2fs\n", full, nn_now() - t0);
                 passed++;
-            } else if (test_skipped) {
+            } else if (result == 2) {
                 printf("skip  %-50s (%s)\n", full, test_msg);
                 skipped++;
             } else {

@@ -2,3 +2,5 @@
 SUITE(ops_tests)
 SUITE(safetensors_tests)
 SUITE(args_tests)
+SUITE(rng_tests)
+SUITE(optim_tests)
