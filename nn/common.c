@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void nn_fatal_at(const char *file, int line, const char *fmt, ...) {
     va_list ap;
@@ -52,6 +53,31 @@ double nn_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void fmt_duration(char *buf, size_t n, double s) {
+    if (s < 60) snprintf(buf, n, "%.1fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+void nn_progress(const char *label, long done, long total, double t_start) {
+    static double last_print;
+    static long last_pct = -1;
+    double now = nn_now(), elapsed = now - t_start;
+    long pct = total > 0 ? 100 * done / total : 0;
+    int tty = isatty(fileno(stderr)), finished = done >= total;
+    // on a terminal at most 10 redraws a second; in a log about every 10% or 30 s
+    if (tty ? (!finished && now - last_print < 0.1) : (!finished && pct / 10 == last_pct / 10 && now - last_print < 30))
+        return;
+    last_print = now;
+    last_pct = pct;
+    char el[32], eta[32];
+    fmt_duration(el, sizeof el, elapsed);
+    fmt_duration(eta, sizeof eta, done > 0 ? elapsed * (double)(total - done) / (double)done : 0.0);
+    fprintf(stderr, "%s%s %ld/%ld %3ld%% elapsed %s ETA %s%s", tty ? "\r" : "", label, done, total, pct, el, eta,
+            tty && !finished ? "   " : "\n");
+    fflush(stderr);
 }
 
 void nn_set_threads(int n) {

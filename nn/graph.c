@@ -389,6 +389,20 @@ nn_tensor *nn_split(nn_graph *g, nn_tensor *x, int off, int width) {
     return y;
 }
 
+static void rows_bwd(nn_graph *g, nn_node *nd) {
+    float *dx = nn_grad(g, nd->in[0]) + (size_t)nd->k * nd->in[0]->d;
+    for (size_t i = 0; i < numel(nd->out); i++) dx[i] += nd->out->g[i];
+}
+
+nn_tensor *nn_rows(nn_graph *g, nn_tensor *x, int r0, int n) {
+    nn_check(r0 >= 0 && n > 0 && r0 + n <= x->n, "rows: [%d, %d) outside a tensor of %d rows", r0, r0 + n, x->n);
+    nn_tensor *y = nn_graph_alloc(g, sizeof *y);
+    *y = (nn_tensor){.x = x->x + (size_t)r0 * x->d, .n = n, .d = x->d};
+    nn_node *nd = record(g, y, rows_bwd, x, NULL, NULL);
+    if (nd) nd->k = r0;
+    return y;
+}
+
 // ---------------------------------------------------------------------------------------------
 // arithmetic with broadcasting of the second operand
 

@@ -74,6 +74,8 @@ nn_tensor *nn_mse(nn_graph *g, nn_tensor *a, nn_tensor *b);
 nn_tensor *nn_concat(nn_graph *g, nn_tensor **xs, int k);
 // Columns [off, off+width) of x.
 nn_tensor *nn_split(nn_graph *g, nn_tensor *x, int off, int width);
+// Rows [r0, r0+n) of x: a view of x's values (no copy); gradients flow back into x.
+nn_tensor *nn_rows(nn_graph *g, nn_tensor *x, int r0, int n);
 // Elementwise a+b, a−b, a·b; b may also be (n×1), (1×d) or (1×1) and is broadcast.
 nn_tensor *nn_add(nn_graph *g, nn_tensor *a, nn_tensor *b);
 nn_tensor *nn_sub(nn_graph *g, nn_tensor *a, nn_tensor *b);

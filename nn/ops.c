@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common.h"
@@ -39,6 +40,8 @@ void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
         nn_gemm_stats.seconds += nn_now() - t0;
         nn_gemm_stats.flops += 2.0 * M * N * K;
         nn_gemm_stats.calls++;
+        if (nn_gemm_stats.log_n < nn_gemm_stats.log_cap)
+            nn_gemm_stats.log[nn_gemm_stats.log_n++] = (nn_gemm_shape){M, N, K, trans_a, trans_b};
     }
 }
 
@@ -84,9 +87,11 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
         float *y = out + (size_t)n * C;
         // two passes: mean, then variance about the mean
         float m = 0.0f;
+        #pragma omp simd reduction(+ : m)
         for (int c = 0; c < C; c++) m += x[c];
         m /= (float)C;
         float v = 0.0f;
+        #pragma omp simd reduction(+ : v)
         for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
         v /= (float)C;
         float s = 1.0f / sqrtf(v + NN_LAYERNORM_EPS);
@@ -105,6 +110,7 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
             float m = mean[n], s = rstd[n];
             // dx = s·(g − mean(g) − xhat·mean(g·xhat)) with g = dy·w
             float gmean = 0.0f, gxmean = 0.0f;
+            #pragma omp simd reduction(+ : gmean, gxmean)
             for (int c = 0; c < C; c++) {
                 float g = dy[c] * w[c];
                 gmean += g;
@@ -143,45 +149,84 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 // ---------------------------------------------------------------------------------------------
 // activations
 
-// tanh(softplus(x)) with one exp: with e = exp(x), tanh(log(1+e)) = (e²+2e)/(e²+2e+2)
-static inline float tanh_softplus(float x) {
-    if (x > 20.0f) return 1.0f;
-    float e = expf(x), q = e * (e + 2.0f);
+// exp(x) in plain arithmetic, so loops that call it vectorise (within 2 ulp of expf on [-87, 88];
+// NaN stays NaN): exp(x) = 2^n·exp(r), n = round(x·log2 e), |r| <= ln2/2, Cephes' polynomial
+static inline float fast_expf(float x) {
+    x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
+    float n = rintf(x * 1.44269504088896341f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23};
+    return p * scale.f;
+}
+
+// mish pieces from e = exp(min(x, 20)): tanh(softplus(x)) = (e²+2e)/(e²+2e+2), sigmoid = e/(1+e)
+static inline float mish_t(float e) {
+    float q = e * (e + 2.0f);
     return q / (q + 2.0f);
 }
 
 void act_forward(float *out, const float *inp, size_t n, nn_act act) {
-    #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i], y;
-        switch (act) {
-        case NN_ACT_RELU: y = x > 0.0f ? x : 0.0f; break;
-        case NN_ACT_ELU: y = x > 0.0f ? x : expm1f(x); break;
-        case NN_ACT_TANH: y = tanhf(x); break;
-        case NN_ACT_MISH: y = x * tanh_softplus(x); break;
-        default: y = x; break;
+    // one loop per activation, so each vectorises
+    switch (act) {
+    case NN_ACT_RELU:
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        break;
+    case NN_ACT_ELU:
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : fast_expf(inp[i]) - 1.0f;
+        break;
+    case NN_ACT_TANH:
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) out[i] = tanhf(inp[i]);
+        break;
+    case NN_ACT_MISH:
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            float x = inp[i];
+            out[i] = x * mish_t(fast_expf(x < 20.0f ? x : 20.0f));
         }
-        out[i] = y;
+        break;
+    default:
+        if (out != inp) memcpy(out, inp, sizeof(float) * n);
+        break;
     }
 }
 
 void act_backward(float *dinp, const float *dout, const float *inp, const float *out, size_t n, nn_act act) {
-    #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i], d;
-        switch (act) {
-        case NN_ACT_RELU: d = x > 0.0f ? 1.0f : 0.0f; break;
-        case NN_ACT_ELU: d = x > 0.0f ? 1.0f : out[i] + 1.0f; break;
-        case NN_ACT_TANH: d = 1.0f - out[i] * out[i]; break;
-        case NN_ACT_MISH: {
-            // d/dx x·t(x) = t + x·(1 − t²)·sigmoid(x), t = tanh(softplus(x))
-            float t = tanh_softplus(x), sig = 1.0f / (1.0f + expf(-x));
-            d = t + x * (1.0f - t * t) * sig;
-            break;
+    switch (act) {
+    case NN_ACT_RELU:
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+        break;
+    case NN_ACT_ELU:
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * (inp[i] > 0.0f ? 1.0f : out[i] + 1.0f);
+        break;
+    case NN_ACT_TANH:
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
+        break;
+    case NN_ACT_MISH:
+        // d/dx x·t(x) = t + x·(1 − t²)·sigmoid(x)
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            float x = inp[i], e = fast_expf(x < 20.0f ? x : 20.0f), t = mish_t(e);
+            dinp[i] += dout[i] * (t + x * (1.0f - t * t) * (e / (1.0f + e)));
         }
-        default: d = 1.0f; break;
-        }
-        dinp[i] += dout[i] * d;
+        break;
+    default:
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) dinp[i] += dout[i];
+        break;
     }
 }
 
@@ -196,7 +241,8 @@ void softmax_forward(float *out, const float *inp, int N, int C) {
         float mx = x[0];
         for (int c = 1; c < C; c++) mx = x[c] > mx ? x[c] : mx;
         float sum = 0.0f;
-        for (int c = 0; c < C; c++) sum += (y[c] = expf(x[c] - mx));
+        #pragma omp simd reduction(+ : sum)
+        for (int c = 0; c < C; c++) sum += (y[c] = fast_expf(x[c] - mx));
         float inv = 1.0f / sum;
         for (int c = 0; c < C; c++) y[c] *= inv;
     }
@@ -207,6 +253,7 @@ void softmax_backward(float *dinp, const float *dout, const float *out, int N, i
     for (int n = 0; n < N; n++) {
         const float *y = out + (size_t)n * C, *dy = dout + (size_t)n * C;
         float dot = 0.0f;
+        #pragma omp simd reduction(+ : dot)
         for (int c = 0; c < C; c++) dot += dy[c] * y[c];
         float *dx = dinp + (size_t)n * C;
         for (int c = 0; c < C; c++) dx[c] += y[c] * (dy[c] - dot);
@@ -221,7 +268,8 @@ void log_softmax_forward(float *out, const float *inp, int N, int C) {
         float mx = x[0];
         for (int c = 1; c < C; c++) mx = x[c] > mx ? x[c] : mx;
         float sum = 0.0f;
-        for (int c = 0; c < C; c++) sum += expf(x[c] - mx);
+        #pragma omp simd reduction(+ : sum)
+        for (int c = 0; c < C; c++) sum += fast_expf(x[c] - mx);
         float lse = mx + logf(sum);
         for (int c = 0; c < C; c++) y[c] = x[c] - lse;
     }
@@ -234,7 +282,7 @@ void log_softmax_backward(float *dinp, const float *dout, const float *out, int 
         float sum = 0.0f;
         for (int c = 0; c < C; c++) sum += dy[c];
         float *dx = dinp + (size_t)n * C;
-        for (int c = 0; c < C; c++) dx[c] += dy[c] - expf(y[c]) * sum;
+        for (int c = 0; c < C; c++) dx[c] += dy[c] - fast_expf(y[c]) * sum;
     }
 }
 

@@ -76,11 +76,18 @@ void soft_ce_backward(float *dlogits, float *dtarget, const float *dloss, const 
 void mse_forward(float *loss, const float *a, const float *b, int N, int C);
 void mse_backward(float *da, float *db, const float *dloss, const float *a, const float *b, int N, int C);
 
-// Profiling of matrix products: when enabled, every sgemm call adds its time and flops here.
+// Profiling of matrix products: when enabled, every sgemm call adds its time and flops here, and
+// its shape to log (when log_cap > 0, up to log_cap calls).
+typedef struct {
+    int m, n, k, trans_a, trans_b;
+} nn_gemm_shape;
+
 typedef struct {
     int enabled;
     long calls;
     double seconds, flops;
+    nn_gemm_shape *log;
+    int log_n, log_cap;
 } nn_gemm_prof;
 extern nn_gemm_prof nn_gemm_stats;
 

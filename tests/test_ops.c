@@ -189,12 +189,16 @@ static nn_tensor *b_concat(nn_graph *g, nn_tensor **in, void *ctx) { return nn_c
 static nn_tensor *b_split(nn_graph *g, nn_tensor **in, void *ctx) {
     return nn_mul(g, nn_split(g, in[0], 2, 3), nn_split(g, in[0], 4, 3));  // overlapping slices
 }
+static nn_tensor *b_rows(nn_graph *g, nn_tensor **in, void *ctx) {
+    return nn_mul(g, nn_rows(g, in[0], 0, 2), nn_rows(g, in[0], 1, 2));  // overlapping views
+}
 
 TEST(concat_split) {
     fd_inputs in = make_inputs(3, (int[]){3, 3, 3}, (int[]){2, 5, 1}, -1, 1);
     fd_check("concat", b_concat, NULL, &in, NULL, FD_TOL);
     fd_inputs one = make_inputs(1, (int[]){3}, (int[]){8}, -1, 1);
     fd_check("split", b_split, NULL, &one, NULL, FD_TOL);
+    fd_check("rows", b_rows, NULL, &one, NULL, FD_TOL);
     free_inputs(&in);
     free_inputs(&one);
 }

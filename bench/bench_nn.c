@@ -1,0 +1,206 @@
+// `pwm bench nn`: time one world-model training step (forward, backward, Adam) of the TD-MPC2 /
+// PWM architecture on the numeric core, and how much of it is matrix products.
+//
+// The step follows PWM's world-model loss: z0 = enc(o0); z_{t+1} = dyn(z_t, a_t); the targets
+// enc(o_{t+1}) under stop-gradient; (Σ_t γ^t·MSE(z_{t+1}, target) + mean_t γ^t·(R(z_t, a_t) − r_t)²)/H,
+// then grad-norm clipping at 20 and Adam at 3e-4. The data are random: timing only.
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/args.h"
+#include "../nn/common.h"
+#include "../nn/mlp.h"
+#include "../nn/optim.h"
+#include "bench.h"
+
+typedef struct {
+    int obs, act, latent, enc_dim, enc_layers, mlp_dim, batch, horizon, steps, warmup, threads;
+    const char *size;
+} nn_bench_cfg;
+
+typedef struct {
+    nn_params p;
+    nn_mlp enc, dyn, rew;
+} bench_wm;
+
+static void wm_build(bench_wm *w, const nn_bench_cfg *c) {
+    nn_params_init(&w->p, 0);
+    nn_mlp_spec enc = {.in = c->obs, .out = c->latent, .n_hidden = c->enc_layers, .act = NN_ACT_MISH,
+                       .block = NN_BLOCK_NORM_ACT, .layernorm = 1, .out_kind = NN_OUT_SIMNORM, .simnorm_group = 8};
+    for (int i = 0; i < c->enc_layers; i++) enc.hidden[i] = c->enc_dim;
+    nn_mlp_spec dyn = {.in = c->latent + c->act, .out = c->latent, .n_hidden = 2, .hidden = {c->mlp_dim, c->mlp_dim},
+                       .act = NN_ACT_MISH, .block = NN_BLOCK_NORM_ACT, .layernorm = 1, .out_kind = NN_OUT_SIMNORM,
+                       .simnorm_group = 8};
+    nn_mlp_spec rew = dyn;
+    rew.out = 1;
+    rew.out_kind = NN_OUT_LINEAR;
+    nn_mlp_declare(&w->enc, &w->p, "encoder", &enc);
+    nn_mlp_declare(&w->dyn, &w->p, "dynamics", &dyn);
+    nn_mlp_declare(&w->rew, &w->p, "reward", &rew);
+    nn_params_alloc(&w->p);
+    nn_rng r;
+    nn_rng_init(&r, 0, 0);
+    nn_mlp_init(&w->enc, NN_INIT_TRUNC_NORMAL, 0, &r);
+    nn_mlp_init(&w->dyn, NN_INIT_TRUNC_NORMAL, 0, &r);
+    nn_mlp_init(&w->rew, NN_INIT_TRUNC_NORMAL, 1, &r);
+}
+
+// one training step; obs ((H+1)·B × obs), act (H·B × act), rew (H·B × 1), time-major
+static float wm_step(bench_wm *w, nn_graph *g, nn_adam *opt, const nn_bench_cfg *c, const float *obs,
+                     const float *act, const float *rew) {
+    int B = c->batch, H = c->horizon;
+    nn_graph_reset(g);
+    nn_params_zero_grad(&w->p);
+    // targets: all H next observations through the encoder in one batch, without gradient
+    nn_graph_set_no_grad(g, 1);
+    nn_tensor *targets = nn_mlp_forward(g, &w->enc, nn_tensor_from(g, obs + (size_t)B * c->obs, H * B, c->obs, 0));
+    nn_graph_set_no_grad(g, 0);
+    nn_tensor *z = nn_mlp_forward(g, &w->enc, nn_tensor_from(g, obs, B, c->obs, 0));
+    nn_tensor *dyn_loss = NULL, *rew_loss = NULL;
+    float discount = 1.0f;
+    for (int t = 0; t < H; t++) {
+        nn_tensor *za = nn_concat(g, (nn_tensor *[]){z, nn_tensor_from(g, act + (size_t)t * B * c->act, B, c->act, 0)}, 2);
+        nn_tensor *r_hat = nn_mlp_forward(g, &w->rew, za);
+        z = nn_mlp_forward(g, &w->dyn, za);
+        nn_tensor *target = nn_rows(g, targets, t * B, B);
+        nn_tensor *dl = nn_scale(g, nn_mean(g, nn_mse(g, z, target)), discount);
+        nn_tensor *rl = nn_scale(g, nn_mean(g, nn_mse(g, r_hat, nn_tensor_from(g, rew + (size_t)t * B, B, 1, 0))),
+                                 discount / (float)H);
+        dyn_loss = dyn_loss ? nn_add(g, dyn_loss, dl) : dl;
+        rew_loss = rew_loss ? nn_add(g, rew_loss, rl) : rl;
+        discount *= 0.99f;
+    }
+    nn_tensor *loss = nn_scale(g, nn_add(g, dyn_loss, rew_loss), 1.0f / (float)H);
+    nn_backward(g, loss);
+    nn_clip_grad_norm(&w->p, 20.0);
+    nn_adam_step(opt, &w->p, 3e-4f);
+    return loss->x[0];
+}
+
+// replay the step's matrix products with OpenBLAS's own threading; returns seconds per replay
+static double raw_sgemm_seconds(const nn_gemm_shape *shapes, int n, int threads, int reps) {
+    size_t most = 0;
+    for (int i = 0; i < n; i++) {
+        size_t m = (size_t)shapes[i].m, nn = (size_t)shapes[i].n, k = (size_t)shapes[i].k;
+        size_t need = m * k > k * nn ? m * k : k * nn;
+        most = need > most ? need : most;
+        most = m * nn > most ? m * nn : most;
+    }
+    float *A = nn_malloc(sizeof(float) * most), *B = nn_malloc(sizeof(float) * most), *C = nn_malloc(sizeof(float) * most);
+    for (size_t i = 0; i < most; i++) A[i] = B[i] = 0.001f * (float)(i % 1000);
+    openblas_set_num_threads(threads);
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = nn_now();
+        for (int i = 0; i < n; i++) {
+            const nn_gemm_shape *s = &shapes[i];
+            cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans, s->trans_b ? CblasTrans : CblasNoTrans,
+                        s->m, s->n, s->k, 1.0f, A, s->trans_a ? s->m : s->k, B, s->trans_b ? s->k : s->n, 1.0f, C, s->n);
+        }
+        double dt = nn_now() - t0;
+        best = dt < best ? dt : best;
+    }
+    openblas_set_num_threads(1);
+    nn_free(A);
+    nn_free(B);
+    nn_free(C);
+    return best;
+}
+
+static const char nn_summary[] =
+    "Times one world-model training step (forward + backward + grad clip + Adam) of the TD-MPC2/PWM\n"
+    "architecture on random data: encoder obs -> [enc-dim] x enc-layers -> latent (SimNorm), dynamics and\n"
+    "reward (latent+act) -> [mlp-dim, mlp-dim], batch x horizon, PWM's loss. Prints ms per step,\n"
+    "GFLOP/s of the matrix products, the share of time in GEMM vs everything else, and OpenBLAS's own\n"
+    "threaded sgemm on the same shapes for comparison. --size paper uses the 48M model\n"
+    "(latent 768, encoder [1792]x3, mlp [1792, 1792]); explicit options override the size preset.";
+
+int bench_nn(int argc, char **argv) {
+    nn_bench_cfg c = {.obs = 11, .act = 3, .latent = -1, .enc_dim = -1, .enc_layers = -1, .mlp_dim = -1,
+                      .batch = 256, .horizon = 16, .steps = 20, .warmup = 3, .threads = 0, .size = "single"};
+    const args_opt opts[] = {
+        {"size", ARG_CHOICE, &c.size, "model size preset: single (5M-class, the paper's single-task WM) or paper (48M)", "single|paper", NULL},
+        {"obs", ARG_INT, &c.obs, "observation width", NULL, "N"},
+        {"act", ARG_INT, &c.act, "action width", NULL, "N"},
+        {"latent", ARG_INT, &c.latent, "latent width (multiple of 8; -1: from --size)", NULL, "N"},
+        {"enc-dim", ARG_INT, &c.enc_dim, "encoder hidden width (-1: from --size)", NULL, "N"},
+        {"enc-layers", ARG_INT, &c.enc_layers, "encoder hidden layers (-1: from --size)", NULL, "N"},
+        {"mlp-dim", ARG_INT, &c.mlp_dim, "dynamics/reward hidden width (-1: from --size)", NULL, "N"},
+        {"batch", ARG_INT, &c.batch, "sub-trajectories per batch", NULL, "B"},
+        {"horizon", ARG_INT, &c.horizon, "unrolled steps H", NULL, "H"},
+        {"steps", ARG_INT, &c.steps, "timed steps", NULL, "N"},
+        {"warmup", ARG_INT, &c.warmup, "untimed steps first", NULL, "N"},
+        {"threads", ARG_INT, &c.threads, "threads (0: all cores)", NULL, "T"},
+        {0},
+    };
+    args_spec spec = {"pwm bench nn [options]", nn_summary, opts};
+    char err[512];
+    int rc = args_parse(&spec, argc, argv, err, sizeof err);
+    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm bench nn: %s (see pwm bench nn --help)\n", err), 2);
+    int paper = !strcmp(c.size, "paper");
+    if (c.latent < 0) c.latent = paper ? 768 : 512;
+    if (c.enc_dim < 0) c.enc_dim = paper ? 1792 : 256;
+    if (c.enc_layers < 0) c.enc_layers = paper ? 3 : 1;
+    if (c.mlp_dim < 0) c.mlp_dim = paper ? 1792 : 512;
+    if (c.latent % 8 || c.batch < 1 || c.horizon < 1 || c.steps < 1 || c.obs < 1 || c.act < 1 ||
+        c.enc_layers < 1 || c.enc_layers > NN_MLP_MAX_HIDDEN) {
+        fprintf(stderr, "pwm bench nn: need latent a multiple of 8, enc-layers 1..%d and positive sizes\n",
+                NN_MLP_MAX_HIDDEN);
+        return 2;
+    }
+    nn_set_threads(c.threads);
+
+    bench_wm w;
+    wm_build(&w, &c);
+    int B = c.batch, H = c.horizon;
+    float *obs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * c.obs);
+    float *act = nn_malloc(sizeof(float) * (size_t)H * B * c.act), *rew = nn_malloc(sizeof(float) * (size_t)H * B);
+    nn_rng r;
+    nn_rng_init(&r, 1, 0);
+    for (size_t i = 0; i < (size_t)(H + 1) * B * c.obs; i++) obs[i] = nn_rng_normal(&r);
+    for (size_t i = 0; i < (size_t)H * B * c.act; i++) act[i] = 2 * nn_rng_uniform(&r) - 1;
+    for (size_t i = 0; i < (size_t)H * B; i++) rew[i] = nn_rng_normal(&r);
+    nn_graph *g = nn_graph_new(0);
+    nn_adam opt = nn_adam_default();
+
+    printf("world model: obs %d, act %d, latent %d, encoder [%d]x%d, dynamics/reward [%d, %d]; %.2fM parameters\n",
+           c.obs, c.act, c.latent, c.enc_dim, c.enc_layers, c.mlp_dim, c.mlp_dim, (double)nn_params_numel(&w.p) / 1e6);
+    printf("step: batch %d x horizon %d, forward + backward + clip + Adam; %d threads\n", B, H, nn_get_threads());
+    for (int i = 0; i < c.warmup; i++) wm_step(&w, g, &opt, &c, obs, act, rew);
+
+    // timed steps with the sgemm profile on; the first one also logs the shapes
+    static nn_gemm_shape shapes[4096];
+    nn_gemm_stats = (nn_gemm_prof){.enabled = 1, .log = shapes, .log_cap = 4096};
+    double t0 = nn_now(), loss = 0;
+    for (int i = 0; i < c.steps; i++) {
+        loss = wm_step(&w, g, &opt, &c, obs, act, rew);
+        if (i == 0) nn_gemm_stats.log_cap = nn_gemm_stats.log_n;
+        nn_progress("bench nn", i + 1, c.steps, t0);
+    }
+    double total = nn_now() - t0, step = total / c.steps;
+    double gemm = nn_gemm_stats.seconds / c.steps, flops = nn_gemm_stats.flops / c.steps;
+    int calls = nn_gemm_stats.log_n;
+    nn_gemm_stats = (nn_gemm_prof){0};
+    double raw = raw_sgemm_seconds(shapes, calls, nn_get_threads(), 5);
+
+    printf("time per step          %9.2f ms   (mean of %d, loss %.4g)\n", 1e3 * step, c.steps, loss);
+    printf("GEMM                   %9.2f ms   %5.1f%% of the step, %d calls, %.2f GFLOP\n", 1e3 * gemm,
+           100 * gemm / step, calls, flops / 1e9);
+    printf("non-GEMM               %9.2f ms   %5.1f%% of the step   (target <= 25%%)\n", 1e3 * (step - gemm),
+           100 * (step - gemm) / step);
+    printf("GEMM throughput        %9.1f GFLOP/s in the step; %.1f GFLOP/s over the whole step\n", flops / gemm / 1e9,
+           flops / step / 1e9);
+    printf("raw OpenBLAS sgemm     %9.1f GFLOP/s on the same %d shapes (its own threading, %d threads)\n",
+           flops / raw / 1e9, calls, nn_get_threads());
+    printf("GEMM vs raw            %9.1f%%   (target >= 80%%)\n", 100 * raw / gemm);
+    printf("activation arena       %9.1f MiB\n", (double)nn_graph_bytes(g) / (1 << 20));
+
+    nn_graph_free(g);
+    nn_params_free(&w.p);
+    nn_free(obs);
+    nn_free(act);
+    nn_free(rew);
+    return 0;
+}

@@ -1,0 +1,62 @@
+// Declarative options for subcommands. Each subcommand declares a table of options bound to its
+// variables; one parser reads the command line and config files into them, and the same table
+// prints --help and writes the resolved config. Defaults are whatever the variables hold before
+// parsing.
+//
+// Command line: "--name value", "--name=value", "--flag", "--no-flag", "--flag=true|false",
+// "--list v1 v2 ..." (values up to the next "--option"; repeating "--list v" appends),
+// "--config FILE" (when the table has a "config" ARG_STRING entry; loaded where it appears, so
+// later options override it) and "-h"/"--help" anywhere (shows the help, ignoring everything else).
+//
+// Config files: "key = value" lines; '#' starts a comment at the start of a line or after
+// whitespace; blank lines are skipped. A value may be quoted: "..." (escapes \" \\ \n \t \r) or
+// '...' (literal). Flags take true/false, yes/no, on/off or 1/0. Lists are whitespace-separated
+// items, each optionally quoted; an empty value is an empty list. A key may appear once per file.
+//
+// Memory: string values on the command line point into argv. Strings read from config files and
+// the arrays built for ARG_LIST options live in memory owned by this module, which stays valid
+// until the program exits (an atexit handler frees it). The module is not thread-safe.
+#ifndef PWM_CLI_ARGS_H
+#define PWM_CLI_ARGS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { ARG_INT, ARG_LONG, ARG_FLOAT, ARG_DOUBLE, ARG_STRING, ARG_FLAG, ARG_CHOICE, ARG_LIST } args_type;
+
+typedef struct {
+    const char *name;     // long option name without "--", e.g. "seed"
+    args_type type;
+    void *ptr;            // int*, long*, float*, double*, const char ** (string, choice),
+                          // const char *** (list: NULL-terminated array), int* (flag: 0 or 1)
+    const char *help;     // one line
+    const char *choices;  // ARG_CHOICE only: "cpu|cuda|auto"
+    const char *metavar;  // optional, e.g. "N", "FILE"; NULL picks one from the type or name
+} args_opt;               // a table ends with {0}
+
+typedef struct {
+    const char *usage;    // e.g. "pwm bench nn [options]"
+    const char *summary;  // a paragraph printed under the usage (may be NULL)
+    const args_opt *opts;
+} args_spec;
+
+// Parse argv (argv[0] is the subcommand name and is skipped) into the table's variables.
+// Returns 0 when all went well, 1 when --help/-h was given (the help went to stdout; the caller
+// should exit 0), -1 on an error with the message in err: an unknown option (with a did-you-mean
+// hint), a missing value, a malformed or out-of-range number, a value not among the choices, an
+// unexpected positional argument or a bad config file. Variables already set stay set on error.
+int args_parse(const args_spec *spec, int argc, char **argv, char *err, size_t errlen);
+
+// Load a "key = value" config file into the table's variables. Returns 0, or -1 with a message in
+// err that names the file and line (unknown keys get the same did-you-mean hint as options).
+int args_load_config(const args_spec *spec, const char *path, char *err, size_t errlen);
+
+// Print the usage, the summary and every option with its help, choices and current value.
+void args_print_help(const args_spec *spec, FILE *out);
+
+// Write every option's current value (except "config") as a config file that args_load_config
+// reads back to bitwise-identical values. header (may be NULL) goes first, one comment per line;
+// lines not starting with '#' get "# " prefixed. Returns 0, or -1 with a message in err.
+int args_write_config(const args_spec *spec, const char *path, const char *header, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,52 @@
+// build/pwm: one program, many subcommands. Each subcommand parses its own options (cli/args.h)
+// and answers --help.
+#include <cblas.h>
+#include <mujoco/mujoco.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../bench/bench.h"
+#include "version.h"
+
+static int cmd_version(int argc, char **argv) {
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: pwm version\n\nPrints the git commit this binary was built from and the library versions.\n");
+        return 0;
+    }
+    printf("pwm %s\nMuJoCo %d\n%s\n", PWM_GIT_COMMIT, mj_version(), openblas_get_config());
+    return 0;
+}
+
+static const struct {
+    const char *name, *help;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"bench", "benchmarks that print figures (bench nn)", bench_main},
+    {"version", "the git commit and library versions", cmd_version},
+};
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: pwm COMMAND [options]\n\n"
+            "PWM and SHAC on MuJoCo: a differentiable-physics research testbed.\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "\nRun pwm COMMAND --help for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) return cmd_version(1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "pwm: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
