@@ -21,7 +21,8 @@ void nn_ckpt_write_params(st_writer *w, const char *prefix, const nn_params *p, 
         for (int i = 0; i < p->n; i++) {
             const nn_param *e = &p->list[i];
             int64_t shape[2] = {e->t.n, e->t.d};
-            st_writer_add(w, join(name, sizeof name, prefix, part, e->name), 2, shape, base + e->offset);
+            st_writer_add(w, join(name, sizeof name, prefix, part, e->name), e->ndim, e->ndim == 1 ? shape + 1 : shape,
+                          base + e->offset);
         }
     }
     if (opt) {
@@ -31,19 +32,22 @@ void nn_ckpt_write_params(st_writer *w, const char *prefix, const nn_params *p, 
     }
 }
 
-// the tensor name must be a 2-D (or, for 1-row tensors, 1-D) tensor of n×d
-static int check_tensor(const st_file *f, const char *name, int n, int d, char *err, size_t errlen) {
+// the tensor name must have shape [n, d] (ndim 2) or [d] (ndim 1)
+static int check_tensor(const st_file *f, const char *name, int ndim, int n, int d, char *err, size_t errlen) {
     const st_entry *e = st_find(f, name);
     if (!e)
         return nn_err(err, errlen, "checkpoint has no tensor '%s'; it was saved from a different model or "
                       "configuration (check --size, --activation and the task)", name);
-    int ok = (e->ndim == 2 && e->shape[0] == n && e->shape[1] == d) || (e->ndim == 1 && n == 1 && e->shape[0] == d);
+    int ok = e->ndim == ndim && (ndim == 1 ? e->shape[0] == d : e->shape[0] == n && e->shape[1] == d);
     if (!ok) {
         char got[128] = "";
         for (int i = 0, off = 0; i < e->ndim && off < (int)sizeof got - 24; i++)
             off += snprintf(got + off, sizeof got - (size_t)off, "%s%" PRId64, i ? ", " : "", e->shape[i]);
-        return nn_err(err, errlen, "checkpoint tensor '%s' has shape [%s], the model expects [%d, %d]; it was "
-                      "saved from a model of another size", name, got, n, d);
+        char want[64];
+        if (ndim == 1) snprintf(want, sizeof want, "%d", d);
+        else snprintf(want, sizeof want, "%d, %d", n, d);
+        return nn_err(err, errlen, "checkpoint tensor '%s' has shape [%s], the model expects [%s]; it was "
+                      "saved from a model of another size", name, got, want);
     }
     return 0;
 }
@@ -54,8 +58,8 @@ int nn_ckpt_check_params(const st_file *f, const char *prefix, const nn_params *
     for (int pass = 0; pass < (opt ? 3 : 1); pass++) {
         const char *part = pass == 0 ? "" : pass == 1 ? "adam.m." : "adam.v.";
         for (int i = 0; i < p->n; i++)
-            if (check_tensor(f, join(name, sizeof name, prefix, part, p->list[i].name), p->list[i].t.n,
-                             p->list[i].t.d, err, errlen))
+            if (check_tensor(f, join(name, sizeof name, prefix, part, p->list[i].name), p->list[i].ndim,
+                             p->list[i].t.n, p->list[i].t.d, err, errlen))
                 return -1;
     }
     // nothing under the prefix that the model lacks (Adam moments of its tensors are fine)
@@ -103,8 +107,8 @@ void nn_ckpt_write_rms(st_writer *w, const char *prefix, const nn_rms *r) {
 
 int nn_ckpt_check_rms(const st_file *f, const char *prefix, const nn_rms *r, char *err, size_t errlen) {
     char name[256];
-    if (check_tensor(f, join(name, sizeof name, prefix, "mean", ""), 1, r->dim, err, errlen) ||
-        check_tensor(f, join(name, sizeof name, prefix, "var", ""), 1, r->dim, err, errlen))
+    if (check_tensor(f, join(name, sizeof name, prefix, "mean", ""), 1, 1, r->dim, err, errlen) ||
+        check_tensor(f, join(name, sizeof name, prefix, "var", ""), 1, 1, r->dim, err, errlen))
         return -1;
     const char *count = st_meta(f, join(name, sizeof name, prefix, "count", ""));
     char *end = NULL;

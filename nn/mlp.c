@@ -18,12 +18,12 @@ void nn_mlp_declare(nn_mlp *m, nn_params *p, const char *prefix, const nn_mlp_sp
         snprintf(name, sizeof name, "%s.%d.weight", prefix, i);
         m->W[i] = nn_params_add(p, name, out, in);
         snprintf(name, sizeof name, "%s.%d.bias", prefix, i);
-        m->b[i] = nn_params_add(p, name, 1, out);
+        m->b[i] = nn_params_add_vec(p, name, out);
         if (last ? spec->out_kind == NN_OUT_SIMNORM : spec->layernorm) {
             snprintf(name, sizeof name, "%s.%d.ln.weight", prefix, i);
-            m->ln_w[i] = nn_params_add(p, name, 1, out);
+            m->ln_w[i] = nn_params_add_vec(p, name, out);
             snprintf(name, sizeof name, "%s.%d.ln.bias", prefix, i);
-            m->ln_b[i] = nn_params_add(p, name, 1, out);
+            m->ln_b[i] = nn_params_add_vec(p, name, out);
         }
         in = out;
     }

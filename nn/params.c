@@ -20,10 +20,17 @@ nn_tensor *nn_params_add(nn_params *p, const char *name, int n, int d) {
     nn_param *e = &p->list[p->n++];
     snprintf(e->name, sizeof e->name, "%s", name);
     e->t = (nn_tensor){.n = n, .d = d, .requires_grad = 1};
+    e->ndim = 2;
     // each tensor starts on a 64-byte boundary
     e->offset = p->count;
     p->count += ((size_t)n * d + 15) & ~(size_t)15;
     return &e->t;
+}
+
+nn_tensor *nn_params_add_vec(nn_params *p, const char *name, int d) {
+    nn_tensor *t = nn_params_add(p, name, 1, d);
+    p->list[p->n - 1].ndim = 1;
+    return t;
 }
 
 void nn_params_alloc(nn_params *p) {

@@ -17,6 +17,7 @@ typedef struct {
     char name[NN_PARAM_NAME];  // e.g. "encoder.0.weight"
     nn_tensor t;               // t.x points into values, t.g into grads
     size_t offset;             // index of the first value in the buffer
+    int ndim;                  // 2, or 1 for vectors (biases, LayerNorm affine), as PyTorch shapes them
 } nn_param;
 
 typedef struct {
@@ -33,6 +34,8 @@ void nn_params_init(nn_params *p, int cap);
 // Declare a tensor of n×d before nn_params_alloc. The returned pointer stays valid; its x and g
 // are set by nn_params_alloc. Names must be unique.
 nn_tensor *nn_params_add(nn_params *p, const char *name, int n, int d);
+// Declare a vector of d values (a 1×d tensor, saved with the 1-D shape [d]).
+nn_tensor *nn_params_add_vec(nn_params *p, const char *name, int d);
 // Allocate the buffer (zeroed) and point every tensor into it. No nn_params_add after this.
 void nn_params_alloc(nn_params *p);
 void nn_params_free(nn_params *p);
