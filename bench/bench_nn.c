@@ -168,6 +168,7 @@ int bench_nn(int argc, char **argv) {
     printf("world model: obs %d, act %d, latent %d, encoder [%d]x%d, dynamics/reward [%d, %d]; %.2fM parameters\n",
            c.obs, c.act, c.latent, c.enc_dim, c.enc_layers, c.mlp_dim, c.mlp_dim, (double)nn_params_numel(&w.p) / 1e6);
     printf("step: batch %d x horizon %d, forward + backward + clip + Adam; %d threads\n", B, H, nn_get_threads());
+    fflush(stdout);
     for (int i = 0; i < c.warmup; i++) wm_step(&w, g, &opt, &c, obs, act, rew);
 
     // timed steps with the sgemm profile on; the first one also logs the shapes
