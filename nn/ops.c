@@ -233,14 +233,18 @@ void act_backward(float *dinp, const float *dout, const float *inp, const float 
 // ---------------------------------------------------------------------------------------------
 // softmax family
 
+static inline float row_max(const float *x, int C) {
+    float mx = x[0];
+    for (int c = 1; c < C; c++) mx = x[c] > mx ? x[c] : mx;
+    return mx;
+}
+
 void softmax_forward(float *out, const float *inp, int N, int C) {
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *y = out + (size_t)n * C;
-        float mx = x[0];
-        for (int c = 1; c < C; c++) mx = x[c] > mx ? x[c] : mx;
-        float sum = 0.0f;
+        float mx = row_max(x, C), sum = 0.0f;
         #pragma omp simd reduction(+ : sum)
         for (int c = 0; c < C; c++) sum += (y[c] = fast_expf(x[c] - mx));
         float inv = 1.0f / sum;
@@ -265,9 +269,7 @@ void log_softmax_forward(float *out, const float *inp, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *y = out + (size_t)n * C;
-        float mx = x[0];
-        for (int c = 1; c < C; c++) mx = x[c] > mx ? x[c] : mx;
-        float sum = 0.0f;
+        float mx = row_max(x, C), sum = 0.0f;
         #pragma omp simd reduction(+ : sum)
         for (int c = 0; c < C; c++) sum += fast_expf(x[c] - mx);
         float lse = mx + logf(sum);
