@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../bench/bench.h"
+#include "commands.h"
 #include "version.h"
 
 static int cmd_version(int argc, char **argv) {
@@ -21,7 +22,8 @@ static const struct {
     const char *name, *help;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"bench", "benchmarks that print figures (bench nn)", bench_main},
+    {"bench", "benchmarks that print figures (bench nn, bench physics)", bench_main},
+    {"gradcheck", "check physics gradients against whole-rollout finite differences", cmd_gradcheck},
     {"version", "the git commit and library versions", cmd_version},
 };
 

@@ -1,0 +1,8 @@
+// The subcommands of build/pwm. Each takes (argc, argv) with argv[0] its own name and returns the
+// process exit code.
+#ifndef PWM_CLI_COMMANDS_H
+#define PWM_CLI_COMMANDS_H
+
+int cmd_gradcheck(int argc, char **argv);
+
+#endif
