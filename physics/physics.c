@@ -343,6 +343,9 @@ static int env_step(ph_batch *b, int env, int record) {
         memset(B, 0, sizeof(double) * nx * nu);
         b->cut[(size_t)b->len * b->n + env] = 0;
     }
+    // a warning anywhere in the control step (finite differencing included) marks it bad
+    int warn[3] = {d->warning[mjWARN_BADQPOS].number, d->warning[mjWARN_BADQVEL].number,
+                   d->warning[mjWARN_BADQACC].number};
     int bad = 0;
     for (int k = 0; k < pm->cfg.substeps && !bad; k++) {
         if (record) {
@@ -358,8 +361,6 @@ static int env_step(ph_batch *b, int env, int record) {
                 }
             }
         }
-        int warn[3] = {d->warning[mjWARN_BADQPOS].number, d->warning[mjWARN_BADQVEL].number,
-                       d->warning[mjWARN_BADQACC].number};
         mj_step(m, d);
         bad = bad || step_went_bad(pm, d, warn);
     }
