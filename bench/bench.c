@@ -8,6 +8,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } targets[] = {
     {"nn", "world-model training step on the numeric core (GEMM share, GFLOP/s)", bench_nn},
+    {"physics", "MuJoCo stepping, plain and with recorded Jacobians (cost vs the lower bound)", bench_physics},
 };
 
 static void usage(FILE *out) {

@@ -6,5 +6,7 @@
 int bench_main(int argc, char **argv);
 // `pwm bench nn ...`; argv[0] is "nn".
 int bench_nn(int argc, char **argv);
+// `pwm bench physics ...`; argv[0] is "physics".
+int bench_physics(int argc, char **argv);
 
 #endif

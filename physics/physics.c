@@ -381,7 +381,9 @@ void ph_step(ph_batch *b, const double *u, int record) {
              "ph_record_begin or make the batch with a longer horizon", b->len, b->cap);
     int nu = b->pm->nu;
     long blowups = 0;
-    #pragma omp parallel for schedule(static) reduction(+ : blowups)
+    // environments differ in cost (contacts, solver iterations): dynamic scheduling balances them,
+    // and each is still computed by one thread, so the results do not depend on the schedule
+    #pragma omp parallel for schedule(dynamic, 1) reduction(+ : blowups)
     for (int e = 0; e < b->n; e++) {
         if (u) memcpy(b->d[e]->ctrl, u + (size_t)e * nu, sizeof(double) * nu);
         b->bad[e] = (unsigned char)env_step(b, e, record);
@@ -389,6 +391,23 @@ void ph_step(ph_batch *b, const double *u, int record) {
     }
     b->blowups += blowups;
     if (record) b->len++;
+}
+
+void ph_rollout(ph_batch *b, int T, const double *u) {
+    int nu = b->pm->nu, n = b->n;
+    long blowups = 0;
+    #pragma omp parallel for schedule(dynamic, 1) reduction(+ : blowups)
+    for (int e = 0; e < n; e++) {
+        int any = 0;
+        for (int t = 0; t < T; t++) {
+            memcpy(b->d[e]->ctrl, u + ((size_t)t * n + e) * nu, sizeof(double) * nu);
+            int bad = env_step(b, e, 0);
+            any |= bad;
+            blowups += bad;
+        }
+        b->bad[e] = (unsigned char)any;
+    }
+    b->blowups += blowups;
 }
 
 void ph_set_state(ph_batch *b, int env, const double *qpos, const double *qvel, const double *act) {

@@ -84,6 +84,10 @@ void ph_record_begin(ph_batch *b);
 // the model's default state, flagged in b->bad, counted in b->blowups, and its Jacobians for the
 // step are zero; the other environments are unaffected.
 void ph_step(ph_batch *b, const double *u, int record);
+// T plain control steps of every environment with open-loop controls u (T × n × nu), in one
+// parallel region (no synchronisation between steps: for random or scripted controls).
+// Blow-ups are handled as in ph_step; b->bad reports the environments that blew up at any step.
+void ph_rollout(ph_batch *b, int T, const double *u);
 // Set environment env's state (qpos nq, qvel nv, act na or NULL for zeros), run mj_forward, and,
 // when recording, mark that the state after the last recorded step was replaced.
 void ph_set_state(ph_batch *b, int env, const double *qpos, const double *qvel, const double *act);
