@@ -193,6 +193,27 @@ TEST(bitwise_same_with_1_and_2_threads) {
     CHECK(!memcmp(s1, s3, sizeof s1), "a recorded rollout differs from a plain one");
 }
 
+TEST(rollout_equals_steps) {
+    // ph_rollout (one parallel region) gives exactly what T ph_step calls give
+    ph_config c = ph_config_default();
+    c.substeps = 3;
+    ph_model *pm = load(MODELS "hopper_contact.xml", &c);
+    int n = 5, T = 12;
+    double *u = nn_malloc(sizeof(double) * T * n * pm->nu);
+    for (int t = 0; t < T; t++) controls(pm, n, t, u + (size_t)t * n * pm->nu);
+    ph_batch *a = ph_batch_new(pm, n, 0), *b = ph_batch_new(pm, n, 0);
+    ph_rollout(a, T, u);
+    for (int t = 0; t < T; t++) ph_step(b, u + (size_t)t * n * pm->nu, 0);
+    for (int e = 0; e < n; e++)
+        CHECK(!memcmp(a->d[e]->qpos, b->d[e]->qpos, sizeof(double) * pm->nq) &&
+                  !memcmp(a->d[e]->qvel, b->d[e]->qvel, sizeof(double) * pm->nv),
+              "environment %d: rollout and steps differ", e);
+    nn_free(u);
+    ph_batch_free(a);
+    ph_batch_free(b);
+    ph_free(pm);
+}
+
 TEST(blowup_is_contained) {
     ph_config c = ph_config_default();
     ph_model *pm = load(MODELS "pendulum2.xml", &c);
@@ -301,6 +322,7 @@ const test_case physics_tests[] = {
     {"rk4_uses_direct_differences", rk4_uses_direct_differences},
     {"backprop_with_contacts_is_measured", backprop_with_contacts_is_measured},
     {"bitwise_same_with_1_and_2_threads", bitwise_same_with_1_and_2_threads},
+    {"rollout_equals_steps", rollout_equals_steps},
     {"blowup_is_contained", blowup_is_contained},
     {"gradient_cut_at_reset", gradient_cut_at_reset},
     {"overrides_take_effect", overrides_take_effect},
