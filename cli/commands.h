@@ -4,5 +4,7 @@
 #define PWM_CLI_COMMANDS_H
 
 int cmd_gradcheck(int argc, char **argv);
+int cmd_envs(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
 
 #endif

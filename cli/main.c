@@ -23,6 +23,8 @@ static const struct {
     int (*run)(int argc, char **argv);
 } commands[] = {
     {"bench", "benchmarks that print figures (bench nn, bench physics)", bench_main},
+    {"envs", "list the tasks", cmd_envs},
+    {"rollout", "returns of a fixed policy (random, zero) on a task", cmd_rollout},
     {"gradcheck", "check physics gradients against whole-rollout finite differences", cmd_gradcheck},
     {"version", "the git commit and library versions", cmd_version},
 };

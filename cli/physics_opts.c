@@ -7,7 +7,7 @@ void physics_opts_init(physics_opts *p, args_opt *opts) {
     p->method = "auto";
     ph_config *c = &p->cfg;
     const args_opt o[PHYSICS_OPTS_COUNT] = {
-        {"substeps", ARG_INT, &c->substeps, "physics steps per control step (frame skip)", NULL, "K"},
+        {"substeps", ARG_INT, &c->substeps, "physics steps per control step (frame skip; 0: the task's, or 1)", NULL, "K"},
         {"timestep", ARG_DOUBLE, &c->timestep, "physics timestep in s (-1: the model's)", NULL, "S"},
         {"contact-stiffness", ARG_DOUBLE, &c->contact_stiffness,
          "contact stiffness, MuJoCo's direct solref form (-k, -d) on every geom (-1: the model's)", NULL, "K"},

@@ -67,7 +67,9 @@ void nn_progress(const char *label, long done, long total, double t_start) {
     double now = nn_now(), elapsed = now - t_start;
     long pct = total > 0 ? 100 * done / total : 0;
     int tty = isatty(fileno(stderr)), finished = done >= total;
-    // on a terminal at most 10 redraws a second; in a log about every 10% or 30 s
+    // quiet for runs shorter than 2 s; then on a terminal at most 10 redraws a second, in a log a
+    // line about every 10% or 30 s
+    if (elapsed < 2.0) return;
     if (tty ? (!finished && now - last_print < 0.1) : (!finished && pct / 10 == last_pct / 10 && now - last_print < 30))
         return;
     last_print = now;

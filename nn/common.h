@@ -32,8 +32,9 @@ int nn_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format
 // Monotonic wall clock in seconds.
 double nn_now(void);
 
-// Progress of a long loop on stderr: "label done/total pct elapsed ETA". On a terminal it redraws
-// one line; otherwise it prints a line about every 10% or 30 s. t_start is nn_now() at the start.
+// Progress of a long loop on stderr: "label done/total pct elapsed ETA", once the loop has run for
+// 2 s. On a terminal it redraws one line; otherwise it prints a line about every 10% or 30 s.
+// t_start is nn_now() at the start.
 void nn_progress(const char *label, long done, long total, double t_start);
 
 // Threads used by the numeric core (OpenMP loops, matrix products included). n <= 0: all cores.

@@ -12,7 +12,7 @@ static void quiet_warning(const char *msg) { (void)msg; }
 static void mujoco_error(const char *msg) { nn_fatal("MuJoCo: %s", msg); }
 
 ph_config ph_config_default(void) {
-    return (ph_config){.timestep = -1, .substeps = 1, .contact_stiffness = -1, .contact_damping = -1,
+    return (ph_config){.timestep = -1, .substeps = 0, .contact_stiffness = -1, .contact_damping = -1,
                        .solref_timeconst = -1, .solref_dampratio = -1, .friction = -1, .centered = 0,
                        .fd_eps = 1e-6, .method = PH_JAC_AUTO, .force_space = 1};
 }
@@ -33,7 +33,7 @@ static void set_solref(mjModel *m, double a, double b) {
 }
 
 static int apply_overrides(mjModel *m, const ph_config *c, char *err, size_t errlen) {
-    if (c->substeps < 1) return nn_err(err, errlen, "substeps must be >= 1 (got %d)", c->substeps);
+    if (c->substeps < 0) return nn_err(err, errlen, "substeps must be >= 1 (got %d)", c->substeps);
     if (c->fd_eps <= 0) return nn_err(err, errlen, "the finite-difference eps must be > 0 (got %g)", c->fd_eps);
     if (c->timestep > 0) m->opt.timestep = c->timestep;
     int direct = c->contact_stiffness > 0 || c->contact_damping >= 0;
@@ -85,6 +85,7 @@ ph_model *ph_load(const char *path, const ph_config *cfg, char *err, size_t errl
     // mjd_transitionFD in 2.2.2 is wrong for RK4 (shac-and-tasks.md §6.2b): direct differences there
     pm->use_mjd = cfg->method == PH_JAC_MJD || (cfg->method == PH_JAC_AUTO && m->opt.integrator != mjINT_RK4);
     pm->force_space = cfg->force_space && m->nu > m->nv && force_space_exact(m);
+    if (pm->cfg.substeps == 0) pm->cfg.substeps = 1;
     int c = cfg->centered ? 2 : 1, nx = pm->nx;
     if (pm->use_mjd)
         pm->calls_per_step = 1 + c * (nx + (pm->force_space ? 0 : pm->nu)) + (pm->force_space ? 1 + c * pm->nv : 0) + 1;
@@ -413,11 +414,16 @@ void ph_rollout(ph_batch *b, int T, const double *u) {
 void ph_set_state(ph_batch *b, int env, const double *qpos, const double *qvel, const double *act) {
     const ph_model *pm = b->pm;
     mjData *d = b->d[env];
+    // the inputs may point into d itself: copy them before the reset
+    double q[pm->nq], v[pm->nv], a[pm->na ? pm->na : 1];
+    memcpy(q, qpos, sizeof(double) * pm->nq);
+    if (qvel) memcpy(v, qvel, sizeof(double) * pm->nv);
+    if (act) memcpy(a, act, sizeof(double) * pm->na);
     // a fresh start: time, warm start and controls from zero, so it does not depend on the past
     mj_resetData(pm->m, d);
-    memcpy(d->qpos, qpos, sizeof(double) * pm->nq);
-    if (qvel) memcpy(d->qvel, qvel, sizeof(double) * pm->nv);
-    if (act) memcpy(d->act, act, sizeof(double) * pm->na);
+    memcpy(d->qpos, q, sizeof(double) * pm->nq);
+    if (qvel) memcpy(d->qvel, v, sizeof(double) * pm->nv);
+    if (act) memcpy(d->act, a, sizeof(double) * pm->na);
     mj_forward(pm->m, d);
     if (b->len > 0) b->cut[(size_t)(b->len - 1) * b->n + env] = 1;
 }

@@ -27,7 +27,7 @@ typedef enum {
 // Model overrides and gradient settings. A negative value means "keep the model's".
 typedef struct {
     double timestep;                           // physics step (s)
-    int substeps;                              // physics steps per control step (frame skip), >= 1
+    int substeps;                              // physics steps per control step (frame skip); 0: 1
     double contact_stiffness, contact_damping;  // direct solref form (−k, −d) on every geom and pair
     double solref_timeconst, solref_dampratio;  // standard solref form on every geom and pair
     double friction;                           // sliding friction of every geom and pair
@@ -37,8 +37,8 @@ typedef struct {
     int force_space;                           // 1: allow generalised-force columns when nu > nv (exact cases only)
 } ph_config;
 
-// Defaults: keep the model's physics, 1 substep, forward differences with eps 1e-6, auto method,
-// force space allowed.
+// Defaults: keep the model's physics, substeps 0 (1 for a bare model, the task's for a task),
+// forward differences with eps 1e-6, auto method, force space allowed.
 ph_config ph_config_default(void);
 
 typedef struct {
@@ -88,8 +88,9 @@ void ph_step(ph_batch *b, const double *u, int record);
 // parallel region (no synchronisation between steps: for random or scripted controls).
 // Blow-ups are handled as in ph_step; b->bad reports the environments that blew up at any step.
 void ph_rollout(ph_batch *b, int T, const double *u);
-// Set environment env's state (qpos nq, qvel nv, act na or NULL for zeros), run mj_forward, and,
-// when recording, mark that the state after the last recorded step was replaced.
+// Set environment env's state (qpos nq, qvel nv, act na or NULL for zeros; they may point into
+// the environment's own data), run mj_forward, and, when recording, mark that the state after the
+// last recorded step was replaced.
 void ph_set_state(ph_batch *b, int env, const double *qpos, const double *qvel, const double *act);
 
 // Vector-Jacobian product through recorded step t for every env: gin(n×nx) = A_t^T·gout and
