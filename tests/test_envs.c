@@ -1,0 +1,237 @@
+// Tasks: dimensions, reset distributions, rewards on hand-made states, observation and reward
+// derivatives against finite differences, zero-action episodes, and errors.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../envs/env.h"
+#include "../nn/common.h"
+#include "test.h"
+
+static env_batch *make(const char *name, int n) {
+    const env_task *t = env_find(name);
+    CHECK(t, "task %s not registered", name);
+    char err[1024];
+    env_batch *e = env_batch_new(t, NULL, NULL, n, 3, 0, err, sizeof err);
+    CHECK(e, "%s", err);
+    return e;
+}
+
+TEST(dims) {
+    for (int i = 0; env_tasks[i]; i++) {
+        const env_task *t = env_tasks[i];
+        env_batch *e = make(t->name, 1);
+        CHECK(e->pm->nu == t->act_dim, "%s: %d actuators, %d actions", t->name, e->pm->nu, t->act_dim);
+        env_batch_free(e);
+    }
+    CHECK(env_find("hopper")->obs_dim == 11 && env_find("hopper")->act_dim == 3, "hopper dims");
+    CHECK(env_find("gym-hopper")->obs_dim == 11 && env_find("gym-hopper")->act_dim == 3, "gym-hopper dims");
+}
+
+TEST(reset_distribution) {
+    // hopper: every qpos and qvel U(±0.05) around the start; gym-hopper U(±5e-3)
+    const char *names[2] = {"hopper", "gym-hopper"};
+    double half[2] = {0.05, 5e-3};
+    for (int k = 0; k < 2; k++) {
+        env_batch *e = make(names[k], 1);
+        const mjModel *m = e->pm->m;
+        int N = 2000;
+        double mean[12] = {0}, sq[12] = {0}, worst = 0;
+        for (int r = 0; r < N; r++) {
+            env_reset_all(e);
+            const mjData *d = e->b->d[0];
+            for (int i = 0; i < 12; i++) {
+                double v = i < 6 ? d->qpos[i] - m->qpos0[i] : d->qvel[i - 6];
+                mean[i] += v / N, sq[i] += v * v / N;
+                worst = fmax(worst, fabs(v));
+            }
+        }
+        CHECK(worst <= half[k], "%s: reset noise %g beyond %g", names[k], worst, half[k]);
+        for (int i = 0; i < 12; i++) {
+            CHECK_CLOSE(mean[i], 0.0, 0, 5 * half[k] / sqrt(3.0 * N));
+            CHECK_CLOSE(sqrt(sq[i]), half[k] / sqrt(3.0), 0.1, 0);
+        }
+        env_batch_free(e);
+    }
+}
+
+TEST(hopper_reward_on_hand_made_states) {
+    env_batch *e = make("hopper", 1);
+    const env_task *t = e->task;
+    mjData *d = e->b->d[0];
+    double a[3] = {0.5, -1.0, 0.2}, pen = 0.1 * (0.25 + 1.0 + 0.04);
+    struct { double z, pitch, vx, expect; } cases[] = {
+        {0.1, 0.2, 1.5, 1.5 + 0.3 + (1 - 0.04 / (0.524 * 0.524))},              // h clipped at 0.3
+        {-0.1, 0.0, 0.0, 0.2 + 1.0},                                             // h = 0.2
+        {-0.5, -0.3, 2.0, 2.0 - 200 * 0.04 + (1 - 0.09 / (0.524 * 0.524))},     // h = −0.2
+        {-2.0, 0.0, 0.0, -200.0 + 1.0},                                          // h clipped at −1
+    };
+    for (int c = 0; c < 4; c++) {
+        memset(d->qpos, 0, sizeof(double) * 6);
+        memset(d->qvel, 0, sizeof(double) * 6);
+        d->qpos[1] = cases[c].z, d->qpos[2] = cases[c].pitch, d->qvel[0] = cases[c].vx;
+        mj_forward(e->pm->m, d);
+        double r = t->reward(t, e->pm->m, d, NULL, a, NULL, NULL, NULL);
+        CHECK_CLOSE(r, cases[c].expect - pen, 1e-12, 1e-12);
+    }
+    // termination: torso below 0.80 m (rootz < −0.45), whatever the angle
+    d->qpos[1] = -0.44, d->qpos[2] = 1.2;
+    CHECK(!t->terminated(t, e->pm->m, d), "terminated above 0.80 m");
+    d->qpos[1] = -0.46, d->qpos[2] = 0.0;
+    CHECK(t->terminated(t, e->pm->m, d), "not terminated below 0.80 m");
+    env_batch_free(e);
+}
+
+TEST(gym_hopper_matches_v5_definitions) {
+    env_batch *e = make("gym-hopper", 1);
+    const env_task *t = e->task;
+    const mjModel *m = e->pm->m;
+    mjData *pre = mj_makeData(m), *post = mj_makeData(m);
+    CHECK(m->opt.timestep == 0.002 && e->pm->cfg.substeps == 4 && m->opt.integrator == mjINT_RK4, "v5 timing");
+    CHECK(m->qpos0[1] == 1.25, "rootz reference");
+    // observation: qpos[1:], qvel clipped to ±10
+    double qp[6] = {3.0, 1.2, 0.1, -0.2, -0.3, 0.4}, qv[6] = {12.0, -11.0, 0.5, 9.9, -10.5, 1.0}, obs[11];
+    memcpy(post->qpos, qp, sizeof qp);
+    memcpy(post->qvel, qv, sizeof qv);
+    t->observe(t, m, post, NULL, obs, NULL);
+    double want[11] = {1.2, 0.1, -0.2, -0.3, 0.4, 10.0, -10.0, 0.5, 9.9, -10.0, 1.0};
+    for (int i = 0; i < 11; i++) CHECK(obs[i] == want[i], "obs[%d] = %g, want %g", i, obs[i], want[i]);
+    // reward: forward velocity over 0.008 s + healthy − 1e-3‖a‖²
+    memcpy(pre->qpos, qp, sizeof qp);
+    pre->qpos[0] = 2.99;
+    double a[3] = {1, -1, 0.5};
+    double r = t->reward(t, m, pre, post, a, NULL, NULL, NULL);
+    CHECK_CLOSE(r, 0.01 / 0.008 + 1.0 - 1e-3 * 2.25, 1e-9, 1e-12);
+    // healthy: z > 0.7, |angle| < 0.2, |(qpos[2:], qvel)| < 100; unhealthy pays no healthy reward
+    memset(post->qvel, 0, sizeof qv);
+    CHECK(!t->terminated(t, m, post), "healthy state terminated");
+    post->qpos[1] = 0.69;
+    CHECK(t->terminated(t, m, post), "z <= 0.7 not terminated");
+    CHECK_CLOSE(t->reward(t, m, pre, post, a, NULL, NULL, NULL), 0.01 / 0.008 - 1e-3 * 2.25, 1e-9, 1e-12);
+    post->qpos[1] = 1.2, post->qpos[2] = -0.21;
+    CHECK(t->terminated(t, m, post), "|angle| >= 0.2 not terminated");
+    post->qpos[2] = 0.0, post->qvel[4] = 100.5;
+    CHECK(t->terminated(t, m, post), "|state| >= 100 not terminated");
+    post->qvel[4] = 0.0, post->qpos[0] = 500.0;
+    CHECK(!t->terminated(t, m, post), "x position must not count toward the state bound");
+    mj_deleteData(pre);
+    mj_deleteData(post);
+    env_batch_free(e);
+}
+
+// central differences of the observation and reward along every tangent direction, and of the
+// reward in the action, against the task's analytic derivatives
+static void check_derivatives(const char *name, int steps) {
+    env_batch *e = make(name, 1);
+    const env_task *t = e->task;
+    const ph_model *pm = e->pm;
+    const mjModel *m = pm->m;
+    int nx = pm->nx, O = t->obs_dim, A = t->act_dim;
+    double *a = nn_malloc(sizeof(double) * A), u[8];
+    for (int s = 0; s < steps; s++) {
+        for (int j = 0; j < A; j++) u[j] = 0.5 * sin(1.0 + s + 2.0 * j);
+        env_step(e, u, 0);
+    }
+    for (int j = 0; j < A; j++) a[j] = 0.7 * cos(3.0 + j);
+    mjData *d = e->b->d[0], *p = mj_makeData(m), *q = mj_makeData(m);
+    double *J = nn_malloc(sizeof(double) * O * nx), *dx = nn_malloc(sizeof(double) * nx);
+    double *dpost = nn_malloc(sizeof(double) * nx), *da = nn_malloc(sizeof(double) * A);
+    double *op = nn_malloc(sizeof(double) * O), *om = nn_malloc(sizeof(double) * O), *obs = nn_malloc(sizeof(double) * O);
+    double *dir = nn_malloc(sizeof(double) * nx);
+    t->observe(t, m, d, e->prev, obs, J);
+    // the state terms are differentiated at d (as pre-step state, and as post-step state)
+    t->reward(t, m, d, t->reward_uses_post ? d : NULL, a, dx, t->reward_uses_post ? dpost : NULL, da);
+    double h = 1e-6;
+    for (int k = 0; k < nx; k++) {
+        memset(dir, 0, sizeof(double) * nx);
+        dir[k] = 1.0;
+        mj_copyData(p, m, d);
+        mj_copyData(q, m, d);
+        ph_state_perturb(pm, p, dir, h);
+        ph_state_perturb(pm, q, dir, -h);
+        mj_forward(m, p);
+        mj_forward(m, q);
+        t->observe(t, m, p, e->prev, op, NULL);
+        t->observe(t, m, q, e->prev, om, NULL);
+        for (int i = 0; i < O; i++)
+            CHECK_CLOSE(J[i * nx + k], (op[i] - om[i]) / (2 * h), 1e-5, 1e-6);
+        double rp = t->reward(t, m, p, t->reward_uses_post ? d : NULL, a, NULL, NULL, NULL);
+        double rm = t->reward(t, m, q, t->reward_uses_post ? d : NULL, a, NULL, NULL, NULL);
+        CHECK_CLOSE(dx[k], (rp - rm) / (2 * h), 1e-5, 1e-5);
+        if (t->reward_uses_post) {
+            rp = t->reward(t, m, d, p, a, NULL, NULL, NULL);
+            rm = t->reward(t, m, d, q, a, NULL, NULL, NULL);
+            CHECK_CLOSE(dpost[k], (rp - rm) / (2 * h), 1e-5, 1e-5);
+        }
+    }
+    for (int j = 0; j < A; j++) {
+        double save = a[j];
+        a[j] = save + h;
+        double rp = t->reward(t, m, d, t->reward_uses_post ? d : NULL, a, NULL, NULL, NULL);
+        a[j] = save - h;
+        double rm = t->reward(t, m, d, t->reward_uses_post ? d : NULL, a, NULL, NULL, NULL);
+        a[j] = save;
+        CHECK_CLOSE(da[j], (rp - rm) / (2 * h), 1e-6, 1e-7);
+    }
+    mj_deleteData(p);
+    mj_deleteData(q);
+    nn_free(a), nn_free(J), nn_free(dx), nn_free(dpost), nn_free(da), nn_free(op), nn_free(om), nn_free(obs), nn_free(dir);
+    env_batch_free(e);
+}
+
+TEST(observation_and_reward_derivatives) {
+    // at the start and a few steps into an episode (different height-term branches)
+    check_derivatives("hopper", 0);
+    check_derivatives("hopper", 30);
+    check_derivatives("gym-hopper", 5);
+}
+
+TEST(zero_action_episode_terminates) {
+    // with no control the hopper folds up and falls: terminated before the time limit
+    const char *names[2] = {"hopper", "gym-hopper"};
+    for (int k = 0; k < 2; k++) {
+        env_batch *e = make(names[k], 1);
+        double u[3] = {0, 0, 0};
+        int steps = 0;
+        do {
+            env_step(e, u, 0);
+            steps++;
+        } while (!e->term[0] && !e->trunc[0]);
+        CHECK(e->term[0] && !e->trunc[0], "%s: zero-action episode ended by %s after %d steps", names[k],
+              e->term[0] ? "termination" : "time-out", steps);
+        CHECK(e->len_final[0] == steps && e->episodes == 1 && e->steps[0] == 0, "%s: episode bookkeeping", names[k]);
+        env_batch_free(e);
+    }
+}
+
+TEST(errors_are_clear) {
+    char err[1024], path[300];
+    CHECK(env_find("hoper") == NULL, "unknown task found");
+    const env_task *t = env_find("hopper");
+    CHECK(!env_batch_new(t, NULL, "/nonexistent/model.xml", 1, 1, 0, err, sizeof err) && strstr(err, "hopper") &&
+              strstr(err, "/nonexistent/model.xml"),
+          "missing model: %s", err);
+    // a loadable model with the wrong number of actuators
+    snprintf(path, sizeof path, "%s/one_motor.xml", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    fputs("<mujoco><worldbody><body><joint name='j' type='hinge'/><geom size='0.1'/></body></worldbody>"
+          "<actuator><motor joint='j'/></actuator></mujoco>", f);
+    fclose(f);
+    CHECK(!env_batch_new(t, NULL, path, 1, 1, 0, err, sizeof err) && strstr(err, "1 actuators"), "wrong model: %s", err);
+    // invalid XML
+    f = fopen(path, "w");
+    fputs("<mujoco><worldbody><body>", f);
+    fclose(f);
+    CHECK(!env_batch_new(t, NULL, path, 1, 1, 0, err, sizeof err) && strstr(err, "cannot load"), "bad XML: %s", err);
+}
+
+const test_case envs_tests[] = {
+    {"dims", dims},
+    {"reset_distribution", reset_distribution},
+    {"hopper_reward_on_hand_made_states", hopper_reward_on_hand_made_states},
+    {"gym_hopper_matches_v5_definitions", gym_hopper_matches_v5_definitions},
+    {"observation_and_reward_derivatives", observation_and_reward_derivatives},
+    {"zero_action_episode_terminates", zero_action_episode_terminates},
+    {"errors_are_clear", errors_are_clear},
+    {0},
+};
