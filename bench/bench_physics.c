@@ -6,13 +6,14 @@
 
 #include "../cli/args.h"
 #include "../cli/physics_opts.h"
+#include "../envs/env.h"
 #include "../nn/common.h"
 #include "../nn/rng.h"
 #include "../physics/physics.h"
 #include "bench.h"
 
 typedef struct {
-    const char *model;
+    const char *model, *env;
     int envs, steps, threads;
     double ctrl_noise;
 } phys_bench_cfg;
@@ -41,22 +42,6 @@ static double time_batch(const ph_model *pm, int n, int steps, const double *u, 
     return dt;
 }
 
-// single-threaded seconds per mj_step on one mjData with the same controls
-static double time_mj_step(const ph_model *pm, int steps, const double *u, int n) {
-    mjData *d = mj_makeData(pm->m);
-    double t0 = nn_now();
-    int total = 0;
-    for (int rep = 0; nn_now() - t0 < 0.5 || rep < 1; rep++)
-        for (int t = 0; t < steps; t++) {
-            memcpy(d->ctrl, u + (size_t)t * n * pm->nu, sizeof(double) * pm->nu);
-            mj_step(pm->m, d);
-            total++;
-        }
-    double dt = (nn_now() - t0) / total;
-    mj_deleteData(d);
-    return dt;
-}
-
 // mujoco-testspeed's steps per second on the same model, threads and control noise (0 if absent)
 static double testspeed(const char *model, int steps, int threads, double noise) {
     char cmd[1200], line[256];
@@ -82,26 +67,33 @@ static const char physics_summary[] =
     "libmujoco-samples is installed) mujoco-testspeed on the same model for the plain stepping rate.";
 
 int bench_physics(int argc, char **argv) {
-    phys_bench_cfg c = {.model = NULL, .envs = 0, .steps = 200, .threads = 0, .ctrl_noise = 0.01};
+    phys_bench_cfg c = {.model = NULL, .env = NULL, .envs = 0, .steps = 200, .threads = 0, .ctrl_noise = 0.01};
     physics_opts po;
     args_opt opts[32] = {
-        {"model", ARG_STRING, &c.model, "MJCF model file (required)", NULL, "FILE.xml"},
+        {"model", ARG_STRING, &c.model, "MJCF model file (or --env)", NULL, "FILE.xml"},
+        {"env", ARG_STRING, &c.env, "a task's model with its substeps (see pwm envs)", NULL, "NAME"},
         {"envs", ARG_INT, &c.envs, "environments (0: 4 per thread)", NULL, "N"},
         {"steps", ARG_INT, &c.steps, "control steps timed", NULL, "T"},
         {"threads", ARG_INT, &c.threads, "threads (0: all cores)", NULL, "T"},
         {"ctrl-noise", ARG_DOUBLE, &c.ctrl_noise, "controls: this times a standard normal", NULL, "X"},
     };
-    physics_opts_init(&po, opts + 5);
-    args_spec spec = {"pwm bench physics --model FILE.xml [options]", physics_summary, opts};
+    physics_opts_init(&po, opts + 6);
+    args_spec spec = {"pwm bench physics (--model FILE.xml | --env NAME) [options]", physics_summary, opts};
     char err[512];
     int rc = args_parse(&spec, argc, argv, err, sizeof err);
     if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm bench physics: %s (see --help)\n", err), 2);
-    if (!c.model) return fprintf(stderr, "pwm bench physics: --model FILE.xml is required\n"), 2;
+    const env_task *task = c.env ? env_find(c.env) : NULL;
+    if (c.env && !task) return fprintf(stderr, "pwm bench physics: unknown task '%s' (see pwm envs)\n", c.env), 2;
+    if (!c.model && !task) return fprintf(stderr, "pwm bench physics: --model FILE.xml or --env NAME is required\n"), 2;
     if (c.steps < 1) return fprintf(stderr, "pwm bench physics: --steps must be >= 1\n"), 2;
     physics_opts_resolve(&po);
     nn_set_threads(c.threads);
     int threads = nn_get_threads(), n = c.envs > 0 ? c.envs : 4 * threads;
-    ph_model *pm = ph_load(c.model, &po.cfg, err, sizeof err);
+    char path[1100];
+    if (task && !c.model) env_model_path(task, path, sizeof path);
+    else snprintf(path, sizeof path, "%s", c.model);
+    c.model = path;
+    ph_model *pm = task ? env_load(task, &po.cfg, c.model, err, sizeof err) : ph_load(c.model, &po.cfg, err, sizeof err);
     if (!pm) return fprintf(stderr, "pwm bench physics: %s\n", err), 1;
     int K = pm->cfg.substeps;
     double *u = make_controls(pm, n, c.steps, c.ctrl_noise);
@@ -112,13 +104,14 @@ int bench_physics(int argc, char **argv) {
            pm->cfg.centered ? "central" : "forward");
     printf("%d environments x %d control steps; %d threads\n", n, c.steps, threads);
     fflush(stdout);
-    double t_step = time_mj_step(pm, c.steps, u, n);
     double plain1 = time_batch(pm, n, c.steps, u, 0, 1), plainT = time_batch(pm, n, c.steps, u, 0, threads);
+    // mj_step time on the very trajectories the gradient run follows (recording does not change them)
+    double t_step = plain1 / ((double)n * c.steps * K);
     double grad1 = time_batch(pm, n, c.steps, u, 1, 1), gradT = time_batch(pm, n, c.steps, u, 1, threads);
     double per = (double)n * c.steps, calls = (double)K * pm->calls_per_step;
     double bound = calls * t_step, grad_step = grad1 / per;
 
-    printf("mj_step (1 thread)         %10.2f us\n", 1e6 * t_step);
+    printf("mj_step (1 thread)         %10.2f us   (mean over the plain run)\n", 1e6 * t_step);
     printf("plain control steps/s      %10.0f   (1 thread %.0f; speedup %.2fx on %d threads)\n", per / plainT,
            per / plain1, plain1 / plainT, threads);
     printf("gradient control steps/s   %10.0f   (1 thread %.0f; speedup %.2fx on %d threads; target >= 1.8x on 2)\n",
