@@ -25,6 +25,7 @@ struct env_task {
     int substeps;         // physics steps per control step
     int episode_len;      // control steps before truncation
     int reward_uses_post; // the reward needs the post-step state (Gymnasium's velocity)
+    const void *params;   // task-specific constants
     // Write a start state into d (qpos, qvel, act) drawn from r.
     void (*reset)(const env_task *t, const mjModel *m, mjData *d, nn_rng *r);
     // The observation of d (after mj_forward); prev (act_dim) is the previous clipped action.

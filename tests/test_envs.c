@@ -26,6 +26,8 @@ TEST(dims) {
     }
     CHECK(env_find("hopper")->obs_dim == 11 && env_find("hopper")->act_dim == 3, "hopper dims");
     CHECK(env_find("gym-hopper")->obs_dim == 11 && env_find("gym-hopper")->act_dim == 3, "gym-hopper dims");
+    CHECK(env_find("ant")->obs_dim == 37 && env_find("ant")->act_dim == 8, "ant dims");
+    CHECK(env_find("humanoid")->obs_dim == 76 && env_find("humanoid")->act_dim == 21, "humanoid dims");
 }
 
 TEST(reset_distribution) {
@@ -51,6 +53,35 @@ TEST(reset_distribution) {
             CHECK_CLOSE(mean[i], 0.0, 0, 5 * half[k] / sqrt(3.0 * N));
             CHECK_CLOSE(sqrt(sq[i]), half[k] / sqrt(3.0), 0.1, 0);
         }
+        env_batch_free(e);
+    }
+}
+
+TEST(locomotion_reset_distribution) {
+    // position ± 0.1, a rotation of at most π/24 from the start pose, hinges ± 0.2, velocities ± 0.25
+    const char *names[2] = {"ant", "humanoid"};
+    for (int k = 0; k < 2; k++) {
+        env_batch *e = make(names[k], 1);
+        const mjModel *m = e->pm->m;
+        int key = mj_name2id(m, mjOBJ_KEY, "start");
+        const double *q0 = key >= 0 ? m->key_qpos + (size_t)key * m->nq : m->qpos0;
+        double max_angle = 0, max_pos = 0, max_joint = 0, max_vel = 0, mean_vx = 0;
+        int N = 500;
+        for (int r = 0; r < N; r++) {
+            env_reset_all(e);
+            const mjData *d = e->b->d[0];
+            for (int i = 0; i < 3; i++) max_pos = fmax(max_pos, fabs(d->qpos[i] - q0[i]));
+            double dot = fabs(mju_dot(d->qpos + 3, q0 + 3, 4));
+            max_angle = fmax(max_angle, 2 * acos(fmin(1.0, dot)));
+            for (int j = 7; j < m->nq; j++) max_joint = fmax(max_joint, fabs(d->qpos[j] - q0[j]));
+            for (int i = 0; i < m->nv; i++) max_vel = fmax(max_vel, fabs(d->qvel[i]));
+            mean_vx += d->qvel[0] / N;
+        }
+        CHECK(max_pos <= 0.1 && max_pos > 0.09, "%s: position noise %g", names[k], max_pos);
+        CHECK(max_angle <= M_PI / 24 + 1e-9 && max_angle > 0.8 * M_PI / 24, "%s: rotation %g", names[k], max_angle);
+        CHECK(max_joint <= 0.2 && max_joint > 0.18, "%s: joint noise %g", names[k], max_joint);
+        CHECK(max_vel <= 0.25 && max_vel > 0.24, "%s: velocity noise %g", names[k], max_vel);
+        CHECK_CLOSE(mean_vx, 0.0, 0, 5 * 0.25 / sqrt(3.0 * N));
         env_batch_free(e);
     }
 }
@@ -184,12 +215,54 @@ TEST(observation_and_reward_derivatives) {
     check_derivatives("hopper", 0);
     check_derivatives("hopper", 30);
     check_derivatives("gym-hopper", 5);
+    check_derivatives("ant", 0);
+    check_derivatives("ant", 20);
+    check_derivatives("humanoid", 0);
+    check_derivatives("humanoid", 25);
+}
+
+TEST(locomotion_reward_on_hand_made_states) {
+    // upright torso facing +x at the origin: up = 1, heading = 1
+    const char *names[2] = {"ant", "humanoid"};
+    for (int k = 0; k < 2; k++) {
+        env_batch *e = make(names[k], 1);
+        const env_task *t = e->task;
+        const mjModel *m = e->pm->m;
+        mjData *d = e->b->d[0];
+        double a[21];
+        for (int j = 0; j < t->act_dim; j++) a[j] = 0.5;
+        double z[2] = {0.9, 0.5}, vx = 1.7;
+        for (int c = 0; c < 2; c++) {
+            mj_resetData(m, d);
+            d->qpos[2] = z[c];
+            d->qvel[0] = vx;
+            mj_forward(m, d);
+            double r = t->reward(t, m, d, NULL, a, NULL, NULL, NULL), want;
+            if (k == 0) {
+                want = vx + 0.1 + 1.0 + (z[c] - 0.27);
+            } else {
+                double h = z[c] - 0.84;
+                h = h > 0.1 ? 0.1 : h;
+                want = vx + 0.1 + 1.0 + (h < 0 ? -200 * h * h : 10 * h) - 0.002 * 0.25 * 21;
+            }
+            CHECK_CLOSE(r, want, 1e-12, 1e-12);
+            double obs[76];
+            t->observe(t, m, d, a, obs, NULL);
+            CHECK(obs[0] == z[c] && obs[1] == 1.0 && obs[5] == vx, "%s: observation layout", names[k]);
+        }
+        // termination heights
+        d->qpos[2] = k == 0 ? 0.26 : 0.73;
+        CHECK(t->terminated(t, m, d), "%s: not terminated below its height", names[k]);
+        d->qpos[2] = k == 0 ? 0.28 : 0.75;
+        CHECK(!t->terminated(t, m, d), "%s: terminated above its height", names[k]);
+        env_batch_free(e);
+    }
 }
 
 TEST(zero_action_episode_terminates) {
-    // with no control the hopper folds up and falls: terminated before the time limit
-    const char *names[2] = {"hopper", "gym-hopper"};
-    for (int k = 0; k < 2; k++) {
+    // with no control the hoppers and the humanoid fall: terminated before the time limit
+    const char *names[3] = {"hopper", "gym-hopper", "humanoid"};
+    for (int k = 0; k < 3; k++) {
         env_batch *e = make(names[k], 1);
         double u[3] = {0, 0, 0};
         int steps = 0;
@@ -202,6 +275,14 @@ TEST(zero_action_episode_terminates) {
         CHECK(e->len_final[0] == steps && e->episodes == 1 && e->steps[0] == 0, "%s: episode bookkeeping", names[k]);
         env_batch_free(e);
     }
+    // the ant settles on its four legs and stays up: the episode runs to the time limit
+    env_batch *e = make("ant", 1);
+    double u[8] = {0};
+    do env_step(e, u, 0);
+    while (!e->term[0] && !e->trunc[0]);
+    CHECK(e->trunc[0] && !e->term[0] && e->len_final[0] == 1000, "ant: zero-action episode ended after %d steps",
+          e->len_final[0]);
+    env_batch_free(e);
 }
 
 TEST(errors_are_clear) {
@@ -228,9 +309,11 @@ TEST(errors_are_clear) {
 const test_case envs_tests[] = {
     {"dims", dims},
     {"reset_distribution", reset_distribution},
+    {"locomotion_reset_distribution", locomotion_reset_distribution},
     {"hopper_reward_on_hand_made_states", hopper_reward_on_hand_made_states},
     {"gym_hopper_matches_v5_definitions", gym_hopper_matches_v5_definitions},
     {"observation_and_reward_derivatives", observation_and_reward_derivatives},
+    {"locomotion_reward_on_hand_made_states", locomotion_reward_on_hand_made_states},
     {"zero_action_episode_terminates", zero_action_episode_terminates},
     {"errors_are_clear", errors_are_clear},
     {0},
