@@ -8,6 +8,7 @@ extern const env_task task_hopper;
 extern const env_task task_gym_hopper;
 extern const env_task task_ant;
 extern const env_task task_humanoid;
+extern const env_task task_double_pendulum;
 
 // U(−s, s) from r.
 double task_uniform(nn_rng *r, double s);

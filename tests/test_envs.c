@@ -219,6 +219,34 @@ TEST(observation_and_reward_derivatives) {
     check_derivatives("ant", 20);
     check_derivatives("humanoid", 0);
     check_derivatives("humanoid", 25);
+    check_derivatives("double-pendulum", 40);
+}
+
+TEST(double_pendulum) {
+    // upright at rest stays there with no action; the reward is its formula; truncation at 240
+    env_batch *e = make("double-pendulum", 1);
+    const env_task *t = e->task;
+    const mjModel *m = e->pm->m;
+    mjData *d = e->b->d[0];
+    double u[1] = {0};
+    for (int s = 0; s < 10; s++) env_step(e, u, 0);
+    CHECK(d->qpos[0] == 0.0 && d->qpos[1] == 0.0 && e->rew[0] == 0.0, "upright equilibrium left");
+    d->qpos[0] = 0.3, d->qpos[1] = 2 * M_PI - 0.2, d->qvel[0] = 1.0, d->qvel[1] = -2.0;
+    double r = t->reward(t, m, d, NULL, u, NULL, NULL, NULL);
+    CHECK_CLOSE(r, -(0.09 + 0.04) - 0.1 * (1.0 + 4.0), 1e-12, 1e-12);
+    // the chain: the elbow hinge sits at the tip of the first rod (1 m above the 2.5 m base)
+    CHECK_CLOSE(m->body_pos[3 * 2 + 2], 1.0, 1e-12, 0);
+    // the motor drives only the second joint, with the paper's 1000 N m
+    CHECK(m->actuator_trnid[0] == 1 && m->actuator_gear[0] == 1000.0, "motor on the elbow with gear 1000");
+    env_reset_all(e);
+    u[0] = 0.3;
+    int steps = 0;
+    do {
+        env_step(e, u, 0);
+        steps++;
+    } while (!e->term[0] && !e->trunc[0]);
+    CHECK(e->trunc[0] && !e->term[0] && steps == 240, "episode ended after %d steps", steps);
+    env_batch_free(e);
 }
 
 TEST(locomotion_reward_on_hand_made_states) {
@@ -314,6 +342,7 @@ const test_case envs_tests[] = {
     {"gym_hopper_matches_v5_definitions", gym_hopper_matches_v5_definitions},
     {"observation_and_reward_derivatives", observation_and_reward_derivatives},
     {"locomotion_reward_on_hand_made_states", locomotion_reward_on_hand_made_states},
+    {"double_pendulum", double_pendulum},
     {"zero_action_episode_terminates", zero_action_episode_terminates},
     {"errors_are_clear", errors_are_clear},
     {0},
