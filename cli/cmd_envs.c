@@ -15,14 +15,14 @@ int cmd_envs(int argc, char **argv) {
     char err[256];
     int rc = args_parse(&spec, argc, argv, err, sizeof err);
     if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm envs: %s\n", err), 2);
-    printf("%-14s %4s %4s %10s %8s  %-18s %s\n", "task", "obs", "act", "control dt", "episode", "model", "what");
+    printf("%-16s %4s %4s %10s %8s  %-20s %s\n", "task", "obs", "act", "control dt", "episode", "model", "what");
     for (int i = 0; env_tasks[i]; i++) {
         const env_task *t = env_tasks[i];
         char path[1024], lerr[512];
         env_model_path(t, path, sizeof path);
         ph_model *pm = env_load(t, NULL, NULL, lerr, sizeof lerr);
         double dt = pm ? pm->m->opt.timestep * pm->cfg.substeps : 0;
-        printf("%-14s %4d %4d %9.4fs %8d  %-18s %s%s\n", t->name, t->obs_dim, t->act_dim, dt, t->episode_len, t->model,
+        printf("%-16s %4d %4d %9.4fs %8d  %-20s %s%s\n", t->name, t->obs_dim, t->act_dim, dt, t->episode_len, t->model,
                t->summary, pm ? "" : "  [model not loadable: see pwm rollout --env NAME]");
         ph_free(pm);
     }

@@ -248,7 +248,7 @@ static size_t work_size(const ph_model *pm) {
 ph_batch *ph_batch_new(const ph_model *pm, int n, int cap) {
     nn_check(n > 0, "a batch needs at least one environment (got %d)", n);
     ph_batch *b = nn_malloc(sizeof *b);
-    *b = (ph_batch){.pm = pm, .n = n, .cap = cap};
+    *b = (ph_batch){.pm = pm, .n = n, .cap = cap, .last_step_seconds = 1.0};
     b->d = nn_malloc(sizeof(mjData *) * n);
     for (int i = 0; i < n; i++) {
         b->d[i] = mj_makeData(pm->m);
@@ -383,8 +383,10 @@ void ph_step(ph_batch *b, const double *u, int record) {
     int nu = b->pm->nu;
     long blowups = 0;
     // environments differ in cost (contacts, solver iterations): dynamic scheduling balances them,
-    // and each is still computed by one thread, so the results do not depend on the schedule
-    #pragma omp parallel for schedule(dynamic, 1) reduction(+ : blowups)
+    // and each is still computed by one thread, so the results do not depend on the schedule;
+    // a step that took under 50 µs last time runs on one thread (forking costs more than it saves)
+    double t0 = nn_now();
+    #pragma omp parallel for schedule(dynamic, 1) reduction(+ : blowups) if (b->last_step_seconds >= 50e-6)
     for (int e = 0; e < b->n; e++) {
         if (u) memcpy(b->d[e]->ctrl, u + (size_t)e * nu, sizeof(double) * nu);
         b->bad[e] = (unsigned char)env_step(b, e, record);
@@ -392,6 +394,7 @@ void ph_step(ph_batch *b, const double *u, int record) {
     }
     b->blowups += blowups;
     if (record) b->len++;
+    b->last_step_seconds = (nn_now() - t0) * (b->last_step_seconds >= 50e-6 ? nn_get_threads() : 1);
 }
 
 void ph_rollout(ph_batch *b, int T, const double *u) {

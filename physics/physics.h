@@ -65,6 +65,7 @@ typedef struct {
     // safety
     unsigned char *bad;  // [env]: blew up during the last ph_step (and was reset to the model's default)
     long blowups;        // over the batch's life
+    double last_step_seconds;  // one-thread-equivalent time of the last ph_step (serial below 50 µs)
     double *work;        // per-environment scratch
     size_t work_per_env;
 } ph_batch;
