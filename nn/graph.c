@@ -1,5 +1,6 @@
 #include "graph.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "common.h"
@@ -25,6 +26,8 @@ struct nn_node {
     int k;             // concat: count; split: column offset; simnorm: group; act: activation
     float *aux[2];     // saved buffers (mean/rstd, probabilities, ...)
     float s, lo, hi;   // scale factor; clamp bounds
+    nn_custom_backward custom;
+    void *ctx;
     nn_bins bins;
 };
 
@@ -518,6 +521,31 @@ nn_tensor *nn_sum_cols(nn_graph *g, nn_tensor *x) {
         y->x[r] = s;
     }
     record(g, y, sum_cols_bwd, x, NULL, NULL);
+    return y;
+}
+
+static void exp_bwd(nn_graph *g, nn_node *nd) {
+    float *dx = nn_grad(g, nd->in[0]);
+    for (size_t i = 0; i < numel(nd->out); i++) dx[i] += nd->out->g[i] * nd->out->x[i];
+}
+
+nn_tensor *nn_exp(nn_graph *g, nn_tensor *x) {
+    nn_tensor *y = nn_tensor_new(g, x->n, x->d, 0);
+    for (size_t i = 0; i < numel(x); i++) y->x[i] = expf(x->x[i]);
+    record(g, y, exp_bwd, x, NULL, NULL);
+    return y;
+}
+
+static void custom_bwd(nn_graph *g, nn_node *nd) { nd->custom(g, nd->ctx, nd->out, nd->in); }
+
+nn_tensor *nn_custom(nn_graph *g, int n, int d, nn_tensor **in, int k, nn_custom_backward backward, void *ctx) {
+    nn_check(k >= 0 && k <= 3, "nn_custom: at most 3 inputs (got %d)", k);
+    nn_tensor *y = nn_tensor_new(g, n, d, 0);
+    nn_node *nd = record(g, y, custom_bwd, k > 0 ? in[0] : NULL, k > 1 ? in[1] : NULL, k > 2 ? in[2] : NULL);
+    if (nd) {
+        nd->custom = backward;
+        nd->ctx = ctx;
+    }
     return y;
 }
 

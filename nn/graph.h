@@ -88,6 +88,14 @@ nn_tensor *nn_clamp(nn_graph *g, nn_tensor *x, float lo, float hi);
 nn_tensor *nn_mean(nn_graph *g, nn_tensor *x);
 // Sum of each row → (n×1).
 nn_tensor *nn_sum_cols(nn_graph *g, nn_tensor *x);
+// Elementwise exp(x).
+nn_tensor *nn_exp(nn_graph *g, nn_tensor *x);
+// An op defined by the caller: a new n×d output whose values the caller writes, recorded with
+// inputs in[0..k) (k <= 3) when one of them requires a gradient. backward(g, ctx, out, in) must
+// accumulate into nn_grad(g, in[i]) for the inputs that require one; ctx must stay valid until
+// the graph is reset (allocate it with nn_graph_alloc).
+typedef void (*nn_custom_backward)(nn_graph *g, void *ctx, nn_tensor *out, nn_tensor **in);
+nn_tensor *nn_custom(nn_graph *g, int n, int d, nn_tensor **in, int k, nn_custom_backward backward, void *ctx);
 // The same values with no gradient path (stop-gradient). Shares x's memory.
 nn_tensor *nn_detach(nn_graph *g, nn_tensor *x);
 

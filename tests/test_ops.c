@@ -213,6 +213,19 @@ static nn_tensor *b_arith(nn_graph *g, nn_tensor **in, void *ctx) {
     return nn_clamp(g, y, -0.9f, 0.9f);
 }
 
+static void custom_square_bwd(nn_graph *g, void *ctx, nn_tensor *out, nn_tensor **in) {
+    float *dx = nn_grad(g, in[0]);
+    for (int i = 0; i < out->n * out->d; i++) dx[i] += out->g[i] * 2.0f * in[0]->x[i];
+}
+
+static nn_tensor *b_exp_custom(nn_graph *g, nn_tensor **in, void *ctx) {
+    // a caller-defined op (x²) between two library ops
+    nn_tensor *x = nn_exp(g, in[0]);
+    nn_tensor *y = nn_custom(g, x->n, x->d, &x, 1, custom_square_bwd, NULL);
+    for (int i = 0; i < x->n * x->d; i++) y->x[i] = x->x[i] * x->x[i];
+    return nn_scale(g, y, 0.5f);
+}
+
 static nn_tensor *b_reduce(nn_graph *g, nn_tensor **in, void *ctx) {
     return nn_add(g, nn_sum_cols(g, in[0]), nn_mean(g, in[0]));
 }
@@ -221,6 +234,7 @@ TEST(arithmetic) {
     fd_inputs in = make_inputs(5, (int[]){4, 4, 1, 4, 1}, (int[]){3, 3, 3, 1, 1}, -1, 1);
     fd_check("add/sub/mul/scale/clamp", b_arith, NULL, &in, NULL, FD_TOL);
     fd_check("sum_cols/mean", b_reduce, NULL, &in, NULL, FD_TOL);
+    fd_check("exp/custom", b_exp_custom, NULL, &in, NULL, FD_TOL);
     free_inputs(&in);
 }
 
