@@ -25,6 +25,8 @@ static const struct {
     {"bench", "benchmarks that print figures (bench nn, bench physics)", bench_main},
     {"envs", "list the tasks", cmd_envs},
     {"rollout", "returns of a fixed policy (random, zero) on a task", cmd_rollout},
+    {"shac", "train a policy with SHAC through the MuJoCo dynamics", cmd_shac},
+    {"eval", "evaluate a policy checkpoint's deterministic policy", cmd_eval},
     {"gradcheck", "check physics gradients against whole-rollout finite differences", cmd_gradcheck},
     {"version", "the git commit and library versions", cmd_version},
 };

@@ -103,7 +103,26 @@ void env_batch_free(env_batch *e) {
     nn_free(e->rng), nn_free(e->obs), nn_free(e->obs_final), nn_free(e->prev), nn_free(e->act);
     nn_free(e->rew), nn_free(e->term), nn_free(e->trunc), nn_free(e->steps), nn_free(e->ret);
     nn_free(e->ret_final), nn_free(e->len_final);
+    nn_free(e->J), nn_free(e->J_final), nn_free(e->drdx), nn_free(e->drdx_post), nn_free(e->drda);
     nn_free(e);
+}
+
+// environment i's block of a derivative array of obs_dim × nx per environment (NULL if off)
+static double *jac_of(const env_batch *e, double *base, int i) {
+    return base ? base + (size_t)i * e->task->obs_dim * e->pm->nx : NULL;
+}
+
+void env_batch_enable_grads(env_batch *e) {
+    size_t n = (size_t)e->n, nx = (size_t)e->pm->nx, O = (size_t)e->task->obs_dim;
+    if (e->J) return;
+    e->J = nn_malloc(sizeof(double) * n * O * nx);
+    e->J_final = nn_malloc(sizeof(double) * n * O * nx);
+    e->drdx = nn_malloc(sizeof(double) * n * nx);
+    e->drdx_post = nn_malloc(sizeof(double) * n * nx);
+    e->drda = nn_malloc(sizeof(double) * n * e->task->act_dim);
+    for (int i = 0; i < e->n; i++)
+        e->task->observe(e->task, e->pm->m, e->b->d[i], e->prev + (size_t)i * e->task->act_dim,
+                         e->obs + (size_t)i * O, jac_of(e, e->J, i));
 }
 
 // a new episode for environment i: the task's start state, zero previous action
@@ -115,7 +134,7 @@ static void reset_env(env_batch *e, int i) {
     t->reset(t, m, d, &e->rng[i]);
     ph_set_state(e->b, i, d->qpos, d->qvel, m->na ? d->act : NULL);
     memset(e->prev + (size_t)i * t->act_dim, 0, sizeof(double) * t->act_dim);
-    t->observe(t, m, d, e->prev + (size_t)i * t->act_dim, e->obs + (size_t)i * t->obs_dim, NULL);
+    t->observe(t, m, d, e->prev + (size_t)i * t->act_dim, e->obs + (size_t)i * t->obs_dim, jac_of(e, e->J, i));
     e->steps[i] = 0;
     e->ret[i] = 0;
 }
@@ -127,7 +146,7 @@ void env_reset_all(env_batch *e) {
 void env_step(env_batch *e, const double *actions, int record) {
     const env_task *t = e->task;
     const mjModel *m = e->pm->m;
-    int A = t->act_dim, O = t->obs_dim;
+    int A = t->act_dim, O = t->obs_dim, nx = e->pm->nx, grads = e->J != NULL;
     // clip, and score the state terms on the pre-step state (the fork's timing)
     for (size_t k = 0; k < (size_t)e->n * A; k++) {
         double a = actions[k];
@@ -136,17 +155,27 @@ void env_step(env_batch *e, const double *actions, int record) {
     for (int i = 0; i < e->n; i++) {
         if (e->pre) mj_copyData(e->pre[i], m, e->b->d[i]);
         if (!t->reward_uses_post && e->timing == ENV_REWARD_PRE)
-            e->rew[i] = t->reward(t, m, e->b->d[i], NULL, e->act + (size_t)i * A, NULL, NULL, NULL);
+            e->rew[i] = t->reward(t, m, e->b->d[i], NULL, e->act + (size_t)i * A,
+                                  grads ? e->drdx + (size_t)i * nx : NULL, NULL, grads ? e->drda + (size_t)i * A : NULL);
     }
     ph_step(e->b, e->act, record);
     for (int i = 0; i < e->n; i++) {
         mjData *d = e->b->d[i];
         const double *a = e->act + (size_t)i * A;
-        if (t->reward_uses_post) e->rew[i] = t->reward(t, m, e->pre[i], d, a, NULL, NULL, NULL);
-        else if (e->timing == ENV_REWARD_POST) e->rew[i] = t->reward(t, m, d, NULL, a, NULL, NULL, NULL);
+        double *dx = grads ? e->drdx + (size_t)i * nx : NULL, *dpost = grads ? e->drdx_post + (size_t)i * nx : NULL;
+        double *da = grads ? e->drda + (size_t)i * A : NULL;
+        if (grads && !t->reward_uses_post) memset(dpost, 0, sizeof(double) * nx);
+        if (t->reward_uses_post) {
+            e->rew[i] = t->reward(t, m, e->pre[i], d, a, dx, dpost, da);
+        } else if (e->timing == ENV_REWARD_POST) {
+            // the state terms see the post-step state: their gradient belongs to it
+            e->rew[i] = t->reward(t, m, d, NULL, a, dpost, NULL, da);
+            if (dx) memset(dx, 0, sizeof(double) * nx);
+        }
         memcpy(e->prev + (size_t)i * A, a, sizeof(double) * A);
-        t->observe(t, m, d, e->prev + (size_t)i * A, e->obs_final + (size_t)i * O, NULL);
+        t->observe(t, m, d, e->prev + (size_t)i * A, e->obs_final + (size_t)i * O, jac_of(e, e->J_final, i));
         memcpy(e->obs + (size_t)i * O, e->obs_final + (size_t)i * O, sizeof(double) * O);
+        if (grads) memcpy(jac_of(e, e->J, i), jac_of(e, e->J_final, i), sizeof(double) * O * nx);
         e->steps[i]++;
         e->ret[i] += e->rew[i];
         // a physics blow-up ends the episode as a termination

@@ -73,6 +73,12 @@ typedef struct {
     int *len_final;          // n: its length
     long episodes;           // finished episodes
     long blowups;            // physics blow-ups (also terminate the episode)
+    // derivatives, filled by env_step after env_batch_enable_grads (NULL before)
+    double *J;               // n × obs_dim × nx: ∂obs/∂x of the current observation (after resets)
+    double *J_final;         // n × obs_dim × nx: ∂obs_final/∂x at the state the step produced
+    double *drdx;            // n × nx: ∂r/∂x at the state the reward's state terms saw
+    double *drdx_post;       // n × nx: ∂r/∂x at the post-step state (tasks whose reward uses both)
+    double *drda;            // n × act_dim: ∂r/∂a
 } env_batch;
 
 // A batch of n environments of task t (model overrides in cfg; NULL for the task's defaults),
@@ -82,6 +88,8 @@ env_batch *env_batch_new(const env_task *t, const ph_config *cfg, const char *mo
 void env_batch_free(env_batch *e);
 // Reset every environment (a new episode each).
 void env_reset_all(env_batch *e);
+// From now on env_step (and resets) also compute the derivative fields above.
+void env_batch_enable_grads(env_batch *e);
 // One control step: actions (n × act_dim) are clipped to [−1, 1]; rewards, termination and
 // truncation are computed; finished environments are reset (obs then holds the reset
 // observation and obs_final the last one).

@@ -1,0 +1,150 @@
+// `pwm shac` (train) and `pwm eval` (a checkpoint's deterministic policy).
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../nn/common.h"
+#include "../policy/shac.h"
+#include "commands.h"
+#include "physics_opts.h"
+#include "version.h"
+
+// the value of --name in argv (either form), or NULL
+static const char *peek(int argc, char **argv, const char *name) {
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, n)) {
+            if (argv[i][2 + n] == '=') return argv[i] + 3 + n;
+            if (!argv[i][2 + n] && i + 1 < argc) return argv[i + 1];
+        }
+    return NULL;
+}
+
+static int has_flag(int argc, char **argv, const char *flag) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], flag)) return 1;
+    return 0;
+}
+
+static int mkdirs(const char *path) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+int cmd_shac(int argc, char **argv) {
+    int help = has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h");
+    const char *env = peek(argc, argv, "env"), *preset = peek(argc, argv, "preset");
+    if (!env && !help) return fprintf(stderr, "pwm shac: --env NAME is required (see pwm envs, pwm shac --help)\n"), 2;
+    shac_config c;
+    char err[1024];
+    if (shac_preset(&c, env ? env : "hopper", preset ? preset : "quick", err, sizeof err))
+        return fprintf(stderr, "pwm shac: %s\n", err), 2;
+    const char *out = NULL, *config = NULL;
+    int resume = 0, threads = 0;
+    physics_opts po;
+    args_opt opts[48] = {
+        {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
+        {"preset", ARG_CHOICE, &c.preset, "defaults: quick (2 cores) or paper (the paper's config)", "quick|paper", NULL},
+        {"config", ARG_STRING, &config, "read options from a key = value file (later options win)", NULL, "FILE"},
+        {"out", ARG_STRING, &out, "run directory (default runs/shac-ENV-seedS)", NULL, "DIR"},
+        {"resume", ARG_FLAG, &resume, "continue the run in --out from its last checkpoint (its config.txt is loaded first)", NULL, NULL},
+        {"seed", ARG_LONG, &c.seed, "seed of the start states, exploration noise and initial weights", NULL, "S"},
+        {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        {"epochs", ARG_INT, &c.epochs, "training epochs (windows)", NULL, "N"},
+        {"envs", ARG_INT, &c.envs, "parallel environments N", NULL, "N"},
+        {"horizon", ARG_INT, &c.horizon, "window length h (steps backpropagated)", NULL, "H"},
+        {"gamma", ARG_DOUBLE, &c.gamma, "discount", NULL, "X"},
+        {"lambda", ARG_DOUBLE, &c.lambda, "TD(lambda) of the critic targets", NULL, "X"},
+        {"actor-units", ARG_STRING, &c.actor_units, "actor hidden widths (Linear -> ELU -> LayerNorm)", NULL, "W,W,..."},
+        {"critic-units", ARG_STRING, &c.critic_units, "critic hidden widths", NULL, "W,W,..."},
+        {"actor-lr", ARG_DOUBLE, &c.actor_lr, "actor learning rate (linear decay to --lr-end)", NULL, "LR"},
+        {"critic-lr", ARG_DOUBLE, &c.critic_lr, "critic learning rate (linear decay to --lr-end)", NULL, "LR"},
+        {"lr-end", ARG_DOUBLE, &c.lr_end, "learning rate at the last epoch", NULL, "LR"},
+        {"target-alpha", ARG_DOUBLE, &c.target_alpha, "target critic <- alpha target + (1 - alpha) critic, each epoch", NULL, "X"},
+        {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},
+        {"critic-clip", ARG_DOUBLE, &c.critic_clip, "critic gradient-norm clip", NULL, "X"},
+        {"beta1", ARG_DOUBLE, &c.beta1, "Adam beta1", NULL, "X"},
+        {"beta2", ARG_DOUBLE, &c.beta2, "Adam beta2", NULL, "X"},
+        {"logstd-init", ARG_DOUBLE, &c.logstd_init, "initial log standard deviation of the actor", NULL, "X"},
+        {"critic-iters", ARG_INT, &c.critic_iters, "critic passes over each window", NULL, "N"},
+        {"critic-minibatches", ARG_INT, &c.critic_minibatches, "unshuffled minibatches per pass", NULL, "N"},
+        {"eval-episodes", ARG_INT, &c.eval_episodes, "deterministic evaluation episodes", NULL, "N"},
+        {"eval-every", ARG_INT, &c.eval_every, "evaluate every N epochs", NULL, "N"},
+        {"save-every", ARG_INT, &c.save_every, "checkpoint every N epochs", NULL, "N"},
+        {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (exploding) updates in a row", NULL, "N"},
+        {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
+    };
+    int nopt = 30;
+    physics_opts_init(&po, opts + nopt);
+    po.cfg = c.physics;
+    args_spec spec = {"pwm shac --env NAME [--preset quick|paper] [options]",
+                      "Trains a policy with SHAC through the MuJoCo dynamics (finite-difference Jacobians). Writes DIR/\n"
+                      "config.txt (resolved options and git commit), log.csv (epoch, env steps, wall time, returns, actor\n"
+                      "gradient norm, critic loss), timing.csv (epoch time: physics with Jacobians, backward, actor,\n"
+                      "critic), ckpt.safetensors (every --save-every epochs), final.safetensors and eval.csv.",
+                      opts};
+    // a resumed run starts from its own recorded config
+    const char *pout = peek(argc, argv, "out");
+    char path[1100], defout[512];
+    if (!help && has_flag(argc, argv, "--resume") && pout) {
+        snprintf(path, sizeof path, "%s/config.txt", pout);
+        if (access(path, R_OK) == 0 && args_load_config(&spec, path, err, sizeof err))
+            return fprintf(stderr, "pwm shac: %s\n", err), 2;
+    }
+    int rc = args_parse(&spec, argc, argv, err, sizeof err);
+    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm shac: %s\n", err), 2);
+    physics_opts_resolve(&po);
+    c.physics = po.cfg;
+    if (!out) {
+        snprintf(defout, sizeof defout, "runs/shac-%s-seed%ld", c.env, c.seed);
+        out = defout;
+    }
+    if (mkdirs(out)) return fprintf(stderr, "pwm shac: cannot create %s: %s\n", out, strerror(errno)), 1;
+    snprintf(path, sizeof path, "%s/config.txt", out);
+    char header[256];
+    snprintf(header, sizeof header, "# pwm shac, git commit %s", PWM_GIT_COMMIT);
+    if (!resume && args_write_config(&spec, path, header, err, sizeof err))
+        return fprintf(stderr, "pwm shac: %s\n", err), 1;
+    return shac_train(&c, out, resume, threads);
+}
+
+int cmd_eval(int argc, char **argv) {
+    const char *env = NULL, *policy = NULL;
+    int episodes = 10, threads = 0;
+    long seed = 1;
+    physics_opts po;
+    args_opt opts[24] = {
+        {"env", ARG_STRING, &env, "task (default: the checkpoint's)", NULL, "NAME"},
+        {"policy", ARG_STRING, &policy, "policy checkpoint (ckpt.safetensors or final.safetensors of a run)", NULL, "CKPT"},
+        {"episodes", ARG_INT, &episodes, "deterministic episodes", NULL, "N"},
+        {"seed", ARG_LONG, &seed, "seed of the start states", NULL, "S"},
+        {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+    };
+    physics_opts_init(&po, opts + 5);
+    args_spec spec = {"pwm eval --policy CKPT [--env NAME] [--episodes N]",
+                      "Runs a checkpoint's deterministic policy (tanh of the actor's mean) and prints each episode's "
+                      "return, then the mean and standard deviation.",
+                      opts};
+    char err[1024];
+    int rc = args_parse(&spec, argc, argv, err, sizeof err);
+    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm eval: %s\n", err), 2);
+    if (!policy) return fprintf(stderr, "pwm eval: --policy CKPT is required\n"), 2;
+    if (episodes < 1) return fprintf(stderr, "pwm eval: --episodes must be >= 1\n"), 2;
+    physics_opts_resolve(&po);
+    nn_set_threads(threads);
+    double mean, std;
+    if (shac_eval_checkpoint(env, policy, episodes, seed, &po.cfg, &mean, &std, err, sizeof err))
+        return fprintf(stderr, "pwm eval: %s\n", err), 1;
+    printf("%d episodes, seed %ld: return %.2f +- %.2f (std)\n", episodes, seed, mean, std);
+    return 0;
+}

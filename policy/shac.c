@@ -1,0 +1,829 @@
+#include "shac.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../envs/env.h"
+#include "../nn/checkpoint.h"
+#include "../nn/common.h"
+#include "../nn/optim.h"
+#include "actor.h"
+#include "version.h"
+
+// ---------------------------------------------------------------------------------------------
+// presets
+
+int shac_preset(shac_config *c, const char *env, const char *preset, char *err, size_t errlen) {
+    int paper = !strcmp(preset, "paper");
+    if (!paper && strcmp(preset, "quick")) return nn_err(err, errlen, "unknown preset '%s' (quick or paper)", preset);
+    *c = (shac_config){.env = env, .preset = preset, .horizon = 32, .gamma = 0.99, .lambda = 0.95, .lr_end = 1e-5,
+                       .actor_clip = 1.0, .critic_clip = 1.0, .beta1 = 0.7, .beta2 = 0.95, .logstd_init = -1.0,
+                       .critic_iters = 16, .critic_minibatches = 4, .seed = 0, .eval_episodes = 10,
+                       .max_bad_updates = 5, .physics = ph_config_default()};
+    // shac-and-tasks.md §2.3; "quick" keeps the networks and learning rates, with fewer
+    // environments and epochs for 2 cores
+    if (!strcmp(env, "hopper") || !strcmp(env, "gym-hopper")) {
+        c->envs = paper ? 256 : 64, c->epochs = paper ? 2000 : 300;
+        c->actor_units = "128,64,32", c->critic_units = "64,64";
+        c->actor_lr = 2e-3, c->critic_lr = 2e-4, c->target_alpha = 0.2;
+    } else if (!strcmp(env, "ant")) {
+        c->envs = paper ? 64 : 32, c->epochs = paper ? 2000 : 200;
+        c->actor_units = "128,64,32", c->critic_units = "64,64";
+        c->actor_lr = 2e-3, c->critic_lr = 2e-3, c->target_alpha = 0.2;
+    } else if (!strcmp(env, "humanoid")) {
+        c->envs = paper ? 64 : 16, c->epochs = paper ? 2000 : 100;
+        c->actor_units = "256,128", c->critic_units = "128,128";
+        c->actor_lr = 2e-3, c->critic_lr = 5e-4, c->target_alpha = 0.995;
+    } else if (!strcmp(env, "double-pendulum")) {
+        c->envs = paper ? 64 : 16, c->epochs = paper ? 500 : 100;
+        c->actor_units = "64,64", c->critic_units = "64,64";
+        c->actor_lr = 2e-3, c->critic_lr = 2e-3, c->target_alpha = 0.2;
+    } else {
+        return nn_err(err, errlen, "no SHAC preset for task '%s'", env);
+    }
+    c->eval_every = c->epochs / 10 > 0 ? c->epochs / 10 : 1;
+    c->save_every = c->eval_every;
+    return 0;
+}
+
+// "128,64,32" into units; returns the count or -1
+static int parse_units(const char *s, int *units) {
+    int n = 0;
+    while (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 65536 || n == SHAC_MAX_UNITS) return -1;
+        units[n++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the learner's state
+
+typedef struct {
+    shac_config c;
+    env_batch *e;
+    int N, h, O, A, nx;
+    nn_params ap, cp, tp;  // actor, critic, target critic
+    actor act;
+    nn_mlp critic, target;
+    nn_adam aopt, copt;
+    nn_rms obs_rms, rms_frozen;
+    nn_graph *g;
+    nn_rng noise;
+    long epoch, env_steps;
+    double wall;
+    float *obs_buf, *rew_buf, *done_buf, *next_val, *targets;  // h × N (× O)
+    double *u;                                                 // N × A
+    float *eps;                                                // N × A
+    double recent[20];                                         // returns of the last finished episodes
+    int n_recent, i_recent;
+    int bad_updates;
+    double t_physics, t_backward, t_actor, t_critic;           // epoch time breakdown (s)
+} shac;
+
+static void critic_spec(nn_mlp_spec *s, int obs_dim, const int *units, int n) {
+    *s = (nn_mlp_spec){.in = obs_dim, .out = 1, .n_hidden = n, .act = NN_ACT_ELU, .block = NN_BLOCK_ACT_NORM,
+                       .layernorm = 1, .out_kind = NN_OUT_LINEAR};
+    for (int i = 0; i < n; i++) s->hidden[i] = units[i];
+}
+
+static int shac_init(shac *s, const shac_config *c, int threads, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    s->c = *c;
+    const env_task *t = env_find(c->env);
+    if (!t) return nn_err(err, errlen, "unknown task '%s' (see pwm envs)", c->env);
+    int au[SHAC_MAX_UNITS], cu[SHAC_MAX_UNITS];
+    int na = parse_units(c->actor_units, au), nc = parse_units(c->critic_units, cu);
+    if (na < 1 || nc < 1)
+        return nn_err(err, errlen, "bad --actor-units '%s' or --critic-units '%s': give widths like 128,64,32 (1..%d layers)",
+                      c->actor_units, c->critic_units, SHAC_MAX_UNITS);
+    if (c->envs < 1 || c->horizon < 1 || c->epochs < 1 || c->critic_minibatches < 1 ||
+        (c->envs * c->horizon) % c->critic_minibatches)
+        return nn_err(err, errlen, "need envs, horizon, epochs >= 1 and envs x horizon divisible by critic-minibatches");
+    nn_set_threads(threads);
+    s->e = env_batch_new(t, &c->physics, NULL, c->envs, (unsigned long)c->seed, c->horizon, err, errlen);
+    if (!s->e) return -1;
+    env_batch_enable_grads(s->e);
+    s->N = c->envs, s->h = c->horizon, s->O = t->obs_dim, s->A = t->act_dim, s->nx = s->e->pm->nx;
+    // networks: the actor with PyTorch's default init, the critics orthogonal (gain √2) with zero bias
+    nn_rng r;
+    nn_rng_init(&r, (unsigned long)c->seed, 1u << 20);
+    nn_params_init(&s->ap, 0);
+    actor_declare(&s->act, &s->ap, "actor.", s->O, s->A, au, na, NN_ACT_ELU);
+    nn_params_alloc(&s->ap);
+    actor_init(&s->act, &r, (float)c->logstd_init);
+    nn_mlp_spec cs;
+    critic_spec(&cs, s->O, cu, nc);
+    nn_params_init(&s->cp, 0);
+    nn_mlp_declare(&s->critic, &s->cp, "critic", &cs);
+    nn_params_alloc(&s->cp);
+    nn_mlp_init(&s->critic, NN_INIT_ORTHOGONAL, 0, &r);
+    nn_params_init(&s->tp, 0);
+    nn_mlp_declare(&s->target, &s->tp, "critic", &cs);
+    nn_params_alloc(&s->tp);
+    nn_params_copy(&s->tp, &s->cp, 0.0f);
+    nn_params_set_frozen(&s->tp, 1);
+    s->aopt = s->copt = (nn_adam){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = 1e-8f};
+    nn_rms_init(&s->obs_rms, s->O, 1e-5f, 0.0f);
+    nn_rms_init(&s->rms_frozen, s->O, 1e-5f, 0.0f);
+    nn_rng_init(&s->noise, (unsigned long)c->seed, (1u << 20) + 1);
+    s->g = nn_graph_new(0);
+    size_t hn = (size_t)s->h * s->N;
+    s->obs_buf = nn_malloc(sizeof(float) * hn * s->O);
+    s->rew_buf = nn_malloc(sizeof(float) * hn);
+    s->done_buf = nn_malloc(sizeof(float) * hn);
+    s->next_val = nn_malloc(sizeof(float) * hn);
+    s->targets = nn_malloc(sizeof(float) * hn);
+    s->u = nn_malloc(sizeof(double) * s->N * s->A);
+    s->eps = nn_malloc(sizeof(float) * s->N * s->A);
+    return 0;
+}
+
+static void shac_free(shac *s) {
+    env_batch_free(s->e);
+    nn_params_free(&s->ap), nn_params_free(&s->cp), nn_params_free(&s->tp);
+    nn_rms_free(&s->obs_rms), nn_rms_free(&s->rms_frozen);
+    nn_graph_free(s->g);
+    nn_free(s->obs_buf), nn_free(s->rew_buf), nn_free(s->done_buf), nn_free(s->next_val), nn_free(s->targets);
+    nn_free(s->u), nn_free(s->eps);
+}
+
+// ---------------------------------------------------------------------------------------------
+// graph nodes for the simulator: observations, rewards, physics steps and resets
+
+typedef struct {
+    const double *J;  // N × O × nx (a copy in the arena)
+    int O, nx;
+} obs_ctx;
+
+static void obs_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
+    obs_ctx *c = vctx;
+    if (!in[0]->requires_grad) return;
+    float *gx = nn_grad(g, in[0]);
+    for (int i = 0; i < out->n; i++) {
+        const double *J = c->J + (size_t)i * c->O * c->nx;
+        for (int o = 0; o < c->O; o++) {
+            float go = out->g[(size_t)i * c->O + o];
+            if (go == 0.0f) continue;
+            for (int k = 0; k < c->nx; k++) gx[(size_t)i * c->nx + k] += (float)(J[(size_t)o * c->nx + k] * go);
+        }
+    }
+}
+
+// observation tensor (N × O) of state tensor x, values obs, Jacobians J
+static nn_tensor *obs_node(nn_graph *g, nn_tensor *x, const double *obs, const double *J, int N, int O, int nx) {
+    obs_ctx *c = nn_graph_alloc(g, sizeof *c);
+    double *Jc = nn_graph_alloc(g, sizeof(double) * N * O * nx);
+    memcpy(Jc, J, sizeof(double) * N * O * nx);
+    *c = (obs_ctx){Jc, O, nx};
+    nn_tensor *y = nn_custom(g, N, O, &x, 1, obs_bwd, c);
+    for (int i = 0; i < N * O; i++) y->x[i] = (float)obs[i];
+    return y;
+}
+
+typedef struct {
+    const double *dx, *dpost, *da;
+    int nx, A;
+} rew_ctx;
+
+static void rew_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
+    rew_ctx *c = vctx;
+    for (int i = 0; i < out->n; i++) {
+        float go = out->g[i];
+        if (in[0]->requires_grad) {
+            float *gx = nn_grad(g, in[0]);
+            for (int k = 0; k < c->nx; k++) gx[(size_t)i * c->nx + k] += (float)(c->dx[(size_t)i * c->nx + k] * go);
+        }
+        if (in[1]->requires_grad) {
+            float *gu = nn_grad(g, in[1]);
+            for (int j = 0; j < c->A; j++) gu[(size_t)i * c->A + j] += (float)(c->da[(size_t)i * c->A + j] * go);
+        }
+        if (in[2]->requires_grad) {
+            float *gp = nn_grad(g, in[2]);
+            for (int k = 0; k < c->nx; k++) gp[(size_t)i * c->nx + k] += (float)(c->dpost[(size_t)i * c->nx + k] * go);
+        }
+    }
+}
+
+static double *arena_copy(nn_graph *g, const double *src, size_t n) {
+    double *d = nn_graph_alloc(g, sizeof(double) * n);
+    memcpy(d, src, sizeof(double) * n);
+    return d;
+}
+
+typedef struct {
+    const ph_batch *b;
+    int t;
+} step_ctx;
+
+static void step_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
+    step_ctx *c = vctx;
+    int N = out->n, nx = out->d, A = in[1]->d;
+    double *gout = nn_graph_alloc(g, sizeof(double) * N * nx), *gin = nn_graph_alloc(g, sizeof(double) * N * nx);
+    double *gu = nn_graph_alloc(g, sizeof(double) * N * A);
+    for (int i = 0; i < N * nx; i++) gout[i] = out->g[i];
+    memset(gu, 0, sizeof(double) * N * A);
+    ph_vjp(c->b, c->t, gout, gin, gu);
+    if (in[0]->requires_grad) {
+        float *gx = nn_grad(g, in[0]);
+        for (int i = 0; i < N * nx; i++) gx[i] += (float)gin[i];
+    }
+    if (in[1]->requires_grad) {
+        float *gx = nn_grad(g, in[1]);
+        for (int i = 0; i < N * A; i++) gx[i] += (float)gu[i];
+    }
+}
+
+typedef struct {
+    const unsigned char *reset;  // N
+} cut_ctx;
+
+static void cut_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
+    cut_ctx *c = vctx;
+    float *gx = nn_grad(g, in[0]);
+    for (int i = 0; i < out->n; i++)
+        if (!c->reset[i])
+            for (int k = 0; k < out->d; k++) gx[(size_t)i * out->d + k] += out->g[(size_t)i * out->d + k];
+}
+
+// ---------------------------------------------------------------------------------------------
+// one epoch: the actor loss through the simulator, then the critic
+
+// the actor loss over one window; fills the critic's buffers; returns the loss value
+static float actor_window(shac *s) {
+    env_batch *e = s->e;
+    int N = s->N, h = s->h, O = s->O, A = s->A, nx = s->nx;
+    double gam[N], t0;
+    float col[N], coef[N], keep[N];
+    nn_graph *g = s->g;
+    nn_graph_reset(g);
+    // the normalisation is frozen for the window; the statistics keep learning
+    memcpy(s->rms_frozen.mean, s->obs_rms.mean, sizeof(float) * O);
+    memcpy(s->rms_frozen.var, s->obs_rms.var, sizeof(float) * O);
+    s->rms_frozen.count = s->obs_rms.count;
+    ph_record_begin(e->b);
+    nn_tensor *x = nn_tensor_new(g, N, nx, 0);  // the window's start: a gradient cut
+    memset(x->x, 0, sizeof(float) * N * nx);
+    nn_tensor *R = nn_tensor_new(g, N, 1, 0), *loss = NULL;
+    memset(R->x, 0, sizeof(float) * N);
+    for (int i = 0; i < N; i++) gam[i] = 1.0;
+    nn_tensor *obs = obs_node(g, x, e->obs, e->J, N, O, nx);
+    for (int k = 0; k < h; k++) {
+        t0 = nn_now();
+        nn_rms_update(&s->obs_rms, obs->x, N);
+        nn_tensor *on = nn_rms_apply(g, &s->rms_frozen, obs);
+        memcpy(s->obs_buf + (size_t)k * N * O, on->x, sizeof(float) * N * O);
+        for (int i = 0; i < N * A; i++) s->eps[i] = nn_rng_normal(&s->noise);
+        nn_tensor *u = actor_forward(g, &s->act, on, s->eps);
+        for (int i = 0; i < N * A; i++) s->u[i] = u->x[i];
+        s->t_actor += nn_now() - t0;
+        t0 = nn_now();
+        env_step(e, s->u, 1);
+        s->env_steps += N;
+        s->t_physics += nn_now() - t0;
+        t0 = nn_now();
+        // the step's output state, the reward, the observation before any reset
+        step_ctx *sc = nn_graph_alloc(g, sizeof *sc);
+        *sc = (step_ctx){e->b, k};
+        nn_tensor *xu[3] = {x, u, NULL};
+        nn_tensor *xo = nn_custom(g, N, nx, xu, 2, step_bwd, sc);
+        memset(xo->x, 0, sizeof(float) * N * nx);
+        rew_ctx *rc = nn_graph_alloc(g, sizeof *rc);
+        *rc = (rew_ctx){arena_copy(g, e->drdx, (size_t)N * nx), arena_copy(g, e->drdx_post, (size_t)N * nx),
+                        arena_copy(g, e->drda, (size_t)N * A), nx, A};
+        xu[2] = xo;
+        nn_tensor *r = nn_custom(g, N, 1, xu, 3, rew_bwd, rc);
+        for (int i = 0; i < N; i++) r->x[i] = (float)e->rew[i];
+        nn_tensor *of = obs_node(g, xo, e->obs_final, e->J_final, N, O, nx);
+        nn_tensor *v = nn_mlp_forward(g, &s->target, nn_rms_apply(g, &s->rms_frozen, of));
+        // R += γ^k·r (per environment since its last reset)
+        for (int i = 0; i < N; i++) col[i] = (float)gam[i];
+        R = nn_add(g, R, nn_mul(g, r, nn_tensor_from(g, col, N, 1, 0)));
+        // finished environments (all at the window's end) add −(R + γ^{k+1}·bootstrap);
+        // terminations bootstrap 0, time-outs V′(observation before the reset)
+        int last = k == h - 1;
+        for (int i = 0; i < N; i++) {
+            int done = e->term[i] || e->trunc[i];
+            coef[i] = (done || last) ? 1.0f : 0.0f;
+            col[i] = (float)(s->c.gamma * gam[i] * (e->term[i] ? 0.0 : 1.0));
+            s->rew_buf[(size_t)k * N + i] = r->x[i];
+            s->done_buf[(size_t)k * N + i] = (done || last) ? 1.0f : 0.0f;
+            s->next_val[(size_t)k * N + i] = e->term[i] ? 0.0f : v->x[i];
+            keep[i] = done ? 0.0f : 1.0f;
+            gam[i] = done ? 1.0 : gam[i] * s->c.gamma;
+            if (done) {
+                s->recent[s->i_recent] = e->ret_final[i];
+                s->i_recent = (s->i_recent + 1) % 20;
+                s->n_recent += s->n_recent < 20;
+            }
+        }
+        nn_tensor *term = nn_add(g, R, nn_mul(g, v, nn_tensor_from(g, col, N, 1, 0)));
+        nn_tensor *lk = nn_scale(g, nn_mean(g, nn_mul(g, term, nn_tensor_from(g, coef, N, 1, 0))), -1.0f / (float)h);
+        loss = loss ? nn_add(g, loss, lk) : lk;
+        R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
+        // the next step starts from the output state, except where an environment was reset
+        if (!last) {
+            cut_ctx *cc = nn_graph_alloc(g, sizeof *cc);
+            unsigned char *reset = nn_graph_alloc(g, (size_t)N);
+            for (int i = 0; i < N; i++) reset[i] = e->term[i] || e->trunc[i];
+            cc->reset = reset;
+            x = nn_custom(g, N, nx, &xo, 1, cut_bwd, cc);
+            memset(x->x, 0, sizeof(float) * N * nx);
+            obs = obs_node(g, x, e->obs, e->J, N, O, nx);
+        }
+        s->t_actor += nn_now() - t0;
+    }
+    t0 = nn_now();
+    nn_params_zero_grad(&s->ap);
+    nn_backward(g, loss);
+    s->t_backward += nn_now() - t0;
+    return loss->x[0];
+}
+
+// TD(λ) targets from the window's rewards, done flags and target-critic values (SHAC's recursion)
+static void td_lambda(shac *s) {
+    int N = s->N, h = s->h;
+    double gamma = s->c.gamma, lambda = s->c.lambda;
+    for (int i = 0; i < N; i++) {
+        double Ai = 0, Bi = 0, lam = 1;
+        for (int k = h - 1; k >= 0; k--) {
+            size_t j = (size_t)k * N + i;
+            double d = s->done_buf[j], r = s->rew_buf[j], v = s->next_val[j];
+            lam = lam * lambda * (1 - d) + d;
+            Ai = (1 - d) * (lambda * gamma * Ai + gamma * v + (1 - lam) / (1 - lambda) * r);
+            Bi = gamma * (v * d + Bi * (1 - d)) + r;
+            s->targets[j] = (float)((1 - lambda) * Ai + lam * Bi);
+        }
+    }
+}
+
+// critic_iters passes over unshuffled minibatches; returns the mean loss of the last pass
+static double train_critic(shac *s, float lr) {
+    int rows = s->N * s->h, B = rows / s->c.critic_minibatches, O = s->O;
+    double last = 0;
+    for (int it = 0; it < s->c.critic_iters; it++) {
+        double sum = 0;
+        for (int mb = 0; mb < s->c.critic_minibatches; mb++) {
+            nn_graph_reset(s->g);
+            nn_params_zero_grad(&s->cp);
+            nn_tensor *x = nn_tensor_from(s->g, s->obs_buf + (size_t)mb * B * O, B, O, 0);
+            nn_tensor *y = nn_tensor_from(s->g, s->targets + (size_t)mb * B, B, 1, 0);
+            nn_tensor *l = nn_mean(s->g, nn_mse(s->g, nn_mlp_forward(s->g, &s->critic, x), y));
+            nn_backward(s->g, l);
+            nn_grad_nan_to_num(&s->cp);
+            nn_clip_grad_norm(&s->cp, s->c.critic_clip);
+            nn_adam_step(&s->copt, &s->cp, lr);
+            sum += l->x[0];
+        }
+        last = sum / s->c.critic_minibatches;
+    }
+    return last;
+}
+
+// mean and std of the deterministic policy's return over the eval episodes (one per environment)
+static int evaluate(const actor *act, const nn_rms *rms, const char *env, int episodes, long seed,
+                    const ph_config *physics, double *mean, double *std, int verbose, char *err, size_t errlen) {
+    const env_task *t = env_find(env);
+    if (!t) return nn_err(err, errlen, "unknown task '%s'", env);
+    env_batch *e = env_batch_new(t, physics, NULL, episodes, (unsigned long)seed, 0, err, errlen);
+    if (!e) return -1;
+    nn_graph *g = nn_graph_new(1 << 20);
+    int A = t->act_dim, O = t->obs_dim, left = episodes;
+    unsigned char *done = nn_malloc((size_t)episodes);
+    double *u = nn_malloc(sizeof(double) * episodes * A), sum = 0, sum2 = 0;
+    while (left > 0) {
+        nn_graph_reset(g);
+        nn_graph_set_no_grad(g, 1);
+        nn_tensor *o = nn_tensor_new(g, episodes, O, 0);
+        for (int i = 0; i < episodes * O; i++) o->x[i] = (float)e->obs[i];
+        nn_tensor *a = actor_forward(g, act, nn_rms_apply(g, rms, o), NULL);
+        for (int i = 0; i < episodes * A; i++) u[i] = a->x[i];
+        env_step(e, u, 0);
+        for (int i = 0; i < episodes; i++)
+            if (!done[i] && (e->term[i] || e->trunc[i])) {
+                done[i] = 1, left--;
+                sum += e->ret_final[i], sum2 += e->ret_final[i] * e->ret_final[i];
+                if (verbose) printf("episode %d: return %.2f, length %d (%s)\n", i, e->ret_final[i], e->len_final[i],
+                                    e->term[i] ? "terminated" : "time-out");
+            }
+    }
+    *mean = sum / episodes;
+    double var = sum2 / episodes - *mean * *mean;
+    *std = var > 0 ? sqrt(var) : 0;
+    nn_free(done), nn_free(u);
+    nn_graph_free(g);
+    env_batch_free(e);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// checkpoints: networks, optimizers, statistics and the environments' exact state
+
+// doubles as exact hexadecimal floats, space-separated, appended to a growing string
+typedef struct {
+    char *s;
+    size_t len, cap;
+} strbuf;
+
+static void sb_add(strbuf *b, double v) {
+    if (b->len + 40 > b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 4096;
+        char *n = nn_malloc(b->cap);
+        if (b->s) memcpy(n, b->s, b->len + 1);
+        nn_free(b->s);
+        b->s = n;
+    }
+    b->len += (size_t)snprintf(b->s + b->len, b->cap - b->len, "%a ", v);
+}
+
+// the next double of a hex list, or NAN (and *ok = 0) when missing
+static double sb_next(const char **p, int *ok) {
+    char *end;
+    double v = strtod(*p, &end);
+    if (end == *p) {
+        *ok = 0;
+        return NAN;
+    }
+    *p = end;
+    return v;
+}
+
+static void add_rng(strbuf *b, const nn_rng *r) {
+    sb_add(b, (double)r->counter);
+    sb_add(b, r->pos);
+    for (int i = 0; i < 4; i++) sb_add(b, r->buf[i]);
+    sb_add(b, r->has_spare);
+    sb_add(b, r->spare);
+}
+
+static void read_rng(const char **p, int *ok, nn_rng *r) {
+    r->counter = (uint64_t)sb_next(p, ok);
+    r->pos = (int)sb_next(p, ok);
+    for (int i = 0; i < 4; i++) r->buf[i] = (uint32_t)sb_next(p, ok);
+    r->has_spare = (int)sb_next(p, ok);
+    r->spare = (float)sb_next(p, ok);
+}
+
+static int save_checkpoint(const shac *s, const char *path, char *err, size_t errlen) {
+    const env_batch *e = s->e;
+    const mjModel *m = e->pm->m;
+    st_writer *w = st_writer_new();
+    nn_ckpt_write_params(w, "a/", &s->ap, &s->aopt);
+    nn_ckpt_write_params(w, "c/", &s->cp, &s->copt);
+    nn_ckpt_write_params(w, "t/", &s->tp, NULL);
+    nn_ckpt_write_rms(w, "obs_rms.", &s->obs_rms);
+    char buf[64];
+    st_writer_meta(w, "format", "pwm-shac-1");
+    st_writer_meta(w, "env", s->c.env);
+    st_writer_meta(w, "actor_units", s->c.actor_units);
+    st_writer_meta(w, "critic_units", s->c.critic_units);
+    st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
+    snprintf(buf, sizeof buf, "%ld", s->epoch);
+    st_writer_meta(w, "epoch", buf);
+    // everything else the run needs to continue bit for bit, as exact hex doubles
+    strbuf b = {0};
+    sb_add(&b, (double)s->env_steps);
+    sb_add(&b, s->wall);
+    sb_add(&b, s->bad_updates);
+    sb_add(&b, s->n_recent);
+    sb_add(&b, s->i_recent);
+    for (int i = 0; i < 20; i++) sb_add(&b, s->recent[i]);
+    sb_add(&b, (double)e->episodes);
+    sb_add(&b, (double)e->blowups);
+    add_rng(&b, &s->noise);
+    for (int i = 0; i < e->n; i++) {
+        const mjData *d = e->b->d[i];
+        for (int k = 0; k < m->nq; k++) sb_add(&b, d->qpos[k]);
+        for (int k = 0; k < m->nv; k++) sb_add(&b, d->qvel[k]);
+        for (int k = 0; k < m->na; k++) sb_add(&b, d->act[k]);
+        for (int k = 0; k < m->nv; k++) sb_add(&b, d->qacc_warmstart[k]);
+        for (int k = 0; k < s->A; k++) sb_add(&b, e->prev[(size_t)i * s->A + k]);
+        sb_add(&b, e->steps[i]);
+        sb_add(&b, e->ret[i]);
+        add_rng(&b, &e->rng[i]);
+    }
+    st_writer_meta(w, "state", b.s);
+    int rc = st_writer_commit(w, path, err, errlen);
+    st_writer_free(w);
+    nn_free(b.s);
+    return rc;
+}
+
+static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) {
+    st_file f;
+    if (st_read(path, &f, err, errlen)) return -1;
+    char msg[512];
+    const char *env = st_meta(&f, "env"), *state = st_meta(&f, "state"), *epoch = st_meta(&f, "epoch");
+    int rc = -1;
+    if (!env || strcmp(env, s->c.env) || !state || !epoch) {
+        nn_err(err, errlen, "%s: not a SHAC checkpoint of task '%s' (task %s); start a new run or point --out elsewhere",
+               path, s->c.env, env ? env : "missing");
+    } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
+               nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
+               nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg) ||
+               nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg)) {
+        nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
+    } else {
+        // parse the state first, into temporaries, so that a bad one changes nothing
+        env_batch *e = s->e;
+        const mjModel *m = e->pm->m;
+        const char *p = state;
+        int ok = 1, n = e->n;
+        size_t per = (size_t)m->nq + 2 * m->nv + m->na + s->A;
+        double head[25 + 2], *envs = nn_malloc(sizeof(double) * n * (per + 2));
+        nn_rng noise = s->noise, *rngs = nn_malloc(sizeof(nn_rng) * n);
+        for (int i = 0; i < 25; i++) head[i] = sb_next(&p, &ok);
+        head[25] = sb_next(&p, &ok), head[26] = sb_next(&p, &ok);
+        read_rng(&p, &ok, &noise);
+        for (int i = 0; i < n; i++) {
+            for (size_t k = 0; k < per + 2; k++) envs[(size_t)i * (per + 2) + k] = sb_next(&p, &ok);
+            rngs[i] = e->rng[i];
+            read_rng(&p, &ok, &rngs[i]);
+        }
+        if (!ok) {
+            nn_err(err, errlen, "%s: its run state is truncated or was saved with another --envs", path);
+        } else {
+            nn_ckpt_read_params(&f, "a/", &s->ap, &s->aopt);
+            nn_ckpt_read_params(&f, "c/", &s->cp, &s->copt);
+            nn_ckpt_read_params(&f, "t/", &s->tp, NULL);
+            nn_ckpt_read_rms(&f, "obs_rms.", &s->obs_rms);
+            s->epoch = strtol(epoch, NULL, 10);
+            s->env_steps = (long)head[0], s->wall = head[1], s->bad_updates = (int)head[2];
+            s->n_recent = (int)head[3], s->i_recent = (int)head[4];
+            for (int i = 0; i < 20; i++) s->recent[i] = head[5 + i];
+            e->episodes = (long)head[25], e->blowups = (long)head[26];
+            s->noise = noise;
+            for (int i = 0; i < n; i++) {
+                const double *v = envs + (size_t)i * (per + 2);
+                mjData *d = e->b->d[i];
+                ph_set_state(e->b, i, v, v + m->nq, m->na ? v + m->nq + m->nv : NULL);
+                memcpy(d->qacc_warmstart, v + m->nq + m->nv + m->na, sizeof(double) * m->nv);
+                memcpy(e->prev + (size_t)i * s->A, v + m->nq + 2 * m->nv + m->na, sizeof(double) * s->A);
+                e->steps[i] = (int)v[per];
+                e->ret[i] = v[per + 1];
+                e->rng[i] = rngs[i];
+                e->task->observe(e->task, m, d, e->prev + (size_t)i * s->A, e->obs + (size_t)i * s->O,
+                                 e->J + (size_t)i * s->O * s->nx);
+            }
+            rc = 0;
+        }
+        nn_free(envs), nn_free(rngs);
+    }
+    st_free(&f);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// training
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+// keep the header and the rows of epochs <= last (a resumed run rewrites what came after)
+static int truncate_csv(const char *path, long last) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    strbuf keep = {0};
+    while (fgets(line, sizeof line, f)) {
+        char *end;
+        long ep = strtol(line, &end, 10);
+        if (end != line && ep > last) continue;
+        size_t n = strlen(line);
+        if (keep.len + n + 1 > keep.cap) {
+            keep.cap = (keep.len + n + 1) * 2;
+            char *b = nn_malloc(keep.cap);
+            if (keep.s) memcpy(b, keep.s, keep.len);
+            nn_free(keep.s);
+            keep.s = b;
+        }
+        memcpy(keep.s + keep.len, line, n);
+        keep.len += n;
+    }
+    fclose(f);
+    f = fopen(path, "w");
+    if (!f) return -1;
+    if (keep.len) fwrite(keep.s, 1, keep.len, f);
+    fclose(f);
+    nn_free(keep.s);
+    return 0;
+}
+
+static FILE *open_log(const char *path, const char *header) {
+    int fresh = !file_exists(path);
+    FILE *f = fopen(path, "a");
+    if (f && fresh) fprintf(f, "%s\n", header);
+    return f;
+}
+
+int shac_train(const shac_config *c, const char *out_dir, int resume, int threads) {
+    char err[1024], ckpt[1024], final[1024], logp[1024], timep[1024], evalp[1024];
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", out_dir);
+    snprintf(final, sizeof final, "%s/final.safetensors", out_dir);
+    snprintf(logp, sizeof logp, "%s/log.csv", out_dir);
+    snprintf(timep, sizeof timep, "%s/timing.csv", out_dir);
+    snprintf(evalp, sizeof evalp, "%s/eval.csv", out_dir);
+    if (!resume && file_exists(logp)) {
+        fprintf(stderr, "pwm shac: %s already holds a run (log.csv); use --resume to continue it or another --out\n",
+                out_dir);
+        return 1;
+    }
+    shac s;
+    if (shac_init(&s, c, threads, err, sizeof err)) {
+        fprintf(stderr, "pwm shac: %s\n", err);
+        return 1;
+    }
+    if (resume) {
+        if (!file_exists(ckpt)) {
+            fprintf(stderr, "pwm shac: --resume: no checkpoint %s yet; start the run without --resume\n", ckpt);
+            shac_free(&s);
+            return 1;
+        }
+        if (load_checkpoint(&s, ckpt, err, sizeof err)) {
+            fprintf(stderr, "pwm shac: %s\n", err);
+            shac_free(&s);
+            return 1;
+        }
+        truncate_csv(logp, s.epoch);
+        truncate_csv(timep, s.epoch);
+        fprintf(stderr, "pwm shac: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.epoch, s.env_steps);
+    }
+    FILE *log = open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
+                               "critic_loss,skipped");
+    FILE *tlog = open_log(timep, "epoch,physics_s,backward_s,actor_s,critic_s");
+    if (!log || !tlog) {
+        fprintf(stderr, "pwm shac: cannot write logs in %s: %s\n", out_dir, strerror(errno));
+        shac_free(&s);
+        return 1;
+    }
+    printf("shac %s: %d envs x %d steps, %d epochs (%.2fM env steps), actor [%s], critic [%s], seed %ld\n", c->env, s.N,
+           s.h, c->epochs, (double)c->epochs * s.N * s.h / 1e6, c->actor_units, c->critic_units, c->seed);
+    fflush(stdout);
+    double t_start = nn_now(), wall0 = s.wall;
+    int rc = 0;
+    long first = s.epoch + 1;
+    for (long ep = first; ep <= c->epochs; ep++) {
+        float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
+        float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
+        s.t_physics = s.t_backward = s.t_actor = s.t_critic = 0;
+        float loss = actor_window(&s);
+        double norm = nn_grad_norm(&s.ap);
+        int skipped = !(isfinite(norm) && norm <= 1e6);
+        if (skipped) {
+            s.bad_updates++;
+            fprintf(stderr, "pwm shac: epoch %ld: actor gradient norm %g (non-finite or > 1e6): update skipped\n", ep,
+                    norm);
+        } else {
+            nn_clip_grad_norm(&s.ap, c->actor_clip);
+            nn_adam_step(&s.aopt, &s.ap, lr_a);
+            s.bad_updates = 0;
+        }
+        double t1 = nn_now();
+        td_lambda(&s);
+        double closs = train_critic(&s, lr_c);
+        nn_params_copy(&s.tp, &s.cp, (float)c->target_alpha);
+        s.t_critic = nn_now() - t1;
+        s.epoch = ep;
+        s.wall = wall0 + (nn_now() - t_start);
+        double ev = NAN, evs = 0;
+        if (ep % c->eval_every == 0 || ep == c->epochs) {
+            if (evaluate(&s.act, &s.obs_rms, c->env, c->eval_episodes, c->seed + 1000000, &c->physics, &ev, &evs, 0,
+                         err, sizeof err))
+                fprintf(stderr, "pwm shac: evaluation failed: %s\n", err);
+        }
+        double train = NAN;
+        if (s.n_recent) {
+            train = 0;
+            for (int i = 0; i < s.n_recent; i++) train += s.recent[i] / s.n_recent;
+        }
+        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.env_steps, s.wall, train, ev, loss, norm,
+                closs, skipped);
+        fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_physics, s.t_backward, s.t_actor, s.t_critic);
+        fflush(log), fflush(tlog);
+        if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
+                               s.env_steps, train, ev, evs, s.wall);
+        fflush(stdout);
+        if (s.bad_updates >= c->max_bad_updates) {
+            fprintf(stderr, "pwm shac: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
+                    "The last good checkpoint is %s. Lower --actor-lr, or check the task for blow-ups.\n",
+                    s.bad_updates, file_exists(ckpt) ? ckpt : "(none yet)");
+            rc = 1;
+            break;
+        }
+        int stop = c->stop_after > 0 && ep == c->stop_after && ep < c->epochs;
+        if ((ep % c->save_every == 0 || ep == c->epochs || stop) && save_checkpoint(&s, ckpt, err, sizeof err))
+            fprintf(stderr, "pwm shac: checkpoint not written: %s\n", err);
+        nn_progress("shac epochs", ep - first + 1, c->epochs - first + 1, t_start);
+        if (stop) {
+            printf("stopped after epoch %ld as asked (--stop-after); continue with --resume\n", ep);
+            fclose(log), fclose(tlog);
+            shac_free(&s);
+            return 0;
+        }
+    }
+    fclose(log), fclose(tlog);
+    if (rc == 0) {
+        if (save_checkpoint(&s, final, err, sizeof err)) fprintf(stderr, "pwm shac: %s\n", err);
+        double mean, std;
+        int n = c->eval_episodes >= 10 ? c->eval_episodes : 10;
+        if (evaluate(&s.act, &s.obs_rms, c->env, n, c->seed + 2000000, &c->physics, &mean, &std, 0, err, sizeof err) == 0) {
+            FILE *f = fopen(evalp, "w");
+            if (f) {
+                fprintf(f, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", n, mean, std, s.env_steps);
+                fclose(f);
+            }
+            printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
+        }
+    }
+    shac_free(&s);
+    return rc;
+}
+
+int shac_eval_checkpoint(const char *env, const char *ckpt, int episodes, long seed, const ph_config *physics,
+                         double *mean, double *std, char *err, size_t errlen) {
+    st_file f;
+    if (st_read(ckpt, &f, err, errlen)) return -1;
+    const char *fenv = st_meta(&f, "env"), *units = st_meta(&f, "actor_units");
+    const env_task *t = fenv ? env_find(fenv) : NULL;
+    int au[SHAC_MAX_UNITS], na = units ? parse_units(units, au) : -1, rc = -1;
+    if (!t || na < 1) {
+        nn_err(err, errlen, "%s: not a policy checkpoint of this program (no task or actor units in its metadata)", ckpt);
+    } else if (env && strcmp(env, fenv)) {
+        nn_err(err, errlen, "%s holds a policy for task '%s', not '%s'", ckpt, fenv, env);
+    } else {
+        nn_params ap;
+        actor act;
+        nn_rms rms;
+        nn_params_init(&ap, 0);
+        actor_declare(&act, &ap, "actor.", t->obs_dim, t->act_dim, au, na, NN_ACT_ELU);
+        nn_params_alloc(&ap);
+        nn_rms_init(&rms, t->obs_dim, 1e-5f, 0.0f);
+        char msg[512];
+        if (nn_ckpt_check_params(&f, "a/", &ap, NULL, msg, sizeof msg) || nn_ckpt_check_rms(&f, "obs_rms.", &rms, msg, sizeof msg)) {
+            nn_err(err, errlen, "%s: %s", ckpt, msg);
+        } else {
+            nn_ckpt_read_params(&f, "a/", &ap, NULL);
+            nn_ckpt_read_rms(&f, "obs_rms.", &rms);
+            rc = evaluate(&act, &rms, fenv, episodes, seed, physics, mean, std, 1, err, errlen);
+        }
+        nn_params_free(&ap);
+        nn_rms_free(&rms);
+    }
+    st_free(&f);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// gradient check of the actor loss
+
+int shac_actor_gradcheck(const shac_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
+                         size_t errlen) {
+    // the loss is a deterministic function of the weights for a fresh learner (same starts, same
+    // noise), so each evaluation builds one from the same config
+    shac s;
+    if (shac_init(&s, c, 1, err, errlen)) return -1;
+    actor_window(&s);
+    size_t count = s.ap.count;
+    float *grad = nn_malloc(sizeof(float) * count);
+    memcpy(grad, s.ap.grads, sizeof(float) * count);
+    double diff2 = 0, ref2 = 0, worst = 0, big = 0;
+    double *num = nn_malloc(sizeof(double) * samples);
+    size_t *idx = nn_malloc(sizeof(size_t) * samples);
+    // samples spread over every tensor of the actor
+    for (int k = 0; k < samples; k++) {
+        const nn_param *e = &s.ap.list[k % s.ap.n];
+        idx[k] = e->offset + ((size_t)k * 7919u) % ((size_t)e->t.n * e->t.d);
+    }
+    shac_free(&s);
+    for (int k = 0; k < samples; k++) {
+        double L[2];
+        for (int sign = 0; sign < 2; sign++) {
+            shac t;
+            if (shac_init(&t, c, 1, err, errlen)) return -1;
+            t.ap.values[idx[k]] += (float)(sign ? -eps : eps);
+            L[sign] = actor_window(&t);
+            shac_free(&t);
+        }
+        num[k] = (L[0] - L[1]) / (2 * eps);
+        big = fmax(big, fabs(num[k]));
+    }
+    for (int k = 0; k < samples; k++) {
+        double a = grad[idx[k]], d = fabs(a - num[k]);
+        diff2 += d * d, ref2 += num[k] * num[k];
+        worst = fmax(worst, d / fmax(fmax(fabs(a), fabs(num[k])), 1e-2 * big + 1e-12));
+    }
+    *max_rel = worst;
+    *rel_l2 = sqrt(diff2 / fmax(ref2, 1e-300));
+    nn_free(grad), nn_free(num), nn_free(idx);
+    return 0;
+}
