@@ -2,6 +2,7 @@
 # make test       build and run the test suite (build/tests)
 # make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 # make deps       install libmujoco-dev, libopenblas-dev, gnuplot-nox when missing
+# make demo       a quick SHAC run on the Hopper (runs/demo)
 # make clean
 
 CC      ?= cc
@@ -52,7 +53,7 @@ GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 $(shell mkdir -p $(BUILD) && echo '#define PWM_GIT_COMMIT "$(GIT_COMMIT)"' > $(BUILD)/version.h.new && \
         (cmp -s $(BUILD)/version.h.new $(BUILD)/version.h || cp $(BUILD)/version.h.new $(BUILD)/version.h))
 
-.PHONY: all test deps clean
+.PHONY: all test deps clean demo
 all: $(BUILD)/pwm
 
 $(BUILD)/pwm: $(LIB_OBJ) $(BUILD)/obj/cli/main.o
@@ -73,6 +74,11 @@ test: $(BUILD)/tests $(BUILD)/pwm
 
 deps:
 	@sh scripts/deps.sh
+
+# a quick SHAC run on the Hopper (about 2 minutes on 2 cores); results in runs/demo
+demo: $(BUILD)/pwm
+	rm -rf runs/demo
+	./$(BUILD)/pwm shac --env hopper --preset quick --epochs 300 --out runs/demo
 
 clean:
 	rm -rf build
