@@ -5,6 +5,7 @@
 
 #include "../envs/env.h"
 #include "../nn/common.h"
+#include "../policy/shac.h"
 #include "commands.h"
 #include "physics_opts.h"
 
@@ -36,7 +37,9 @@ int cmd_rollout(int argc, char **argv) {
     physics_opts po;
     args_opt opts[32] = {
         {"env", ARG_STRING, &env, "task name (see pwm envs)", NULL, "NAME"},
-        {"policy", ARG_CHOICE, &policy, "random: U(-1, 1) actions; zero: all-zero actions", "random|zero", NULL},
+        {"policy", ARG_STRING, &policy,
+         "random: U(-1, 1) actions; zero: all-zero actions; or a policy checkpoint (deterministic actions)", NULL,
+         "random|zero|CKPT"},
         {"episodes", ARG_INT, &episodes, "episodes to run", NULL, "N"},
         {"envs", ARG_INT, &envs, "environments stepped together (0: min(episodes, 16))", NULL, "N"},
         {"seed", ARG_LONG, &seed, "seed of the start states and random actions", NULL, "S"},
@@ -65,6 +68,16 @@ int cmd_rollout(int argc, char **argv) {
     if (episodes < 1) return fprintf(stderr, "pwm rollout: --episodes must be >= 1\n"), 2;
     physics_opts_resolve(&po);
     nn_set_threads(threads);
+    if (strcmp(policy, "random") && strcmp(policy, "zero")) {
+        // a checkpoint: its deterministic policy, one episode per environment
+        double mean, std;
+        if (csv) fprintf(stderr, "pwm rollout: --csv is not written for checkpoint policies (episodes print below)\n");
+        if (shac_eval_checkpoint(t->name, policy, episodes, seed, &po.cfg, &mean, &std, err, sizeof err))
+            return fprintf(stderr, "pwm rollout: %s\n", err), 1;
+        printf("%s, policy %s, %d episodes, seed %ld: return %.2f +- %.2f (std)\n", t->name, policy, episodes, seed, mean,
+               std);
+        return 0;
+    }
     int n = envs > 0 ? envs : episodes < 16 ? episodes : 16;
     env_batch *e = env_batch_new(t, &po.cfg, model, n, (unsigned long)seed, 0, err, sizeof err);
     if (!e) return fprintf(stderr, "pwm rollout: %s\n", err), 1;
