@@ -25,7 +25,9 @@ int shac_preset(shac_config *c, const char *env, const char *preset, char *err, 
                        .critic_iters = 16, .critic_minibatches = 4, .seed = 0, .eval_episodes = 10,
                        .max_bad_updates = 5, .physics = ph_config_default()};
     // shac-and-tasks.md §2.3; "quick" keeps the networks and learning rates, with fewer
-    // environments and epochs for 2 cores
+    // environments and epochs for 2 cores, and a 16-step window: through MuJoCo's contacts the
+    // 32-step gradient explodes and the Hopper does not learn (docs/shac.md)
+    if (!paper) c->horizon = 16;
     if (!strcmp(env, "hopper") || !strcmp(env, "gym-hopper")) {
         c->envs = paper ? 256 : 64, c->epochs = paper ? 2000 : 300;
         c->actor_units = "128,64,32", c->critic_units = "64,64";
