@@ -90,7 +90,7 @@ int cmd_shac(int argc, char **argv) {
     args_spec spec = {"pwm shac --env NAME [--preset quick|paper] [options]",
                       "Trains a policy with SHAC through the MuJoCo dynamics (finite-difference Jacobians). Writes DIR/\n"
                       "config.txt (resolved options and git commit), log.csv (epoch, env steps, wall time, returns, actor\n"
-                      "gradient norm, critic loss), timing.csv (epoch time: physics with Jacobians, backward, actor,\n"
+                      "gradient norm, critic loss), timing.csv (epoch time: physics, Jacobians, backward, actor,\n"
                       "critic), ckpt.safetensors (every --save-every epochs), final.safetensors and eval.csv.",
                       opts};
     // a resumed run starts from its own recorded config

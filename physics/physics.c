@@ -261,6 +261,8 @@ ph_batch *ph_batch_new(const ph_model *pm, int n, int cap) {
         b->cut = nn_malloc((size_t)cap * n);
     }
     b->bad = nn_malloc((size_t)n);
+    b->t_jacobians = nn_malloc(sizeof(double) * n);
+    b->t_steps = nn_malloc(sizeof(double) * n);
     b->work_per_env = work_size(pm);
     b->work = nn_malloc(sizeof(double) * b->work_per_env * n);
     return b;
@@ -274,6 +276,8 @@ void ph_batch_free(ph_batch *b) {
     nn_free(b->B);
     nn_free(b->cut);
     nn_free(b->bad);
+    nn_free(b->t_jacobians);
+    nn_free(b->t_steps);
     nn_free(b->work);
     nn_free(b);
 }
@@ -348,9 +352,12 @@ static int env_step(ph_batch *b, int env, int record) {
     int warn[3] = {d->warning[mjWARN_BADQPOS].number, d->warning[mjWARN_BADQVEL].number,
                    d->warning[mjWARN_BADQACC].number};
     int bad = 0;
+    double t_start = nn_now();
     for (int k = 0; k < pm->cfg.substeps && !bad; k++) {
         if (record) {
+            double tj = nn_now();
             step_jacobians(pm, d, fdw, Ak, Bk, Bf, G);
+            b->t_jacobians[env] += nn_now() - tj;
             bad = !all_finite(Ak, (size_t)nx * nx) || !all_finite(Bk, (size_t)nx * nu);
             if (!bad) {
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nx, nx, nx, 1.0, Ak, nx, A, nx, 0.0, TA, nx);
@@ -365,6 +372,7 @@ static int env_step(ph_batch *b, int env, int record) {
         mj_step(m, d);
         bad = bad || step_went_bad(pm, d, warn);
     }
+    b->t_steps[env] += nn_now() - t_start;
     if (bad) {
         mj_resetData(m, d);
         mj_forward(m, d);

@@ -66,6 +66,7 @@ typedef struct {
     unsigned char *bad;  // [env]: blew up during the last ph_step (and was reset to the model's default)
     long blowups;        // over the batch's life
     double last_step_seconds;  // one-thread-equivalent time of the last ph_step (serial below 50 µs)
+    double *t_jacobians, *t_steps;  // [env]: seconds in Jacobians / in whole control steps, accumulated
     double *work;        // per-environment scratch
     size_t work_per_env;
 } ph_batch;

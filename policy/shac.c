@@ -88,7 +88,7 @@ typedef struct {
     double recent[20];                                         // returns of the last finished episodes
     int n_recent, i_recent;
     int bad_updates;
-    double t_physics, t_backward, t_actor, t_critic;           // epoch time breakdown (s)
+    double t_physics, t_jacobians, t_backward, t_actor, t_critic;  // epoch time breakdown (s)
 } shac;
 
 static void critic_spec(nn_mlp_spec *s, int obs_dim, const int *units, int n) {
@@ -287,10 +287,17 @@ static float actor_window(shac *s) {
         nn_tensor *u = actor_forward(g, &s->act, on, s->eps);
         for (int i = 0; i < N * A; i++) s->u[i] = u->x[i];
         s->t_actor += nn_now() - t0;
+        // physics wall time, split by the share the Jacobians took of the environments' step time
+        double tj0 = 0, ts0 = 0, tj1 = 0, ts1 = 0;
+        for (int i = 0; i < N; i++) tj0 += e->b->t_jacobians[i], ts0 += e->b->t_steps[i];
         t0 = nn_now();
         env_step(e, s->u, 1);
+        double dt = nn_now() - t0;
+        for (int i = 0; i < N; i++) tj1 += e->b->t_jacobians[i], ts1 += e->b->t_steps[i];
+        double share = ts1 > ts0 ? (tj1 - tj0) / (ts1 - ts0) : 0.0;
         s->env_steps += N;
-        s->t_physics += nn_now() - t0;
+        s->t_jacobians += dt * share;
+        s->t_physics += dt * (1.0 - share);
         t0 = nn_now();
         // the step's output state, the reward, the observation before any reset
         step_ctx *sc = nn_graph_alloc(g, sizeof *sc);
@@ -662,7 +669,7 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
     }
     FILE *log = open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
                                "critic_loss,skipped");
-    FILE *tlog = open_log(timep, "epoch,physics_s,backward_s,actor_s,critic_s");
+    FILE *tlog = open_log(timep, "epoch,physics_s,jacobians_s,backward_s,actor_s,critic_s");
     if (!log || !tlog) {
         fprintf(stderr, "pwm shac: cannot write logs in %s: %s\n", out_dir, strerror(errno));
         shac_free(&s);
@@ -677,7 +684,7 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
     for (long ep = first; ep <= c->epochs; ep++) {
         float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
         float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
-        s.t_physics = s.t_backward = s.t_actor = s.t_critic = 0;
+        s.t_physics = s.t_jacobians = s.t_backward = s.t_actor = s.t_critic = 0;
         float loss = actor_window(&s);
         double norm = nn_grad_norm(&s.ap);
         int skipped = !(isfinite(norm) && norm <= 1e6);
@@ -710,7 +717,8 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
         }
         fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.env_steps, s.wall, train, ev, loss, norm,
                 closs, skipped);
-        fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_physics, s.t_backward, s.t_actor, s.t_critic);
+        fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_physics, s.t_jacobians, s.t_backward, s.t_actor,
+                s.t_critic);
         fflush(log), fflush(tlog);
         if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
                                s.env_steps, train, ev, evs, s.wall);
