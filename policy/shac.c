@@ -17,6 +17,22 @@
 // ---------------------------------------------------------------------------------------------
 // presets
 
+// per task (shac-and-tasks.md §2.3): environments and epochs (paper, quick), networks, rates, target α
+typedef struct {
+    const char *env;
+    int envs_paper, envs_quick, epochs_paper, epochs_quick;
+    const char *actor_units, *critic_units;
+    double actor_lr, critic_lr, target_alpha;
+} shac_task_preset;
+
+static const shac_task_preset task_presets[] = {
+    {"hopper", 256, 64, 2000, 300, "128,64,32", "64,64", 2e-3, 2e-4, 0.2},
+    {"gym-hopper", 256, 64, 2000, 300, "128,64,32", "64,64", 2e-3, 2e-4, 0.2},
+    {"ant", 64, 32, 2000, 200, "128,64,32", "64,64", 2e-3, 2e-3, 0.2},
+    {"humanoid", 64, 16, 2000, 100, "256,128", "128,128", 2e-3, 5e-4, 0.995},
+    {"double-pendulum", 64, 16, 500, 100, "64,64", "64,64", 2e-3, 2e-3, 0.2},
+};
+
 int shac_preset(shac_config *c, const char *env, const char *preset, char *err, size_t errlen) {
     int paper = !strcmp(preset, "paper");
     if (!paper && strcmp(preset, "quick")) return nn_err(err, errlen, "unknown preset '%s' (quick or paper)", preset);
@@ -28,25 +44,14 @@ int shac_preset(shac_config *c, const char *env, const char *preset, char *err, 
     // environments and epochs for 2 cores, and a 16-step window: through MuJoCo's contacts the
     // 32-step gradient explodes and the Hopper does not learn (docs/shac.md)
     if (!paper) c->horizon = 16;
-    if (!strcmp(env, "hopper") || !strcmp(env, "gym-hopper")) {
-        c->envs = paper ? 256 : 64, c->epochs = paper ? 2000 : 300;
-        c->actor_units = "128,64,32", c->critic_units = "64,64";
-        c->actor_lr = 2e-3, c->critic_lr = 2e-4, c->target_alpha = 0.2;
-    } else if (!strcmp(env, "ant")) {
-        c->envs = paper ? 64 : 32, c->epochs = paper ? 2000 : 200;
-        c->actor_units = "128,64,32", c->critic_units = "64,64";
-        c->actor_lr = 2e-3, c->critic_lr = 2e-3, c->target_alpha = 0.2;
-    } else if (!strcmp(env, "humanoid")) {
-        c->envs = paper ? 64 : 16, c->epochs = paper ? 2000 : 100;
-        c->actor_units = "256,128", c->critic_units = "128,128";
-        c->actor_lr = 2e-3, c->critic_lr = 5e-4, c->target_alpha = 0.995;
-    } else if (!strcmp(env, "double-pendulum")) {
-        c->envs = paper ? 64 : 16, c->epochs = paper ? 500 : 100;
-        c->actor_units = "64,64", c->critic_units = "64,64";
-        c->actor_lr = 2e-3, c->critic_lr = 2e-3, c->target_alpha = 0.2;
-    } else {
-        return nn_err(err, errlen, "no SHAC preset for task '%s'", env);
-    }
+    const shac_task_preset *p = NULL;
+    for (size_t i = 0; i < sizeof task_presets / sizeof task_presets[0]; i++)
+        if (!strcmp(env, task_presets[i].env)) p = &task_presets[i];
+    if (!p) return nn_err(err, errlen, "no SHAC preset for task '%s'", env);
+    c->envs = paper ? p->envs_paper : p->envs_quick;
+    c->epochs = paper ? p->epochs_paper : p->epochs_quick;
+    c->actor_units = p->actor_units, c->critic_units = p->critic_units;
+    c->actor_lr = p->actor_lr, c->critic_lr = p->critic_lr, c->target_alpha = p->target_alpha;
     c->eval_every = c->epochs / 10 > 0 ? c->epochs / 10 : 1;
     c->save_every = c->eval_every;
     return 0;
