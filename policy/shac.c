@@ -93,6 +93,7 @@ typedef struct {
     double recent[20];                                         // returns of the last finished episodes
     int n_recent, i_recent;
     int bad_updates;
+    double best_eval;                                          // best periodic evaluation so far
     double t_physics, t_jacobians, t_backward, t_actor, t_critic;  // epoch time breakdown (s)
 } shac;
 
@@ -142,6 +143,7 @@ static int shac_init(shac *s, const shac_config *c, int threads, char *err, size
     nn_rms_init(&s->obs_rms, s->O, 1e-5f, 0.0f);
     nn_rms_init(&s->rms_frozen, s->O, 1e-5f, 0.0f);
     nn_rng_init(&s->noise, (unsigned long)c->seed, (1u << 20) + 1);
+    s->best_eval = -INFINITY;
     s->g = nn_graph_new(0);
     size_t hn = (size_t)s->h * s->N;
     s->obs_buf = nn_malloc(sizeof(float) * hn * s->O);
@@ -507,6 +509,7 @@ static int save_checkpoint(const shac *s, const char *path, char *err, size_t er
     sb_add(&b, (double)s->env_steps);
     sb_add(&b, s->wall);
     sb_add(&b, s->bad_updates);
+    sb_add(&b, s->best_eval);
     sb_add(&b, s->n_recent);
     sb_add(&b, s->i_recent);
     for (int i = 0; i < 20; i++) sb_add(&b, s->recent[i]);
@@ -552,10 +555,9 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
         const char *p = state;
         int ok = 1, n = e->n;
         size_t per = (size_t)m->nq + 2 * m->nv + m->na + s->A;
-        double head[25 + 2], *envs = nn_malloc(sizeof(double) * n * (per + 2));
+        double head[28], *envs = nn_malloc(sizeof(double) * n * (per + 2));
         nn_rng noise = s->noise, *rngs = nn_malloc(sizeof(nn_rng) * n);
-        for (int i = 0; i < 25; i++) head[i] = sb_next(&p, &ok);
-        head[25] = sb_next(&p, &ok), head[26] = sb_next(&p, &ok);
+        for (int i = 0; i < 28; i++) head[i] = sb_next(&p, &ok);
         read_rng(&p, &ok, &noise);
         for (int i = 0; i < n; i++) {
             for (size_t k = 0; k < per + 2; k++) envs[(size_t)i * (per + 2) + k] = sb_next(&p, &ok);
@@ -571,9 +573,10 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
             nn_ckpt_read_rms(&f, "obs_rms.", &s->obs_rms);
             s->epoch = strtol(epoch, NULL, 10);
             s->env_steps = (long)head[0], s->wall = head[1], s->bad_updates = (int)head[2];
-            s->n_recent = (int)head[3], s->i_recent = (int)head[4];
-            for (int i = 0; i < 20; i++) s->recent[i] = head[5 + i];
-            e->episodes = (long)head[25], e->blowups = (long)head[26];
+            s->best_eval = head[3];
+            s->n_recent = (int)head[4], s->i_recent = (int)head[5];
+            for (int i = 0; i < 20; i++) s->recent[i] = head[6 + i];
+            e->episodes = (long)head[26], e->blowups = (long)head[27];
             s->noise = noise;
             for (int i = 0; i < n; i++) {
                 const double *v = envs + (size_t)i * (per + 2);
@@ -641,7 +644,8 @@ static FILE *open_log(const char *path, const char *header) {
 }
 
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads) {
-    char err[1024], ckpt[1024], final[1024], logp[1024], timep[1024], evalp[1024];
+    char err[1024], ckpt[1024], final[1024], best[1024], logp[1024], timep[1024], evalp[1024];
+    snprintf(best, sizeof best, "%s/best.safetensors", out_dir);
     snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", out_dir);
     snprintf(final, sizeof final, "%s/final.safetensors", out_dir);
     snprintf(logp, sizeof logp, "%s/log.csv", out_dir);
@@ -714,6 +718,10 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
             if (evaluate(&s.act, &s.obs_rms, c->env, c->eval_episodes, c->seed + 1000000, &c->physics, &ev, &evs, 0,
                          err, sizeof err))
                 fprintf(stderr, "pwm shac: evaluation failed: %s\n", err);
+            else if (ev > s.best_eval) {
+                s.best_eval = ev;
+                if (save_checkpoint(&s, best, err, sizeof err)) fprintf(stderr, "pwm shac: %s\n", err);
+            }
         }
         double train = NAN;
         if (s.n_recent) {
