@@ -152,13 +152,16 @@ TEST(gym_hopper_matches_v5_definitions) {
 
 // central differences of the observation and reward along every tangent direction, and of the
 // reward in the action, against the task's analytic derivatives
+#define ENV_TEST_MAX_ACT 32
+
 static void check_derivatives(const char *name, int steps) {
     env_batch *e = make(name, 1);
     const env_task *t = e->task;
     const ph_model *pm = e->pm;
     const mjModel *m = pm->m;
     int nx = pm->nx, O = t->obs_dim, A = t->act_dim;
-    double *a = nn_malloc(sizeof(double) * A), u[8];
+    double *a = nn_malloc(sizeof(double) * A), u[ENV_TEST_MAX_ACT];
+    CHECK(A <= ENV_TEST_MAX_ACT, "%s: %d actions", name, A);
     for (int s = 0; s < steps; s++) {
         for (int j = 0; j < A; j++) u[j] = 0.5 * sin(1.0 + s + 2.0 * j);
         env_step(e, u, 0);
@@ -292,7 +295,7 @@ TEST(zero_action_episode_terminates) {
     const char *names[3] = {"hopper", "gym-hopper", "humanoid"};
     for (int k = 0; k < 3; k++) {
         env_batch *e = make(names[k], 1);
-        double u[3] = {0, 0, 0};
+        double u[ENV_TEST_MAX_ACT] = {0};
         int steps = 0;
         do {
             env_step(e, u, 0);
