@@ -8,5 +8,6 @@ int cmd_envs(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_shac(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
 
 #endif

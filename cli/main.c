@@ -27,6 +27,7 @@ static const struct {
     {"rollout", "returns of a fixed policy (random, zero) on a task", cmd_rollout},
     {"shac", "train a policy with SHAC through the MuJoCo dynamics", cmd_shac},
     {"eval", "evaluate a policy checkpoint's deterministic policy", cmd_eval},
+    {"collect", "episodes of a task under a policy, into a NumPy dataset", cmd_collect},
     {"gradcheck", "check physics gradients against whole-rollout finite differences", cmd_gradcheck},
     {"version", "the git commit and library versions", cmd_version},
 };

@@ -772,37 +772,85 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
     return rc;
 }
 
-int shac_eval_checkpoint(const char *env, const char *ckpt, int episodes, long seed, const ph_config *physics,
-                         double *mean, double *std, char *err, size_t errlen) {
+struct shac_policy {
+    char env[64];
+    nn_params ap;
+    actor act;
+    nn_rms rms;
+    nn_graph *g;
+    float *eps;
+    int cap;
+};
+
+shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
     st_file f;
-    if (st_read(ckpt, &f, err, errlen)) return -1;
+    if (st_read(ckpt, &f, err, errlen)) return NULL;
     const char *fenv = st_meta(&f, "env"), *units = st_meta(&f, "actor_units");
     const env_task *t = fenv ? env_find(fenv) : NULL;
-    int au[SHAC_MAX_UNITS], na = units ? parse_units(units, au) : -1, rc = -1;
+    int au[SHAC_MAX_UNITS], na = units ? parse_units(units, au) : -1;
+    shac_policy *p = NULL;
+    char msg[512];
     if (!t || na < 1) {
         nn_err(err, errlen, "%s: not a policy checkpoint of this program (no task or actor units in its metadata)", ckpt);
     } else if (env && strcmp(env, fenv)) {
         nn_err(err, errlen, "%s holds a policy for task '%s', not '%s'", ckpt, fenv, env);
     } else {
-        nn_params ap;
-        actor act;
-        nn_rms rms;
-        nn_params_init(&ap, 0);
-        actor_declare(&act, &ap, "actor.", t->obs_dim, t->act_dim, au, na, NN_ACT_ELU);
-        nn_params_alloc(&ap);
-        nn_rms_init(&rms, t->obs_dim, 1e-5f, 0.0f);
-        char msg[512];
-        if (nn_ckpt_check_params(&f, "a/", &ap, NULL, msg, sizeof msg) || nn_ckpt_check_rms(&f, "obs_rms.", &rms, msg, sizeof msg)) {
+        p = nn_malloc(sizeof *p);
+        snprintf(p->env, sizeof p->env, "%s", fenv);
+        nn_params_init(&p->ap, 0);
+        actor_declare(&p->act, &p->ap, "actor.", t->obs_dim, t->act_dim, au, na, NN_ACT_ELU);
+        nn_params_alloc(&p->ap);
+        nn_rms_init(&p->rms, t->obs_dim, 1e-5f, 0.0f);
+        if (nn_ckpt_check_params(&f, "a/", &p->ap, NULL, msg, sizeof msg) ||
+            nn_ckpt_check_rms(&f, "obs_rms.", &p->rms, msg, sizeof msg)) {
             nn_err(err, errlen, "%s: %s", ckpt, msg);
+            nn_params_free(&p->ap);
+            nn_rms_free(&p->rms);
+            nn_free(p);
+            p = NULL;
         } else {
-            nn_ckpt_read_params(&f, "a/", &ap, NULL);
-            nn_ckpt_read_rms(&f, "obs_rms.", &rms);
-            rc = evaluate(&act, &rms, fenv, episodes, seed, physics, mean, std, 1, err, errlen);
+            nn_ckpt_read_params(&f, "a/", &p->ap, NULL);
+            nn_ckpt_read_rms(&f, "obs_rms.", &p->rms);
+            p->g = nn_graph_new(1 << 20);
         }
-        nn_params_free(&ap);
-        nn_rms_free(&rms);
     }
     st_free(&f);
+    return p;
+}
+
+const char *shac_policy_env(const shac_policy *p) { return p->env; }
+
+void shac_policy_act(shac_policy *p, const double *obs, int n, double *u, nn_rng *r) {
+    int O = p->act.obs_dim, A = p->act.act_dim;
+    if (r && n > p->cap) {
+        nn_free(p->eps);
+        p->eps = nn_malloc(sizeof(float) * n * A);
+        p->cap = n;
+    }
+    for (int i = 0; r && i < n * A; i++) p->eps[i] = nn_rng_normal(r);
+    nn_graph_reset(p->g);
+    nn_graph_set_no_grad(p->g, 1);
+    nn_tensor *o = nn_tensor_new(p->g, n, O, 0);
+    for (int i = 0; i < n * O; i++) o->x[i] = (float)obs[i];
+    nn_tensor *a = actor_forward(p->g, &p->act, nn_rms_apply(p->g, &p->rms, o), r ? p->eps : NULL);
+    for (int i = 0; i < n * A; i++) u[i] = a->x[i];
+}
+
+void shac_policy_free(shac_policy *p) {
+    if (!p) return;
+    nn_params_free(&p->ap);
+    nn_rms_free(&p->rms);
+    nn_graph_free(p->g);
+    nn_free(p->eps);
+    nn_free(p);
+}
+
+int shac_eval_checkpoint(const char *env, const char *ckpt, int episodes, long seed, const ph_config *physics,
+                         double *mean, double *std, char *err, size_t errlen) {
+    shac_policy *p = shac_policy_load(ckpt, env, err, errlen);
+    if (!p) return -1;
+    int rc = evaluate(&p->act, &p->rms, p->env, episodes, seed, physics, mean, std, 1, err, errlen);
+    shac_policy_free(p);
     return rc;
 }
 

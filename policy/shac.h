@@ -9,6 +9,7 @@
 #ifndef PWM_POLICY_SHAC_H
 #define PWM_POLICY_SHAC_H
 
+#include "../nn/rng.h"
 #include "../physics/physics.h"
 
 #define SHAC_MAX_UNITS 8
@@ -37,6 +38,17 @@ int shac_preset(shac_config *c, const char *env, const char *preset, char *err, 
 // out_dir/ckpt.safetensors. config_text is the resolved config to record. Returns 0, or non-zero
 // with a message on stderr.
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads);
+
+// A trained policy loaded from a checkpoint: actor and observation statistics.
+typedef struct shac_policy shac_policy;
+// Load the policy of a SHAC checkpoint; env (may be NULL) must match the checkpoint's task.
+shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size_t errlen);
+// The checkpoint's task name.
+const char *shac_policy_env(const shac_policy *p);
+// Actions u (n × act_dim) for observations obs (n × obs_dim): tanh of the mean, or sampled with
+// the actor's own standard deviation when r is non-NULL.
+void shac_policy_act(shac_policy *p, const double *obs, int n, double *u, nn_rng *r);
+void shac_policy_free(shac_policy *p);
 
 // Evaluate a checkpoint's deterministic policy on a task: per-episode returns printed, mean and
 // std returned through out (may be NULL). Returns 0 or -1 with a message in err.

@@ -1,0 +1,107 @@
+// `pwm collect`: episodes of a task under a policy, appended to a NumPy dataset directory.
+#include <stdio.h>
+#include <string.h>
+
+#include "../envs/env.h"
+#include "../nn/common.h"
+#include "../policy/shac.h"
+#include "../worldmodel/dataset.h"
+#include "commands.h"
+#include "physics_opts.h"
+
+int cmd_collect(int argc, char **argv) {
+    const char *env = NULL, *policy = "random", *out = NULL;
+    long steps = 10000, seed = 1;
+    int envs = 16, threads = 0, deterministic = 0;
+    physics_opts po;
+    args_opt opts[24] = {
+        {"env", ARG_STRING, &env, "task (see pwm envs)", NULL, "NAME"},
+        {"policy", ARG_STRING, &policy, "random (U(-1, 1)) or a SHAC checkpoint (its stochastic policy)", NULL,
+         "random|CKPT"},
+        {"deterministic", ARG_FLAG, &deterministic, "with a checkpoint: tanh of the mean, no sampling", NULL, NULL},
+        {"steps", ARG_LONG, &steps, "transitions to collect", NULL, "N"},
+        {"out", ARG_STRING, &out, "dataset directory (created, or appended to)", NULL, "DIR"},
+        {"envs", ARG_INT, &envs, "environments stepped together", NULL, "N"},
+        {"seed", ARG_LONG, &seed, "seed of the start states and actions", NULL, "S"},
+        {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+    };
+    physics_opts_init(&po, opts + 8);
+    args_spec spec = {"pwm collect --env NAME --policy random|CKPT --steps N --out DIR",
+                      "Steps a task under a policy and writes every episode to DIR/episode-NNNNNN.npz (obs, action, "
+                      "reward, terminated, truncated; numpy.load reads them). Episodes still running at the end are "
+                      "written as truncated. An existing dataset of the same task is appended to.",
+                      opts};
+    char err[1024];
+    int rc = args_parse(&spec, argc, argv, err, sizeof err);
+    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm collect: %s\n", err), 2);
+    const env_task *t = env ? env_find(env) : NULL;
+    if (!t) return fprintf(stderr, "pwm collect: %s (see pwm envs)\n", env ? "unknown task" : "--env NAME is required"), 2;
+    if (!out) return fprintf(stderr, "pwm collect: --out DIR is required\n"), 2;
+    if (steps < 1 || envs < 1) return fprintf(stderr, "pwm collect: --steps and --envs must be >= 1\n"), 2;
+    physics_opts_resolve(&po);
+    nn_set_threads(threads);
+    shac_policy *pol = NULL;
+    if (strcmp(policy, "random") && !(pol = shac_policy_load(policy, t->name, err, sizeof err)))
+        return fprintf(stderr, "pwm collect: %s\n", err), 1;
+    int next;
+    if (ds_open(out, t->name, t->obs_dim, t->act_dim, &next, err, sizeof err))
+        return fprintf(stderr, "pwm collect: %s\n", err), 1;
+    env_batch *e = env_batch_new(t, &po.cfg, NULL, envs, (unsigned long)seed, 0, err, sizeof err);
+    if (!e) return fprintf(stderr, "pwm collect: %s\n", err), 1;
+    int O = t->obs_dim, A = t->act_dim, L = t->episode_len;
+    ds_episode *ep = nn_malloc(sizeof(ds_episode) * envs);
+    for (int i = 0; i < envs; i++) {
+        ds_episode_alloc(&ep[i], L, O, A);
+        ep[i].T = 0;
+        for (int k = 0; k < O; k++) ep[i].obs[k] = (float)e->obs[(size_t)i * O + k];
+    }
+    nn_rng act_rng;
+    nn_rng_init(&act_rng, (unsigned long)seed, 1u << 21);
+    double *u = nn_malloc(sizeof(double) * envs * A), t0 = nn_now();
+    long collected = 0;
+    int written = 0, failed = 0;
+    // write episode i (T steps so far) and start it again from the current observation
+    #define FLUSH(i)                                                                          \
+        do {                                                                                  \
+            if (ds_write(out, next++, &ep[i], err, sizeof err)) failed = 1;                   \
+            written++;                                                                        \
+        } while (0)
+    while (collected < steps && !failed) {
+        if (pol) shac_policy_act(pol, e->obs, envs, u, deterministic ? NULL : &act_rng);
+        else
+            for (int i = 0; i < envs * A; i++) u[i] = 2.0 * nn_rng_uniform(&act_rng) - 1.0;
+        env_step(e, u, 0);
+        for (int i = 0; i < envs; i++) {
+            ds_episode *x = &ep[i];
+            int T = x->T;
+            for (int k = 0; k < A; k++) x->act[(size_t)T * A + k] = (float)e->act[(size_t)i * A + k];
+            for (int k = 0; k < O; k++) x->obs[(size_t)(T + 1) * O + k] = (float)e->obs_final[(size_t)i * O + k];
+            x->rew[T] = (float)e->rew[i];
+            x->term[T] = e->term[i];
+            x->trunc[T] = e->trunc[i];
+            x->T = T + 1;
+            if (e->term[i] || e->trunc[i]) {
+                FLUSH(i);
+                x->T = 0;
+                for (int k = 0; k < O; k++) x->obs[k] = (float)e->obs[(size_t)i * O + k];
+            }
+        }
+        collected += envs;
+        nn_progress("collect", collected < steps ? collected : steps, steps, t0);
+    }
+    // episodes still running end here, cut by the collection: truncated
+    for (int i = 0; i < envs && !failed; i++)
+        if (ep[i].T > 0) {
+            ep[i].trunc[ep[i].T - 1] = 1;
+            FLUSH(i);
+        }
+    #undef FLUSH
+    if (failed) fprintf(stderr, "pwm collect: %s\n", err);
+    else printf("%s: %ld transitions in %d episodes appended to %s (%.1f s)\n", t->name, collected, written, out,
+                nn_now() - t0);
+    for (int i = 0; i < envs; i++) ds_episode_free(&ep[i]);
+    nn_free(ep), nn_free(u);
+    env_batch_free(e);
+    shac_policy_free(pol);
+    return failed;
+}
