@@ -1,9 +1,8 @@
 // `pwm bench nn`: time one world-model training step (forward, backward, Adam) of the TD-MPC2 /
 // PWM architecture on the numeric core, and how much of it is matrix products.
 //
-// The step follows PWM's world-model loss: z0 = enc(o0); z_{t+1} = dyn(z_t, a_t); the targets
-// enc(o_{t+1}) under stop-gradient; (Σ_t γ^t·MSE(z_{t+1}, target) + mean_t γ^t·(R(z_t, a_t) − r_t)²)/H,
-// then grad-norm clipping at 20 and Adam at 3e-4. The data are random: timing only.
+// The step is worldmodel/wm.h's: PWM's world-model loss (wm_loss), grad-norm clipping at 20 and
+// Adam at 3e-4. The data are random: timing only.
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "../nn/common.h"
 #include "../nn/mlp.h"
 #include "../nn/optim.h"
+#include "../worldmodel/wm.h"
 #include "bench.h"
 
 typedef struct {
@@ -20,59 +20,12 @@ typedef struct {
     const char *size;
 } nn_bench_cfg;
 
-typedef struct {
-    nn_params p;
-    nn_mlp enc, dyn, rew;
-} bench_wm;
-
-static void wm_build(bench_wm *w, const nn_bench_cfg *c) {
-    nn_params_init(&w->p, 0);
-    nn_mlp_spec enc = {.in = c->obs, .out = c->latent, .n_hidden = c->enc_layers, .act = NN_ACT_MISH,
-                       .block = NN_BLOCK_NORM_ACT, .layernorm = 1, .out_kind = NN_OUT_SIMNORM, .simnorm_group = 8};
-    for (int i = 0; i < c->enc_layers; i++) enc.hidden[i] = c->enc_dim;
-    nn_mlp_spec dyn = {.in = c->latent + c->act, .out = c->latent, .n_hidden = 2, .hidden = {c->mlp_dim, c->mlp_dim},
-                       .act = NN_ACT_MISH, .block = NN_BLOCK_NORM_ACT, .layernorm = 1, .out_kind = NN_OUT_SIMNORM,
-                       .simnorm_group = 8};
-    nn_mlp_spec rew = dyn;
-    rew.out = 1;
-    rew.out_kind = NN_OUT_LINEAR;
-    nn_mlp_declare(&w->enc, &w->p, "encoder", &enc);
-    nn_mlp_declare(&w->dyn, &w->p, "dynamics", &dyn);
-    nn_mlp_declare(&w->rew, &w->p, "reward", &rew);
-    nn_params_alloc(&w->p);
-    nn_rng r;
-    nn_rng_init(&r, 0, 0);
-    nn_mlp_init(&w->enc, NN_INIT_TRUNC_NORMAL, 0, &r);
-    nn_mlp_init(&w->dyn, NN_INIT_TRUNC_NORMAL, 0, &r);
-    nn_mlp_init(&w->rew, NN_INIT_TRUNC_NORMAL, 1, &r);
-}
-
-// one training step; obs ((H+1)·B × obs), act (H·B × act), rew (H·B × 1), time-major
-static float wm_step(bench_wm *w, nn_graph *g, nn_adam *opt, const nn_bench_cfg *c, const float *obs,
+// one training step of the world model (worldmodel/wm.h) on fixed batch data
+static float wm_step(world_model *w, nn_graph *g, nn_adam *opt, const nn_bench_cfg *c, const float *obs,
                      const float *act, const float *rew) {
-    int B = c->batch, H = c->horizon;
     nn_graph_reset(g);
     nn_params_zero_grad(&w->p);
-    // targets: all H next observations through the encoder in one batch, without gradient
-    nn_graph_set_no_grad(g, 1);
-    nn_tensor *targets = nn_mlp_forward(g, &w->enc, nn_tensor_from(g, obs + (size_t)B * c->obs, H * B, c->obs, 0));
-    nn_graph_set_no_grad(g, 0);
-    nn_tensor *z = nn_mlp_forward(g, &w->enc, nn_tensor_from(g, obs, B, c->obs, 0));
-    nn_tensor *dyn_loss = NULL, *rew_loss = NULL;
-    float discount = 1.0f;
-    for (int t = 0; t < H; t++) {
-        nn_tensor *za = nn_concat(g, (nn_tensor *[]){z, nn_tensor_from(g, act + (size_t)t * B * c->act, B, c->act, 0)}, 2);
-        nn_tensor *r_hat = nn_mlp_forward(g, &w->rew, za);
-        z = nn_mlp_forward(g, &w->dyn, za);
-        nn_tensor *target = nn_rows(g, targets, t * B, B);
-        nn_tensor *dl = nn_scale(g, nn_mean(g, nn_mse(g, z, target)), discount);
-        nn_tensor *rl = nn_scale(g, nn_mean(g, nn_mse(g, r_hat, nn_tensor_from(g, rew + (size_t)t * B, B, 1, 0))),
-                                 discount / (float)H);
-        dyn_loss = dyn_loss ? nn_add(g, dyn_loss, dl) : dl;
-        rew_loss = rew_loss ? nn_add(g, rew_loss, rl) : rl;
-        discount *= 0.99f;
-    }
-    nn_tensor *loss = nn_scale(g, nn_add(g, dyn_loss, rew_loss), 1.0f / (float)H);
+    nn_tensor *loss = wm_loss(g, w, obs, act, rew, c->batch, c->horizon, 0.99f, NULL, NULL);
     nn_backward(g, loss);
     nn_clip_grad_norm(&w->p, 20.0);
     nn_adam_step(opt, &w->p, 3e-4f);
@@ -152,8 +105,10 @@ int bench_nn(int argc, char **argv) {
     }
     nn_set_threads(c.threads);
 
-    bench_wm w;
-    wm_build(&w, &c);
+    world_model w;
+    wm_config wc = {.obs_dim = c.obs, .act_dim = c.act, .latent = c.latent, .enc_dim = c.enc_dim,
+                    .enc_layers = c.enc_layers, .mlp_dim = c.mlp_dim, .activation = WM_SIMNORM};
+    wm_init(&w, &wc, 0);
     int B = c.batch, H = c.horizon;
     float *obs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * c.obs);
     float *act = nn_malloc(sizeof(float) * (size_t)H * B * c.act), *rew = nn_malloc(sizeof(float) * (size_t)H * B);
@@ -199,7 +154,7 @@ int bench_nn(int argc, char **argv) {
     printf("activation arena       %9.1f MiB\n", (double)nn_graph_bytes(g) / (1 << 20));
 
     nn_graph_free(g);
-    nn_params_free(&w.p);
+    wm_free(&w);
     nn_free(obs);
     nn_free(act);
     nn_free(rew);

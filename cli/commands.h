@@ -9,5 +9,6 @@ int cmd_rollout(int argc, char **argv);
 int cmd_shac(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_wm(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const struct {
     {"shac", "train a policy with SHAC through the MuJoCo dynamics", cmd_shac},
     {"eval", "evaluate a policy checkpoint's deterministic policy", cmd_eval},
     {"collect", "episodes of a task under a policy, into a NumPy dataset", cmd_collect},
+    {"wm", "world models: train on datasets, evaluate held-out errors", cmd_wm},
     {"gradcheck", "check physics gradients against whole-rollout finite differences", cmd_gradcheck},
     {"version", "the git commit and library versions", cmd_version},
 };

@@ -19,7 +19,7 @@ void nn_mlp_declare(nn_mlp *m, nn_params *p, const char *prefix, const nn_mlp_sp
         m->W[i] = nn_params_add(p, name, out, in);
         snprintf(name, sizeof name, "%s.%d.bias", prefix, i);
         m->b[i] = nn_params_add_vec(p, name, out);
-        if (last ? spec->out_kind == NN_OUT_SIMNORM : spec->layernorm) {
+        if (last ? spec->out_kind != NN_OUT_LINEAR : spec->layernorm) {
             snprintf(name, sizeof name, "%s.%d.ln.weight", prefix, i);
             m->ln_w[i] = nn_params_add_vec(p, name, out);
             snprintf(name, sizeof name, "%s.%d.ln.bias", prefix, i);
@@ -60,6 +60,8 @@ nn_tensor *nn_mlp_forward(nn_graph *g, const nn_mlp *m, nn_tensor *x) {
         if (i == m->n_layers - 1) {
             if (s->out_kind == NN_OUT_SIMNORM)
                 x = nn_simnorm(g, nn_layernorm(g, x, m->ln_w[i], m->ln_b[i]), s->simnorm_group);
+            else if (s->out_kind == NN_OUT_NORM_ACT)
+                x = nn_activation(g, nn_layernorm(g, x, m->ln_w[i], m->ln_b[i]), s->act);
         } else if (s->block == NN_BLOCK_NORM_ACT) {
             if (m->ln_w[i]) x = nn_layernorm(g, x, m->ln_w[i], m->ln_b[i]);
             x = nn_activation(g, x, s->act);

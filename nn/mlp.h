@@ -4,7 +4,8 @@
 //   NN_BLOCK_ACT_NORM  Linear → act → LayerNorm   (SHAC / PWM actor and critic)
 //
 // Hidden layers use the block; the last layer is a plain Linear, or (NN_OUT_SIMNORM)
-// Linear → LayerNorm → SimNorm as TD-MPC2's encoder and dynamics. With layernorm = 0 the hidden
+// Linear → LayerNorm → SimNorm as TD-MPC2's encoder and dynamics, or (NN_OUT_NORM_ACT)
+// Linear → LayerNorm → act (the "no SimNorm" world model of the smoothness ablation). With layernorm = 0 the hidden
 // blocks drop their LayerNorm (the "plain ReLU" world model of the smoothness ablation).
 #ifndef PWM_NN_MLP_H
 #define PWM_NN_MLP_H
@@ -15,7 +16,7 @@
 #define NN_MLP_MAX_HIDDEN 8
 
 typedef enum { NN_BLOCK_NORM_ACT, NN_BLOCK_ACT_NORM } nn_block;
-typedef enum { NN_OUT_LINEAR, NN_OUT_SIMNORM } nn_out;
+typedef enum { NN_OUT_LINEAR, NN_OUT_SIMNORM, NN_OUT_NORM_ACT } nn_out;
 
 typedef struct {
     int in, out;

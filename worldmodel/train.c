@@ -1,0 +1,241 @@
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../nn/common.h"
+#include "dataset.h"
+
+// all episodes of the datasets, split into training and held-out (the last episodes)
+typedef struct {
+    ds_dataset *sets;
+    int nsets;
+    const ds_episode **eps;
+    int n, n_train;
+    int obs_dim, act_dim;
+} episodes;
+
+static int load_all(const char *const *dirs, double holdout, episodes *e, char *err, size_t errlen) {
+    memset(e, 0, sizeof *e);
+    while (dirs[e->nsets]) e->nsets++;
+    if (!e->nsets) return nn_err(err, errlen, "no dataset given (--data DIR ...)");
+    e->sets = nn_malloc(sizeof(ds_dataset) * e->nsets);
+    int total = 0;
+    for (int i = 0; i < e->nsets; i++) {
+        if (ds_load(dirs[i], &e->sets[i], err, errlen)) return -1;
+        if (i && (strcmp(e->sets[i].env, e->sets[0].env) || e->sets[i].obs_dim != e->sets[0].obs_dim))
+            return nn_err(err, errlen, "datasets '%s' (%s) and '%s' (%s) are of different tasks", dirs[0],
+                          e->sets[0].env, dirs[i], e->sets[i].env);
+        total += e->sets[i].n;
+    }
+    e->eps = nn_malloc(sizeof(ds_episode *) * total);
+    for (int i = 0; i < e->nsets; i++)
+        for (int k = 0; k < e->sets[i].n; k++) e->eps[e->n++] = &e->sets[i].eps[k];
+    e->obs_dim = e->sets[0].obs_dim, e->act_dim = e->sets[0].act_dim;
+    int held = (int)ceil(holdout * e->n);
+    if (e->n >= 2 && held < 1) held = 1;
+    e->n_train = e->n - held;
+    if (e->n_train < 1) return nn_err(err, errlen, "%d episodes leave none for training after the hold-out", e->n);
+    return 0;
+}
+
+static void free_all(episodes *e) {
+    for (int i = 0; i < e->nsets; i++) ds_free(&e->sets[i]);
+    nn_free(e->sets);
+    nn_free(e->eps);
+}
+
+// one batch of B windows of H+1 steps from episodes [lo, hi), drawn by r (time-major)
+static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, const nn_rms *rms, float *obs,
+                  float *act, float *rew) {
+    int O = e->obs_dim, A = e->act_dim;
+    long windows = 0;
+    for (int i = lo; i < hi; i++) windows += e->eps[i]->T >= H ? e->eps[i]->T - H + 1 : 0;
+    if (!windows) return -1;
+    for (int b = 0; b < B; b++) {
+        long w = (long)(nn_rng_uniform(r) * (double)windows);
+        int i = lo;
+        for (; i < hi; i++) {
+            long n = e->eps[i]->T >= H ? e->eps[i]->T - H + 1 : 0;
+            if (w < n) break;
+            w -= n;
+        }
+        const ds_episode *ep = e->eps[i];
+        for (int t = 0; t <= H; t++) memcpy(obs + ((size_t)t * B + b) * O, ep->obs + (w + t) * O, sizeof(float) * O);
+        for (int t = 0; t < H; t++) {
+            memcpy(act + ((size_t)t * B + b) * A, ep->act + (w + t) * A, sizeof(float) * A);
+            rew[(size_t)t * B + b] = ep->rew[w + t];
+        }
+    }
+    if (rms) nn_rms_normalize(rms, rew, rew, H * B);
+    return 0;
+}
+
+int wm_train(const wm_train_config *c, const char *out, int resume) {
+    char err[1024], logp[1100], path[1100];
+    episodes e;
+    if (load_all(c->data, c->holdout, &e, err, sizeof err)) {
+        fprintf(stderr, "pwm wm train: %s\n", err);
+        return 1;
+    }
+    world_model w;
+    nn_adam opt = nn_adam_default();
+    nn_rms rms;
+    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+    long step = 0;
+    snprintf(logp, sizeof logp, "%s.log.csv", out);
+    if (resume) {
+        if (wm_load(&w, &opt, &rms, &step, out, err, sizeof err)) {
+            fprintf(stderr, "pwm wm train: --resume: %s\n", err);
+            free_all(&e);
+            return 1;
+        }
+        fprintf(stderr, "pwm wm train: resuming %s after step %ld\n", out, step);
+    } else {
+        if (access(out, F_OK) == 0 || access(logp, F_OK) == 0) {
+            fprintf(stderr, "pwm wm train: %s exists; use --resume to continue it or another --out\n", out);
+            free_all(&e);
+            return 1;
+        }
+        wm_config wc = {.obs_dim = e.obs_dim, .act_dim = e.act_dim};
+        int a = wm_activation_parse(c->activation);
+        if (wm_size(&wc, c->size) || a < 0) {
+            fprintf(stderr, "pwm wm train: unknown --size '%s' or --activation '%s'\n", c->size, c->activation);
+            free_all(&e);
+            return 1;
+        }
+        wc.activation = (wm_activation)a;
+        wm_init(&w, &wc, (unsigned long)c->seed);
+        // reward statistics of the training episodes (PWM normalises rewards, clamped to ±5)
+        for (int i = 0; i < e.n_train; i++) nn_rms_update(&rms, e.eps[i]->rew, e.eps[i]->T);
+    }
+    FILE *log = fopen(logp, resume ? "a" : "w");
+    if (!log) {
+        fprintf(stderr, "pwm wm train: cannot write %s\n", logp);
+        return 1;
+    }
+    if (!resume) fprintf(log, "step,loss,consistency,reward,val_loss\n");
+    int B = c->batch, H = c->horizon, O = e.obs_dim, A = e.act_dim;
+    float *obs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * O), *act = nn_malloc(sizeof(float) * (size_t)H * B * A);
+    float *rew = nn_malloc(sizeof(float) * (size_t)H * B);
+    nn_graph *g = nn_graph_new(0);
+    printf("world model (%s, %s): %.2fM parameters; %d training / %d held-out episodes; batch %d x %d steps\n",
+           c->size, wm_activation_name(w.c.activation), nn_params_numel(&w.p) / 1e6, e.n_train, e.n - e.n_train, B, H);
+    fflush(stdout);
+    double t0 = nn_now();
+    long first = step;
+    int rc = 0;
+    for (step = step + 1; step <= c->steps; step++) {
+        // each step's batch comes from its own random stream, so a resumed run draws the same batches
+        nn_rng r;
+        nn_rng_init(&r, (unsigned long)c->seed, (unsigned long)step);
+        if (sample(&e, 0, e.n_train, B, H, &r, &rms, obs, act, rew)) {
+            fprintf(stderr, "pwm wm train: no training episode has %d steps; lower --horizon\n", H);
+            rc = 1;
+            break;
+        }
+        nn_graph_reset(g);
+        nn_params_zero_grad(&w.p);
+        double dl, rl;
+        nn_tensor *loss = wm_loss(g, &w, obs, act, rew, B, H, (float)c->rho, &dl, &rl);
+        nn_backward(g, loss);
+        const char *bad = nn_grad_nonfinite(&w.p);
+        if (bad) {
+            fprintf(stderr, "pwm wm train: step %ld: non-finite gradient in '%s'; stopped (last checkpoint %s)\n", step,
+                    bad, out);
+            rc = 1;
+            break;
+        }
+        nn_clip_grad_norm(&w.p, c->clip);
+        nn_adam_step(&opt, &w.p, (float)c->lr);
+        if (step % c->log_every == 0 || step == c->steps) {
+            double val = NAN;
+            nn_rng_init(&r, (unsigned long)c->seed + 7, (unsigned long)step);
+            if (e.n > e.n_train && sample(&e, e.n_train, e.n, B, H, &r, &rms, obs, act, rew) == 0) {
+                nn_graph_reset(g);
+                nn_graph_set_no_grad(g, 1);
+                val = wm_loss(g, &w, obs, act, rew, B, H, (float)c->rho, NULL, NULL)->x[0];
+                nn_graph_set_no_grad(g, 0);
+            }
+            fprintf(log, "%ld,%.6g,%.6g,%.6g,%.6g\n", step, loss->x[0], dl, rl, val);
+            fflush(log);
+        }
+        int last = step == c->steps;
+        if ((c->save_every > 0 && step % c->save_every == 0) || last || step % 1000 == 0) {
+            if (wm_save(&w, &opt, &rms, step, out, err, sizeof err)) fprintf(stderr, "pwm wm train: %s\n", err);
+            if (c->save_every > 0 && step % c->save_every == 0) {
+                snprintf(path, sizeof path, "%s.step-%ld.safetensors", out, step);
+                if (wm_save(&w, NULL, &rms, step, path, err, sizeof err)) fprintf(stderr, "pwm wm train: %s\n", err);
+            }
+        }
+        nn_progress("wm train", step - first, c->steps - first, t0);
+    }
+    printf("trained to step %ld in %.1f s (%.0f samples/s)\n", step - 1, nn_now() - t0,
+           (double)(step - 1 - first) * B / (nn_now() - t0));
+    fclose(log);
+    nn_free(obs), nn_free(act), nn_free(rew);
+    nn_graph_free(g);
+    nn_rms_free(&rms);
+    wm_free(&w);
+    free_all(&e);
+    return rc;
+}
+
+int wm_evaluate(const char *wm_path, const char *const *data, double holdout, int H, wm_eval_result *res, char *err,
+                size_t errlen) {
+    episodes e;
+    if (load_all(data, holdout, &e, err, errlen)) return -1;
+    world_model w;
+    nn_rms rms;
+    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+    if (wm_load(&w, NULL, &rms, NULL, wm_path, err, errlen)) {
+        free_all(&e);
+        return -1;
+    }
+    int rc = 0;
+    if (w.c.obs_dim != e.obs_dim || w.c.act_dim != e.act_dim) {
+        rc = nn_err(err, errlen, "%s was trained on obs %d / act %d, the data has %d / %d", wm_path, w.c.obs_dim,
+                    w.c.act_dim, e.obs_dim, e.act_dim);
+    } else {
+        // every window of the held-out episodes, one at a time (batch 1 per window start)
+        int O = e.obs_dim, A = e.act_dim;
+        double mean = rms.mean[0], sd = sqrt(rms.var[0] + rms.eps);
+        nn_graph *g = nn_graph_new(0);
+        nn_graph_set_no_grad(g, 1);
+        *res = (wm_eval_result){.horizon = H};
+        for (int i = e.n_train; i < e.n; i++) {
+            const ds_episode *ep = e.eps[i];
+            for (int s = 0; s + H <= ep->T; s++) {
+                nn_graph_reset(g);
+                nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, ep->obs + (size_t)s * O, 1, O, 0));
+                for (int t = 0; t < H; t++) {
+                    nn_tensor *a = nn_tensor_from(g, ep->act + (size_t)(s + t) * A, 1, A, 0);
+                    double r_hat = wm_reward(g, &w, z, a)->x[0] * sd + mean, r = ep->rew[s + t];
+                    res->reward_mse += (r_hat - r) * (r_hat - r) / H;
+                    res->baseline_mse += (mean - r) * (mean - r) / H;
+                    z = wm_dynamics(g, &w, z, a);
+                    if (t == 0 || t == H - 1) {
+                        nn_tensor *target = wm_encode(g, &w, nn_tensor_from(g, ep->obs + (size_t)(s + t + 1) * O, 1, O, 0));
+                        double m = nn_mse(g, z, target)->x[0];
+                        if (t == 0) res->consistency_1 += m;
+                        if (t == H - 1) res->consistency_h += m;
+                    }
+                }
+                res->windows++;
+            }
+        }
+        nn_graph_free(g);
+        if (!res->windows) {
+            rc = nn_err(err, errlen, "no held-out episode has %d steps; lower --horizon", H);
+        } else {
+            res->consistency_1 /= res->windows, res->consistency_h /= res->windows;
+            res->reward_mse /= res->windows, res->baseline_mse /= res->windows;
+        }
+    }
+    wm_free(&w);
+    nn_rms_free(&rms);
+    free_all(&e);
+    return rc;
+}

@@ -1,0 +1,153 @@
+#include "wm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../nn/checkpoint.h"
+#include "../nn/common.h"
+
+static const char *act_names[] = {"simnorm", "mish", "relu"};
+
+const char *wm_activation_name(wm_activation a) { return act_names[a]; }
+
+int wm_activation_parse(const char *s) {
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, act_names[i])) return i;
+    return -1;
+}
+
+int wm_size(wm_config *c, const char *size) {
+    if (!strcmp(size, "paper")) c->latent = 512, c->enc_dim = 256, c->enc_layers = 1, c->mlp_dim = 512;
+    else if (!strcmp(size, "small")) c->latent = 128, c->enc_dim = 128, c->enc_layers = 1, c->mlp_dim = 128;
+    else return -1;
+    return 0;
+}
+
+// the three networks' specs for the model's variant
+static void specs(const wm_config *c, nn_mlp_spec *enc, nn_mlp_spec *dyn, nn_mlp_spec *rew) {
+    int relu = c->activation == WM_RELU;
+    nn_out latent_out = relu ? NN_OUT_LINEAR : c->activation == WM_MISH ? NN_OUT_NORM_ACT : NN_OUT_SIMNORM;
+    nn_mlp_spec base = {.act = relu ? NN_ACT_RELU : NN_ACT_MISH, .block = NN_BLOCK_NORM_ACT, .layernorm = !relu,
+                        .simnorm_group = 8};
+    *enc = base, *dyn = base, *rew = base;
+    enc->in = c->obs_dim, enc->out = c->latent, enc->n_hidden = c->enc_layers, enc->out_kind = latent_out;
+    for (int i = 0; i < c->enc_layers; i++) enc->hidden[i] = c->enc_dim;
+    dyn->in = c->latent + c->act_dim, dyn->out = c->latent, dyn->n_hidden = 2, dyn->out_kind = latent_out;
+    dyn->hidden[0] = dyn->hidden[1] = c->mlp_dim;
+    *rew = *dyn;
+    rew->out = 1, rew->out_kind = NN_OUT_LINEAR;
+}
+
+void wm_init(world_model *w, const wm_config *c, unsigned long seed) {
+    nn_check(c->latent % 8 == 0, "world model: latent %d must be a multiple of 8", c->latent);
+    memset(w, 0, sizeof *w);
+    w->c = *c;
+    nn_mlp_spec es, ds, rs;
+    specs(c, &es, &ds, &rs);
+    nn_params_init(&w->p, 0);
+    nn_mlp_declare(&w->enc, &w->p, "encoder", &es);
+    nn_mlp_declare(&w->dyn, &w->p, "dynamics", &ds);
+    nn_mlp_declare(&w->rew, &w->p, "reward", &rs);
+    nn_params_alloc(&w->p);
+    nn_rng r;
+    nn_rng_init(&r, seed, 1u << 22);
+    nn_mlp_init(&w->enc, NN_INIT_TRUNC_NORMAL, 0, &r);
+    nn_mlp_init(&w->dyn, NN_INIT_TRUNC_NORMAL, 0, &r);
+    nn_mlp_init(&w->rew, NN_INIT_TRUNC_NORMAL, 1, &r);
+}
+
+void wm_free(world_model *w) { nn_params_free(&w->p); }
+
+nn_tensor *wm_encode(nn_graph *g, const world_model *w, nn_tensor *obs) { return nn_mlp_forward(g, &w->enc, obs); }
+
+nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a) {
+    return nn_mlp_forward(g, &w->dyn, nn_concat(g, (nn_tensor *[]){z, a}, 2));
+}
+
+nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a) {
+    return nn_mlp_forward(g, &w->rew, nn_concat(g, (nn_tensor *[]){z, a}, 2));
+}
+
+nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const float *act, const float *rew, int B,
+                   int H, float rho, double *dyn_part, double *rew_part) {
+    int O = w->c.obs_dim, A = w->c.act_dim;
+    // targets: the next H observations through the encoder in one batch, without gradient
+    nn_graph_set_no_grad(g, 1);
+    nn_tensor *targets = wm_encode(g, w, nn_tensor_from(g, obs + (size_t)B * O, H * B, O, 0));
+    nn_graph_set_no_grad(g, 0);
+    nn_tensor *z = wm_encode(g, w, nn_tensor_from(g, obs, B, O, 0));
+    nn_tensor *dyn_loss = NULL, *rew_loss = NULL;
+    float discount = 1.0f;
+    for (int t = 0; t < H; t++) {
+        nn_tensor *a = nn_tensor_from(g, act + (size_t)t * B * A, B, A, 0);
+        nn_tensor *r_hat = wm_reward(g, w, z, a);
+        z = wm_dynamics(g, w, z, a);
+        nn_tensor *dl = nn_scale(g, nn_mean(g, nn_mse(g, z, nn_rows(g, targets, t * B, B))), discount);
+        nn_tensor *rl = nn_scale(g, nn_mean(g, nn_mse(g, r_hat, nn_tensor_from(g, rew + (size_t)t * B, B, 1, 0))),
+                                 discount / (float)H);
+        dyn_loss = dyn_loss ? nn_add(g, dyn_loss, dl) : dl;
+        rew_loss = rew_loss ? nn_add(g, rew_loss, rl) : rl;
+        discount *= rho;
+    }
+    if (dyn_part) *dyn_part = dyn_loss->x[0] / H;
+    if (rew_part) *rew_part = rew_loss->x[0] / H;
+    return nn_scale(g, nn_add(g, dyn_loss, rew_loss), 1.0f / (float)H);
+}
+
+int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,
+            size_t errlen) {
+    st_writer *sw = st_writer_new();
+    nn_ckpt_write_params(sw, "wm/", &w->p, opt);
+    if (rew_rms) nn_ckpt_write_rms(sw, "rew_rms.", rew_rms);
+    char buf[64];
+    const wm_config *c = &w->c;
+    st_writer_meta(sw, "format", "pwm-worldmodel-1");
+    st_writer_meta(sw, "activation", wm_activation_name(c->activation));
+    int vals[6] = {c->obs_dim, c->act_dim, c->latent, c->enc_dim, c->enc_layers, c->mlp_dim};
+    const char *keys[6] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim"};
+    for (int i = 0; i < 6; i++) {
+        snprintf(buf, sizeof buf, "%d", vals[i]);
+        st_writer_meta(sw, keys[i], buf);
+    }
+    snprintf(buf, sizeof buf, "%ld", step);
+    st_writer_meta(sw, "step", buf);
+    int rc = st_writer_commit(sw, path, err, errlen);
+    st_writer_free(sw);
+    return rc;
+}
+
+int wm_load(world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const char *path, char *err, size_t errlen) {
+    st_file f;
+    if (st_read(path, &f, err, errlen)) return -1;
+    const char *fmt = st_meta(&f, "format"), *act = st_meta(&f, "activation");
+    const char *keys[6] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim"};
+    int vals[6], ok = fmt && !strcmp(fmt, "pwm-worldmodel-1") && act && wm_activation_parse(act) >= 0;
+    for (int i = 0; ok && i < 6; i++) {
+        const char *v = st_meta(&f, keys[i]);
+        ok = v && (vals[i] = atoi(v)) > 0;
+    }
+    if (!ok || vals[2] % 8 || vals[4] > NN_MLP_MAX_HIDDEN) {
+        st_free(&f);
+        return nn_err(err, errlen, "%s: not a world-model checkpoint of this program (its config metadata is missing or "
+                      "bad)", path);
+    }
+    wm_config c = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], (wm_activation)wm_activation_parse(act)};
+    world_model m;
+    wm_init(&m, &c, 0);
+    char msg[512];
+    int rc = 0;
+    if (nn_ckpt_check_params(&f, "wm/", &m.p, opt, msg, sizeof msg) ||
+        (rew_rms && nn_ckpt_check_rms(&f, "rew_rms.", rew_rms, msg, sizeof msg))) {
+        rc = nn_err(err, errlen, "%s: %s", path, msg);
+        wm_free(&m);
+    } else {
+        nn_ckpt_read_params(&f, "wm/", &m.p, opt);
+        if (rew_rms) nn_ckpt_read_rms(&f, "rew_rms.", rew_rms);
+        const char *s = st_meta(&f, "step");
+        if (step) *step = s ? strtol(s, NULL, 10) : 0;
+        *w = m;
+    }
+    st_free(&f);
+    return rc;
+}

@@ -1,0 +1,57 @@
+// The TD-MPC2-style world model PWM learns policies through: an encoder z = enc(obs), latent
+// dynamics z' = dyn(z, a) and a scalar reward R(z, a) (pwm-paper-and-code.md §1,
+// tdmpc2-world-model.md). Weights are trunc-normal(0.02) with zero biases; the reward head's last
+// layer starts at zero.
+//
+// Activation variants (the smoothness ablation), recorded in the checkpoint:
+//   simnorm  hidden Linear → LayerNorm → Mish; encoder and dynamics end Linear → LayerNorm → SimNorm(8)
+//   mish     the same without SimNorm: they end Linear → LayerNorm → Mish
+//   relu     hidden Linear → ReLU, no LayerNorm; linear outputs
+#ifndef PWM_WORLDMODEL_WM_H
+#define PWM_WORLDMODEL_WM_H
+
+#include "../nn/mlp.h"
+#include "../nn/normalizer.h"
+#include "../nn/optim.h"
+
+typedef enum { WM_SIMNORM, WM_MISH, WM_RELU } wm_activation;
+
+typedef struct {
+    int obs_dim, act_dim;
+    int latent, enc_dim, enc_layers, mlp_dim;
+    wm_activation activation;
+} wm_config;
+
+typedef struct {
+    wm_config c;
+    nn_params p;
+    nn_mlp enc, dyn, rew;
+} world_model;
+
+const char *wm_activation_name(wm_activation a);
+int wm_activation_parse(const char *s);  // -1 if unknown
+// Sizes: "paper" (latent 512, encoder [256], dynamics/reward [512, 512]) or "small" (latent 128,
+// encoder [128], dynamics/reward [128, 128], for 2-core runs). -1 if unknown.
+int wm_size(wm_config *c, const char *size);
+
+void wm_init(world_model *w, const wm_config *c, unsigned long seed);
+void wm_free(world_model *w);
+nn_tensor *wm_encode(nn_graph *g, const world_model *w, nn_tensor *obs);
+nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a);
+nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a);
+
+// PWM's world-model loss for B sub-trajectories of H steps (time-major: obs (H+1)·B × obs_dim,
+// act H·B × act_dim, rew H·B, rewards already normalised): z0 = enc(o0), z_{t+1} = dyn(z_t, a_t),
+// targets enc(o_{t+1}) without gradient; (Σ_t ρ^t·MSE(z_{t+1}, target) + mean_t ρ^t·(R(z_t, a_t) −
+// r_t)²)/H. dyn_part and rew_part (may be NULL) receive the two terms.
+nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const float *act, const float *rew, int B,
+                   int H, float rho, double *dyn_part, double *rew_part);
+
+// Save the model (with its Adam state and reward statistics, each optional) and its config.
+int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,
+            size_t errlen);
+// Build a model from a checkpoint's config and load it (and opt, rew_rms when non-NULL); *step
+// receives the training step. All or nothing.
+int wm_load(world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const char *path, char *err, size_t errlen);
+
+#endif
