@@ -139,7 +139,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
         nn_graph_reset(g);
         nn_params_zero_grad(&w.p);
         double dl, rl;
-        nn_tensor *loss = wm_loss(g, &w, obs, act, rew, B, H, (float)c->rho, &dl, &rl);
+        nn_tensor *loss = wm_loss(g, &w, obs, act, rew, B, H, (float)c->rho, NULL, &dl, &rl);
         nn_backward(g, loss);
         const char *bad = nn_grad_nonfinite(&w.p);
         if (bad) {
@@ -156,7 +156,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
             if (e.n > e.n_train && sample(&e, e.n_train, e.n, B, H, &r, &rms, obs, act, rew) == 0) {
                 nn_graph_reset(g);
                 nn_graph_set_no_grad(g, 1);
-                val = wm_loss(g, &w, obs, act, rew, B, H, (float)c->rho, NULL, NULL)->x[0];
+                val = wm_loss(g, &w, obs, act, rew, B, H, (float)c->rho, NULL, NULL, NULL)->x[0];
                 nn_graph_set_no_grad(g, 0);
             }
             fprintf(log, "%ld,%.6g,%.6g,%.6g,%.6g\n", step, loss->x[0], dl, rl, val);

@@ -70,12 +70,17 @@ nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor 
 }
 
 nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const float *act, const float *rew, int B,
-                   int H, float rho, double *dyn_part, double *rew_part) {
+                   int H, float rho, const float *given_targets, double *dyn_part, double *rew_part) {
     int O = w->c.obs_dim, A = w->c.act_dim;
     // targets: the next H observations through the encoder in one batch, without gradient
-    nn_graph_set_no_grad(g, 1);
-    nn_tensor *targets = wm_encode(g, w, nn_tensor_from(g, obs + (size_t)B * O, H * B, O, 0));
-    nn_graph_set_no_grad(g, 0);
+    nn_tensor *targets;
+    if (given_targets) {
+        targets = nn_tensor_from(g, given_targets, H * B, w->c.latent, 0);
+    } else {
+        nn_graph_set_no_grad(g, 1);
+        targets = wm_encode(g, w, nn_tensor_from(g, obs + (size_t)B * O, H * B, O, 0));
+        nn_graph_set_no_grad(g, 0);
+    }
     nn_tensor *z = wm_encode(g, w, nn_tensor_from(g, obs, B, O, 0));
     nn_tensor *dyn_loss = NULL, *rew_loss = NULL;
     float discount = 1.0f;

@@ -43,9 +43,10 @@ nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor 
 // PWM's world-model loss for B sub-trajectories of H steps (time-major: obs (H+1)·B × obs_dim,
 // act H·B × act_dim, rew H·B, rewards already normalised): z0 = enc(o0), z_{t+1} = dyn(z_t, a_t),
 // targets enc(o_{t+1}) without gradient; (Σ_t ρ^t·MSE(z_{t+1}, target) + mean_t ρ^t·(R(z_t, a_t) −
-// r_t)²)/H. dyn_part and rew_part (may be NULL) receive the two terms.
+// r_t)²)/H. dyn_part and rew_part (may be NULL) receive the two terms. targets (H·B × latent) may
+// give the encoded next observations instead (tests hold them fixed); NULL computes them.
 nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const float *act, const float *rew, int B,
-                   int H, float rho, double *dyn_part, double *rew_part);
+                   int H, float rho, const float *targets, double *dyn_part, double *rew_part);
 
 // Save the model (with its Adam state and reward statistics, each optional) and its config.
 int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,

@@ -1,0 +1,116 @@
+// World model: the loss's gradients against finite differences (targets held fixed, as the
+// stop-gradient makes them), each activation variant's structure, and save/load round trips.
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../nn/common.h"
+#include "../worldmodel/wm.h"
+#include "gradcheck.h"
+#include "test.h"
+
+enum { B = 3, H = 3, O = 5, A = 2, L = 16 };
+
+typedef struct {
+    world_model w;
+    float obs[(H + 1) * B * O], act[H * B * A], rew[H * B], targets[H * B * L];
+} wm_ctx;
+
+static nn_tensor *b_loss(nn_graph *g, nn_tensor **in, void *vctx) {
+    wm_ctx *c = vctx;
+    return wm_loss(g, &c->w, c->obs, c->act, c->rew, B, H, 0.9f, c->targets, NULL, NULL);
+}
+
+static void make(wm_ctx *c, wm_activation a) {
+    wm_config cfg = {.obs_dim = O, .act_dim = A, .latent = L, .enc_dim = 8, .enc_layers = 1, .mlp_dim = 8, .activation = a};
+    wm_init(&c->w, &cfg, 5);
+    fd_fill(c->obs, sizeof c->obs / 4, -1, 1, 1);
+    fd_fill(c->act, sizeof c->act / 4, -1, 1, 2);
+    fd_fill(c->rew, sizeof c->rew / 4, -1, 1, 3);
+    // weights of a useful scale (trunc-normal 0.02 and a zero reward head give tiny gradients)
+    nn_rng r;
+    nn_rng_init(&r, 9, 0);
+    for (int i = 0; i < c->w.p.n; i++) {
+        nn_param *e = &c->w.p.list[i];
+        if (strstr(e->name, ".ln.")) continue;
+        for (int k = 0; k < e->t.n * e->t.d; k++) e->t.x[k] = 0.4f * (2 * nn_rng_uniform(&r) - 1);
+    }
+    // the targets: the encoder's view of the next observations, then held fixed
+    nn_graph *g = nn_graph_new(0);
+    nn_graph_set_no_grad(g, 1);
+    nn_tensor *t = wm_encode(g, &c->w, nn_tensor_from(g, c->obs + B * O, H * B, O, 0));
+    memcpy(c->targets, t->x, sizeof c->targets);
+    nn_graph_free(g);
+}
+
+TEST(loss_gradients) {
+    for (wm_activation a = WM_SIMNORM; a <= WM_RELU; a++) {
+        static wm_ctx c;
+        make(&c, a);
+        fd_inputs none = {.k = 0};
+        // ReLU's kinks: a smaller step keeps the differences from straddling them
+        fd_tol tol = a == WM_RELU ? (fd_tol){5e-4f, 1e-2f, 1e-3f} : FD_TOL;
+        fd_check(wm_activation_name(a), b_loss, &c, &none, &c.w.p, tol);
+        wm_free(&c.w);
+    }
+}
+
+TEST(variants) {
+    static wm_ctx c;
+    // simnorm: latents are groups of 8 on the simplex; mish: not; relu: no LayerNorm anywhere
+    for (wm_activation a = WM_SIMNORM; a <= WM_RELU; a++) {
+        make(&c, a);
+        nn_graph *g = nn_graph_new(0);
+        nn_tensor *z = wm_encode(g, &c.w, nn_tensor_from(g, c.obs, B, O, 0));
+        double s = 0;
+        for (int k = 0; k < 8; k++) s += z->x[k];
+        int has_ln = 0;
+        for (int i = 0; i < c.w.p.n; i++) has_ln |= strstr(c.w.p.list[i].name, ".ln.") != NULL;
+        if (a == WM_SIMNORM) CHECK(fabs(s - 1.0) < 1e-5, "simnorm group sums to %g", s);
+        else CHECK(fabs(s - 1.0) > 1e-3, "%s latents look simplex-normalised", wm_activation_name(a));
+        CHECK(has_ln == (a != WM_RELU), "%s: LayerNorm presence %d", wm_activation_name(a), has_ln);
+        nn_graph_free(g);
+        wm_free(&c.w);
+    }
+}
+
+TEST(save_load_each_variant) {
+    for (wm_activation a = WM_SIMNORM; a <= WM_RELU; a++) {
+        static wm_ctx c;
+        make(&c, a);
+        nn_adam opt = {.step = 42};
+        nn_rms rms, rms2;
+        nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+        nn_rms_init(&rms2, 1, 1e-5f, 5.0f);
+        nn_rms_update(&rms, c.rew, H * B);
+        char path[300], err[512];
+        snprintf(path, sizeof path, "%s/wm-%s.safetensors", test_tmpdir(), wm_activation_name(a));
+        CHECK(wm_save(&c.w, &opt, &rms, 7, path, err, sizeof err) == 0, "%s", err);
+        world_model w2;
+        nn_adam o2 = {0};
+        long step;
+        CHECK(wm_load(&w2, &o2, &rms2, &step, path, err, sizeof err) == 0, "%s", err);
+        CHECK(w2.c.activation == a && w2.c.latent == L && step == 7 && o2.step == 42 && rms2.mean[0] == rms.mean[0],
+              "%s: config, step or statistics lost", wm_activation_name(a));
+        for (int i = 0; i < c.w.p.n; i++) {
+            const nn_param *e = &c.w.p.list[i];
+            CHECK(!memcmp(e->t.x, w2.p.list[i].t.x, sizeof(float) * e->t.n * e->t.d), "%s differs", e->name);
+        }
+        wm_free(&w2);
+        // a damaged file is refused
+        FILE *f = fopen(path, "r+b");
+        fseek(f, 12, SEEK_SET);
+        fputc('#', f);
+        fclose(f);
+        CHECK(wm_load(&w2, NULL, NULL, NULL, path, err, sizeof err) != 0, "a damaged checkpoint loaded");
+        nn_rms_free(&rms), nn_rms_free(&rms2);
+        wm_free(&c.w);
+    }
+}
+
+const test_case wm_tests[] = {
+    {"loss_gradients", loss_gradients},
+    {"variants", variants},
+    {"save_load_each_variant", save_load_each_variant},
+    {0},
+};
