@@ -16,6 +16,7 @@ static int wm_train_cmd(int argc, char **argv) {
     const args_opt opts[] = {
         {"data", ARG_LIST, &data, "dataset directories (pwm collect)", NULL, "DIR..."},
         {"out", ARG_STRING, &out, "the model's checkpoint (log: OUT.log.csv)", NULL, "FILE"},
+        {"env", ARG_STRING, &c.env, "check that the data is of this task", NULL, "NAME"},
         {"size", ARG_CHOICE, &c.size, "small: latent 128, [128], [128, 128] (2 cores); paper: 512, [256], [512, 512]",
          "small|paper", NULL},
         {"activation", ARG_CHOICE, &c.activation, "simnorm (default), mish (no SimNorm) or relu (no LayerNorm)",
@@ -34,7 +35,7 @@ static int wm_train_cmd(int argc, char **argv) {
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
         {0},
     };
-    args_spec spec = {"pwm wm train --data DIR... --out FILE [options]",
+    args_spec spec = {"pwm wm train --data DIR... --env NAME --out FILE [options]",
                       "Trains the world model (encoder, latent dynamics, reward) with PWM's loss on offline episodes; "
                       "rewards are normalised by the training set's mean and std (clamped to +-5).",
                       opts};

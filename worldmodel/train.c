@@ -80,6 +80,11 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
         fprintf(stderr, "pwm wm train: %s\n", err);
         return 1;
     }
+    if (c->env && strcmp(c->env, e.sets[0].env)) {
+        fprintf(stderr, "pwm wm train: the data is of task '%s', not '%s'\n", e.sets[0].env, c->env);
+        free_all(&e);
+        return 1;
+    }
     world_model w;
     nn_adam opt = nn_adam_default();
     nn_rms rms;

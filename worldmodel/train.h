@@ -6,6 +6,7 @@
 
 typedef struct {
     const char *const *data;  // dataset directories, NULL-terminated (same task)
+    const char *env;          // the task the data must be of (NULL: any)
     const char *size, *activation;
     long steps;
     int batch, horizon;
