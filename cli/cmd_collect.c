@@ -43,64 +43,29 @@ int cmd_collect(int argc, char **argv) {
     shac_policy *pol = NULL;
     if (strcmp(policy, "random") && !(pol = shac_policy_load(policy, t->name, err, sizeof err)))
         return fprintf(stderr, "pwm collect: %s\n", err), 1;
-    int next;
-    if (ds_open(out, t->name, t->obs_dim, t->act_dim, &next, err, sizeof err))
-        return fprintf(stderr, "pwm collect: %s\n", err), 1;
     env_batch *e = env_batch_new(t, &po.cfg, NULL, envs, (unsigned long)seed, 0, err, sizeof err);
     if (!e) return fprintf(stderr, "pwm collect: %s\n", err), 1;
-    int O = t->obs_dim, A = t->act_dim, L = t->episode_len;
-    ds_episode *ep = nn_malloc(sizeof(ds_episode) * envs);
-    for (int i = 0; i < envs; i++) {
-        ds_episode_alloc(&ep[i], L, O, A);
-        ep[i].T = 0;
-        for (int k = 0; k < O; k++) ep[i].obs[k] = (float)e->obs[(size_t)i * O + k];
-    }
+    ds_recorder rec;
+    if (ds_recorder_open(&rec, out, t->name, envs, t->obs_dim, t->act_dim, t->episode_len, e->obs, err, sizeof err))
+        return fprintf(stderr, "pwm collect: %s\n", err), 1;
+    int A = t->act_dim, failed = 0;
     nn_rng act_rng;
     nn_rng_init(&act_rng, (unsigned long)seed, 1u << 21);
     double *u = nn_malloc(sizeof(double) * envs * A), t0 = nn_now();
-    long collected = 0;
-    int written = 0, failed = 0;
-    // write episode i (T steps so far) and start it again from the current observation
-    #define FLUSH(i)                                                                          \
-        do {                                                                                  \
-            if (ds_write(out, next++, &ep[i], err, sizeof err)) failed = 1;                   \
-            written++;                                                                        \
-        } while (0)
-    while (collected < steps && !failed) {
+    while (rec.steps < steps && !failed) {
         if (pol) shac_policy_act(pol, e->obs, envs, u, deterministic ? NULL : &act_rng);
         else
             for (int i = 0; i < envs * A; i++) u[i] = 2.0 * nn_rng_uniform(&act_rng) - 1.0;
         env_step(e, u, 0);
-        for (int i = 0; i < envs; i++) {
-            ds_episode *x = &ep[i];
-            int T = x->T;
-            for (int k = 0; k < A; k++) x->act[(size_t)T * A + k] = (float)e->act[(size_t)i * A + k];
-            for (int k = 0; k < O; k++) x->obs[(size_t)(T + 1) * O + k] = (float)e->obs_final[(size_t)i * O + k];
-            x->rew[T] = (float)e->rew[i];
-            x->term[T] = e->term[i];
-            x->trunc[T] = e->trunc[i];
-            x->T = T + 1;
-            if (e->term[i] || e->trunc[i]) {
-                FLUSH(i);
-                x->T = 0;
-                for (int k = 0; k < O; k++) x->obs[k] = (float)e->obs[(size_t)i * O + k];
-            }
-        }
-        collected += envs;
-        nn_progress("collect", collected < steps ? collected : steps, steps, t0);
+        failed = ds_recorder_step(&rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err);
+        nn_progress("collect", rec.steps < steps ? rec.steps : steps, steps, t0);
     }
     // episodes still running end here, cut by the collection: truncated
-    for (int i = 0; i < envs && !failed; i++)
-        if (ep[i].T > 0) {
-            ep[i].trunc[ep[i].T - 1] = 1;
-            FLUSH(i);
-        }
-    #undef FLUSH
+    failed = ds_recorder_close(&rec, err, sizeof err) || failed;
     if (failed) fprintf(stderr, "pwm collect: %s\n", err);
-    else printf("%s: %ld transitions in %d episodes appended to %s (%.1f s)\n", t->name, collected, written, out,
+    else printf("%s: %ld transitions in %d episodes appended to %s (%.1f s)\n", t->name, rec.steps, rec.written, out,
                 nn_now() - t0);
-    for (int i = 0; i < envs; i++) ds_episode_free(&ep[i]);
-    nn_free(ep), nn_free(u);
+    nn_free(u);
     env_batch_free(e);
     shac_policy_free(pol);
     return failed;

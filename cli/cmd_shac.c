@@ -83,8 +83,9 @@ int cmd_shac(int argc, char **argv) {
         {"save-every", ARG_INT, &c.save_every, "checkpoint every N epochs", NULL, "N"},
         {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (exploding) updates in a row", NULL, "N"},
         {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
+        {"save-data", ARG_STRING, &c.save_data, "also save every transition the run sees into this dataset directory", NULL, "DIR"},
     };
-    int nopt = 30;
+    int nopt = 31;
     physics_opts_init(&po, opts + nopt);
     po.cfg = c.physics;
     args_spec spec = {"pwm shac --env NAME [--preset quick|paper] [options]",

@@ -11,6 +11,7 @@
 #include "../nn/checkpoint.h"
 #include "../nn/common.h"
 #include "../nn/optim.h"
+#include "../worldmodel/dataset.h"
 #include "actor.h"
 #include "version.h"
 
@@ -94,6 +95,8 @@ typedef struct {
     int n_recent, i_recent;
     int bad_updates;
     double best_eval;                                          // best periodic evaluation so far
+    ds_recorder rec;                                           // --save-data
+    int recording;
     double t_physics, t_jacobians, t_backward, t_actor, t_critic;  // epoch time breakdown (s)
 } shac;
 
@@ -144,6 +147,11 @@ static int shac_init(shac *s, const shac_config *c, int threads, char *err, size
     nn_rms_init(&s->rms_frozen, s->O, 1e-5f, 0.0f);
     nn_rng_init(&s->noise, (unsigned long)c->seed, (1u << 20) + 1);
     s->best_eval = -INFINITY;
+    if (c->save_data) {
+        if (ds_recorder_open(&s->rec, c->save_data, t->name, s->N, s->O, s->A, t->episode_len, s->e->obs, err, errlen))
+            return -1;
+        s->recording = 1;
+    }
     s->g = nn_graph_new(0);
     size_t hn = (size_t)s->h * s->N;
     s->obs_buf = nn_malloc(sizeof(float) * hn * s->O);
@@ -157,6 +165,8 @@ static int shac_init(shac *s, const shac_config *c, int threads, char *err, size
 }
 
 static void shac_free(shac *s) {
+    char err[512];
+    if (s->recording && ds_recorder_close(&s->rec, err, sizeof err)) fprintf(stderr, "pwm shac: --save-data: %s\n", err);
     env_batch_free(s->e);
     nn_params_free(&s->ap), nn_params_free(&s->cp), nn_params_free(&s->tp);
     nn_rms_free(&s->obs_rms), nn_rms_free(&s->rms_frozen);
@@ -301,6 +311,13 @@ static float actor_window(shac *s) {
         env_step(e, s->u, 1);
         double dt = nn_now() - t0;
         for (int i = 0; i < N; i++) tj1 += e->b->t_jacobians[i], ts1 += e->b->t_steps[i];
+        char err[512];
+        if (s->recording &&
+            ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
+            fprintf(stderr, "pwm shac: --save-data: %s; recording stopped\n", err);
+            ds_recorder_close(&s->rec, err, sizeof err);
+            s->recording = 0;
+        }
         double share = ts1 > ts0 ? (tj1 - tj0) / (ts1 - ts0) : 0.0;
         s->env_steps += N;
         s->t_jacobians += dt * share;

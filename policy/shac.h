@@ -26,6 +26,7 @@ typedef struct {
     long seed;
     int eval_episodes, eval_every, save_every, max_bad_updates;
     int stop_after;              // > 0: checkpoint and stop after this epoch, as if killed (resume later)
+    const char *save_data;       // non-NULL: every transition the run sees, as a dataset (worldmodel/dataset.h)
     ph_config physics;
 } shac_config;
 

@@ -93,7 +93,35 @@ TEST(bad_files_rejected) {
     ds_episode_free(&a);
 }
 
+TEST(recorder) {
+    // two environments, episodes capped at 3 steps: env 0 terminates at its 2nd step, env 1 runs
+    // into the cap; what is left at the end is written as truncated
+    char dir[300], err[1024];
+    path_in(dir, sizeof dir, "dsrec");
+    ds_recorder r;
+    double obs[4] = {0, 0, 10, 10}, act[2] = {0.5, -0.5}, rew[2] = {1, 2};
+    CHECK(ds_recorder_open(&r, dir, "toy", 2, 2, 1, 3, obs, err, sizeof err) == 0, "%s", err);
+    unsigned char none[2] = {0, 0}, term0[2] = {1, 0};
+    for (int t = 0; t < 4; t++) {
+        double fin[4] = {t + 1.0, t + 1.0, 10 + t + 1.0, 10 + t + 1.0};
+        CHECK(ds_recorder_step(&r, act, rew, t == 1 ? term0 : none, none, fin, fin, err, sizeof err) == 0, "%s", err);
+    }
+    CHECK(ds_recorder_close(&r, err, sizeof err) == 0, "%s", err);
+    ds_dataset d;
+    CHECK(ds_load(dir, &d, err, sizeof err) == 0, "%s", err);
+    // env 0: [2 steps, terminated], then [2 steps, truncated at the end]; env 1: [3, cap], [1, end]
+    CHECK(d.n == 4 && d.steps == 8, "%d episodes, %ld steps", d.n, d.steps);
+    int terminated = 0, truncated = 0;
+    for (int i = 0; i < d.n; i++) {
+        terminated += d.eps[i].term[d.eps[i].T - 1];
+        truncated += d.eps[i].trunc[d.eps[i].T - 1];
+    }
+    CHECK(terminated == 1 && truncated == 3, "terminated %d, truncated %d", terminated, truncated);
+    ds_free(&d);
+}
+
 const test_case dataset_tests[] = {
+    {"recorder", recorder},
     {"round_trip_and_append", round_trip_and_append},
     {"bad_files_rejected", bad_files_rejected},
     {0},

@@ -189,3 +189,55 @@ void ds_free(ds_dataset *d) {
     nn_free(d->eps);
     memset(d, 0, sizeof *d);
 }
+
+int ds_recorder_open(ds_recorder *r, const char *dir, const char *env, int n, int obs_dim, int act_dim, int cap,
+                     const double *obs, char *err, size_t errlen) {
+    *r = (ds_recorder){.dir = dir, .n = n, .obs_dim = obs_dim, .act_dim = act_dim, .cap = cap};
+    if (ds_open(dir, env, obs_dim, act_dim, &r->next, err, errlen)) return -1;
+    r->eps = nn_malloc(sizeof(ds_episode) * n);
+    for (int i = 0; i < n; i++) {
+        ds_episode_alloc(&r->eps[i], cap, obs_dim, act_dim);
+        r->eps[i].T = 0;
+        for (int k = 0; k < obs_dim; k++) r->eps[i].obs[k] = (float)obs[(size_t)i * obs_dim + k];
+    }
+    return 0;
+}
+
+int ds_recorder_step(ds_recorder *r, const double *act, const double *rew, const unsigned char *term,
+                     const unsigned char *trunc, const double *obs_final, const double *obs, char *err, size_t errlen) {
+    int O = r->obs_dim, A = r->act_dim;
+    for (int i = 0; i < r->n; i++) {
+        ds_episode *x = &r->eps[i];
+        int T = x->T;
+        for (int k = 0; k < A; k++) x->act[(size_t)T * A + k] = (float)act[(size_t)i * A + k];
+        for (int k = 0; k < O; k++) x->obs[(size_t)(T + 1) * O + k] = (float)obs_final[(size_t)i * O + k];
+        x->rew[T] = (float)rew[i];
+        x->term[T] = term[i];
+        // an episode that reaches the buffer's length ends here (cut, as at the end of a collection)
+        x->trunc[T] = trunc[i] || (!term[i] && T + 1 == r->cap);
+        x->T = T + 1;
+        r->steps++;
+        if (x->term[T] || x->trunc[T]) {
+            if (ds_write(r->dir, r->next++, x, err, errlen)) return -1;
+            r->written++;
+            x->T = 0;
+            for (int k = 0; k < O; k++) x->obs[k] = (float)obs[(size_t)i * O + k];
+        }
+    }
+    return 0;
+}
+
+int ds_recorder_close(ds_recorder *r, char *err, size_t errlen) {
+    int rc = 0;
+    for (int i = 0; i < r->n; i++) {
+        if (!rc && r->eps[i].T > 0) {
+            r->eps[i].trunc[r->eps[i].T - 1] = 1;
+            rc = ds_write(r->dir, r->next++, &r->eps[i], err, errlen);
+            r->written += rc == 0;
+        }
+        ds_episode_free(&r->eps[i]);
+    }
+    nn_free(r->eps);
+    r->eps = NULL;
+    return rc;
+}

@@ -40,4 +40,23 @@ void ds_free(ds_dataset *d);
 void ds_episode_alloc(ds_episode *ep, int T, int obs_dim, int act_dim);
 void ds_episode_free(ds_episode *ep);
 
+// Recording the episodes of N environments stepping together into a dataset directory.
+typedef struct {
+    const char *dir;
+    int n, obs_dim, act_dim, cap, next, written;
+    long steps;
+    ds_episode *eps;  // one growing episode per environment
+} ds_recorder;
+
+// Open dir for the task (as ds_open) and start every environment's episode at obs (n × obs_dim);
+// cap is the longest episode (the task's episode length).
+int ds_recorder_open(ds_recorder *r, const char *dir, const char *env, int n, int obs_dim, int act_dim, int cap,
+                     const double *obs, char *err, size_t errlen);
+// One step of every environment: its clipped action, reward, end flags, the observation the step
+// produced (before any reset) and the current one (after resets). Finished episodes are written.
+int ds_recorder_step(ds_recorder *r, const double *act, const double *rew, const unsigned char *term,
+                     const unsigned char *trunc, const double *obs_final, const double *obs, char *err, size_t errlen);
+// Write the episodes still running as truncated, and free.
+int ds_recorder_close(ds_recorder *r, char *err, size_t errlen);
+
 #endif
