@@ -10,7 +10,7 @@
 static int wm_train_cmd(int argc, char **argv) {
     const char **data = NULL, *out = NULL;
     int resume = 0, threads = 0;
-    wm_train_config c = {.size = "small", .activation = "simnorm", .steps = 5000, .batch = 256, .horizon = 16,
+    wm_train_config c = {.size = "small", .activation = "simnorm", .reward = "mse", .steps = 5000, .batch = 256, .horizon = 16,
                          .lr = 3e-4, .clip = 20, .rho = 0.99, .holdout = 0.1, .seed = 0, .save_every = 0,
                          .log_every = 100};
     const args_opt opts[] = {
@@ -21,6 +21,8 @@ static int wm_train_cmd(int argc, char **argv) {
          "small|paper", NULL},
         {"activation", ARG_CHOICE, &c.activation, "simnorm (default), mish (no SimNorm) or relu (no LayerNorm)",
          "simnorm|mish|relu", NULL},
+        {"reward", ARG_CHOICE, &c.reward, "reward head: mse (a scalar, the single-task default) or twohot (101 bins)",
+         "mse|twohot", NULL},
         {"steps", ARG_LONG, &c.steps, "training steps", NULL, "N"},
         {"batch", ARG_INT, &c.batch, "sub-trajectories per step", NULL, "B"},
         {"horizon", ARG_INT, &c.horizon, "steps per sub-trajectory H", NULL, "H"},

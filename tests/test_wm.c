@@ -21,8 +21,9 @@ static nn_tensor *b_loss(nn_graph *g, nn_tensor **in, void *vctx) {
     return wm_loss(g, &c->w, c->obs, c->act, c->rew, B, H, 0.9f, c->targets, NULL, NULL);
 }
 
-static void make(wm_ctx *c, wm_activation a) {
-    wm_config cfg = {.obs_dim = O, .act_dim = A, .latent = L, .enc_dim = 8, .enc_layers = 1, .mlp_dim = 8, .activation = a};
+static void make_bins(wm_ctx *c, wm_activation a, int bins) {
+    wm_config cfg = {.obs_dim = O, .act_dim = A, .latent = L, .enc_dim = 8, .enc_layers = 1, .mlp_dim = 8, .activation = a,
+                     .reward_bins = bins};
     wm_init(&c->w, &cfg, 5);
     fd_fill(c->obs, sizeof c->obs / 4, -1, 1, 1);
     fd_fill(c->act, sizeof c->act / 4, -1, 1, 2);
@@ -43,6 +44,8 @@ static void make(wm_ctx *c, wm_activation a) {
     nn_graph_free(g);
 }
 
+static void make(wm_ctx *c, wm_activation a) { make_bins(c, a, 0); }
+
 TEST(loss_gradients) {
     for (wm_activation a = WM_SIMNORM; a <= WM_RELU; a++) {
         static wm_ctx c;
@@ -53,6 +56,18 @@ TEST(loss_gradients) {
         fd_check(wm_activation_name(a), b_loss, &c, &none, &c.w.p, tol);
         wm_free(&c.w);
     }
+    // the two-hot reward head (101 bins, soft cross-entropy)
+    static wm_ctx c;
+    make_bins(&c, WM_SIMNORM, 101);
+    fd_inputs none = {.k = 0};
+    fd_check("simnorm, two-hot reward", b_loss, &c, &none, &c.w.p, FD_TOL);
+    // its decoded reward: the softmax expectation in symlog space, mapped back
+    nn_graph *g = nn_graph_new(0);
+    nn_tensor *z = wm_encode(g, &c.w, nn_tensor_from(g, c.obs, B, O, 0));
+    nn_tensor *r = wm_reward(g, &c.w, z, nn_tensor_from(g, c.act, B, A, 0));
+    CHECK(r->n == B && r->d == 1 && isfinite(r->x[0]), "two-hot reward prediction");
+    nn_graph_free(g);
+    wm_free(&c.w);
 }
 
 TEST(variants) {
@@ -75,23 +90,26 @@ TEST(variants) {
 }
 
 TEST(save_load_each_variant) {
-    for (wm_activation a = WM_SIMNORM; a <= WM_RELU; a++) {
+    // the three activations with the scalar reward, and simnorm with the two-hot reward
+    for (int v = 0; v < 4; v++) {
+        wm_activation a = v < 3 ? (wm_activation)v : WM_SIMNORM;
         static wm_ctx c;
-        make(&c, a);
+        make_bins(&c, a, v < 3 ? 0 : 101);
         nn_adam opt = {.step = 42};
         nn_rms rms, rms2;
         nn_rms_init(&rms, 1, 1e-5f, 5.0f);
         nn_rms_init(&rms2, 1, 1e-5f, 5.0f);
         nn_rms_update(&rms, c.rew, H * B);
         char path[300], err[512];
-        snprintf(path, sizeof path, "%s/wm-%s.safetensors", test_tmpdir(), wm_activation_name(a));
+        snprintf(path, sizeof path, "%s/wm-%d.safetensors", test_tmpdir(), v);
         CHECK(wm_save(&c.w, &opt, &rms, 7, path, err, sizeof err) == 0, "%s", err);
         world_model w2;
         nn_adam o2 = {0};
         long step;
         CHECK(wm_load(&w2, &o2, &rms2, &step, path, err, sizeof err) == 0, "%s", err);
-        CHECK(w2.c.activation == a && w2.c.latent == L && step == 7 && o2.step == 42 && rms2.mean[0] == rms.mean[0],
-              "%s: config, step or statistics lost", wm_activation_name(a));
+        CHECK(w2.c.activation == a && w2.c.latent == L && w2.c.reward_bins == c.w.c.reward_bins && step == 7 &&
+                  o2.step == 42 && rms2.mean[0] == rms.mean[0],
+              "variant %d: config, step or statistics lost", v);
         for (int i = 0; i < c.w.p.n; i++) {
             const nn_param *e = &c.w.p.list[i];
             CHECK(!memcmp(e->t.x, w2.p.list[i].t.x, sizeof(float) * e->t.n * e->t.d), "%s differs", e->name);

@@ -112,6 +112,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
             return 1;
         }
         wc.activation = (wm_activation)a;
+        wc.reward_bins = c->reward && !strcmp(c->reward, "twohot") ? 101 : 0;
         wm_init(&w, &wc, (unsigned long)c->seed);
         // reward statistics of the training episodes (PWM normalises rewards, clamped to ±5)
         for (int i = 0; i < e.n_train; i++) nn_rms_update(&rms, e.eps[i]->rew, e.eps[i]->T);

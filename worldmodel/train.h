@@ -7,7 +7,7 @@
 typedef struct {
     const char *const *data;  // dataset directories, NULL-terminated (same task)
     const char *env;          // the task the data must be of (NULL: any)
-    const char *size, *activation;
+    const char *size, *activation, *reward;  // reward: mse | twohot
     long steps;
     int batch, horizon;
     double lr, clip, rho, holdout;

@@ -36,7 +36,7 @@ static void specs(const wm_config *c, nn_mlp_spec *enc, nn_mlp_spec *dyn, nn_mlp
     dyn->in = c->latent + c->act_dim, dyn->out = c->latent, dyn->n_hidden = 2, dyn->out_kind = latent_out;
     dyn->hidden[0] = dyn->hidden[1] = c->mlp_dim;
     *rew = *dyn;
-    rew->out = 1, rew->out_kind = NN_OUT_LINEAR;
+    rew->out = c->reward_bins ? c->reward_bins : 1, rew->out_kind = NN_OUT_LINEAR;
 }
 
 void wm_init(world_model *w, const wm_config *c, unsigned long seed) {
@@ -65,8 +65,16 @@ nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tenso
     return nn_mlp_forward(g, &w->dyn, nn_concat(g, (nn_tensor *[]){z, a}, 2));
 }
 
-nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a) {
+// the reward head's raw output: a scalar, or the bins' logits
+static nn_tensor *reward_head(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a) {
     return nn_mlp_forward(g, &w->rew, nn_concat(g, (nn_tensor *[]){z, a}, 2));
+}
+
+static nn_bins reward_bins(const world_model *w) { return (nn_bins){w->c.reward_bins, -10.0f, 10.0f}; }
+
+nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a) {
+    nn_tensor *r = reward_head(g, w, z, a);
+    return w->c.reward_bins ? nn_two_hot_inv(g, r, reward_bins(w)) : r;
 }
 
 nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const float *act, const float *rew, int B,
@@ -86,11 +94,11 @@ nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const fl
     float discount = 1.0f;
     for (int t = 0; t < H; t++) {
         nn_tensor *a = nn_tensor_from(g, act + (size_t)t * B * A, B, A, 0);
-        nn_tensor *r_hat = wm_reward(g, w, z, a);
+        nn_tensor *head = reward_head(g, w, z, a), *r = nn_tensor_from(g, rew + (size_t)t * B, B, 1, 0);
         z = wm_dynamics(g, w, z, a);
         nn_tensor *dl = nn_scale(g, nn_mean(g, nn_mse(g, z, nn_rows(g, targets, t * B, B))), discount);
-        nn_tensor *rl = nn_scale(g, nn_mean(g, nn_mse(g, r_hat, nn_tensor_from(g, rew + (size_t)t * B, B, 1, 0))),
-                                 discount / (float)H);
+        nn_tensor *err = w->c.reward_bins ? nn_soft_ce(g, head, nn_two_hot(g, r, reward_bins(w))) : nn_mse(g, head, r);
+        nn_tensor *rl = nn_scale(g, nn_mean(g, err), discount / (float)H);
         dyn_loss = dyn_loss ? nn_add(g, dyn_loss, dl) : dl;
         rew_loss = rew_loss ? nn_add(g, rew_loss, rl) : rl;
         discount *= rho;
@@ -109,9 +117,9 @@ int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, lon
     const wm_config *c = &w->c;
     st_writer_meta(sw, "format", "pwm-worldmodel-1");
     st_writer_meta(sw, "activation", wm_activation_name(c->activation));
-    int vals[6] = {c->obs_dim, c->act_dim, c->latent, c->enc_dim, c->enc_layers, c->mlp_dim};
-    const char *keys[6] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim"};
-    for (int i = 0; i < 6; i++) {
+    int vals[7] = {c->obs_dim, c->act_dim, c->latent, c->enc_dim, c->enc_layers, c->mlp_dim, c->reward_bins};
+    const char *keys[7] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim", "reward_bins"};
+    for (int i = 0; i < 7; i++) {
         snprintf(buf, sizeof buf, "%d", vals[i]);
         st_writer_meta(sw, keys[i], buf);
     }
@@ -126,18 +134,18 @@ int wm_load(world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const cha
     st_file f;
     if (st_read(path, &f, err, errlen)) return -1;
     const char *fmt = st_meta(&f, "format"), *act = st_meta(&f, "activation");
-    const char *keys[6] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim"};
-    int vals[6], ok = fmt && !strcmp(fmt, "pwm-worldmodel-1") && act && wm_activation_parse(act) >= 0;
-    for (int i = 0; ok && i < 6; i++) {
+    const char *keys[7] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim", "reward_bins"};
+    int vals[7], ok = fmt && !strcmp(fmt, "pwm-worldmodel-1") && act && wm_activation_parse(act) >= 0;
+    for (int i = 0; ok && i < 7; i++) {
         const char *v = st_meta(&f, keys[i]);
-        ok = v && (vals[i] = atoi(v)) > 0;
+        ok = v && ((vals[i] = atoi(v)) > 0 || (i == 6 && vals[i] == 0));
     }
     if (!ok || vals[2] % 8 || vals[4] > NN_MLP_MAX_HIDDEN) {
         st_free(&f);
         return nn_err(err, errlen, "%s: not a world-model checkpoint of this program (its config metadata is missing or "
                       "bad)", path);
     }
-    wm_config c = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], (wm_activation)wm_activation_parse(act)};
+    wm_config c = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], (wm_activation)wm_activation_parse(act), vals[6]};
     world_model m;
     wm_init(&m, &c, 0);
     char msg[512];

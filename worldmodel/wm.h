@@ -20,6 +20,7 @@ typedef struct {
     int obs_dim, act_dim;
     int latent, enc_dim, enc_layers, mlp_dim;
     wm_activation activation;
+    int reward_bins;  // 0: a scalar reward with MSE (single-task default); 101: two-hot over ±10 in symlog space
 } wm_config;
 
 typedef struct {
@@ -38,12 +39,14 @@ void wm_init(world_model *w, const wm_config *c, unsigned long seed);
 void wm_free(world_model *w);
 nn_tensor *wm_encode(nn_graph *g, const world_model *w, nn_tensor *obs);
 nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a);
+// The predicted reward (n × 1); with two-hot bins the decoded softmax expectation, differentiable.
 nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a);
 
 // PWM's world-model loss for B sub-trajectories of H steps (time-major: obs (H+1)·B × obs_dim,
 // act H·B × act_dim, rew H·B, rewards already normalised): z0 = enc(o0), z_{t+1} = dyn(z_t, a_t),
 // targets enc(o_{t+1}) without gradient; (Σ_t ρ^t·MSE(z_{t+1}, target) + mean_t ρ^t·(R(z_t, a_t) −
-// r_t)²)/H. dyn_part and rew_part (may be NULL) receive the two terms. targets (H·B × latent) may
+// r_t)²)/H (two-hot: the soft cross-entropy of the logits against two_hot(r_t) instead of the
+// squared error). dyn_part and rew_part (may be NULL) receive the two terms. targets (H·B × latent) may
 // give the encoded next observations instead (tests hold them fixed); NULL computes them.
 nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const float *act, const float *rew, int B,
                    int H, float rho, const float *targets, double *dyn_part, double *rew_part);
