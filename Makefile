@@ -75,10 +75,11 @@ test: $(BUILD)/tests $(BUILD)/pwm
 deps:
 	@sh scripts/deps.sh
 
-# a quick SHAC run on the Hopper (about 2 minutes on 2 cores); results in runs/demo
+# a quick SHAC run on the Hopper (1-2 minutes on 2 cores); results in runs/demo. Seed 1 learns to
+# about 2400 in this budget; other seeds learn slower or not at all (docs/results.md)
 demo: $(BUILD)/pwm
 	rm -rf runs/demo
-	./$(BUILD)/pwm shac --env hopper --preset quick --epochs 300 --out runs/demo
+	./$(BUILD)/pwm shac --env hopper --preset quick --epochs 300 --seed 1 --out runs/demo
 
 clean:
 	rm -rf build
