@@ -12,7 +12,7 @@ static int wm_train_cmd(int argc, char **argv) {
     int resume = 0, threads = 0;
     wm_train_config c = {.size = "small", .activation = "simnorm", .reward = "mse", .steps = 5000, .batch = 256, .horizon = 16,
                          .lr = 3e-4, .clip = 20, .rho = 0.99, .holdout = 0.1, .seed = 0, .save_every = 0,
-                         .log_every = 100};
+                         .log_every = 100, .task_dim = 96};
     const args_opt opts[] = {
         {"data", ARG_LIST, &data, "dataset directories (pwm collect)", NULL, "DIR..."},
         {"out", ARG_STRING, &out, "the model's checkpoint (log: OUT.log.csv)", NULL, "FILE"},
@@ -24,6 +24,7 @@ static int wm_train_cmd(int argc, char **argv) {
         {"reward", ARG_CHOICE, &c.reward, "reward head: mse (a scalar, the single-task default) or twohot (101 bins)",
          "mse|twohot", NULL},
         {"steps", ARG_LONG, &c.steps, "training steps", NULL, "N"},
+        {"task-dim", ARG_INT, &c.task_dim, "task-embedding width when the datasets hold several tasks", NULL, "N"},
         {"batch", ARG_INT, &c.batch, "sub-trajectories per step", NULL, "B"},
         {"horizon", ARG_INT, &c.horizon, "steps per sub-trajectory H", NULL, "H"},
         {"lr", ARG_DOUBLE, &c.lr, "Adam learning rate", NULL, "LR"},

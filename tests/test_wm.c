@@ -14,16 +14,19 @@ enum { B = 3, H = 3, O = 5, A = 2, L = 16 };
 typedef struct {
     world_model w;
     float obs[(H + 1) * B * O], act[H * B * A], rew[H * B], targets[H * B * L];
+    int task[B];
 } wm_ctx;
 
 static nn_tensor *b_loss(nn_graph *g, nn_tensor **in, void *vctx) {
     wm_ctx *c = vctx;
-    return wm_loss(g, &c->w, c->obs, c->act, c->rew, B, H, 0.9f, c->targets, NULL, NULL);
+    return wm_loss(g, &c->w, c->obs, c->act, c->rew, c->w.c.num_tasks ? c->task : NULL, B, H, 0.9f, c->targets, NULL,
+                   NULL);
 }
 
-static void make_bins(wm_ctx *c, wm_activation a, int bins) {
+static void make_full(wm_ctx *c, wm_activation a, int bins, int tasks) {
     wm_config cfg = {.obs_dim = O, .act_dim = A, .latent = L, .enc_dim = 8, .enc_layers = 1, .mlp_dim = 8, .activation = a,
-                     .reward_bins = bins};
+                     .reward_bins = bins, .num_tasks = tasks, .task_dim = 4};
+    for (int b = 0; b < B; b++) c->task[b] = tasks ? b % tasks : 0;
     wm_init(&c->w, &cfg, 5);
     fd_fill(c->obs, sizeof c->obs / 4, -1, 1, 1);
     fd_fill(c->act, sizeof c->act / 4, -1, 1, 2);
@@ -39,11 +42,15 @@ static void make_bins(wm_ctx *c, wm_activation a, int bins) {
     // the targets: the encoder's view of the next observations, then held fixed
     nn_graph *g = nn_graph_new(0);
     nn_graph_set_no_grad(g, 1);
-    nn_tensor *t = wm_encode(g, &c->w, nn_tensor_from(g, c->obs + B * O, H * B, O, 0));
+    int ids[H * B];
+    for (int i = 0; i < H * B; i++) ids[i] = c->task[i % B];
+    nn_tensor *e = wm_task_embed(g, &c->w, ids, H * B);
+    nn_tensor *t = wm_encode(g, &c->w, nn_tensor_from(g, c->obs + B * O, H * B, O, 0), e);
     memcpy(c->targets, t->x, sizeof c->targets);
     nn_graph_free(g);
 }
 
+static void make_bins(wm_ctx *c, wm_activation a, int bins) { make_full(c, a, bins, 0); }
 static void make(wm_ctx *c, wm_activation a) { make_bins(c, a, 0); }
 
 TEST(loss_gradients) {
@@ -63,9 +70,34 @@ TEST(loss_gradients) {
     fd_check("simnorm, two-hot reward", b_loss, &c, &none, &c.w.p, FD_TOL);
     // its decoded reward: the softmax expectation in symlog space, mapped back
     nn_graph *g = nn_graph_new(0);
-    nn_tensor *z = wm_encode(g, &c.w, nn_tensor_from(g, c.obs, B, O, 0));
-    nn_tensor *r = wm_reward(g, &c.w, z, nn_tensor_from(g, c.act, B, A, 0));
+    nn_tensor *z = wm_encode(g, &c.w, nn_tensor_from(g, c.obs, B, O, 0), NULL);
+    nn_tensor *r = wm_reward(g, &c.w, z, nn_tensor_from(g, c.act, B, A, 0), NULL);
     CHECK(r->n == B && r->d == 1 && isfinite(r->x[0]), "two-hot reward prediction");
+    nn_graph_free(g);
+    wm_free(&c.w);
+    // a multi-task model: the task embedding's gradient too
+    make_full(&c, WM_SIMNORM, 0, 2);
+    fd_check("simnorm, 2 tasks", b_loss, &c, &none, &c.w.p, FD_TOL);
+    wm_free(&c.w);
+}
+
+TEST(task_embedding_max_norm) {
+    // a looked-up row longer than 1 is scaled to norm 1 in place; others are left alone
+    static wm_ctx c;
+    make_full(&c, WM_SIMNORM, 0, 2);
+    float *row0 = c.w.task_emb->x, *row1 = c.w.task_emb->x + 4, before1[4];
+    for (int k = 0; k < 4; k++) row0[k] = 3.0f;
+    memcpy(before1, row1, sizeof before1);
+    nn_graph *g = nn_graph_new(0);
+    int ids[2] = {0, 1};
+    nn_tensor *e = wm_task_embed(g, &c.w, ids, 2);
+    double n0 = 0;
+    for (int k = 0; k < 4; k++) n0 += (double)row0[k] * row0[k];
+    CHECK_CLOSE(sqrt(n0), 1.0, 1e-5, 0);
+    CHECK(!memcmp(row1, before1, sizeof before1) && e->x[0] == row0[0], "embedding lookup or renorm");
+    CHECK(wm_task_id(&c.w, "x") == -1, "task id of an unnamed model");
+    snprintf(c.w.tasks, sizeof c.w.tasks, "hopper,ant");
+    CHECK(wm_task_id(&c.w, "ant") == 1 && wm_task_id(&c.w, "hopper") == 0 && wm_task_id(&c.w, "hop") == -1, "task ids");
     nn_graph_free(g);
     wm_free(&c.w);
 }
@@ -76,7 +108,7 @@ TEST(variants) {
     for (wm_activation a = WM_SIMNORM; a <= WM_RELU; a++) {
         make(&c, a);
         nn_graph *g = nn_graph_new(0);
-        nn_tensor *z = wm_encode(g, &c.w, nn_tensor_from(g, c.obs, B, O, 0));
+        nn_tensor *z = wm_encode(g, &c.w, nn_tensor_from(g, c.obs, B, O, 0), NULL);
         double s = 0;
         for (int k = 0; k < 8; k++) s += z->x[k];
         int has_ln = 0;
@@ -128,6 +160,7 @@ TEST(save_load_each_variant) {
 
 const test_case wm_tests[] = {
     {"loss_gradients", loss_gradients},
+    {"task_embedding_max_norm", task_embedding_max_norm},
     {"variants", variants},
     {"save_load_each_variant", save_load_each_variant},
     {0},

@@ -13,8 +13,11 @@ typedef struct {
     ds_dataset *sets;
     int nsets;
     const ds_episode **eps;
+    int *task;              // per episode: its task's id (order of first appearance)
     int n, n_train;
-    int obs_dim, act_dim;
+    int obs_dim, act_dim;   // the largest over the tasks (smaller ones are zero-padded)
+    int ntasks;
+    char names[256];        // task names, comma-separated in id order
 } episodes;
 
 static int load_all(const char *const *dirs, double holdout, episodes *e, char *err, size_t errlen) {
@@ -22,18 +25,30 @@ static int load_all(const char *const *dirs, double holdout, episodes *e, char *
     while (dirs[e->nsets]) e->nsets++;
     if (!e->nsets) return nn_err(err, errlen, "no dataset given (--data DIR ...)");
     e->sets = nn_malloc(sizeof(ds_dataset) * e->nsets);
-    int total = 0;
+    int total = 0, set_task[64];
+    if (e->nsets > 64) return nn_err(err, errlen, "at most 64 datasets");
     for (int i = 0; i < e->nsets; i++) {
         if (ds_load(dirs[i], &e->sets[i], err, errlen)) return -1;
-        if (i && (strcmp(e->sets[i].env, e->sets[0].env) || e->sets[i].obs_dim != e->sets[0].obs_dim))
-            return nn_err(err, errlen, "datasets '%s' (%s) and '%s' (%s) are of different tasks", dirs[0],
-                          e->sets[0].env, dirs[i], e->sets[i].env);
         total += e->sets[i].n;
+        // its task's id: a task seen before, or the next one
+        set_task[i] = -1;
+        for (int j = 0; j < i && set_task[i] < 0; j++)
+            if (!strcmp(e->sets[j].env, e->sets[i].env)) set_task[i] = set_task[j];
+        if (set_task[i] < 0) {
+            set_task[i] = e->ntasks++;
+            size_t len = strlen(e->names);
+            snprintf(e->names + len, sizeof e->names - len, "%s%s", len ? "," : "", e->sets[i].env);
+        }
+        e->obs_dim = e->sets[i].obs_dim > e->obs_dim ? e->sets[i].obs_dim : e->obs_dim;
+        e->act_dim = e->sets[i].act_dim > e->act_dim ? e->sets[i].act_dim : e->act_dim;
     }
     e->eps = nn_malloc(sizeof(ds_episode *) * total);
+    e->task = nn_malloc(sizeof(int) * total);
     for (int i = 0; i < e->nsets; i++)
-        for (int k = 0; k < e->sets[i].n; k++) e->eps[e->n++] = &e->sets[i].eps[k];
-    e->obs_dim = e->sets[0].obs_dim, e->act_dim = e->sets[0].act_dim;
+        for (int k = 0; k < e->sets[i].n; k++) {
+            e->task[e->n] = set_task[i];
+            e->eps[e->n++] = &e->sets[i].eps[k];
+        }
     int held = (int)ceil(holdout * e->n);
     if (e->n >= 2 && held < 1) held = 1;
     e->n_train = e->n - held;
@@ -45,11 +60,12 @@ static void free_all(episodes *e) {
     for (int i = 0; i < e->nsets; i++) ds_free(&e->sets[i]);
     nn_free(e->sets);
     nn_free(e->eps);
+    nn_free(e->task);
 }
 
 // one batch of B windows of H+1 steps from episodes [lo, hi), drawn by r (time-major)
 static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, const nn_rms *rms, float *obs,
-                  float *act, float *rew) {
+                  float *act, float *rew, int *task) {
     int O = e->obs_dim, A = e->act_dim;
     long windows = 0;
     for (int i = lo; i < hi; i++) windows += e->eps[i]->T >= H ? e->eps[i]->T - H + 1 : 0;
@@ -62,10 +78,19 @@ static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, co
             if (w < n) break;
             w -= n;
         }
+        // zero-padded to the largest task's sizes
         const ds_episode *ep = e->eps[i];
-        for (int t = 0; t <= H; t++) memcpy(obs + ((size_t)t * B + b) * O, ep->obs + (w + t) * O, sizeof(float) * O);
+        int eo = ep->obs_dim, ea = ep->act_dim;
+        task[b] = e->task[i];
+        for (int t = 0; t <= H; t++) {
+            float *o = obs + ((size_t)t * B + b) * O;
+            memset(o, 0, sizeof(float) * O);
+            memcpy(o, ep->obs + (w + t) * eo, sizeof(float) * eo);
+        }
         for (int t = 0; t < H; t++) {
-            memcpy(act + ((size_t)t * B + b) * A, ep->act + (w + t) * A, sizeof(float) * A);
+            float *a = act + ((size_t)t * B + b) * A;
+            memset(a, 0, sizeof(float) * A);
+            memcpy(a, ep->act + (w + t) * ea, sizeof(float) * ea);
             rew[(size_t)t * B + b] = ep->rew[w + t];
         }
     }
@@ -112,8 +137,11 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
             return 1;
         }
         wc.activation = (wm_activation)a;
+        wc.num_tasks = e.ntasks > 1 ? e.ntasks : 0;
+        wc.task_dim = c->task_dim;
         wc.reward_bins = c->reward && !strcmp(c->reward, "twohot") ? 101 : 0;
         wm_init(&w, &wc, (unsigned long)c->seed);
+        snprintf(w.tasks, sizeof w.tasks, "%s", e.names);
         // reward statistics of the training episodes (PWM normalises rewards, clamped to ±5)
         for (int i = 0; i < e.n_train; i++) nn_rms_update(&rms, e.eps[i]->rew, e.eps[i]->T);
     }
@@ -126,6 +154,12 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     int B = c->batch, H = c->horizon, O = e.obs_dim, A = e.act_dim;
     float *obs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * O), *act = nn_malloc(sizeof(float) * (size_t)H * B * A);
     float *rew = nn_malloc(sizeof(float) * (size_t)H * B);
+    int *task = nn_malloc(sizeof(int) * B), *tasks = w.c.num_tasks ? task : NULL;
+    if (resume && strcmp(w.tasks, e.names)) {
+        fprintf(stderr, "pwm wm train: --resume: the model was trained on tasks '%s', the data holds '%s'\n", w.tasks,
+                e.names);
+        return 1;
+    }
     nn_graph *g = nn_graph_new(0);
     printf("world model (%s, %s): %.2fM parameters; %d training / %d held-out episodes; batch %d x %d steps\n",
            c->size, wm_activation_name(w.c.activation), nn_params_numel(&w.p) / 1e6, e.n_train, e.n - e.n_train, B, H);
@@ -137,7 +171,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
         // each step's batch comes from its own random stream, so a resumed run draws the same batches
         nn_rng r;
         nn_rng_init(&r, (unsigned long)c->seed, (unsigned long)step);
-        if (sample(&e, 0, e.n_train, B, H, &r, &rms, obs, act, rew)) {
+        if (sample(&e, 0, e.n_train, B, H, &r, &rms, obs, act, rew, task)) {
             fprintf(stderr, "pwm wm train: no training episode has %d steps; lower --horizon\n", H);
             rc = 1;
             break;
@@ -145,7 +179,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
         nn_graph_reset(g);
         nn_params_zero_grad(&w.p);
         double dl, rl;
-        nn_tensor *loss = wm_loss(g, &w, obs, act, rew, B, H, (float)c->rho, NULL, &dl, &rl);
+        nn_tensor *loss = wm_loss(g, &w, obs, act, rew, tasks, B, H, (float)c->rho, NULL, &dl, &rl);
         nn_backward(g, loss);
         const char *bad = nn_grad_nonfinite(&w.p);
         if (bad) {
@@ -159,10 +193,10 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
         if (step % c->log_every == 0 || step == c->steps) {
             double val = NAN;
             nn_rng_init(&r, (unsigned long)c->seed + 7, (unsigned long)step);
-            if (e.n > e.n_train && sample(&e, e.n_train, e.n, B, H, &r, &rms, obs, act, rew) == 0) {
+            if (e.n > e.n_train && sample(&e, e.n_train, e.n, B, H, &r, &rms, obs, act, rew, task) == 0) {
                 nn_graph_reset(g);
                 nn_graph_set_no_grad(g, 1);
-                val = wm_loss(g, &w, obs, act, rew, B, H, (float)c->rho, NULL, NULL, NULL)->x[0];
+                val = wm_loss(g, &w, obs, act, rew, tasks, B, H, (float)c->rho, NULL, NULL, NULL)->x[0];
                 nn_graph_set_no_grad(g, 0);
             }
             fprintf(log, "%ld,%.6g,%.6g,%.6g,%.6g\n", step, loss->x[0], dl, rl, val);
@@ -181,7 +215,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     printf("trained to step %ld in %.1f s (%.0f samples/s)\n", step - 1, nn_now() - t0,
            (double)(step - 1 - first) * B / (nn_now() - t0));
     fclose(log);
-    nn_free(obs), nn_free(act), nn_free(rew);
+    nn_free(obs), nn_free(act), nn_free(rew), nn_free(task);
     nn_graph_free(g);
     nn_rms_free(&rms);
     wm_free(&w);
@@ -201,29 +235,51 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
         return -1;
     }
     int rc = 0;
-    if (w.c.obs_dim != e.obs_dim || w.c.act_dim != e.act_dim) {
-        rc = nn_err(err, errlen, "%s was trained on obs %d / act %d, the data has %d / %d", wm_path, w.c.obs_dim,
-                    w.c.act_dim, e.obs_dim, e.act_dim);
-    } else {
-        // every window of the held-out episodes, one at a time (batch 1 per window start)
-        int O = e.obs_dim, A = e.act_dim;
+    int ids[64];
+    for (int i = 0; i < e.nsets && rc == 0; i++) {
+        ids[i] = w.c.num_tasks ? wm_task_id(&w, e.sets[i].env) : 0;
+        if (ids[i] < 0 || e.sets[i].obs_dim > w.c.obs_dim || e.sets[i].act_dim > w.c.act_dim ||
+            (!w.c.num_tasks && (e.sets[i].obs_dim != w.c.obs_dim || e.sets[i].act_dim != w.c.act_dim)))
+            rc = nn_err(err, errlen, "%s (tasks '%s', obs %d, act %d) was not trained on task '%s' (obs %d, act %d)",
+                        wm_path, w.tasks, w.c.obs_dim, w.c.act_dim, e.sets[i].env, e.sets[i].obs_dim, e.sets[i].act_dim);
+    }
+    if (rc == 0) {
+        // every window of the held-out episodes, one at a time
+        int O = w.c.obs_dim, A = w.c.act_dim;
         double mean = rms.mean[0], sd = sqrt(rms.var[0] + rms.eps);
         nn_graph *g = nn_graph_new(0);
         nn_graph_set_no_grad(g, 1);
         *res = (wm_eval_result){.horizon = H};
+        float *o = nn_malloc(sizeof(float) * O), *av = nn_malloc(sizeof(float) * A);
         for (int i = e.n_train; i < e.n; i++) {
             const ds_episode *ep = e.eps[i];
+            int tid = 0;
+            // the dataset of episode i gives its task id in the model
+            for (int k = 0, seen = 0; k < e.nsets; k++) {
+                if (i - seen < e.sets[k].n) {
+                    tid = ids[k];
+                    break;
+                }
+                seen += e.sets[k].n;
+            }
             for (int s = 0; s + H <= ep->T; s++) {
                 nn_graph_reset(g);
-                nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, ep->obs + (size_t)s * O, 1, O, 0));
+                nn_tensor *em = wm_task_embed(g, &w, &tid, 1);
+                memset(o, 0, sizeof(float) * O);
+                memcpy(o, ep->obs + (size_t)s * ep->obs_dim, sizeof(float) * ep->obs_dim);
+                nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, o, 1, O, 0), em);
                 for (int t = 0; t < H; t++) {
-                    nn_tensor *a = nn_tensor_from(g, ep->act + (size_t)(s + t) * A, 1, A, 0);
-                    double r_hat = wm_reward(g, &w, z, a)->x[0] * sd + mean, r = ep->rew[s + t];
+                    memset(av, 0, sizeof(float) * A);
+                    memcpy(av, ep->act + (size_t)(s + t) * ep->act_dim, sizeof(float) * ep->act_dim);
+                    nn_tensor *a = nn_tensor_from(g, av, 1, A, 0);
+                    double r_hat = wm_reward(g, &w, z, a, em)->x[0] * sd + mean, r = ep->rew[s + t];
                     res->reward_mse += (r_hat - r) * (r_hat - r) / H;
                     res->baseline_mse += (mean - r) * (mean - r) / H;
-                    z = wm_dynamics(g, &w, z, a);
+                    z = wm_dynamics(g, &w, z, a, em);
                     if (t == 0 || t == H - 1) {
-                        nn_tensor *target = wm_encode(g, &w, nn_tensor_from(g, ep->obs + (size_t)(s + t + 1) * O, 1, O, 0));
+                        memset(o, 0, sizeof(float) * O);
+                        memcpy(o, ep->obs + (size_t)(s + t + 1) * ep->obs_dim, sizeof(float) * ep->obs_dim);
+                        nn_tensor *target = wm_encode(g, &w, nn_tensor_from(g, o, 1, O, 0), em);
                         double m = nn_mse(g, z, target)->x[0];
                         if (t == 0) res->consistency_1 += m;
                         if (t == H - 1) res->consistency_h += m;
@@ -232,6 +288,7 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
                 res->windows++;
             }
         }
+        nn_free(o), nn_free(av);
         nn_graph_free(g);
         if (!res->windows) {
             rc = nn_err(err, errlen, "no held-out episode has %d steps; lower --horizon", H);

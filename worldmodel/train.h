@@ -13,9 +13,11 @@ typedef struct {
     double lr, clip, rho, holdout;
     long seed;
     int save_every, log_every;
+    int task_dim;  // the task embedding's width when the datasets hold several tasks
 } wm_train_config;
 
-// Train and write out (a safetensors checkpoint with Adam state, for --resume), out.log.csv, and
+// Train and write out (datasets of several tasks give a multi-task model: zero-padded observations
+// and actions, a task embedding; one task gives PWM's single-task model, no embedding) (a safetensors checkpoint with Adam state, for --resume), out.log.csv, and
 // out.step-N.safetensors every save_every steps (0: none). Returns 0 or 1 with a message on stderr.
 int wm_train(const wm_train_config *c, const char *out, int resume);
 

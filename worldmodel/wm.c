@@ -1,5 +1,6 @@
 #include "wm.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,11 @@ static void specs(const wm_config *c, nn_mlp_spec *enc, nn_mlp_spec *dyn, nn_mlp
     nn_out latent_out = relu ? NN_OUT_LINEAR : c->activation == WM_MISH ? NN_OUT_NORM_ACT : NN_OUT_SIMNORM;
     nn_mlp_spec base = {.act = relu ? NN_ACT_RELU : NN_ACT_MISH, .block = NN_BLOCK_NORM_ACT, .layernorm = !relu,
                         .simnorm_group = 8};
+    int e = c->num_tasks ? c->task_dim : 0;
     *enc = base, *dyn = base, *rew = base;
-    enc->in = c->obs_dim, enc->out = c->latent, enc->n_hidden = c->enc_layers, enc->out_kind = latent_out;
+    enc->in = c->obs_dim + e, enc->out = c->latent, enc->n_hidden = c->enc_layers, enc->out_kind = latent_out;
     for (int i = 0; i < c->enc_layers; i++) enc->hidden[i] = c->enc_dim;
-    dyn->in = c->latent + c->act_dim, dyn->out = c->latent, dyn->n_hidden = 2, dyn->out_kind = latent_out;
+    dyn->in = c->latent + e + c->act_dim, dyn->out = c->latent, dyn->n_hidden = 2, dyn->out_kind = latent_out;
     dyn->hidden[0] = dyn->hidden[1] = c->mlp_dim;
     *rew = *dyn;
     rew->out = c->reward_bins ? c->reward_bins : 1, rew->out_kind = NN_OUT_LINEAR;
@@ -49,53 +51,110 @@ void wm_init(world_model *w, const wm_config *c, unsigned long seed) {
     nn_mlp_declare(&w->enc, &w->p, "encoder", &es);
     nn_mlp_declare(&w->dyn, &w->p, "dynamics", &ds);
     nn_mlp_declare(&w->rew, &w->p, "reward", &rs);
+    if (c->num_tasks) w->task_emb = nn_params_add(&w->p, "task_embedding", c->num_tasks, c->task_dim);
     nn_params_alloc(&w->p);
     nn_rng r;
     nn_rng_init(&r, seed, 1u << 22);
     nn_mlp_init(&w->enc, NN_INIT_TRUNC_NORMAL, 0, &r);
     nn_mlp_init(&w->dyn, NN_INIT_TRUNC_NORMAL, 0, &r);
     nn_mlp_init(&w->rew, NN_INIT_TRUNC_NORMAL, 1, &r);
+    // task embeddings U(−0.02, 0.02), as TD-MPC2
+    for (int i = 0; w->task_emb && i < c->num_tasks * c->task_dim; i++)
+        w->task_emb->x[i] = 0.02f * (2.0f * nn_rng_uniform(&r) - 1.0f);
 }
 
 void wm_free(world_model *w) { nn_params_free(&w->p); }
 
-nn_tensor *wm_encode(nn_graph *g, const world_model *w, nn_tensor *obs) { return nn_mlp_forward(g, &w->enc, obs); }
+typedef struct {
+    const int *task;
+    int d;
+} embed_ctx;
 
-nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a) {
-    return nn_mlp_forward(g, &w->dyn, nn_concat(g, (nn_tensor *[]){z, a}, 2));
+static void embed_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
+    embed_ctx *c = vctx;
+    float *ge = nn_grad(g, in[0]);
+    for (int i = 0; i < out->n; i++)
+        for (int k = 0; k < c->d; k++) ge[(size_t)c->task[i] * c->d + k] += out->g[(size_t)i * c->d + k];
+}
+
+nn_tensor *wm_task_embed(nn_graph *g, world_model *w, const int *task, int n) {
+    if (!w->c.num_tasks) return NULL;
+    int d = w->c.task_dim;
+    embed_ctx *c = nn_graph_alloc(g, sizeof *c);
+    int *ids = nn_graph_alloc(g, sizeof(int) * n);
+    for (int i = 0; i < n; i++) {
+        nn_check(task[i] >= 0 && task[i] < w->c.num_tasks, "task id %d outside 0..%d", task[i], w->c.num_tasks - 1);
+        ids[i] = task[i];
+        // max-norm 1, in place and without gradient (PyTorch's Embedding(max_norm=1))
+        float *row = w->task_emb->x + (size_t)task[i] * d, norm = 0;
+        for (int k = 0; k < d; k++) norm += row[k] * row[k];
+        norm = sqrtf(norm);
+        if (norm > 1.0f)
+            for (int k = 0; k < d; k++) row[k] *= 1.0f / (norm + 1e-7f);
+    }
+    *c = (embed_ctx){ids, d};
+    nn_tensor *y = nn_custom(g, n, d, &w->task_emb, 1, embed_bwd, c);
+    for (int i = 0; i < n; i++) memcpy(y->x + (size_t)i * d, w->task_emb->x + (size_t)ids[i] * d, sizeof(float) * d);
+    return y;
+}
+
+// x ‖ e ‖ y (the parts that are non-NULL)
+static nn_tensor *cat3(nn_graph *g, nn_tensor *x, nn_tensor *e, nn_tensor *y) {
+    nn_tensor *parts[3];
+    int k = 0;
+    parts[k++] = x;
+    if (e) parts[k++] = e;
+    if (y) parts[k++] = y;
+    return k == 1 ? x : nn_concat(g, parts, k);
+}
+
+nn_tensor *wm_encode(nn_graph *g, const world_model *w, nn_tensor *obs, nn_tensor *e) {
+    return nn_mlp_forward(g, &w->enc, cat3(g, obs, e, NULL));
+}
+
+nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a, nn_tensor *e) {
+    return nn_mlp_forward(g, &w->dyn, cat3(g, z, e, a));
 }
 
 // the reward head's raw output: a scalar, or the bins' logits
-static nn_tensor *reward_head(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a) {
-    return nn_mlp_forward(g, &w->rew, nn_concat(g, (nn_tensor *[]){z, a}, 2));
+static nn_tensor *reward_head(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a, nn_tensor *e) {
+    return nn_mlp_forward(g, &w->rew, cat3(g, z, e, a));
 }
 
 static nn_bins reward_bins(const world_model *w) { return (nn_bins){w->c.reward_bins, -10.0f, 10.0f}; }
 
-nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a) {
-    nn_tensor *r = reward_head(g, w, z, a);
+nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a, nn_tensor *e) {
+    nn_tensor *r = reward_head(g, w, z, a, e);
     return w->c.reward_bins ? nn_two_hot_inv(g, r, reward_bins(w)) : r;
 }
 
-nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const float *act, const float *rew, int B,
-                   int H, float rho, const float *given_targets, double *dyn_part, double *rew_part) {
+nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *act, const float *rew, const int *task,
+                   int B, int H, float rho, const float *given_targets, double *dyn_part, double *rew_part) {
     int O = w->c.obs_dim, A = w->c.act_dim;
+    nn_tensor *e = wm_task_embed(g, w, task, B);
     // targets: the next H observations through the encoder in one batch, without gradient
     nn_tensor *targets;
     if (given_targets) {
         targets = nn_tensor_from(g, given_targets, H * B, w->c.latent, 0);
     } else {
         nn_graph_set_no_grad(g, 1);
-        targets = wm_encode(g, w, nn_tensor_from(g, obs + (size_t)B * O, H * B, O, 0));
+        nn_tensor *eH = NULL;
+        if (task) {
+            // the targets' embeddings: each sub-trajectory's task at every step
+            int *ids = nn_graph_alloc(g, sizeof(int) * H * B);
+            for (int t = 0; t < H; t++) memcpy(ids + (size_t)t * B, task, sizeof(int) * B);
+            eH = wm_task_embed(g, w, ids, H * B);
+        }
+        targets = wm_encode(g, w, nn_tensor_from(g, obs + (size_t)B * O, H * B, O, 0), eH);
         nn_graph_set_no_grad(g, 0);
     }
-    nn_tensor *z = wm_encode(g, w, nn_tensor_from(g, obs, B, O, 0));
+    nn_tensor *z = wm_encode(g, w, nn_tensor_from(g, obs, B, O, 0), e);
     nn_tensor *dyn_loss = NULL, *rew_loss = NULL;
     float discount = 1.0f;
     for (int t = 0; t < H; t++) {
         nn_tensor *a = nn_tensor_from(g, act + (size_t)t * B * A, B, A, 0);
-        nn_tensor *head = reward_head(g, w, z, a), *r = nn_tensor_from(g, rew + (size_t)t * B, B, 1, 0);
-        z = wm_dynamics(g, w, z, a);
+        nn_tensor *head = reward_head(g, w, z, a, e), *r = nn_tensor_from(g, rew + (size_t)t * B, B, 1, 0);
+        z = wm_dynamics(g, w, z, a, e);
         nn_tensor *dl = nn_scale(g, nn_mean(g, nn_mse(g, z, nn_rows(g, targets, t * B, B))), discount);
         nn_tensor *err = w->c.reward_bins ? nn_soft_ce(g, head, nn_two_hot(g, r, reward_bins(w))) : nn_mse(g, head, r);
         nn_tensor *rl = nn_scale(g, nn_mean(g, err), discount / (float)H);
@@ -108,6 +167,19 @@ nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const fl
     return nn_scale(g, nn_add(g, dyn_loss, rew_loss), 1.0f / (float)H);
 }
 
+int wm_task_id(const world_model *w, const char *name) {
+    const char *p = w->tasks;
+    size_t n = strlen(name);
+    for (int id = 0; *p; id++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n)) return id;
+        if (!end) break;
+        p = end + 1;
+    }
+    return -1;
+}
+
 int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,
             size_t errlen) {
     st_writer *sw = st_writer_new();
@@ -117,9 +189,12 @@ int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, lon
     const wm_config *c = &w->c;
     st_writer_meta(sw, "format", "pwm-worldmodel-1");
     st_writer_meta(sw, "activation", wm_activation_name(c->activation));
-    int vals[7] = {c->obs_dim, c->act_dim, c->latent, c->enc_dim, c->enc_layers, c->mlp_dim, c->reward_bins};
-    const char *keys[7] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim", "reward_bins"};
-    for (int i = 0; i < 7; i++) {
+    st_writer_meta(sw, "tasks", w->tasks);
+    int vals[9] = {c->obs_dim, c->act_dim, c->latent, c->enc_dim, c->enc_layers, c->mlp_dim, c->reward_bins,
+                   c->num_tasks, c->task_dim};
+    const char *keys[9] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim", "reward_bins",
+                           "num_tasks", "task_dim"};
+    for (int i = 0; i < 9; i++) {
         snprintf(buf, sizeof buf, "%d", vals[i]);
         st_writer_meta(sw, keys[i], buf);
     }
@@ -134,18 +209,20 @@ int wm_load(world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const cha
     st_file f;
     if (st_read(path, &f, err, errlen)) return -1;
     const char *fmt = st_meta(&f, "format"), *act = st_meta(&f, "activation");
-    const char *keys[7] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim", "reward_bins"};
-    int vals[7], ok = fmt && !strcmp(fmt, "pwm-worldmodel-1") && act && wm_activation_parse(act) >= 0;
-    for (int i = 0; ok && i < 7; i++) {
+    const char *keys[9] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim", "reward_bins",
+                           "num_tasks", "task_dim"};
+    int vals[9], ok = fmt && !strcmp(fmt, "pwm-worldmodel-1") && act && wm_activation_parse(act) >= 0;
+    for (int i = 0; ok && i < 9; i++) {
         const char *v = st_meta(&f, keys[i]);
-        ok = v && ((vals[i] = atoi(v)) > 0 || (i == 6 && vals[i] == 0));
+        ok = v && ((vals[i] = atoi(v)) > 0 || (i >= 6 && vals[i] == 0));
     }
     if (!ok || vals[2] % 8 || vals[4] > NN_MLP_MAX_HIDDEN) {
         st_free(&f);
         return nn_err(err, errlen, "%s: not a world-model checkpoint of this program (its config metadata is missing or "
                       "bad)", path);
     }
-    wm_config c = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], (wm_activation)wm_activation_parse(act), vals[6]};
+    wm_config c = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], (wm_activation)wm_activation_parse(act),
+                   vals[6], vals[7], vals[8]};
     world_model m;
     wm_init(&m, &c, 0);
     char msg[512];
@@ -156,6 +233,8 @@ int wm_load(world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const cha
         wm_free(&m);
     } else {
         nn_ckpt_read_params(&f, "wm/", &m.p, opt);
+        const char *tasks = st_meta(&f, "tasks");
+        snprintf(m.tasks, sizeof m.tasks, "%s", tasks ? tasks : "");
         if (rew_rms) nn_ckpt_read_rms(&f, "rew_rms.", rew_rms);
         const char *s = st_meta(&f, "step");
         if (step) *step = s ? strtol(s, NULL, 10) : 0;

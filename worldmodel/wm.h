@@ -21,12 +21,15 @@ typedef struct {
     int latent, enc_dim, enc_layers, mlp_dim;
     wm_activation activation;
     int reward_bins;  // 0: a scalar reward with MSE (single-task default); 101: two-hot over ±10 in symlog space
+    int num_tasks, task_dim;  // multi-task: a learned embedding per task (max-norm 1); 0 tasks: none
 } wm_config;
 
 typedef struct {
     wm_config c;
     nn_params p;
     nn_mlp enc, dyn, rew;
+    nn_tensor *task_emb;  // num_tasks × task_dim, or NULL
+    char tasks[256];      // the task names, comma-separated in id order (saved with the model)
 } world_model;
 
 const char *wm_activation_name(wm_activation a);
@@ -37,10 +40,16 @@ int wm_size(wm_config *c, const char *size);
 
 void wm_init(world_model *w, const wm_config *c, unsigned long seed);
 void wm_free(world_model *w);
-nn_tensor *wm_encode(nn_graph *g, const world_model *w, nn_tensor *obs);
-nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a);
+// The task embeddings of n rows (task ids), n × task_dim; as PyTorch's Embedding(max_norm=1),
+// a looked-up row with norm above 1 is first scaled back to norm 1 in place, without gradient.
+// NULL for a single-task model.
+nn_tensor *wm_task_embed(nn_graph *g, world_model *w, const int *task, int n);
+// The networks; e is the rows' task embedding (NULL for a single-task model). Observations and
+// actions of a multi-task model are zero-padded to its obs_dim and act_dim.
+nn_tensor *wm_encode(nn_graph *g, const world_model *w, nn_tensor *obs, nn_tensor *e);
+nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a, nn_tensor *e);
 // The predicted reward (n × 1); with two-hot bins the decoded softmax expectation, differentiable.
-nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a);
+nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a, nn_tensor *e);
 
 // PWM's world-model loss for B sub-trajectories of H steps (time-major: obs (H+1)·B × obs_dim,
 // act H·B × act_dim, rew H·B, rewards already normalised): z0 = enc(o0), z_{t+1} = dyn(z_t, a_t),
@@ -48,9 +57,12 @@ nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor 
 // r_t)²)/H (two-hot: the soft cross-entropy of the logits against two_hot(r_t) instead of the
 // squared error). dyn_part and rew_part (may be NULL) receive the two terms. targets (H·B × latent) may
 // give the encoded next observations instead (tests hold them fixed); NULL computes them.
-nn_tensor *wm_loss(nn_graph *g, const world_model *w, const float *obs, const float *act, const float *rew, int B,
-                   int H, float rho, const float *targets, double *dyn_part, double *rew_part);
+// task (B ids, NULL for a single-task model) selects each sub-trajectory's embedding.
+nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *act, const float *rew, const int *task,
+                   int B, int H, float rho, const float *targets, double *dyn_part, double *rew_part);
 
+// The id of task name in w->tasks, or -1.
+int wm_task_id(const world_model *w, const char *name);
 // Save the model (with its Adam state and reward statistics, each optional) and its config.
 int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,
             size_t errlen);
