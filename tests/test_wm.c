@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../worldmodel/dataset.h"
+#include "../worldmodel/train.h"
 #include "../worldmodel/wm.h"
 #include "gradcheck.h"
 #include "test.h"
@@ -158,7 +160,57 @@ TEST(save_load_each_variant) {
     }
 }
 
+static void read_all(const char *path, char *buf, size_t n) {
+    FILE *f = fopen(path, "r");
+    CHECK(f, "cannot read %s", path);
+    buf[fread(buf, 1, n - 1, f)] = 0;
+    fclose(f);
+}
+
+TEST(train_resume_and_eval) {
+    // a synthetic dataset: reward = first observation, the state drifts with the action
+    char dir[300], err[1024], a[320], b[320], la[330], lb[330];
+    snprintf(dir, sizeof dir, "%s/wmdata", test_tmpdir());
+    int next;
+    CHECK(ds_open(dir, "toy", O, A, &next, err, sizeof err) == 0, "%s", err);
+    for (int e = 0; e < 6; e++) {
+        ds_episode ep;
+        ds_episode_alloc(&ep, 20, O, A);
+        for (int t = 0; t < 20; t++) {
+            for (int k = 0; k < A; k++) ep.act[t * A + k] = sinf(0.3f * t + e + k);
+            for (int k = 0; k < O; k++)
+                ep.obs[(t + 1) * O + k] = 0.9f * ep.obs[t * O + k] + 0.1f * ep.act[t * A + k % A];
+            ep.rew[t] = ep.obs[t * O];
+        }
+        ep.trunc[19] = 1;
+        CHECK(ds_write(dir, e, &ep, err, sizeof err) == 0, "%s", err);
+        ds_episode_free(&ep);
+    }
+    const char *data[2] = {dir, NULL};
+    wm_train_config c = {.data = data, .size = "small", .activation = "simnorm", .reward = "mse", .steps = 12,
+                         .batch = 8, .horizon = 4, .lr = 3e-4, .clip = 20, .rho = 0.99, .holdout = 0.2, .seed = 1,
+                         .log_every = 3, .task_dim = 8};
+    snprintf(a, sizeof a, "%s/wm_a.safetensors", test_tmpdir());
+    snprintf(b, sizeof b, "%s/wm_b.safetensors", test_tmpdir());
+    CHECK(wm_train(&c, a, 0) == 0, "training failed");
+    c.steps = 6;
+    CHECK(wm_train(&c, b, 0) == 0, "training failed");
+    c.steps = 12;
+    CHECK(wm_train(&c, b, 1) == 0, "resume failed");
+    static char ta[8192], tb[8192];
+    snprintf(la, sizeof la, "%s.log.csv", a);
+    snprintf(lb, sizeof lb, "%s.log.csv", b);
+    read_all(la, ta, sizeof ta);
+    read_all(lb, tb, sizeof tb);
+    CHECK(!strcmp(ta, tb), "a resumed run logged differently:\n%s\nvs\n%s", ta, tb);
+    CHECK(wm_train(&c, a, 0) != 0, "a second run overwrote the first");
+    wm_eval_result r;
+    CHECK(wm_evaluate(a, data, 0.2, 4, &r, err, sizeof err) == 0, "%s", err);
+    CHECK(r.windows == 2 * 17 && isfinite(r.reward_mse) && isfinite(r.consistency_h), "eval: %d windows", r.windows);
+}
+
 const test_case wm_tests[] = {
+    {"train_resume_and_eval", train_resume_and_eval},
     {"loss_gradients", loss_gradients},
     {"task_embedding_max_norm", task_embedding_max_norm},
     {"variants", variants},
