@@ -98,16 +98,43 @@ static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, co
     return 0;
 }
 
+// the model to train: a new one, or the checkpoint at out when resuming; 0, or -1 with a message
+static int open_model(const wm_train_config *c, const episodes *e, const char *out, int resume, world_model *w,
+                      nn_adam *opt, nn_rms *rms, long *step, char *err, size_t errlen) {
+    if (resume) {
+        if (wm_load(w, opt, rms, step, out, err, errlen)) return -1;
+        if (strcmp(w->tasks, e->names)) {
+            nn_err(err, errlen, "the model was trained on tasks '%s', the data holds '%s'", w->tasks, e->names);
+            wm_free(w);
+            return -1;
+        }
+        return 0;
+    }
+    char logp[1100];
+    snprintf(logp, sizeof logp, "%s.log.csv", out);
+    if (access(out, F_OK) == 0 || access(logp, F_OK) == 0)
+        return nn_err(err, errlen, "%s exists; use --resume to continue it or another --out", out);
+    wm_config wc = {.obs_dim = e->obs_dim, .act_dim = e->act_dim};
+    int a = wm_activation_parse(c->activation);
+    if (wm_size(&wc, c->size) || a < 0)
+        return nn_err(err, errlen, "unknown --size '%s' or --activation '%s'", c->size, c->activation);
+    wc.activation = (wm_activation)a;
+    wc.num_tasks = e->ntasks > 1 ? e->ntasks : 0;
+    wc.task_dim = c->task_dim;
+    wc.reward_bins = c->reward && !strcmp(c->reward, "twohot") ? 101 : 0;
+    wm_init(w, &wc, (unsigned long)c->seed);
+    snprintf(w->tasks, sizeof w->tasks, "%s", e->names);
+    // reward statistics of the training episodes (PWM normalises rewards, clamped to ±5)
+    for (int i = 0; i < e->n_train; i++) nn_rms_update(rms, e->eps[i]->rew, e->eps[i]->T);
+    *step = 0;
+    return 0;
+}
+
 int wm_train(const wm_train_config *c, const char *out, int resume) {
     char err[1024], logp[1100], path[1100];
     episodes e;
     if (load_all(c->data, c->holdout, &e, err, sizeof err)) {
         fprintf(stderr, "pwm wm train: %s\n", err);
-        return 1;
-    }
-    if (c->env && strcmp(c->env, e.sets[0].env)) {
-        fprintf(stderr, "pwm wm train: the data is of task '%s', not '%s'\n", e.sets[0].env, c->env);
-        free_all(&e);
         return 1;
     }
     world_model w;
@@ -116,50 +143,26 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     nn_rms_init(&rms, 1, 1e-5f, 5.0f);
     long step = 0;
     snprintf(logp, sizeof logp, "%s.log.csv", out);
-    if (resume) {
-        if (wm_load(&w, &opt, &rms, &step, out, err, sizeof err)) {
-            fprintf(stderr, "pwm wm train: --resume: %s\n", err);
-            free_all(&e);
-            return 1;
-        }
-        fprintf(stderr, "pwm wm train: resuming %s after step %ld\n", out, step);
-    } else {
-        if (access(out, F_OK) == 0 || access(logp, F_OK) == 0) {
-            fprintf(stderr, "pwm wm train: %s exists; use --resume to continue it or another --out\n", out);
-            free_all(&e);
-            return 1;
-        }
-        wm_config wc = {.obs_dim = e.obs_dim, .act_dim = e.act_dim};
-        int a = wm_activation_parse(c->activation);
-        if (wm_size(&wc, c->size) || a < 0) {
-            fprintf(stderr, "pwm wm train: unknown --size '%s' or --activation '%s'\n", c->size, c->activation);
-            free_all(&e);
-            return 1;
-        }
-        wc.activation = (wm_activation)a;
-        wc.num_tasks = e.ntasks > 1 ? e.ntasks : 0;
-        wc.task_dim = c->task_dim;
-        wc.reward_bins = c->reward && !strcmp(c->reward, "twohot") ? 101 : 0;
-        wm_init(&w, &wc, (unsigned long)c->seed);
-        snprintf(w.tasks, sizeof w.tasks, "%s", e.names);
-        // reward statistics of the training episodes (PWM normalises rewards, clamped to ±5)
-        for (int i = 0; i < e.n_train; i++) nn_rms_update(&rms, e.eps[i]->rew, e.eps[i]->T);
+    FILE *log = NULL;
+    if (c->env && strcmp(c->env, e.sets[0].env))
+        nn_err(err, sizeof err, "the data is of task '%s', not '%s'", e.sets[0].env, c->env);
+    else if (open_model(c, &e, out, resume, &w, &opt, &rms, &step, err, sizeof err) == 0 &&
+             !(log = fopen(logp, resume ? "a" : "w"))) {
+        nn_err(err, sizeof err, "cannot write %s", logp);
+        wm_free(&w);
     }
-    FILE *log = fopen(logp, resume ? "a" : "w");
     if (!log) {
-        fprintf(stderr, "pwm wm train: cannot write %s\n", logp);
+        fprintf(stderr, "pwm wm train: %s%s\n", resume ? "--resume: " : "", err);
+        nn_rms_free(&rms);
+        free_all(&e);
         return 1;
     }
-    if (!resume) fprintf(log, "step,loss,consistency,reward,val_loss\n");
+    if (resume) fprintf(stderr, "pwm wm train: resuming %s after step %ld\n", out, step);
+    else fprintf(log, "step,loss,consistency,reward,val_loss\n");
     int B = c->batch, H = c->horizon, O = e.obs_dim, A = e.act_dim;
     float *obs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * O), *act = nn_malloc(sizeof(float) * (size_t)H * B * A);
     float *rew = nn_malloc(sizeof(float) * (size_t)H * B);
     int *task = nn_malloc(sizeof(int) * B), *tasks = w.c.num_tasks ? task : NULL;
-    if (resume && strcmp(w.tasks, e.names)) {
-        fprintf(stderr, "pwm wm train: --resume: the model was trained on tasks '%s', the data holds '%s'\n", w.tasks,
-                e.names);
-        return 1;
-    }
     nn_graph *g = nn_graph_new(0);
     printf("world model (%s, %s): %.2fM parameters; %d training / %d held-out episodes; batch %d x %d steps\n",
            c->size, wm_activation_name(w.c.activation), nn_params_numel(&w.p) / 1e6, e.n_train, e.n - e.n_train, B, H);
