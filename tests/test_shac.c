@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../policy/shac.h"
+#include "../worldmodel/dataset.h"
 #include "test.h"
 
 static shac_config small(const char *env) {
@@ -73,7 +74,18 @@ TEST(reproducible_and_resumable) {
         snprintf(cmd, sizeof cmd, "mkdir -p %s", i == 0 ? a : i == 1 ? b : r);
         CHECK(system(cmd) == 0, "mkdir");
     }
+    // run a also records every transition it sees
+    char data[600];
+    snprintf(data, sizeof data, "%s/shac_data", test_tmpdir());
+    c.save_data = data;
     CHECK(shac_train(&c, a, 0, 2) == 0, "run a failed");
+    c.save_data = NULL;
+    ds_dataset d;
+    char derr[512];
+    CHECK(ds_load(data, &d, derr, sizeof derr) == 0, "%s", derr);
+    CHECK(d.steps == (long)c.epochs * c.envs * c.horizon && !strcmp(d.env, "hopper"), "--save-data kept %ld steps",
+          d.steps);
+    ds_free(&d);
     CHECK(shac_train(&c, b, 0, 1) == 0, "run b failed");
     c.stop_after = 2;
     CHECK(shac_train(&c, r, 0, 2) == 0, "run r failed");
