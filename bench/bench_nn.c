@@ -89,9 +89,8 @@ int bench_nn(int argc, char **argv) {
         {0},
     };
     args_spec spec = {"pwm bench nn [options]", nn_summary, opts};
-    char err[512];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm bench nn: %s (see pwm bench nn --help)\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm bench nn");
+    if (rc >= 0) return rc;
     int paper = !strcmp(c.size, "paper");
     if (c.latent < 0) c.latent = paper ? 768 : 512;
     if (c.enc_dim < 0) c.enc_dim = paper ? 1792 : 256;

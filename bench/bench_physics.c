@@ -81,8 +81,8 @@ int bench_physics(int argc, char **argv) {
     physics_opts_init(&po, opts + 6);
     args_spec spec = {"pwm bench physics (--model FILE.xml | --env NAME) [options]", physics_summary, opts};
     char err[512];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm bench physics: %s (see --help)\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm bench physics");
+    if (rc >= 0) return rc;
     const env_task *task = c.env ? env_find(c.env) : NULL;
     if (c.env && !task) return fprintf(stderr, "pwm bench physics: unknown task '%s' (see pwm envs)\n", c.env), 2;
     if (!c.model && !task) return fprintf(stderr, "pwm bench physics: --model FILE.xml or --env NAME is required\n"), 2;

@@ -693,3 +693,10 @@ int args_write_config(const args_spec *spec, const char *path, const char *heade
     if (fclose(f) || bad) return nn_err(err, errlen, "error writing config file '%s': %s", path, strerror(errno));
     return 0;
 }
+
+int args_parse_command(const args_spec *spec, int argc, char **argv, const char *prog) {
+    char err[1024];
+    int rc = args_parse(spec, argc, argv, err, sizeof err);
+    if (rc < 0) fprintf(stderr, "%s: %s (see %s --help)\n", prog, err, prog);
+    return rc == 0 ? -1 : rc > 0 ? 0 : 2;
+}

@@ -47,6 +47,10 @@ typedef struct {
 // unexpected positional argument or a bad config file. Variables already set stay set on error.
 int args_parse(const args_spec *spec, int argc, char **argv, char *err, size_t errlen);
 
+// args_parse for a command named prog (e.g. "pwm shac"): returns -1 when the command should go on,
+// else its exit code: 0 after --help, 2 after an error, printed as "prog: message (see prog --help)".
+int args_parse_command(const args_spec *spec, int argc, char **argv, const char *prog);
+
 // Load a "key = value" config file into the table's variables. Returns 0, or -1 with a message in
 // err that names the file and line (unknown keys get the same did-you-mean hint as options).
 int args_load_config(const args_spec *spec, const char *path, char *err, size_t errlen);

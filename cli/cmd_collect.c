@@ -32,8 +32,8 @@ int cmd_collect(int argc, char **argv) {
                       "written as truncated. An existing dataset of the same task is appended to.",
                       opts};
     char err[1024];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm collect: %s\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm collect");
+    if (rc >= 0) return rc;
     const env_task *t = env ? env_find(env) : NULL;
     if (!t) return fprintf(stderr, "pwm collect: %s (see pwm envs)\n", env ? "unknown task" : "--env NAME is required"), 2;
     if (!out) return fprintf(stderr, "pwm collect: --out DIR is required\n"), 2;

@@ -13,9 +13,8 @@ int cmd_envs(int argc, char **argv) {
     const args_opt opts[] = {{0}};
     args_spec spec = {"pwm envs", "Lists every task with its observation and action sizes, control dt, episode length "
                       "and model file.", opts};
-    char err[256];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm envs: %s\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm envs");
+    if (rc >= 0) return rc;
     printf("%-16s %4s %4s %10s %8s  %-20s %s\n", "task", "obs", "act", "control dt", "episode", "model", "what");
     for (int i = 0; env_tasks[i]; i++) {
         const env_task *t = env_tasks[i];
@@ -56,8 +55,8 @@ int cmd_rollout(int argc, char **argv) {
                       "length, then their mean and standard deviation.",
                       opts};
     char err[1024];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm rollout: %s\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm rollout");
+    if (rc >= 0) return rc;
     const env_task *t = env ? env_find(env) : NULL;
     if (!t) {
         fprintf(stderr, "pwm rollout: %s; known tasks:", env ? "unknown task" : "--env NAME is required");

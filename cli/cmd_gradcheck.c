@@ -40,8 +40,8 @@ int cmd_gradcheck(int argc, char **argv) {
         "and the relative L2 error. Contact-free models agree tightly; with contacts the error is measured.",
         opts};
     char err[512];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm gradcheck: %s\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm gradcheck");
+    if (rc >= 0) return rc;
     if (!model) return fprintf(stderr, "pwm gradcheck: --model FILE.xml is required (see --help)\n"), 2;
     if (gc.steps < 1 || gc.trajectories < 1 || gc.rollout_eps <= 0)
         return fprintf(stderr, "pwm gradcheck: --steps and --trajectories must be >= 1 and --rollout-eps > 0\n"), 2;

@@ -102,8 +102,8 @@ int cmd_shac(int argc, char **argv) {
         if (access(path, R_OK) == 0 && args_load_config(&spec, path, err, sizeof err))
             return fprintf(stderr, "pwm shac: %s\n", err), 2;
     }
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm shac: %s\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm shac");
+    if (rc >= 0) return rc;
     physics_opts_resolve(&po);
     c.physics = po.cfg;
     if (!out) {
@@ -137,8 +137,8 @@ int cmd_eval(int argc, char **argv) {
                       "return, then the mean and standard deviation.",
                       opts};
     char err[1024];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm eval: %s\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm eval");
+    if (rc >= 0) return rc;
     if (!policy) return fprintf(stderr, "pwm eval: --policy CKPT is required\n"), 2;
     if (episodes < 1) return fprintf(stderr, "pwm eval: --episodes must be >= 1\n"), 2;
     physics_opts_resolve(&po);

@@ -42,9 +42,8 @@ static int wm_train_cmd(int argc, char **argv) {
                       "Trains the world model (encoder, latent dynamics, reward) with PWM's loss on offline episodes; "
                       "rewards are normalised by the training set's mean and std (clamped to +-5).",
                       opts};
-    char err[1024];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm wm train: %s\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm wm train");
+    if (rc >= 0) return rc;
     if (!data || !data[0] || !out) return fprintf(stderr, "pwm wm train: --data DIR... and --out FILE are required\n"), 2;
     if (c.steps < 1 || c.batch < 1 || c.horizon < 1 || c.log_every < 1 || c.holdout < 0 || c.holdout >= 1)
         return fprintf(stderr, "pwm wm train: steps, batch, horizon, log-every >= 1 and holdout in [0, 1)\n"), 2;
@@ -70,8 +69,8 @@ static int wm_eval_cmd(int argc, char **argv) {
                       "steps, the H-step open-loop reward MSE, and the same for a predictor of the training mean reward.",
                       opts};
     char err[1024];
-    int rc = args_parse(&spec, argc, argv, err, sizeof err);
-    if (rc) return rc > 0 ? 0 : (fprintf(stderr, "pwm wm eval: %s\n", err), 2);
+    int rc = args_parse_command(&spec, argc, argv, "pwm wm eval");
+    if (rc >= 0) return rc;
     if (!wm || !data || !data[0]) return fprintf(stderr, "pwm wm eval: --wm FILE and --data DIR... are required\n"), 2;
     nn_set_threads(threads);
     wm_eval_result r;
