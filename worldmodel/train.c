@@ -63,6 +63,12 @@ static void free_all(episodes *e) {
     nn_free(e->task);
 }
 
+// dst (D floats) = src (d floats) followed by zeros: a smaller task's values in a multi-task model
+static void pad_copy(float *dst, int D, const float *src, int d) {
+    memcpy(dst, src, sizeof(float) * d);
+    memset(dst + d, 0, sizeof(float) * (D - d));
+}
+
 // one batch of B windows of H+1 steps from episodes [lo, hi), drawn by r (time-major)
 static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, const nn_rms *rms, float *obs,
                   float *act, float *rew, int *task) {
@@ -82,15 +88,9 @@ static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, co
         const ds_episode *ep = e->eps[i];
         int eo = ep->obs_dim, ea = ep->act_dim;
         task[b] = e->task[i];
-        for (int t = 0; t <= H; t++) {
-            float *o = obs + ((size_t)t * B + b) * O;
-            memset(o, 0, sizeof(float) * O);
-            memcpy(o, ep->obs + (w + t) * eo, sizeof(float) * eo);
-        }
+        for (int t = 0; t <= H; t++) pad_copy(obs + ((size_t)t * B + b) * O, O, ep->obs + (w + t) * eo, eo);
         for (int t = 0; t < H; t++) {
-            float *a = act + ((size_t)t * B + b) * A;
-            memset(a, 0, sizeof(float) * A);
-            memcpy(a, ep->act + (w + t) * ea, sizeof(float) * ea);
+            pad_copy(act + ((size_t)t * B + b) * A, A, ep->act + (w + t) * ea, ea);
             rew[(size_t)t * B + b] = ep->rew[w + t];
         }
     }
@@ -237,11 +237,12 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
         free_all(&e);
         return -1;
     }
-    int rc = 0;
-    int ids[64];
-    for (int i = 0; i < e.nsets && rc == 0; i++) {
-        ids[i] = w.c.num_tasks ? wm_task_id(&w, e.sets[i].env) : 0;
-        if (ids[i] < 0 || e.sets[i].obs_dim > w.c.obs_dim || e.sets[i].act_dim > w.c.act_dim ||
+    // each of the data's task ids as the model's (episodes of set i start at offset off)
+    int rc = 0, model_task[64];
+    for (int i = 0, off = 0; i < e.nsets && rc == 0; off += e.sets[i++].n) {
+        int id = w.c.num_tasks ? wm_task_id(&w, e.sets[i].env) : 0;
+        model_task[e.task[off]] = id;
+        if (id < 0 || e.sets[i].obs_dim > w.c.obs_dim || e.sets[i].act_dim > w.c.act_dim ||
             (!w.c.num_tasks && (e.sets[i].obs_dim != w.c.obs_dim || e.sets[i].act_dim != w.c.act_dim)))
             rc = nn_err(err, errlen, "%s (tasks '%s', obs %d, act %d) was not trained on task '%s' (obs %d, act %d)",
                         wm_path, w.tasks, w.c.obs_dim, w.c.act_dim, e.sets[i].env, e.sets[i].obs_dim, e.sets[i].act_dim);
@@ -256,32 +257,21 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
         float *o = nn_malloc(sizeof(float) * O), *av = nn_malloc(sizeof(float) * A);
         for (int i = e.n_train; i < e.n; i++) {
             const ds_episode *ep = e.eps[i];
-            int tid = 0;
-            // the dataset of episode i gives its task id in the model
-            for (int k = 0, seen = 0; k < e.nsets; k++) {
-                if (i - seen < e.sets[k].n) {
-                    tid = ids[k];
-                    break;
-                }
-                seen += e.sets[k].n;
-            }
+            int tid = model_task[e.task[i]];
             for (int s = 0; s + H <= ep->T; s++) {
                 nn_graph_reset(g);
                 nn_tensor *em = wm_task_embed(g, &w, &tid, 1);
-                memset(o, 0, sizeof(float) * O);
-                memcpy(o, ep->obs + (size_t)s * ep->obs_dim, sizeof(float) * ep->obs_dim);
+                pad_copy(o, O, ep->obs + (size_t)s * ep->obs_dim, ep->obs_dim);
                 nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, o, 1, O, 0), em);
                 for (int t = 0; t < H; t++) {
-                    memset(av, 0, sizeof(float) * A);
-                    memcpy(av, ep->act + (size_t)(s + t) * ep->act_dim, sizeof(float) * ep->act_dim);
+                    pad_copy(av, A, ep->act + (size_t)(s + t) * ep->act_dim, ep->act_dim);
                     nn_tensor *a = nn_tensor_from(g, av, 1, A, 0);
                     double r_hat = wm_reward(g, &w, z, a, em)->x[0] * sd + mean, r = ep->rew[s + t];
                     res->reward_mse += (r_hat - r) * (r_hat - r) / H;
                     res->baseline_mse += (mean - r) * (mean - r) / H;
                     z = wm_dynamics(g, &w, z, a, em);
                     if (t == 0 || t == H - 1) {
-                        memset(o, 0, sizeof(float) * O);
-                        memcpy(o, ep->obs + (size_t)(s + t + 1) * ep->obs_dim, sizeof(float) * ep->obs_dim);
+                        pad_copy(o, O, ep->obs + (size_t)(s + t + 1) * ep->obs_dim, ep->obs_dim);
                         nn_tensor *target = wm_encode(g, &w, nn_tensor_from(g, o, 1, O, 0), em);
                         double m = nn_mse(g, z, target)->x[0];
                         if (t == 0) res->consistency_1 += m;
