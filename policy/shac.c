@@ -421,6 +421,18 @@ static double train_critic(shac *s, float lr) {
     return last;
 }
 
+// actions u (n × act_dim) of an actor for raw observations obs (n × obs_dim), normalised by rms,
+// on a scratch graph without gradients; eps NULL gives the deterministic tanh(μ)
+static void policy_forward(nn_graph *g, const actor *act, const nn_rms *rms, const double *obs, int n,
+                           const float *eps, double *u) {
+    nn_graph_reset(g);
+    nn_graph_set_no_grad(g, 1);
+    nn_tensor *o = nn_tensor_new(g, n, act->obs_dim, 0);
+    for (int i = 0; i < n * act->obs_dim; i++) o->x[i] = (float)obs[i];
+    nn_tensor *a = actor_forward(g, act, nn_rms_apply(g, rms, o), eps);
+    for (int i = 0; i < n * act->act_dim; i++) u[i] = a->x[i];
+}
+
 // mean and std of the deterministic policy's return over the eval episodes (one per environment)
 static int evaluate(const actor *act, const nn_rms *rms, const char *env, int episodes, long seed,
                     const ph_config *physics, double *mean, double *std, int verbose, char *err, size_t errlen) {
@@ -429,16 +441,11 @@ static int evaluate(const actor *act, const nn_rms *rms, const char *env, int ep
     env_batch *e = env_batch_new(t, physics, NULL, episodes, (unsigned long)seed, 0, err, errlen);
     if (!e) return -1;
     nn_graph *g = nn_graph_new(1 << 20);
-    int A = t->act_dim, O = t->obs_dim, left = episodes;
+    int left = episodes;
     unsigned char *done = nn_malloc((size_t)episodes);
-    double *u = nn_malloc(sizeof(double) * episodes * A), sum = 0, sum2 = 0;
+    double *u = nn_malloc(sizeof(double) * episodes * t->act_dim), sum = 0, sum2 = 0;
     while (left > 0) {
-        nn_graph_reset(g);
-        nn_graph_set_no_grad(g, 1);
-        nn_tensor *o = nn_tensor_new(g, episodes, O, 0);
-        for (int i = 0; i < episodes * O; i++) o->x[i] = (float)e->obs[i];
-        nn_tensor *a = actor_forward(g, act, nn_rms_apply(g, rms, o), NULL);
-        for (int i = 0; i < episodes * A; i++) u[i] = a->x[i];
+        policy_forward(g, act, rms, e->obs, episodes, NULL, u);
         env_step(e, u, 0);
         for (int i = 0; i < episodes; i++)
             if (!done[i] && (e->term[i] || e->trunc[i])) {
@@ -838,19 +845,14 @@ shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size
 const char *shac_policy_env(const shac_policy *p) { return p->env; }
 
 void shac_policy_act(shac_policy *p, const double *obs, int n, double *u, nn_rng *r) {
-    int O = p->act.obs_dim, A = p->act.act_dim;
+    int A = p->act.act_dim;
     if (r && n > p->cap) {
         nn_free(p->eps);
         p->eps = nn_malloc(sizeof(float) * n * A);
         p->cap = n;
     }
     for (int i = 0; r && i < n * A; i++) p->eps[i] = nn_rng_normal(r);
-    nn_graph_reset(p->g);
-    nn_graph_set_no_grad(p->g, 1);
-    nn_tensor *o = nn_tensor_new(p->g, n, O, 0);
-    for (int i = 0; i < n * O; i++) o->x[i] = (float)obs[i];
-    nn_tensor *a = actor_forward(p->g, &p->act, nn_rms_apply(p->g, &p->rms, o), r ? p->eps : NULL);
-    for (int i = 0; i < n * A; i++) u[i] = a->x[i];
+    policy_forward(p->g, &p->act, &p->rms, obs, n, r ? p->eps : NULL, u);
 }
 
 void shac_policy_free(shac_policy *p) {
