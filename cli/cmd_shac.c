@@ -99,7 +99,7 @@ int cmd_shac(int argc, char **argv) {
     char path[1100], defout[512];
     if (!help && has_flag(argc, argv, "--resume") && pout) {
         snprintf(path, sizeof path, "%s/config.txt", pout);
-        if (access(path, R_OK) == 0 && args_load_config(&spec, path, err, sizeof err))
+        if (nn_file_exists(path) && args_load_config(&spec, path, err, sizeof err))
             return fprintf(stderr, "pwm shac: %s\n", err), 2;
     }
     int rc = args_parse_command(&spec, argc, argv, "pwm shac");

@@ -17,8 +17,6 @@ const env_task *env_find(const char *name) {
     return NULL;
 }
 
-static int file_exists(const char *p) { return access(p, R_OK) == 0; }
-
 void env_model_path(const env_task *t, char *buf, size_t n) {
     const char *dir = getenv("PWM_MODELS");
     if (dir && *dir) {
@@ -35,7 +33,7 @@ void env_model_path(const env_task *t, char *buf, size_t n) {
             if (!slash) break;
             *slash = 0;
             snprintf(buf, n, "%s/envs/models/%s", exe, t->model);
-            if (file_exists(buf)) return;
+            if (nn_file_exists(buf)) return;
         }
     }
     snprintf(buf, n, "envs/models/%s", t->model);

@@ -49,6 +49,8 @@ int nn_err(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
+int nn_file_exists(const char *path) { return access(path, F_OK) == 0; }
+
 double nn_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

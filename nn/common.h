@@ -25,6 +25,9 @@ void nn_free(void *p);
 FILE *nn_fopen_at(const char *file, int line, const char *path, const char *mode);
 #define nn_fopen(path, mode) nn_fopen_at(__FILE__, __LINE__, (path), (mode))
 
+// Whether a file (or directory) exists at path.
+int nn_file_exists(const char *path);
+
 // Format an error message into err[errlen] (if err is non-NULL) and return -1.
 // Recoverable errors (bad files, bad configs) use this instead of nn_fatal.
 int nn_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -625,11 +625,6 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
 // ---------------------------------------------------------------------------------------------
 // training
 
-static int file_exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 // keep the header and the rows of epochs <= last (a resumed run rewrites what came after)
 static int truncate_csv(const char *path, long last) {
     FILE *f = fopen(path, "r");
@@ -661,7 +656,7 @@ static int truncate_csv(const char *path, long last) {
 }
 
 static FILE *open_log(const char *path, const char *header) {
-    int fresh = !file_exists(path);
+    int fresh = !nn_file_exists(path);
     FILE *f = fopen(path, "a");
     if (f && fresh) fprintf(f, "%s\n", header);
     return f;
@@ -675,7 +670,7 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
     snprintf(logp, sizeof logp, "%s/log.csv", out_dir);
     snprintf(timep, sizeof timep, "%s/timing.csv", out_dir);
     snprintf(evalp, sizeof evalp, "%s/eval.csv", out_dir);
-    if (!resume && file_exists(logp)) {
+    if (!resume && nn_file_exists(logp)) {
         fprintf(stderr, "pwm shac: %s already holds a run (log.csv); use --resume to continue it or another --out\n",
                 out_dir);
         return 1;
@@ -686,7 +681,7 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
         return 1;
     }
     if (resume) {
-        if (!file_exists(ckpt)) {
+        if (!nn_file_exists(ckpt)) {
             fprintf(stderr, "pwm shac: --resume: no checkpoint %s yet; start the run without --resume\n", ckpt);
             shac_free(&s);
             return 1;
@@ -763,7 +758,7 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
         if (s.bad_updates >= c->max_bad_updates) {
             fprintf(stderr, "pwm shac: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
                     "The last good checkpoint is %s. Lower --actor-lr, or check the task for blow-ups.\n",
-                    s.bad_updates, file_exists(ckpt) ? ckpt : "(none yet)");
+                    s.bad_updates, nn_file_exists(ckpt) ? ckpt : "(none yet)");
             rc = 1;
             break;
         }

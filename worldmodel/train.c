@@ -112,7 +112,7 @@ static int open_model(const wm_train_config *c, const episodes *e, const char *o
     }
     char logp[1100];
     snprintf(logp, sizeof logp, "%s.log.csv", out);
-    if (access(out, F_OK) == 0 || access(logp, F_OK) == 0)
+    if (nn_file_exists(out) || nn_file_exists(logp))
         return nn_err(err, errlen, "%s exists; use --resume to continue it or another --out", out);
     wm_config wc = {.obs_dim = e->obs_dim, .act_dim = e->act_dim};
     int a = wm_activation_parse(c->activation);
