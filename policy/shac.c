@@ -473,14 +473,18 @@ typedef struct {
     size_t len, cap;
 } strbuf;
 
+// room for `more` further bytes and a terminating zero
+static void sb_reserve(strbuf *b, size_t more) {
+    if (b->len + more + 1 <= b->cap) return;
+    b->cap = 2 * (b->len + more + 1) > 4096 ? 2 * (b->len + more + 1) : 4096;
+    char *n = nn_malloc(b->cap);
+    if (b->s) memcpy(n, b->s, b->len + 1);
+    nn_free(b->s);
+    b->s = n;
+}
+
 static void sb_add(strbuf *b, double v) {
-    if (b->len + 40 > b->cap) {
-        b->cap = b->cap ? 2 * b->cap : 4096;
-        char *n = nn_malloc(b->cap);
-        if (b->s) memcpy(n, b->s, b->len + 1);
-        nn_free(b->s);
-        b->s = n;
-    }
+    sb_reserve(b, 40);
     b->len += (size_t)snprintf(b->s + b->len, b->cap - b->len, "%a ", v);
 }
 
@@ -636,14 +640,8 @@ static int truncate_csv(const char *path, long last) {
         long ep = strtol(line, &end, 10);
         if (end != line && ep > last) continue;
         size_t n = strlen(line);
-        if (keep.len + n + 1 > keep.cap) {
-            keep.cap = (keep.len + n + 1) * 2;
-            char *b = nn_malloc(keep.cap);
-            if (keep.s) memcpy(b, keep.s, keep.len);
-            nn_free(keep.s);
-            keep.s = b;
-        }
-        memcpy(keep.s + keep.len, line, n);
+        sb_reserve(&keep, n);
+        memcpy(keep.s + keep.len, line, n + 1);
         keep.len += n;
     }
     fclose(f);
