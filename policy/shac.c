@@ -13,6 +13,7 @@
 #include "../nn/optim.h"
 #include "../worldmodel/dataset.h"
 #include "actor.h"
+#include "learner.h"
 #include "version.h"
 
 // ---------------------------------------------------------------------------------------------
@@ -58,20 +59,6 @@ int shac_preset(shac_config *c, const char *env, const char *preset, char *err, 
     return 0;
 }
 
-// "128,64,32" into units; returns the count or -1
-static int parse_units(const char *s, int *units) {
-    int n = 0;
-    while (s && *s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 65536 || n == SHAC_MAX_UNITS) return -1;
-        units[n++] = (int)v;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return -1;
-    }
-    return n;
-}
-
 // ---------------------------------------------------------------------------------------------
 // the learner's state
 
@@ -91,8 +78,7 @@ typedef struct {
     float *obs_buf, *rew_buf, *done_buf, *next_val, *targets;  // h × N (× O)
     double *u;                                                 // N × A
     float *eps;                                                // N × A
-    double recent[20];                                         // returns of the last finished episodes
-    int n_recent, i_recent;
+    lrn_recent recent;                                         // returns of the last finished episodes
     int bad_updates;
     double best_eval;                                          // best periodic evaluation so far
     ds_recorder rec;                                           // --save-data
@@ -111,11 +97,11 @@ static int shac_init(shac *s, const shac_config *c, int threads, char *err, size
     s->c = *c;
     const env_task *t = env_find(c->env);
     if (!t) return nn_err(err, errlen, "unknown task '%s' (see pwm envs)", c->env);
-    int au[SHAC_MAX_UNITS], cu[SHAC_MAX_UNITS];
-    int na = parse_units(c->actor_units, au), nc = parse_units(c->critic_units, cu);
+    int au[LRN_MAX_UNITS], cu[LRN_MAX_UNITS];
+    int na = lrn_parse_units(c->actor_units, au), nc = lrn_parse_units(c->critic_units, cu);
     if (na < 1 || nc < 1)
         return nn_err(err, errlen, "bad --actor-units '%s' or --critic-units '%s': give widths like 128,64,32 (1..%d layers)",
-                      c->actor_units, c->critic_units, SHAC_MAX_UNITS);
+                      c->actor_units, c->critic_units, LRN_MAX_UNITS);
     if (c->envs < 1 || c->horizon < 1 || c->epochs < 1 || c->critic_minibatches < 1 ||
         (c->envs * c->horizon) % c->critic_minibatches)
         return nn_err(err, errlen, "need envs, horizon, epochs >= 1 and envs x horizon divisible by critic-minibatches");
@@ -352,11 +338,7 @@ static float actor_window(shac *s) {
             s->next_val[(size_t)k * N + i] = e->term[i] ? 0.0f : v->x[i];
             keep[i] = done ? 0.0f : 1.0f;
             gam[i] = done ? 1.0 : gam[i] * s->c.gamma;
-            if (done) {
-                s->recent[s->i_recent] = e->ret_final[i];
-                s->i_recent = (s->i_recent + 1) % 20;
-                s->n_recent += s->n_recent < 20;
-            }
+            if (done) lrn_recent_add(&s->recent, e->ret_final[i]);
         }
         nn_tensor *term = nn_add(g, R, nn_mul(g, v, nn_tensor_from(g, col, N, 1, 0)));
         nn_tensor *lk = nn_scale(g, nn_mean(g, nn_mul(g, term, nn_tensor_from(g, coef, N, 1, 0))), -1.0f / (float)h);
@@ -381,46 +363,6 @@ static float actor_window(shac *s) {
     return loss->x[0];
 }
 
-// TD(λ) targets from the window's rewards, done flags and target-critic values (SHAC's recursion)
-static void td_lambda(shac *s) {
-    int N = s->N, h = s->h;
-    double gamma = s->c.gamma, lambda = s->c.lambda;
-    for (int i = 0; i < N; i++) {
-        double Ai = 0, Bi = 0, lam = 1;
-        for (int k = h - 1; k >= 0; k--) {
-            size_t j = (size_t)k * N + i;
-            double d = s->done_buf[j], r = s->rew_buf[j], v = s->next_val[j];
-            lam = lam * lambda * (1 - d) + d;
-            Ai = (1 - d) * (lambda * gamma * Ai + gamma * v + (1 - lam) / (1 - lambda) * r);
-            Bi = gamma * (v * d + Bi * (1 - d)) + r;
-            s->targets[j] = (float)((1 - lambda) * Ai + lam * Bi);
-        }
-    }
-}
-
-// critic_iters passes over unshuffled minibatches; returns the mean loss of the last pass
-static double train_critic(shac *s, float lr) {
-    int rows = s->N * s->h, B = rows / s->c.critic_minibatches, O = s->O;
-    double last = 0;
-    for (int it = 0; it < s->c.critic_iters; it++) {
-        double sum = 0;
-        for (int mb = 0; mb < s->c.critic_minibatches; mb++) {
-            nn_graph_reset(s->g);
-            nn_params_zero_grad(&s->cp);
-            nn_tensor *x = nn_tensor_from(s->g, s->obs_buf + (size_t)mb * B * O, B, O, 0);
-            nn_tensor *y = nn_tensor_from(s->g, s->targets + (size_t)mb * B, B, 1, 0);
-            nn_tensor *l = nn_mean(s->g, nn_mse(s->g, nn_mlp_forward(s->g, &s->critic, x), y));
-            nn_backward(s->g, l);
-            nn_grad_nan_to_num(&s->cp);
-            nn_clip_grad_norm(&s->cp, s->c.critic_clip);
-            nn_adam_step(&s->copt, &s->cp, lr);
-            sum += l->x[0];
-        }
-        last = sum / s->c.critic_minibatches;
-    }
-    return last;
-}
-
 // actions u (n × act_dim) of an actor for raw observations obs (n × obs_dim), normalised by rms,
 // on a scratch graph without gradients; eps NULL gives the deterministic tanh(μ)
 static void policy_forward(nn_graph *g, const actor *act, const nn_rms *rms, const double *obs, int n,
@@ -433,99 +375,37 @@ static void policy_forward(nn_graph *g, const actor *act, const nn_rms *rms, con
     for (int i = 0; i < n * act->act_dim; i++) u[i] = a->x[i];
 }
 
-// mean and std of the deterministic policy's return over the eval episodes (one per environment)
+// the deterministic policy of an actor with its observation statistics
+typedef struct {
+    nn_graph *g;
+    const actor *act;
+    const nn_rms *rms;
+} det_policy;
+
+static void det_policy_act(void *ctx, const double *obs, int n, double *u) {
+    det_policy *p = ctx;
+    policy_forward(p->g, p->act, p->rms, obs, n, NULL, u);
+}
+
 static int evaluate(const actor *act, const nn_rms *rms, const char *env, int episodes, long seed,
                     const ph_config *physics, double *mean, double *std, int verbose, char *err, size_t errlen) {
-    const env_task *t = env_find(env);
-    if (!t) return nn_err(err, errlen, "unknown task '%s'", env);
-    env_batch *e = env_batch_new(t, physics, NULL, episodes, (unsigned long)seed, 0, err, errlen);
-    if (!e) return -1;
-    nn_graph *g = nn_graph_new(1 << 20);
-    int left = episodes;
-    unsigned char *done = nn_malloc((size_t)episodes);
-    double *u = nn_malloc(sizeof(double) * episodes * t->act_dim), sum = 0, sum2 = 0;
-    while (left > 0) {
-        policy_forward(g, act, rms, e->obs, episodes, NULL, u);
-        env_step(e, u, 0);
-        for (int i = 0; i < episodes; i++)
-            if (!done[i] && (e->term[i] || e->trunc[i])) {
-                done[i] = 1, left--;
-                sum += e->ret_final[i], sum2 += e->ret_final[i] * e->ret_final[i];
-                if (verbose) printf("episode %d: return %.2f, length %d (%s)\n", i, e->ret_final[i], e->len_final[i],
-                                    e->term[i] ? "terminated" : "time-out");
-            }
-    }
-    *mean = sum / episodes;
-    double var = sum2 / episodes - *mean * *mean;
-    *std = var > 0 ? sqrt(var) : 0;
-    nn_free(done), nn_free(u);
-    nn_graph_free(g);
-    env_batch_free(e);
-    return 0;
+    det_policy p = {nn_graph_new(1 << 20), act, rms};
+    int rc = lrn_evaluate(env, episodes, seed, physics, det_policy_act, &p, mean, std, verbose, err, errlen);
+    nn_graph_free(p.g);
+    return rc;
 }
 
 // ---------------------------------------------------------------------------------------------
 // checkpoints: networks, optimizers, statistics and the environments' exact state
 
-// doubles as exact hexadecimal floats, space-separated, appended to a growing string
-typedef struct {
-    char *s;
-    size_t len, cap;
-} strbuf;
-
-// room for `more` further bytes and a terminating zero
-static void sb_reserve(strbuf *b, size_t more) {
-    if (b->len + more + 1 <= b->cap) return;
-    b->cap = 2 * (b->len + more + 1) > 4096 ? 2 * (b->len + more + 1) : 4096;
-    char *n = nn_malloc(b->cap);
-    if (b->s) memcpy(n, b->s, b->len + 1);
-    nn_free(b->s);
-    b->s = n;
-}
-
-static void sb_add(strbuf *b, double v) {
-    sb_reserve(b, 40);
-    b->len += (size_t)snprintf(b->s + b->len, b->cap - b->len, "%a ", v);
-}
-
-// the next double of a hex list, or NAN (and *ok = 0) when missing
-static double sb_next(const char **p, int *ok) {
-    char *end;
-    double v = strtod(*p, &end);
-    if (end == *p) {
-        *ok = 0;
-        return NAN;
-    }
-    *p = end;
-    return v;
-}
-
-static void add_rng(strbuf *b, const nn_rng *r) {
-    sb_add(b, (double)r->counter);
-    sb_add(b, r->pos);
-    for (int i = 0; i < 4; i++) sb_add(b, r->buf[i]);
-    sb_add(b, r->has_spare);
-    sb_add(b, r->spare);
-}
-
-static void read_rng(const char **p, int *ok, nn_rng *r) {
-    r->counter = (uint64_t)sb_next(p, ok);
-    r->pos = (int)sb_next(p, ok);
-    for (int i = 0; i < 4; i++) r->buf[i] = (uint32_t)sb_next(p, ok);
-    r->has_spare = (int)sb_next(p, ok);
-    r->spare = (float)sb_next(p, ok);
-}
-
 static int save_checkpoint(const shac *s, const char *path, char *err, size_t errlen) {
-    const env_batch *e = s->e;
-    const mjModel *m = e->pm->m;
     st_writer *w = st_writer_new();
     nn_ckpt_write_params(w, "a/", &s->ap, &s->aopt);
     nn_ckpt_write_params(w, "c/", &s->cp, &s->copt);
     nn_ckpt_write_params(w, "t/", &s->tp, NULL);
     nn_ckpt_write_rms(w, "obs_rms.", &s->obs_rms);
     char buf[64];
-    st_writer_meta(w, "format", "pwm-shac-1");
+    st_writer_meta(w, "format", "pwm-shac-2");
     st_writer_meta(w, "env", s->c.env);
     st_writer_meta(w, "actor_units", s->c.actor_units);
     st_writer_meta(w, "critic_units", s->c.critic_units);
@@ -538,23 +418,11 @@ static int save_checkpoint(const shac *s, const char *path, char *err, size_t er
     sb_add(&b, s->wall);
     sb_add(&b, s->bad_updates);
     sb_add(&b, s->best_eval);
-    sb_add(&b, s->n_recent);
-    sb_add(&b, s->i_recent);
-    for (int i = 0; i < 20; i++) sb_add(&b, s->recent[i]);
-    sb_add(&b, (double)e->episodes);
-    sb_add(&b, (double)e->blowups);
-    add_rng(&b, &s->noise);
-    for (int i = 0; i < e->n; i++) {
-        const mjData *d = e->b->d[i];
-        for (int k = 0; k < m->nq; k++) sb_add(&b, d->qpos[k]);
-        for (int k = 0; k < m->nv; k++) sb_add(&b, d->qvel[k]);
-        for (int k = 0; k < m->na; k++) sb_add(&b, d->act[k]);
-        for (int k = 0; k < m->nv; k++) sb_add(&b, d->qacc_warmstart[k]);
-        for (int k = 0; k < s->A; k++) sb_add(&b, e->prev[(size_t)i * s->A + k]);
-        sb_add(&b, e->steps[i]);
-        sb_add(&b, e->ret[i]);
-        add_rng(&b, &e->rng[i]);
-    }
+    sb_add(&b, s->recent.n);
+    sb_add(&b, s->recent.i);
+    for (int i = 0; i < LRN_RECENT; i++) sb_add(&b, s->recent.v[i]);
+    sb_add_rng(&b, &s->noise);
+    lrn_env_state_write(&b, s->e);
     st_writer_meta(w, "state", b.s);
     int rc = st_writer_commit(w, path, err, errlen);
     st_writer_free(w);
@@ -567,8 +435,9 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
     if (st_read(path, &f, err, errlen)) return -1;
     char msg[512];
     const char *env = st_meta(&f, "env"), *state = st_meta(&f, "state"), *epoch = st_meta(&f, "epoch");
+    const char *format = st_meta(&f, "format");
     int rc = -1;
-    if (!env || strcmp(env, s->c.env) || !state || !epoch) {
+    if (!env || strcmp(env, s->c.env) || !state || !epoch || !format || strcmp(format, "pwm-shac-2")) {
         nn_err(err, errlen, "%s: not a SHAC checkpoint of task '%s' (task %s); start a new run or point --out elsewhere",
                path, s->c.env, env ? env : "missing");
     } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
@@ -577,22 +446,14 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
                nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg)) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
     } else {
-        // parse the state first, into temporaries, so that a bad one changes nothing
-        env_batch *e = s->e;
-        const mjModel *m = e->pm->m;
+        // the run's counters first, into temporaries, so that a bad state changes nothing
         const char *p = state;
-        int ok = 1, n = e->n;
-        size_t per = (size_t)m->nq + 2 * m->nv + m->na + s->A;
-        double head[28], *envs = nn_malloc(sizeof(double) * n * (per + 2));
-        nn_rng noise = s->noise, *rngs = nn_malloc(sizeof(nn_rng) * n);
-        for (int i = 0; i < 28; i++) head[i] = sb_next(&p, &ok);
-        read_rng(&p, &ok, &noise);
-        for (int i = 0; i < n; i++) {
-            for (size_t k = 0; k < per + 2; k++) envs[(size_t)i * (per + 2) + k] = sb_next(&p, &ok);
-            rngs[i] = e->rng[i];
-            read_rng(&p, &ok, &rngs[i]);
-        }
-        if (!ok) {
+        int ok = 1;
+        double head[6 + LRN_RECENT];
+        nn_rng noise = s->noise;
+        for (int i = 0; i < 6 + LRN_RECENT; i++) head[i] = sb_next(&p, &ok);
+        sb_read_rng(&p, &ok, &noise);
+        if (!ok || lrn_env_state_read(&p, s->e)) {
             nn_err(err, errlen, "%s: its run state is truncated or was saved with another --envs", path);
         } else {
             nn_ckpt_read_params(&f, "a/", &s->ap, &s->aopt);
@@ -602,25 +463,11 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
             s->epoch = strtol(epoch, NULL, 10);
             s->env_steps = (long)head[0], s->wall = head[1], s->bad_updates = (int)head[2];
             s->best_eval = head[3];
-            s->n_recent = (int)head[4], s->i_recent = (int)head[5];
-            for (int i = 0; i < 20; i++) s->recent[i] = head[6 + i];
-            e->episodes = (long)head[26], e->blowups = (long)head[27];
+            s->recent.n = (int)head[4], s->recent.i = (int)head[5];
+            for (int i = 0; i < LRN_RECENT; i++) s->recent.v[i] = head[6 + i];
             s->noise = noise;
-            for (int i = 0; i < n; i++) {
-                const double *v = envs + (size_t)i * (per + 2);
-                mjData *d = e->b->d[i];
-                ph_set_state(e->b, i, v, v + m->nq, m->na ? v + m->nq + m->nv : NULL);
-                memcpy(d->qacc_warmstart, v + m->nq + m->nv + m->na, sizeof(double) * m->nv);
-                memcpy(e->prev + (size_t)i * s->A, v + m->nq + 2 * m->nv + m->na, sizeof(double) * s->A);
-                e->steps[i] = (int)v[per];
-                e->ret[i] = v[per + 1];
-                e->rng[i] = rngs[i];
-                e->task->observe(e->task, m, d, e->prev + (size_t)i * s->A, e->obs + (size_t)i * s->O,
-                                 e->J + (size_t)i * s->O * s->nx);
-            }
             rc = 0;
         }
-        nn_free(envs), nn_free(rngs);
     }
     st_free(&f);
     return rc;
@@ -628,37 +475,6 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
 
 // ---------------------------------------------------------------------------------------------
 // training
-
-// keep the header and the rows of epochs <= last (a resumed run rewrites what came after)
-static int truncate_csv(const char *path, long last) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[4096];
-    strbuf keep = {0};
-    while (fgets(line, sizeof line, f)) {
-        char *end;
-        long ep = strtol(line, &end, 10);
-        if (end != line && ep > last) continue;
-        size_t n = strlen(line);
-        sb_reserve(&keep, n);
-        memcpy(keep.s + keep.len, line, n + 1);
-        keep.len += n;
-    }
-    fclose(f);
-    f = fopen(path, "w");
-    if (!f) return -1;
-    if (keep.len) fwrite(keep.s, 1, keep.len, f);
-    fclose(f);
-    nn_free(keep.s);
-    return 0;
-}
-
-static FILE *open_log(const char *path, const char *header) {
-    int fresh = !nn_file_exists(path);
-    FILE *f = fopen(path, "a");
-    if (f && fresh) fprintf(f, "%s\n", header);
-    return f;
-}
 
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads) {
     char err[1024], ckpt[1024], final[1024], best[1024], logp[1024], timep[1024], evalp[1024];
@@ -689,13 +505,13 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
             shac_free(&s);
             return 1;
         }
-        truncate_csv(logp, s.epoch);
-        truncate_csv(timep, s.epoch);
+        lrn_truncate_csv(logp, s.epoch);
+        lrn_truncate_csv(timep, s.epoch);
         fprintf(stderr, "pwm shac: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.epoch, s.env_steps);
     }
-    FILE *log = open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
+    FILE *log = lrn_open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
                                "critic_loss,skipped");
-    FILE *tlog = open_log(timep, "epoch,physics_s,jacobians_s,backward_s,actor_s,critic_s");
+    FILE *tlog = lrn_open_log(timep, "epoch,physics_s,jacobians_s,backward_s,actor_s,critic_s");
     if (!log || !tlog) {
         fprintf(stderr, "pwm shac: cannot write logs in %s: %s\n", out_dir, strerror(errno));
         shac_free(&s);
@@ -724,8 +540,9 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
             s.bad_updates = 0;
         }
         double t1 = nn_now();
-        td_lambda(&s);
-        double closs = train_critic(&s, lr_c);
+        lrn_td_lambda(s.N, s.h, c->gamma, c->lambda, s.rew_buf, s.done_buf, s.next_val, s.targets);
+        double closs = lrn_fit_critics(s.g, &s.critic, 1, &s.cp, &s.copt, s.obs_buf, s.targets, s.N * s.h, s.O,
+                                       c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
         nn_params_copy(&s.tp, &s.cp, (float)c->target_alpha);
         s.t_critic = nn_now() - t1;
         s.epoch = ep;
@@ -740,11 +557,7 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
                 if (save_checkpoint(&s, best, err, sizeof err)) fprintf(stderr, "pwm shac: %s\n", err);
             }
         }
-        double train = NAN;
-        if (s.n_recent) {
-            train = 0;
-            for (int i = 0; i < s.n_recent; i++) train += s.recent[i] / s.n_recent;
-        }
+        double train = lrn_recent_mean(&s.recent);
         fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.env_steps, s.wall, train, ev, loss, norm,
                 closs, skipped);
         fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_physics, s.t_jacobians, s.t_backward, s.t_actor,
@@ -804,7 +617,7 @@ shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size
     if (st_read(ckpt, &f, err, errlen)) return NULL;
     const char *fenv = st_meta(&f, "env"), *units = st_meta(&f, "actor_units");
     const env_task *t = fenv ? env_find(fenv) : NULL;
-    int au[SHAC_MAX_UNITS], na = units ? parse_units(units, au) : -1;
+    int au[LRN_MAX_UNITS], na = units ? lrn_parse_units(units, au) : -1;
     shac_policy *p = NULL;
     char msg[512];
     if (!t || na < 1) {

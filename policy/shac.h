@@ -12,8 +12,6 @@
 #include "../nn/rng.h"
 #include "../physics/physics.h"
 
-#define SHAC_MAX_UNITS 8
-
 typedef struct {
     const char *env;
     const char *preset;          // quick | paper: the defaults below come from it

@@ -1,0 +1,224 @@
+#include "learner.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../nn/common.h"
+
+int lrn_parse_units(const char *s, int *units) {
+    int n = 0;
+    while (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 65536 || n == LRN_MAX_UNITS) return -1;
+        units[n++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    return n;
+}
+
+void lrn_td_lambda(int N, int h, double gamma, double lambda, const float *rew, const float *done,
+                   const float *next_val, float *targets) {
+    for (int i = 0; i < N; i++) {
+        double Ai = 0, Bi = 0, lam = 1;
+        for (int k = h - 1; k >= 0; k--) {
+            size_t j = (size_t)k * N + i;
+            double d = done[j], r = rew[j], v = next_val[j];
+            lam = lam * lambda * (1 - d) + d;
+            Ai = (1 - d) * (lambda * gamma * Ai + gamma * v + (1 - lam) / (1 - lambda) * r);
+            Bi = gamma * (v * d + Bi * (1 - d)) + r;
+            targets[j] = (float)((1 - lambda) * Ai + lam * Bi);
+        }
+    }
+}
+
+double lrn_fit_critics(nn_graph *g, const nn_mlp *critics, int K, nn_params *p, nn_adam *opt, const float *x,
+                       const float *targets, int rows, int dim, int iters, int batches, double clip, float lr) {
+    int B = rows / batches;
+    double last = 0;
+    for (int it = 0; it < iters; it++) {
+        double sum = 0;
+        for (int mb = 0; mb < batches; mb++) {
+            nn_graph_reset(g);
+            nn_params_zero_grad(p);
+            nn_tensor *in = nn_tensor_from(g, x + (size_t)mb * B * dim, B, dim, 0);
+            nn_tensor *y = nn_tensor_from(g, targets + (size_t)mb * B, B, 1, 0), *l = NULL;
+            for (int k = 0; k < K; k++) {
+                nn_tensor *lk = nn_mean(g, nn_mse(g, nn_mlp_forward(g, &critics[k], in), y));
+                l = l ? nn_add(g, l, lk) : lk;
+            }
+            if (K > 1) l = nn_scale(g, l, 1.0f / (float)K);
+            nn_backward(g, l);
+            nn_grad_nan_to_num(p);
+            nn_clip_grad_norm(p, clip);
+            nn_adam_step(opt, p, lr);
+            sum += l->x[0];
+        }
+        last = sum / batches;
+    }
+    return last;
+}
+
+int lrn_evaluate(const char *env, int episodes, long seed, const ph_config *physics, lrn_policy_fn policy,
+                 void *ctx, double *mean, double *std, int verbose, char *err, size_t errlen) {
+    const env_task *t = env_find(env);
+    if (!t) return nn_err(err, errlen, "unknown task '%s'", env);
+    env_batch *e = env_batch_new(t, physics, NULL, episodes, (unsigned long)seed, 0, err, errlen);
+    if (!e) return -1;
+    int left = episodes;
+    unsigned char *done = nn_malloc((size_t)episodes);
+    memset(done, 0, (size_t)episodes);
+    double *u = nn_malloc(sizeof(double) * episodes * t->act_dim), sum = 0, sum2 = 0;
+    while (left > 0) {
+        policy(ctx, e->obs, episodes, u);
+        env_step(e, u, 0);
+        for (int i = 0; i < episodes; i++)
+            if (!done[i] && (e->term[i] || e->trunc[i])) {
+                done[i] = 1, left--;
+                sum += e->ret_final[i], sum2 += e->ret_final[i] * e->ret_final[i];
+                if (verbose) printf("episode %d: return %.2f, length %d (%s)\n", i, e->ret_final[i], e->len_final[i],
+                                    e->term[i] ? "terminated" : "time-out");
+            }
+    }
+    *mean = sum / episodes;
+    double var = sum2 / episodes - *mean * *mean;
+    *std = var > 0 ? sqrt(var) : 0;
+    nn_free(done), nn_free(u);
+    env_batch_free(e);
+    return 0;
+}
+
+void lrn_recent_add(lrn_recent *r, double v) {
+    r->v[r->i] = v;
+    r->i = (r->i + 1) % LRN_RECENT;
+    r->n += r->n < LRN_RECENT;
+}
+
+double lrn_recent_mean(const lrn_recent *r) {
+    if (!r->n) return NAN;
+    double s = 0;
+    for (int i = 0; i < r->n; i++) s += r->v[i] / r->n;
+    return s;
+}
+
+FILE *lrn_open_log(const char *path, const char *header) {
+    int fresh = !nn_file_exists(path);
+    FILE *f = fopen(path, "a");
+    if (f && fresh) fprintf(f, "%s\n", header);
+    return f;
+}
+
+int lrn_truncate_csv(const char *path, long last) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    strbuf keep = {0};
+    while (fgets(line, sizeof line, f)) {
+        char *end;
+        long ep = strtol(line, &end, 10);
+        if (end != line && ep > last) continue;
+        size_t n = strlen(line);
+        sb_reserve(&keep, n);
+        memcpy(keep.s + keep.len, line, n + 1);
+        keep.len += n;
+    }
+    fclose(f);
+    f = fopen(path, "w");
+    if (!f) return -1;
+    if (keep.len) fwrite(keep.s, 1, keep.len, f);
+    fclose(f);
+    nn_free(keep.s);
+    return 0;
+}
+
+void sb_reserve(strbuf *b, size_t more) {
+    if (b->len + more + 1 <= b->cap) return;
+    b->cap = 2 * (b->len + more + 1) > 4096 ? 2 * (b->len + more + 1) : 4096;
+    char *n = nn_malloc(b->cap);
+    if (b->s) memcpy(n, b->s, b->len + 1);
+    nn_free(b->s);
+    b->s = n;
+}
+
+void sb_add(strbuf *b, double v) {
+    sb_reserve(b, 40);
+    b->len += (size_t)snprintf(b->s + b->len, b->cap - b->len, "%a ", v);
+}
+
+double sb_next(const char **p, int *ok) {
+    char *end;
+    double v = strtod(*p, &end);
+    if (end == *p) {
+        *ok = 0;
+        return NAN;
+    }
+    *p = end;
+    return v;
+}
+
+void sb_add_rng(strbuf *b, const nn_rng *r) {
+    sb_add(b, (double)r->counter);
+    sb_add(b, r->pos);
+    for (int i = 0; i < 4; i++) sb_add(b, r->buf[i]);
+    sb_add(b, r->has_spare);
+    sb_add(b, r->spare);
+}
+
+void sb_read_rng(const char **p, int *ok, nn_rng *r) {
+    r->counter = (uint64_t)sb_next(p, ok);
+    r->pos = (int)sb_next(p, ok);
+    for (int i = 0; i < 4; i++) r->buf[i] = (uint32_t)sb_next(p, ok);
+    r->has_spare = (int)sb_next(p, ok);
+    r->spare = (float)sb_next(p, ok);
+}
+
+void lrn_env_state_write(strbuf *b, const env_batch *e) {
+    const mjModel *m = e->pm->m;
+    int A = e->task->act_dim;
+    sb_add(b, (double)e->episodes);
+    sb_add(b, (double)e->blowups);
+    for (int i = 0; i < e->n; i++) {
+        const mjData *d = e->b->d[i];
+        for (int k = 0; k < m->nq; k++) sb_add(b, d->qpos[k]);
+        for (int k = 0; k < m->nv; k++) sb_add(b, d->qvel[k]);
+        for (int k = 0; k < m->na; k++) sb_add(b, d->act[k]);
+        for (int k = 0; k < m->nv; k++) sb_add(b, d->qacc_warmstart[k]);
+        for (int k = 0; k < A; k++) sb_add(b, e->prev[(size_t)i * A + k]);
+        sb_add(b, e->steps[i]);
+        sb_add(b, e->ret[i]);
+        sb_add_rng(b, &e->rng[i]);
+    }
+}
+
+int lrn_env_state_read(const char **p, env_batch *e) {
+    const mjModel *m = e->pm->m;
+    int ok = 1, n = e->n, A = e->task->act_dim, O = e->task->obs_dim, nx = e->pm->nx;
+    size_t per = (size_t)m->nq + 2 * m->nv + m->na + A;
+    double head[2], *envs = nn_malloc(sizeof(double) * n * (per + 2));
+    nn_rng *rngs = nn_malloc(sizeof(nn_rng) * n);
+    for (int i = 0; i < 2; i++) head[i] = sb_next(p, &ok);
+    for (int i = 0; i < n; i++) {
+        for (size_t k = 0; k < per + 2; k++) envs[(size_t)i * (per + 2) + k] = sb_next(p, &ok);
+        rngs[i] = e->rng[i];
+        sb_read_rng(p, &ok, &rngs[i]);
+    }
+    if (ok) {
+        e->episodes = (long)head[0], e->blowups = (long)head[1];
+        for (int i = 0; i < n; i++) {
+            const double *v = envs + (size_t)i * (per + 2);
+            mjData *d = e->b->d[i];
+            ph_set_state(e->b, i, v, v + m->nq, m->na ? v + m->nq + m->nv : NULL);
+            memcpy(d->qacc_warmstart, v + m->nq + m->nv + m->na, sizeof(double) * m->nv);
+            memcpy(e->prev + (size_t)i * A, v + m->nq + 2 * m->nv + m->na, sizeof(double) * A);
+            e->steps[i] = (int)v[per];
+            e->ret[i] = v[per + 1];
+            e->rng[i] = rngs[i];
+            e->task->observe(e->task, m, d, e->prev + (size_t)i * A, e->obs + (size_t)i * O,
+                             e->J ? e->J + (size_t)i * O * nx : NULL);
+        }
+    }
+    nn_free(envs), nn_free(rngs);
+    return ok ? 0 : -1;
+}
