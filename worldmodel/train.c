@@ -69,25 +69,23 @@ static void pad_copy(float *dst, int D, const float *src, int d) {
     memset(dst + d, 0, sizeof(float) * (D - d));
 }
 
-// one batch of B windows of H+1 steps from episodes [lo, hi), drawn by r (time-major)
-static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, const nn_rms *rms, float *obs,
-                  float *act, float *rew, int *task) {
-    int O = e->obs_dim, A = e->act_dim;
+int wm_sample_windows(const ds_episode *const *eps, const int *ep_task, int lo, int hi, int O, int A, int B, int H,
+                      nn_rng *r, const nn_rms *rms, float *obs, float *act, float *rew, int *task) {
     long windows = 0;
-    for (int i = lo; i < hi; i++) windows += e->eps[i]->T >= H ? e->eps[i]->T - H + 1 : 0;
+    for (int i = lo; i < hi; i++) windows += eps[i]->T >= H ? eps[i]->T - H + 1 : 0;
     if (!windows) return -1;
     for (int b = 0; b < B; b++) {
         long w = (long)(nn_rng_uniform(r) * (double)windows);
         int i = lo;
         for (; i < hi; i++) {
-            long n = e->eps[i]->T >= H ? e->eps[i]->T - H + 1 : 0;
+            long n = eps[i]->T >= H ? eps[i]->T - H + 1 : 0;
             if (w < n) break;
             w -= n;
         }
         // zero-padded to the largest task's sizes
-        const ds_episode *ep = e->eps[i];
+        const ds_episode *ep = eps[i];
         int eo = ep->obs_dim, ea = ep->act_dim;
-        task[b] = e->task[i];
+        if (task) task[b] = ep_task ? ep_task[i] : 0;
         for (int t = 0; t <= H; t++) pad_copy(obs + ((size_t)t * B + b) * O, O, ep->obs + (w + t) * eo, eo);
         for (int t = 0; t < H; t++) {
             pad_copy(act + ((size_t)t * B + b) * A, A, ep->act + (w + t) * ea, ea);
@@ -96,6 +94,26 @@ static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, co
     }
     if (rms) nn_rms_normalize(rms, rew, rew, H * B);
     return 0;
+}
+
+// one batch of B windows from the training (or held-out) episodes
+static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, const nn_rms *rms, float *obs,
+                  float *act, float *rew, int *task) {
+    return wm_sample_windows(e->eps, e->task, lo, hi, e->obs_dim, e->act_dim, B, H, r, rms, obs, act, rew, task);
+}
+
+double wm_train_step(nn_graph *g, world_model *w, nn_adam *opt, const float *obs, const float *act, const float *rew,
+                     const int *task, int B, int H, double rho, double clip, float lr, double *dyn, double *rewp,
+                     const char **bad) {
+    nn_graph_reset(g);
+    nn_params_zero_grad(&w->p);
+    nn_tensor *loss = wm_loss(g, w, obs, act, rew, task, B, H, (float)rho, NULL, dyn, rewp);
+    nn_backward(g, loss);
+    *bad = nn_grad_nonfinite(&w->p);
+    if (*bad) return NAN;
+    nn_clip_grad_norm(&w->p, clip);
+    nn_adam_step(opt, &w->p, lr);
+    return loss->x[0];
 }
 
 // the model to train: a new one, or the checkpoint at out when resuming; 0, or -1 with a message
@@ -179,20 +197,16 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
             rc = 1;
             break;
         }
-        nn_graph_reset(g);
-        nn_params_zero_grad(&w.p);
         double dl, rl;
-        nn_tensor *loss = wm_loss(g, &w, obs, act, rew, tasks, B, H, (float)c->rho, NULL, &dl, &rl);
-        nn_backward(g, loss);
-        const char *bad = nn_grad_nonfinite(&w.p);
+        const char *bad;
+        double loss = wm_train_step(g, &w, &opt, obs, act, rew, tasks, B, H, c->rho, c->clip, (float)c->lr, &dl, &rl,
+                                    &bad);
         if (bad) {
             fprintf(stderr, "pwm wm train: step %ld: non-finite gradient in '%s'; stopped (last checkpoint %s)\n", step,
                     bad, out);
             rc = 1;
             break;
         }
-        nn_clip_grad_norm(&w.p, c->clip);
-        nn_adam_step(&opt, &w.p, (float)c->lr);
         if (step % c->log_every == 0 || step == c->steps) {
             double val = NAN;
             nn_rng_init(&r, (unsigned long)c->seed + 7, (unsigned long)step);
@@ -202,7 +216,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
                 val = wm_loss(g, &w, obs, act, rew, tasks, B, H, (float)c->rho, NULL, NULL, NULL)->x[0];
                 nn_graph_set_no_grad(g, 0);
             }
-            fprintf(log, "%ld,%.6g,%.6g,%.6g,%.6g\n", step, loss->x[0], dl, rl, val);
+            fprintf(log, "%ld,%.6g,%.6g,%.6g,%.6g\n", step, loss, dl, rl, val);
             fflush(log);
         }
         int last = step == c->steps;

@@ -180,66 +180,76 @@ int wm_task_id(const world_model *w, const char *name) {
     return -1;
 }
 
-int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,
-            size_t errlen) {
-    st_writer *sw = st_writer_new();
+// the config's integer fields in checkpoint metadata
+static const char *const meta_keys[9] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim",
+                                         "reward_bins", "num_tasks", "task_dim"};
+
+void wm_write(st_writer *sw, const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step) {
     nn_ckpt_write_params(sw, "wm/", &w->p, opt);
     if (rew_rms) nn_ckpt_write_rms(sw, "rew_rms.", rew_rms);
     char buf[64];
     const wm_config *c = &w->c;
-    st_writer_meta(sw, "format", "pwm-worldmodel-1");
     st_writer_meta(sw, "activation", wm_activation_name(c->activation));
     st_writer_meta(sw, "tasks", w->tasks);
     int vals[9] = {c->obs_dim, c->act_dim, c->latent, c->enc_dim, c->enc_layers, c->mlp_dim, c->reward_bins,
                    c->num_tasks, c->task_dim};
-    const char *keys[9] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim", "reward_bins",
-                           "num_tasks", "task_dim"};
     for (int i = 0; i < 9; i++) {
         snprintf(buf, sizeof buf, "%d", vals[i]);
-        st_writer_meta(sw, keys[i], buf);
+        st_writer_meta(sw, meta_keys[i], buf);
     }
     snprintf(buf, sizeof buf, "%ld", step);
     st_writer_meta(sw, "step", buf);
+}
+
+int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,
+            size_t errlen) {
+    st_writer *sw = st_writer_new();
+    st_writer_meta(sw, "format", "pwm-worldmodel-1");
+    wm_write(sw, w, opt, rew_rms, step);
     int rc = st_writer_commit(sw, path, err, errlen);
     st_writer_free(sw);
     return rc;
 }
 
-int wm_load(world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const char *path, char *err, size_t errlen) {
-    st_file f;
-    if (st_read(path, &f, err, errlen)) return -1;
-    const char *fmt = st_meta(&f, "format"), *act = st_meta(&f, "activation");
-    const char *keys[9] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim", "reward_bins",
-                           "num_tasks", "task_dim"};
-    int vals[9], ok = fmt && !strcmp(fmt, "pwm-worldmodel-1") && act && wm_activation_parse(act) >= 0;
+int wm_read(const st_file *f, world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const char *path, char *err,
+            size_t errlen) {
+    const char *act = st_meta(f, "activation");
+    int vals[9], ok = act && wm_activation_parse(act) >= 0;
     for (int i = 0; ok && i < 9; i++) {
-        const char *v = st_meta(&f, keys[i]);
+        const char *v = st_meta(f, meta_keys[i]);
         ok = v && ((vals[i] = atoi(v)) > 0 || (i >= 6 && vals[i] == 0));
     }
-    if (!ok || vals[2] % 8 || vals[4] > NN_MLP_MAX_HIDDEN) {
-        st_free(&f);
-        return nn_err(err, errlen, "%s: not a world-model checkpoint of this program (its config metadata is missing or "
-                      "bad)", path);
-    }
+    if (!ok || vals[2] % 8 || vals[4] > NN_MLP_MAX_HIDDEN)
+        return nn_err(err, errlen, "%s: holds no world model of this program (its config metadata is missing or bad)",
+                      path);
     wm_config c = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], (wm_activation)wm_activation_parse(act),
                    vals[6], vals[7], vals[8]};
     world_model m;
     wm_init(&m, &c, 0);
     char msg[512];
-    int rc = 0;
-    if (nn_ckpt_check_params(&f, "wm/", &m.p, opt, msg, sizeof msg) ||
-        (rew_rms && nn_ckpt_check_rms(&f, "rew_rms.", rew_rms, msg, sizeof msg))) {
-        rc = nn_err(err, errlen, "%s: %s", path, msg);
+    if (nn_ckpt_check_params(f, "wm/", &m.p, opt, msg, sizeof msg) ||
+        (rew_rms && nn_ckpt_check_rms(f, "rew_rms.", rew_rms, msg, sizeof msg))) {
         wm_free(&m);
-    } else {
-        nn_ckpt_read_params(&f, "wm/", &m.p, opt);
-        const char *tasks = st_meta(&f, "tasks");
-        snprintf(m.tasks, sizeof m.tasks, "%s", tasks ? tasks : "");
-        if (rew_rms) nn_ckpt_read_rms(&f, "rew_rms.", rew_rms);
-        const char *s = st_meta(&f, "step");
-        if (step) *step = s ? strtol(s, NULL, 10) : 0;
-        *w = m;
+        return nn_err(err, errlen, "%s: %s", path, msg);
     }
+    nn_ckpt_read_params(f, "wm/", &m.p, opt);
+    const char *tasks = st_meta(f, "tasks");
+    snprintf(m.tasks, sizeof m.tasks, "%s", tasks ? tasks : "");
+    if (rew_rms) nn_ckpt_read_rms(f, "rew_rms.", rew_rms);
+    const char *s = st_meta(f, "step");
+    if (step) *step = s ? strtol(s, NULL, 10) : 0;
+    *w = m;
+    return 0;
+}
+
+int wm_load(world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const char *path, char *err, size_t errlen) {
+    st_file f;
+    if (st_read(path, &f, err, errlen)) return -1;
+    const char *fmt = st_meta(&f, "format");
+    int rc = fmt && !strcmp(fmt, "pwm-worldmodel-1")
+                 ? wm_read(&f, w, opt, rew_rms, step, path, err, errlen)
+                 : nn_err(err, errlen, "%s: not a world-model checkpoint of this program (format %s)", path,
+                          fmt ? fmt : "missing");
     st_free(&f);
     return rc;
 }

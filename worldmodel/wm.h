@@ -13,6 +13,7 @@
 #include "../nn/mlp.h"
 #include "../nn/normalizer.h"
 #include "../nn/optim.h"
+#include "../nn/safetensors.h"
 
 typedef enum { WM_SIMNORM, WM_MISH, WM_RELU } wm_activation;
 
@@ -63,6 +64,13 @@ nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *a
 
 // The id of task name in w->tasks, or -1.
 int wm_task_id(const world_model *w, const char *name);
+// The model's tensors ("wm/*", with its Adam state and reward statistics when non-NULL) and its
+// config as metadata, into a checkpoint being written (other learners embed the model this way).
+void wm_write(st_writer *sw, const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step);
+// Build a model from the config metadata of an open checkpoint (path names it in messages) and read
+// it, all or nothing.
+int wm_read(const st_file *f, world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const char *path, char *err,
+            size_t errlen);
 // Save the model (with its Adam state and reward statistics, each optional) and its config.
 int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,
             size_t errlen);
