@@ -700,3 +700,19 @@ int args_parse_command(const args_spec *spec, int argc, char **argv, const char 
     if (rc < 0) fprintf(stderr, "%s: %s (see %s --help)\n", prog, err, prog);
     return rc == 0 ? -1 : rc > 0 ? 0 : 2;
 }
+
+const char *args_peek(int argc, char **argv, const char *name) {
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, n)) {
+            if (argv[i][2 + n] == '=') return argv[i] + 3 + n;
+            if (!argv[i][2 + n] && i + 1 < argc) return argv[i + 1];
+        }
+    return NULL;
+}
+
+int args_has_flag(int argc, char **argv, const char *flag) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], flag)) return 1;
+    return 0;
+}

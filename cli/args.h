@@ -63,4 +63,9 @@ void args_print_help(const args_spec *spec, FILE *out);
 // lines not starting with '#' get "# " prefixed. Returns 0, or -1 with a message in err.
 int args_write_config(const args_spec *spec, const char *path, const char *header, char *err, size_t errlen);
 
+// Before parsing (to pick a preset or a run's recorded config): the value of --name in argv
+// (either form), or NULL; and whether argv holds flag.
+const char *args_peek(int argc, char **argv, const char *name);
+int args_has_flag(int argc, char **argv, const char *flag);
+
 #endif

@@ -4,7 +4,7 @@
 
 #include "../envs/env.h"
 #include "../nn/common.h"
-#include "../policy/shac.h"
+#include "../policy/policy.h"
 #include "../worldmodel/dataset.h"
 #include "commands.h"
 #include "physics_opts.h"
@@ -16,7 +16,7 @@ int cmd_collect(int argc, char **argv) {
     physics_opts po;
     args_opt opts[24] = {
         {"env", ARG_STRING, &env, "task (see pwm envs)", NULL, "NAME"},
-        {"policy", ARG_STRING, &policy, "random (U(-1, 1)) or a SHAC checkpoint (its stochastic policy)", NULL,
+        {"policy", ARG_STRING, &policy, "random (U(-1, 1)) or a SHAC or PWM checkpoint (its stochastic policy)", NULL,
          "random|CKPT"},
         {"deterministic", ARG_FLAG, &deterministic, "with a checkpoint: tanh of the mean, no sampling", NULL, NULL},
         {"steps", ARG_LONG, &steps, "transitions to collect", NULL, "N"},
@@ -40,8 +40,8 @@ int cmd_collect(int argc, char **argv) {
     if (steps < 1 || envs < 1) return fprintf(stderr, "pwm collect: --steps and --envs must be >= 1\n"), 2;
     physics_opts_resolve(&po);
     nn_set_threads(threads);
-    shac_policy *pol = NULL;
-    if (strcmp(policy, "random") && !(pol = shac_policy_load(policy, t->name, err, sizeof err)))
+    trained_policy *pol = NULL;
+    if (strcmp(policy, "random") && !(pol = policy_load(policy, t->name, err, sizeof err)))
         return fprintf(stderr, "pwm collect: %s\n", err), 1;
     env_batch *e = env_batch_new(t, &po.cfg, NULL, envs, (unsigned long)seed, 0, err, sizeof err);
     if (!e) return fprintf(stderr, "pwm collect: %s\n", err), 1;
@@ -53,7 +53,7 @@ int cmd_collect(int argc, char **argv) {
     nn_rng_init(&act_rng, (unsigned long)seed, 1u << 21);
     double *u = nn_malloc(sizeof(double) * envs * A), t0 = nn_now();
     while (rec.steps < steps && !failed) {
-        if (pol) shac_policy_act(pol, e->obs, envs, u, deterministic ? NULL : &act_rng);
+        if (pol) policy_act(pol, e->obs, envs, u, deterministic ? NULL : &act_rng);
         else
             for (int i = 0; i < envs * A; i++) u[i] = 2.0 * nn_rng_uniform(&act_rng) - 1.0;
         env_step(e, u, 0);
@@ -67,6 +67,6 @@ int cmd_collect(int argc, char **argv) {
                 nn_now() - t0);
     nn_free(u);
     env_batch_free(e);
-    shac_policy_free(pol);
+    policy_free(pol);
     return failed;
 }

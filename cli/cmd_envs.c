@@ -5,7 +5,7 @@
 
 #include "../envs/env.h"
 #include "../nn/common.h"
-#include "../policy/shac.h"
+#include "../policy/policy.h"
 #include "commands.h"
 #include "physics_opts.h"
 
@@ -71,7 +71,7 @@ int cmd_rollout(int argc, char **argv) {
         // a checkpoint: its deterministic policy, one episode per environment
         double mean, std;
         if (csv) fprintf(stderr, "pwm rollout: --csv is not written for checkpoint policies (episodes print below)\n");
-        if (shac_eval_checkpoint(t->name, policy, episodes, seed, &po.cfg, &mean, &std, err, sizeof err))
+        if (policy_evaluate(t->name, policy, episodes, seed, &po.cfg, &mean, &std, err, sizeof err))
             return fprintf(stderr, "pwm rollout: %s\n", err), 1;
         printf("%s, policy %s, %d episodes, seed %ld: return %.2f +- %.2f (std)\n", t->name, policy, episodes, seed, mean,
                std);

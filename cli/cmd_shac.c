@@ -7,43 +7,15 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../policy/policy.h"
 #include "../policy/shac.h"
 #include "commands.h"
 #include "physics_opts.h"
 #include "version.h"
 
-// the value of --name in argv (either form), or NULL
-static const char *peek(int argc, char **argv, const char *name) {
-    size_t n = strlen(name);
-    for (int i = 1; i < argc; i++)
-        if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, n)) {
-            if (argv[i][2 + n] == '=') return argv[i] + 3 + n;
-            if (!argv[i][2 + n] && i + 1 < argc) return argv[i + 1];
-        }
-    return NULL;
-}
-
-static int has_flag(int argc, char **argv, const char *flag) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], flag)) return 1;
-    return 0;
-}
-
-static int mkdirs(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 int cmd_shac(int argc, char **argv) {
-    int help = has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h");
-    const char *env = peek(argc, argv, "env"), *preset = peek(argc, argv, "preset");
+    int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");
+    const char *env = args_peek(argc, argv, "env"), *preset = args_peek(argc, argv, "preset");
     if (!env && !help) return fprintf(stderr, "pwm shac: --env NAME is required (see pwm envs, pwm shac --help)\n"), 2;
     shac_config c;
     char err[1024];
@@ -95,9 +67,9 @@ int cmd_shac(int argc, char **argv) {
                       "critic), ckpt.safetensors (every --save-every epochs), final.safetensors and eval.csv.",
                       opts};
     // a resumed run starts from its own recorded config
-    const char *pout = peek(argc, argv, "out");
+    const char *pout = args_peek(argc, argv, "out");
     char path[1100], defout[512];
-    if (!help && has_flag(argc, argv, "--resume") && pout) {
+    if (!help && args_has_flag(argc, argv, "--resume") && pout) {
         snprintf(path, sizeof path, "%s/config.txt", pout);
         if (nn_file_exists(path) && args_load_config(&spec, path, err, sizeof err))
             return fprintf(stderr, "pwm shac: %s\n", err), 2;
@@ -110,11 +82,14 @@ int cmd_shac(int argc, char **argv) {
         snprintf(defout, sizeof defout, "runs/shac-%s-seed%ld", c.env, c.seed);
         out = defout;
     }
-    if (mkdirs(out)) return fprintf(stderr, "pwm shac: cannot create %s: %s\n", out, strerror(errno)), 1;
+    if (nn_mkdirs(out)) return fprintf(stderr, "pwm shac: cannot create %s: %s\n", out, strerror(errno)), 1;
     snprintf(path, sizeof path, "%s/config.txt", out);
     char header[256];
     snprintf(header, sizeof header, "# pwm shac, git commit %s", PWM_GIT_COMMIT);
-    if (!resume && args_write_config(&spec, path, header, err, sizeof err))
+    // shac_train refuses a directory holding a run; its config stays as it was
+    char logp[1100];
+    snprintf(logp, sizeof logp, "%s/log.csv", out);
+    if (!resume && !nn_file_exists(logp) && args_write_config(&spec, path, header, err, sizeof err))
         return fprintf(stderr, "pwm shac: %s\n", err), 1;
     return shac_train(&c, out, resume, threads);
 }
@@ -144,7 +119,7 @@ int cmd_eval(int argc, char **argv) {
     physics_opts_resolve(&po);
     nn_set_threads(threads);
     double mean, std;
-    if (shac_eval_checkpoint(env, policy, episodes, seed, &po.cfg, &mean, &std, err, sizeof err))
+    if (policy_evaluate(env, policy, episodes, seed, &po.cfg, &mean, &std, err, sizeof err))
         return fprintf(stderr, "pwm eval: %s\n", err), 1;
     printf("%d episodes, seed %ld: return %.2f +- %.2f (std)\n", episodes, seed, mean, std);
     return 0;

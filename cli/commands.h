@@ -10,5 +10,6 @@ int cmd_shac(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_wm(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

@@ -27,6 +27,8 @@ FILE *nn_fopen_at(const char *file, int line, const char *path, const char *mode
 
 // Whether a file (or directory) exists at path.
 int nn_file_exists(const char *path);
+// mkdir -p; 0, or -1 with errno set
+int nn_mkdirs(const char *path);
 
 // Format an error message into err[errlen] (if err is non-NULL) and return -1.
 // Recoverable errors (bad files, bad configs) use this instead of nn_fatal.

@@ -388,9 +388,9 @@ static void det_policy_act(void *ctx, const double *obs, int n, double *u) {
 }
 
 static int evaluate(const actor *act, const nn_rms *rms, const char *env, int episodes, long seed,
-                    const ph_config *physics, double *mean, double *std, int verbose, char *err, size_t errlen) {
+                    const ph_config *physics, double *mean, double *std, char *err, size_t errlen) {
     det_policy p = {nn_graph_new(1 << 20), act, rms};
-    int rc = lrn_evaluate(env, episodes, seed, physics, det_policy_act, &p, mean, std, verbose, err, errlen);
+    int rc = lrn_evaluate(env, episodes, seed, physics, det_policy_act, &p, mean, std, 0, err, errlen);
     nn_graph_free(p.g);
     return rc;
 }
@@ -549,8 +549,8 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
         s.wall = wall0 + (nn_now() - t_start);
         double ev = NAN, evs = 0;
         if (ep % c->eval_every == 0 || ep == c->epochs) {
-            if (evaluate(&s.act, &s.obs_rms, c->env, c->eval_episodes, c->seed + 1000000, &c->physics, &ev, &evs, 0,
-                         err, sizeof err))
+            if (evaluate(&s.act, &s.obs_rms, c->env, c->eval_episodes, c->seed + 1000000, &c->physics, &ev, &evs, err,
+                         sizeof err))
                 fprintf(stderr, "pwm shac: evaluation failed: %s\n", err);
             else if (ev > s.best_eval) {
                 s.best_eval = ev;
@@ -589,7 +589,7 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
         if (save_checkpoint(&s, final, err, sizeof err)) fprintf(stderr, "pwm shac: %s\n", err);
         double mean, std;
         int n = c->eval_episodes >= 10 ? c->eval_episodes : 10;
-        if (evaluate(&s.act, &s.obs_rms, c->env, n, c->seed + 2000000, &c->physics, &mean, &std, 0, err, sizeof err) == 0) {
+        if (evaluate(&s.act, &s.obs_rms, c->env, n, c->seed + 2000000, &c->physics, &mean, &std, err, sizeof err) == 0) {
             FILE *f = fopen(evalp, "w");
             if (f) {
                 fprintf(f, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", n, mean, std, s.env_steps);
@@ -668,15 +668,6 @@ void shac_policy_free(shac_policy *p) {
     nn_graph_free(p->g);
     nn_free(p->eps);
     nn_free(p);
-}
-
-int shac_eval_checkpoint(const char *env, const char *ckpt, int episodes, long seed, const ph_config *physics,
-                         double *mean, double *std, char *err, size_t errlen) {
-    shac_policy *p = shac_policy_load(ckpt, env, err, errlen);
-    if (!p) return -1;
-    int rc = evaluate(&p->act, &p->rms, p->env, episodes, seed, physics, mean, std, 1, err, errlen);
-    shac_policy_free(p);
-    return rc;
 }
 
 // ---------------------------------------------------------------------------------------------

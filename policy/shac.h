@@ -49,11 +49,6 @@ const char *shac_policy_env(const shac_policy *p);
 void shac_policy_act(shac_policy *p, const double *obs, int n, double *u, nn_rng *r);
 void shac_policy_free(shac_policy *p);
 
-// Evaluate a checkpoint's deterministic policy on a task: per-episode returns printed, mean and
-// std returned through out (may be NULL). Returns 0 or -1 with a message in err.
-int shac_eval_checkpoint(const char *env, const char *ckpt, int episodes, long seed, const ph_config *physics,
-                         double *mean, double *std, char *err, size_t errlen);
-
 // Check the actor loss's gradient (through the actor, observations, rewards, the target critic and
 // the recorded physics Jacobians) against central differences of the whole window's loss, for
 // `samples` actor weights spread over its tensors (perturbed by eps). Returns 0 with the max

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../policy/policy.h"
 #include "../policy/shac.h"
 #include "../worldmodel/dataset.h"
 #include "test.h"
@@ -107,9 +108,9 @@ TEST(reproducible_and_resumable) {
     double mean, std;
     char err[512];
     snprintf(pa, sizeof pa, "%s/final.safetensors", a);
-    CHECK(shac_eval_checkpoint("hopper", pa, 2, 1, &c.physics, &mean, &std, err, sizeof err) == 0, "%s", err);
+    CHECK(policy_evaluate("hopper", pa, 2, 1, &c.physics, &mean, &std, err, sizeof err) == 0, "%s", err);
     CHECK(isfinite(mean), "evaluation return %g", mean);
-    CHECK(shac_eval_checkpoint("ant", pa, 2, 1, &c.physics, &mean, &std, err, sizeof err) != 0 && strstr(err, "hopper"),
+    CHECK(policy_evaluate("ant", pa, 2, 1, &c.physics, &mean, &std, err, sizeof err) != 0 && strstr(err, "hopper"),
           "a hopper policy evaluated on the ant: %s", err);
 }
 

@@ -220,6 +220,7 @@ int ds_recorder_step(ds_recorder *r, const double *act, const double *rew, const
         if (x->term[T] || x->trunc[T]) {
             if (ds_write(r->dir, r->next++, x, err, errlen)) return -1;
             r->written++;
+            if (r->on_episode) r->on_episode(r->ctx, x);
             x->T = 0;
             for (int k = 0; k < O; k++) x->obs[k] = (float)obs[(size_t)i * O + k];
         }

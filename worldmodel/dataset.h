@@ -46,6 +46,9 @@ typedef struct {
     int n, obs_dim, act_dim, cap, next, written;
     long steps;
     ds_episode *eps;  // one growing episode per environment
+    // optional: called with each episode just written (before its buffer is reused)
+    void (*on_episode)(void *ctx, const ds_episode *ep);
+    void *ctx;
 } ds_recorder;
 
 // Open dir for the task (as ds_open) and start every environment's episode at obs (n × obs_dim);

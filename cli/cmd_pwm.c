@@ -1,0 +1,107 @@
+// `pwm train`: PWM, policy learning through a pretrained world model.
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../nn/common.h"
+#include "../policy/pwm.h"
+#include "args.h"
+#include "commands.h"
+#include "physics_opts.h"
+#include "version.h"
+
+int cmd_train(int argc, char **argv) {
+    int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");
+    const char *env = args_peek(argc, argv, "env"), *preset = args_peek(argc, argv, "preset");
+    if (!env && !help) return fprintf(stderr, "pwm train: --env NAME is required (see pwm envs, pwm train --help)\n"), 2;
+    pwm_config c;
+    char err[1024];
+    if (pwm_preset(&c, env ? env : "hopper", preset ? preset : "quick", err, sizeof err))
+        return fprintf(stderr, "pwm train: %s\n", err), 2;
+    const char *out = NULL, *config = NULL, **data = NULL;
+    int resume = 0, threads = 0;
+    physics_opts po;
+    args_opt opts[56] = {
+        {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
+        {"preset", ARG_CHOICE, &c.preset, "defaults: quick (2 cores) or paper (the paper's config)", "quick|paper", NULL},
+        {"wm", ARG_STRING, &c.wm, "the pretrained world model (pwm wm train)", NULL, "FILE"},
+        {"data", ARG_LIST, &data, "datasets: the replay buffer's first episodes (online) or the start states (offline)",
+         NULL, "DIR..."},
+        {"offline", ARG_FLAG, &c.offline, "extract a policy from the frozen model and dataset start states, no environment",
+         NULL, NULL},
+        {"reproduce-original", ARG_FLAG, &c.reproduce_original,
+         "the public code's quirks: gamma^(H+1) bootstrap, last-step edge case, one-step offline targets", NULL, NULL},
+        {"config", ARG_STRING, &config, "read options from a key = value file (later options win)", NULL, "FILE"},
+        {"out", ARG_STRING, &out, "run directory (default runs/pwm-ENV-seedS)", NULL, "DIR"},
+        {"resume", ARG_FLAG, &resume, "continue the run in --out from its last checkpoint (its config.txt is loaded first)", NULL, NULL},
+        {"seed", ARG_LONG, &c.seed, "seed of the start states, exploration noise, batches and initial weights", NULL, "S"},
+        {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        {"epochs", ARG_INT, &c.epochs, "training epochs (actor updates)", NULL, "N"},
+        {"envs", ARG_INT, &c.envs, "the actor's batch: real environments (online) or start states (offline)", NULL, "N"},
+        {"horizon", ARG_INT, &c.horizon, "imagined rollout length H", NULL, "H"},
+        {"gamma", ARG_DOUBLE, &c.gamma, "discount", NULL, "X"},
+        {"lambda", ARG_DOUBLE, &c.lambda, "TD(lambda) of the critic targets", NULL, "X"},
+        {"actor-units", ARG_STRING, &c.actor_units, "actor hidden widths (Linear -> Mish -> LayerNorm)", NULL, "W,W,..."},
+        {"critic-units", ARG_STRING, &c.critic_units, "critic hidden widths", NULL, "W,W,..."},
+        {"critics", ARG_INT, &c.critics, "critics (the bootstrap takes their minimum)", NULL, "K"},
+        {"actor-lr", ARG_DOUBLE, &c.actor_lr, "actor learning rate (linear decay to --lr-end)", NULL, "LR"},
+        {"critic-lr", ARG_DOUBLE, &c.critic_lr, "critic learning rate (linear decay to --lr-end)", NULL, "LR"},
+        {"lr-end", ARG_DOUBLE, &c.lr_end, "learning rates at the last epoch", NULL, "LR"},
+        {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},
+        {"critic-clip", ARG_DOUBLE, &c.critic_clip, "critic gradient-norm clip", NULL, "X"},
+        {"beta1", ARG_DOUBLE, &c.beta1, "Adam beta1 (actor, critics)", NULL, "X"},
+        {"beta2", ARG_DOUBLE, &c.beta2, "Adam beta2 (actor, critics)", NULL, "X"},
+        {"logstd-init", ARG_DOUBLE, &c.logstd_init, "initial log standard deviation of the actor", NULL, "X"},
+        {"logstd-min", ARG_DOUBLE, &c.logstd_min, "the log standard deviation is clamped to at least this", NULL, "X"},
+        {"critic-iters", ARG_INT, &c.critic_iters, "critic passes over each epoch's latents", NULL, "N"},
+        {"critic-minibatches", ARG_INT, &c.critic_minibatches, "unshuffled minibatches per pass", NULL, "N"},
+        {"wm-iters", ARG_INT, &c.wm_iters, "world-model fine-tuning steps per epoch (online; 0: frozen)", NULL, "N"},
+        {"wm-batch", ARG_INT, &c.wm_batch, "fine-tuning batch (sub-trajectories of H+1 steps)", NULL, "B"},
+        {"wm-lr", ARG_DOUBLE, &c.wm_lr, "fine-tuning learning rate (linear decay to --lr-end)", NULL, "LR"},
+        {"wm-clip", ARG_DOUBLE, &c.wm_clip, "fine-tuning gradient-norm clip", NULL, "X"},
+        {"buffer", ARG_LONG, &c.buffer, "replay capacity in transitions", NULL, "N"},
+        {"eval-episodes", ARG_INT, &c.eval_episodes, "deterministic evaluation episodes (real environment)", NULL, "N"},
+        {"eval-every", ARG_INT, &c.eval_every, "evaluate every N epochs", NULL, "N"},
+        {"save-every", ARG_INT, &c.save_every, "checkpoint every N epochs", NULL, "N"},
+        {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (exploding) updates in a row", NULL, "N"},
+        {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
+    };
+    int nopt = 40;
+    physics_opts_init(&po, opts + nopt);
+    po.cfg = c.physics;
+    args_spec spec = {"pwm train --env NAME --wm FILE [--data DIR...] [--offline] [--preset quick|paper] [options]",
+                      "Trains a policy with PWM through a pretrained world model (pwm wm train). Online (default): the\n"
+                      "start latents are the encoded observations of real environments stepped in lock-step with the\n"
+                      "policy, and the model is fine-tuned on the replay buffer (--data, then the run's own episodes,\n"
+                      "kept in DIR/online as a dataset). --offline: start states from --data, no environment, the\n"
+                      "model frozen. Writes DIR/config.txt (with the git commit), log.csv, timing.csv,\n"
+                      "ckpt/best/final.safetensors and eval.csv (deterministic episodes in the real environment).",
+                      opts};
+    const char *pout = args_peek(argc, argv, "out");
+    char path[1100], defout[512];
+    if (!help && args_has_flag(argc, argv, "--resume") && pout) {
+        snprintf(path, sizeof path, "%s/config.txt", pout);
+        if (nn_file_exists(path) && args_load_config(&spec, path, err, sizeof err))
+            return fprintf(stderr, "pwm train: %s\n", err), 2;
+    }
+    int rc = args_parse_command(&spec, argc, argv, "pwm train");
+    if (rc >= 0) return rc;
+    physics_opts_resolve(&po);
+    c.physics = po.cfg;
+    c.data = data;
+    if (!c.wm) return fprintf(stderr, "pwm train: --wm FILE is required (pretrain one with pwm wm train)\n"), 2;
+    if (!out) {
+        snprintf(defout, sizeof defout, "runs/pwm-%s-seed%ld", c.env, c.seed);
+        out = defout;
+    }
+    if (nn_mkdirs(out)) return fprintf(stderr, "pwm train: cannot create %s: %s\n", out, strerror(errno)), 1;
+    snprintf(path, sizeof path, "%s/config.txt", out);
+    char header[256];
+    snprintf(header, sizeof header, "# pwm train, git commit %s", PWM_GIT_COMMIT);
+    // pwm_train refuses a directory holding a run; its config stays as it was
+    char logp[1100];
+    snprintf(logp, sizeof logp, "%s/log.csv", out);
+    if (!resume && !nn_file_exists(logp) && args_write_config(&spec, path, header, err, sizeof err))
+        return fprintf(stderr, "pwm train: %s\n", err), 1;
+    return pwm_train(&c, out, resume, threads);
+}

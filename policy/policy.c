@@ -1,0 +1,54 @@
+#include "policy.h"
+
+#include <string.h>
+
+#include "../nn/common.h"
+#include "../nn/safetensors.h"
+#include "learner.h"
+#include "pwm.h"
+#include "shac.h"
+
+struct trained_policy {
+    shac_policy *shac;
+    pwm_policy *pwm;
+};
+
+trained_policy *policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
+    st_file f;
+    if (st_read(ckpt, &f, err, errlen)) return NULL;
+    const char *format = st_meta(&f, "format");
+    int is_pwm = format && !strncmp(format, "pwm-pwm-", 8);
+    st_free(&f);
+    trained_policy p = {0};
+    if (is_pwm) p.pwm = pwm_policy_load(ckpt, env, err, errlen);
+    else p.shac = shac_policy_load(ckpt, env, err, errlen);
+    if (!p.pwm && !p.shac) return NULL;
+    trained_policy *q = nn_malloc(sizeof *q);
+    *q = p;
+    return q;
+}
+
+const char *policy_env(const trained_policy *p) { return p->pwm ? pwm_policy_env(p->pwm) : shac_policy_env(p->shac); }
+
+void policy_act(trained_policy *p, const double *obs, int n, double *u, nn_rng *r) {
+    if (p->pwm) pwm_policy_act(p->pwm, obs, n, u, r);
+    else shac_policy_act(p->shac, obs, n, u, r);
+}
+
+void policy_free(trained_policy *p) {
+    if (!p) return;
+    pwm_policy_free(p->pwm);
+    shac_policy_free(p->shac);
+    nn_free(p);
+}
+
+static void act_det(void *ctx, const double *obs, int n, double *u) { policy_act(ctx, obs, n, u, NULL); }
+
+int policy_evaluate(const char *env, const char *ckpt, int episodes, long seed, const ph_config *physics, double *mean,
+                    double *std, char *err, size_t errlen) {
+    trained_policy *p = policy_load(ckpt, env, err, errlen);
+    if (!p) return -1;
+    int rc = lrn_evaluate(policy_env(p), episodes, seed, physics, act_det, p, mean, std, 1, err, errlen);
+    policy_free(p);
+    return rc;
+}

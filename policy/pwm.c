@@ -1,0 +1,843 @@
+#include "pwm.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../envs/env.h"
+#include "../nn/checkpoint.h"
+#include "../nn/common.h"
+#include "../nn/normalizer.h"
+#include "../worldmodel/dataset.h"
+#include "../worldmodel/train.h"
+#include "actor.h"
+#include "learner.h"
+#include "version.h"
+
+#define FORMAT "pwm-pwm-1"
+
+// ---------------------------------------------------------------------------------------------
+// presets (pwm-paper-and-code.md §2.6-§2.7: the algorithm's settings are the same for every task)
+
+int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, size_t errlen) {
+    int paper = !strcmp(preset, "paper");
+    if (!paper && strcmp(preset, "quick")) return nn_err(err, errlen, "unknown preset '%s' (quick or paper)", preset);
+    *c = (pwm_config){.env = env, .preset = preset, .envs = 64, .horizon = 16, .epochs = paper ? 15000 : 600,
+                      .gamma = 0.99, .lambda = 0.95, .actor_units = "400,200,100", .critic_units = "400,200",
+                      .critics = 3, .actor_lr = 5e-4, .critic_lr = 5e-4, .lr_end = 1e-5, .actor_clip = 1.0,
+                      .critic_clip = 100.0, .beta1 = 0.7, .beta2 = 0.95, .logstd_init = -1.0, .logstd_min = -1.427,
+                      .critic_iters = 8, .critic_minibatches = 4, .wm_iters = 8, .wm_batch = 256, .wm_lr = 3e-4,
+                      .wm_clip = 20.0, .buffer = 1000000, .seed = 0, .eval_episodes = 10, .max_bad_updates = 5,
+                      .physics = ph_config_default()};
+    // the paper's Ant uses 128 environments (§2.7); quick keeps 64 everywhere
+    if (paper && !strcmp(env, "ant")) c->envs = 128;
+    // quick: fewer fine-tuning steps per epoch, the cost that dominates an epoch on 2 cores
+    if (!paper) c->wm_iters = 2;
+    c->eval_every = c->epochs / 20 > 0 ? c->epochs / 20 : 1;
+    c->save_every = c->eval_every;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the learner's state
+
+typedef struct {
+    pwm_config c;
+    env_batch *e;                 // online: the real environments; offline: NULL
+    int N, H, O, A, Z;
+    world_model w;
+    nn_adam wopt;
+    nn_rms rew_rms, ret_rms;
+    nn_params ap, cp;
+    actor act;
+    nn_mlp critics[PWM_MAX_CRITICS];
+    nn_adam aopt, copt;
+    nn_graph *g;
+    long epoch, env_steps;
+    double wall, best_eval;
+    int bad_updates;
+    lrn_recent recent;
+    float *zbuf, *rew_buf, *done_buf, *next_val, *targets, *eps, *obs_f;  // H × N (× Z) and N × (A, O)
+    double *u;
+    // the replay buffer: episodes in arrival order (datasets first), some owned
+    ds_dataset data[PWM_MAX_DATA + 1];
+    int ndata;
+    const ds_episode **buf;
+    unsigned char *owned;
+    int nbuf, capbuf;
+    long buf_steps;
+    float *wobs, *wact, *wrew;
+    ds_recorder rec;
+    int recording;
+    char online_dir[1024];
+    double t_env, t_actor, t_backward, t_critic, t_wm;
+    int freeze_ret;         // the gradient check holds the return normaliser fixed
+    const float *actor_in;  // and the actor's inputs (H × N × Z), which the loss sees through sg()
+} pwm;
+
+static void critic_spec(nn_mlp_spec *s, int in, const int *units, int n) {
+    *s = (nn_mlp_spec){.in = in, .out = 1, .n_hidden = n, .act = NN_ACT_MISH, .block = NN_BLOCK_ACT_NORM,
+                       .layernorm = 1, .out_kind = NN_OUT_LINEAR};
+    for (int i = 0; i < n; i++) s->hidden[i] = units[i];
+}
+
+static void buf_push(pwm *s, const ds_episode *ep, int owned) {
+    if (s->nbuf == s->capbuf) {
+        s->capbuf = s->capbuf ? 2 * s->capbuf : 1024;
+        const ds_episode **nb = nn_malloc(sizeof *nb * s->capbuf);
+        unsigned char *no = nn_malloc((size_t)s->capbuf);
+        if (s->nbuf) memcpy(nb, s->buf, sizeof *nb * s->nbuf), memcpy(no, s->owned, (size_t)s->nbuf);
+        nn_free(s->buf), nn_free(s->owned);
+        s->buf = nb, s->owned = no;
+    }
+    s->buf[s->nbuf] = ep;
+    s->owned[s->nbuf++] = (unsigned char)owned;
+    s->buf_steps += ep->T;
+    // the oldest episodes leave once the buffer holds more than its capacity
+    int drop = 0;
+    while (s->buf_steps > s->c.buffer && s->nbuf - drop > 1) {
+        s->buf_steps -= s->buf[drop]->T;
+        if (s->owned[drop]) {
+            ds_episode_free((ds_episode *)s->buf[drop]);
+            nn_free((void *)s->buf[drop]);
+        }
+        drop++;
+    }
+    if (drop) {
+        memmove(s->buf, s->buf + drop, sizeof *s->buf * (s->nbuf - drop));
+        memmove(s->owned, s->owned + drop, (size_t)(s->nbuf - drop));
+        s->nbuf -= drop;
+    }
+}
+
+// a finished online episode: a copy joins the buffer
+static void on_episode(void *ctx, const ds_episode *ep) {
+    pwm *s = ctx;
+    ds_episode *x = nn_malloc(sizeof *x);
+    ds_episode_alloc(x, ep->T, ep->obs_dim, ep->act_dim);
+    memcpy(x->obs, ep->obs, sizeof(float) * (ep->T + 1) * ep->obs_dim);
+    memcpy(x->act, ep->act, sizeof(float) * ep->T * ep->act_dim);
+    memcpy(x->rew, ep->rew, sizeof(float) * ep->T);
+    memcpy(x->term, ep->term, (size_t)ep->T);
+    memcpy(x->trunc, ep->trunc, (size_t)ep->T);
+    buf_push(s, x, 1);
+}
+
+// load datasets into s->data (and the buffer), checked against the task and the model
+static int load_data(pwm *s, const char *const *dirs, char *err, size_t errlen) {
+    for (int i = 0; dirs && dirs[i]; i++) {
+        if (i == PWM_MAX_DATA) return nn_err(err, errlen, "at most %d datasets", PWM_MAX_DATA);
+        ds_dataset *d = &s->data[s->ndata];
+        if (ds_load(dirs[i], d, err, errlen)) return -1;
+        s->ndata++;
+        if (strcmp(d->env, s->c.env) || d->obs_dim != s->O || d->act_dim != s->A)
+            return nn_err(err, errlen, "%s holds task '%s' (obs %d, act %d), not '%s' (obs %d, act %d)", dirs[i], d->env,
+                          d->obs_dim, d->act_dim, s->c.env, s->O, s->A);
+        for (int k = 0; k < d->n; k++) buf_push(s, &d->eps[k], 0);
+    }
+    return 0;
+}
+
+static void pwm_free(pwm *s) {
+    char err[512];
+    if (s->recording && ds_recorder_close(&s->rec, err, sizeof err)) fprintf(stderr, "pwm train: online data: %s\n", err);
+    if (s->e) env_batch_free(s->e);
+    for (int i = 0; i < s->nbuf; i++)
+        if (s->owned[i]) {
+            ds_episode_free((ds_episode *)s->buf[i]);
+            nn_free((void *)s->buf[i]);
+        }
+    for (int i = 0; i < s->ndata; i++) ds_free(&s->data[i]);
+    nn_free(s->buf), nn_free(s->owned);
+    if (s->w.p.values) wm_free(&s->w);
+    nn_params_free(&s->ap), nn_params_free(&s->cp);
+    nn_rms_free(&s->rew_rms), nn_rms_free(&s->ret_rms);
+    nn_graph_free(s->g);
+    nn_free(s->zbuf), nn_free(s->rew_buf), nn_free(s->done_buf), nn_free(s->next_val), nn_free(s->targets);
+    nn_free(s->eps), nn_free(s->obs_f), nn_free(s->u), nn_free(s->wobs), nn_free(s->wact), nn_free(s->wrew);
+}
+
+// out_dir NULL: no online dataset (the gradient check)
+static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    s->c = *c;
+    nn_rms_init(&s->rew_rms, 1, 1e-5f, 5.0f);
+    nn_rms_init(&s->ret_rms, 1, 1e-5f, 0.0f);
+    s->g = nn_graph_new(0);
+    const env_task *t = env_find(c->env);
+    if (!t) return nn_err(err, errlen, "unknown task '%s' (see pwm envs)", c->env);
+    int au[LRN_MAX_UNITS], cu[LRN_MAX_UNITS];
+    int na = lrn_parse_units(c->actor_units, au), nc = lrn_parse_units(c->critic_units, cu);
+    if (na < 1 || nc < 1)
+        return nn_err(err, errlen, "bad --actor-units '%s' or --critic-units '%s': give widths like 400,200 (1..%d layers)",
+                      c->actor_units, c->critic_units, LRN_MAX_UNITS);
+    if (c->envs < 1 || c->horizon < 1 || c->epochs < 1 || c->critic_minibatches < 1 || c->critics < 1 ||
+        c->critics > PWM_MAX_CRITICS || (c->envs * c->horizon) % c->critic_minibatches || c->wm_batch < 1)
+        return nn_err(err, errlen, "need envs, horizon, epochs, wm-batch >= 1, 1..%d critics and envs x horizon "
+                      "divisible by critic-minibatches", PWM_MAX_CRITICS);
+    if (!c->wm) return nn_err(err, errlen, "no world model: give --wm FILE (pretrain one with pwm wm train)");
+    nn_set_threads(threads);
+    s->N = c->envs, s->H = c->horizon, s->O = t->obs_dim, s->A = t->act_dim;
+    s->wopt = nn_adam_default();
+    // the model's Adam state continues when the checkpoint has it (pwm wm train's --out), else
+    // fine-tuning starts a fresh one (a step snapshot)
+    if (wm_load(&s->w, &s->wopt, &s->rew_rms, NULL, c->wm, err, errlen)) {
+        char err2[512];
+        s->wopt = nn_adam_default();
+        if (wm_load(&s->w, NULL, &s->rew_rms, NULL, c->wm, err2, sizeof err2)) return -1;
+    }
+    if (s->w.c.num_tasks || s->w.c.obs_dim != s->O || s->w.c.act_dim != s->A || s->w.c.reward_bins)
+        return nn_err(err, errlen, "%s is not a single-task scalar-reward model of '%s' (tasks '%s', obs %d, act %d, "
+                      "%d reward bins); train one on this task's data with pwm wm train", c->wm, c->env, s->w.tasks,
+                      s->w.c.obs_dim, s->w.c.act_dim, s->w.c.reward_bins);
+    s->Z = s->w.c.latent;
+    nn_params_set_frozen(&s->w.p, 1);
+    if (load_data(s, c->data, err, errlen)) return -1;
+    if (c->offline && !s->nbuf) return nn_err(err, errlen, "--offline needs a dataset of start states: give --data DIR");
+    // networks: the actor with PyTorch's default init, the critics orthogonal (gain √2), zero bias
+    nn_rng r;
+    nn_rng_init(&r, (unsigned long)c->seed, 1u << 20);
+    nn_params_init(&s->ap, 0);
+    actor_declare(&s->act, &s->ap, "actor.", s->Z, s->A, au, na, NN_ACT_MISH);
+    nn_params_alloc(&s->ap);
+    actor_init(&s->act, &r, (float)c->logstd_init);
+    nn_mlp_spec cs;
+    critic_spec(&cs, s->Z, cu, nc);
+    nn_params_init(&s->cp, 0);
+    for (int k = 0; k < c->critics; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "critic%d", k);
+        nn_mlp_declare(&s->critics[k], &s->cp, name, &cs);
+    }
+    nn_params_alloc(&s->cp);
+    for (int k = 0; k < c->critics; k++) nn_mlp_init(&s->critics[k], NN_INIT_ORTHOGONAL, 0, &r);
+    s->aopt = s->copt = (nn_adam){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = 1e-8f};
+    s->best_eval = -INFINITY;
+    if (!c->offline) {
+        s->e = env_batch_new(t, &c->physics, NULL, s->N, (unsigned long)c->seed, 0, err, errlen);
+        if (!s->e) return -1;
+        if (out_dir) {
+            snprintf(s->online_dir, sizeof s->online_dir, "%s/online", out_dir);
+            if (ds_recorder_open(&s->rec, s->online_dir, t->name, s->N, s->O, s->A, t->episode_len, s->e->obs, err,
+                                 errlen))
+                return -1;
+            s->rec.on_episode = on_episode, s->rec.ctx = s;
+            s->recording = 1;
+        }
+    }
+    size_t hn = (size_t)s->H * s->N;
+    s->zbuf = nn_malloc(sizeof(float) * hn * s->Z);
+    s->rew_buf = nn_malloc(sizeof(float) * hn);
+    s->done_buf = nn_malloc(sizeof(float) * hn);
+    s->next_val = nn_malloc(sizeof(float) * hn);
+    s->targets = nn_malloc(sizeof(float) * hn);
+    s->eps = nn_malloc(sizeof(float) * s->N * s->A);
+    s->obs_f = nn_malloc(sizeof(float) * s->N * s->O);
+    s->u = nn_malloc(sizeof(double) * s->N * s->A);
+    int B = c->wm_batch, H = c->horizon;
+    s->wobs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * s->O);
+    s->wact = nn_malloc(sizeof(float) * (size_t)H * B * s->A);
+    s->wrew = nn_malloc(sizeof(float) * (size_t)H * B);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the actor loss through the world model
+
+// the minimum over k columns (each n × 1); the gradient goes to the smallest
+static void min_bwd(nn_graph *g, void *ctx, nn_tensor *out, nn_tensor **in) {
+    int K = *(int *)ctx;
+    for (int i = 0; i < out->n; i++) {
+        int best = 0;
+        for (int k = 1; k < K; k++)
+            if (in[k]->x[i] < in[best]->x[i]) best = k;
+        if (in[best]->requires_grad) nn_grad(g, in[best])[i] += out->g[i];
+    }
+}
+
+static nn_tensor *min_value(pwm *s, nn_tensor *z) {
+    nn_graph *g = s->g;
+    int K = s->c.critics;
+    nn_tensor *v[PWM_MAX_CRITICS];
+    for (int k = 0; k < K; k++) v[k] = nn_mlp_forward(g, &s->critics[k], z);
+    if (K == 1) return v[0];
+    int *ctx = nn_graph_alloc(g, sizeof(int));
+    *ctx = K;
+    nn_tensor *m = nn_custom(g, z->n, 1, v, K, min_bwd, ctx);
+    for (int i = 0; i < z->n; i++) {
+        float b = v[0]->x[i];
+        for (int k = 1; k < K; k++) b = v[k]->x[i] < b ? v[k]->x[i] : b;
+        m->x[i] = b;
+    }
+    return m;
+}
+
+// the latents of observations (double, n × O) as a constant tensor
+static nn_tensor *encode_obs(pwm *s, const double *obs) {
+    for (int i = 0; i < s->N * s->O; i++) s->obs_f[i] = (float)obs[i];
+    return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
+}
+
+// offline: the epoch's start observations, drawn from the buffer's episodes
+static nn_tensor *offline_starts(pwm *s) {
+    nn_rng r;
+    nn_rng_init(&r, (unsigned long)s->c.seed, (3ul << 20) + (unsigned long)s->epoch);
+    for (int i = 0; i < s->N; i++) {
+        const ds_episode *ep = s->buf[nn_rng_u32(&r) % (unsigned)s->nbuf];
+        int t = (int)(nn_rng_u32(&r) % (unsigned)(ep->T + 1));
+        memcpy(s->obs_f + (size_t)i * s->O, ep->obs + (size_t)t * s->O, sizeof(float) * s->O);
+    }
+    return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
+}
+
+void pwm_close_weights(int N, int last, double gamma, const double *gam, const unsigned char *term,
+                       const unsigned char *trunc, int original, float *boot, float *keep_rew, float *close) {
+    for (int i = 0; i < N; i++) {
+        int done = term[i] || trunc[i];
+        double g_len = gamma * gam[i];
+        if (original && last) g_len = done ? gamma : gamma * gamma * gam[i];
+        boot[i] = (float)(term[i] ? 0.0 : g_len);
+        keep_rew[i] = (original && last && done) ? 0.0f : 1.0f;
+        close[i] = (done || last) ? 1.0f : 0.0f;
+    }
+}
+
+float pwm_done_flag(int done, int last, int offline, int original) {
+    return (done || last || (original && offline)) ? 1.0f : 0.0f;
+}
+
+// the actor loss over one epoch's H-step imagined rollout; fills the critic's buffers; returns
+// the loss (after the return normalisation)
+static float actor_window(pwm *s) {
+    int N = s->N, H = s->H, A = s->A, Z = s->Z, orig = s->c.reproduce_original;
+    double gamma = s->c.gamma, gam[N], t0 = nn_now();
+    float col[N], coef[N], keep[N], rk[N];
+    nn_graph *g = s->g;
+    env_batch *e = s->e;
+    nn_graph_reset(g);
+    nn_params_set_frozen(&s->cp, 1);
+    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
+    for (int j = 0; j < A; j++)
+        if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
+    nn_rng noise;
+    nn_rng_init(&noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->epoch);
+    nn_tensor *z = e ? encode_obs(s, e->obs) : offline_starts(s);
+    nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
+    memset(R->x, 0, sizeof(float) * N), memset(L->x, 0, sizeof(float) * N);
+    for (int i = 0; i < N; i++) gam[i] = 1.0;
+    for (int k = 0; k < H; k++) {
+        int last = k == H - 1;
+        memcpy(s->zbuf + (size_t)k * N * Z, z->x, sizeof(float) * N * Z);
+        for (int i = 0; i < N * A; i++) s->eps[i] = nn_rng_normal(&noise);
+        nn_tensor *zin = s->actor_in ? nn_tensor_from(g, s->actor_in + (size_t)k * N * Z, N, Z, 0) : nn_detach(g, z);
+        nn_tensor *a = actor_forward(g, &s->act, zin, s->eps);
+        nn_tensor *r = wm_reward(g, &s->w, z, a, NULL);
+        nn_tensor *z1 = wm_dynamics(g, &s->w, z, a, NULL);
+        nn_tensor *v = min_value(s, z1);
+        s->t_actor += nn_now() - t0;
+        t0 = nn_now();
+        unsigned char none[N];
+        const unsigned char *term = none, *trunc = none;
+        memset(none, 0, sizeof none);
+        if (e) {
+            for (int i = 0; i < N * A; i++) s->u[i] = a->x[i];
+            env_step(e, s->u, 0);
+            s->env_steps += N;
+            term = e->term, trunc = e->trunc;
+            char err[512];
+            if (s->recording &&
+                ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
+                fprintf(stderr, "pwm train: online data: %s; recording and fine-tuning on new data stopped\n", err);
+                ds_recorder_close(&s->rec, err, sizeof err);
+                s->recording = 0;
+            }
+        }
+        s->t_env += nn_now() - t0;
+        t0 = nn_now();
+        // R += γ^k·r̂ per segment; a segment closes at an episode end or the window's end with
+        // −(R + γ^len·V(z_end)): V = 0 after a termination
+        for (int i = 0; i < N; i++) col[i] = (float)gam[i];
+        R = nn_add(g, R, nn_mul(g, r, nn_tensor_from(g, col, N, 1, 0)));
+        pwm_close_weights(N, last, gamma, gam, term, trunc, orig, col, rk, coef);
+        int any_done = 0;
+        for (int i = 0; i < N; i++) {
+            int done = term[i] || trunc[i];
+            any_done |= done;
+            s->rew_buf[(size_t)k * N + i] = r->x[i];
+            s->done_buf[(size_t)k * N + i] = pwm_done_flag(done, last, !e, orig);
+            s->next_val[(size_t)k * N + i] = term[i] ? 0.0f : v->x[i];
+            keep[i] = done ? 0.0f : 1.0f;
+            gam[i] = done ? 1.0 : gam[i] * gamma;
+            if (done) lrn_recent_add(&s->recent, e->ret_final[i]);
+        }
+        nn_tensor *close = nn_add(g, nn_mul(g, R, nn_tensor_from(g, rk, N, 1, 0)),
+                                  nn_mul(g, v, nn_tensor_from(g, col, N, 1, 0)));
+        L = nn_add(g, L, nn_mul(g, close, nn_tensor_from(g, coef, N, 1, 0)));
+        R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
+        if (!last) {
+            // finished environments restart from the encoded reset observation
+            z = z1;
+            if (any_done) {
+                nn_tensor *zr = encode_obs(s, e->obs);
+                for (int i = 0; i < N; i++) col[i] = 1.0f - keep[i];
+                z = nn_add(g, nn_mul(g, z1, nn_tensor_from(g, keep, N, 1, 0)),
+                           nn_mul(g, zr, nn_tensor_from(g, col, N, 1, 0)));
+            }
+        }
+    }
+    // per-environment losses −L, normalised by the running std of those losses
+    float neg[N];
+    for (int i = 0; i < N; i++) neg[i] = -L->x[i];
+    if (!s->freeze_ret) nn_rms_update(&s->ret_rms, neg, N);
+    float scale = 1.0f / sqrtf(s->ret_rms.var[0] + 1e-5f);
+    nn_tensor *loss = nn_scale(g, nn_mean(g, L), -scale);
+    nn_params_zero_grad(&s->ap);
+    s->t_actor += nn_now() - t0;
+    t0 = nn_now();
+    nn_backward(g, loss);
+    s->t_backward += nn_now() - t0;
+    nn_params_set_frozen(&s->cp, 0);
+    return loss->x[0];
+}
+
+// wm_iters fine-tuning steps on the replay buffer; the mean loss (NAN when none ran)
+static double finetune(pwm *s, float lr) {
+    if (!s->e || s->c.wm_iters < 1) return NAN;
+    int B = s->c.wm_batch, H = s->c.horizon;
+    double sum = 0;
+    nn_params_set_frozen(&s->w.p, 0);
+    for (int it = 0; it < s->c.wm_iters; it++) {
+        nn_rng r;
+        nn_rng_init(&r, (unsigned long)s->c.seed, (2ul << 20) + (unsigned long)s->epoch * 64 + (unsigned long)it);
+        if (wm_sample_windows(s->buf, NULL, 0, s->nbuf, s->O, s->A, B, H, &r, &s->rew_rms, s->wobs, s->wact, s->wrew,
+                              NULL)) {
+            sum = NAN;
+            break;
+        }
+        const char *bad;
+        double l = wm_train_step(s->g, &s->w, &s->wopt, s->wobs, s->wact, s->wrew, NULL, B, H, s->c.gamma,
+                                 s->c.wm_clip, lr, NULL, NULL, &bad);
+        if (bad) fprintf(stderr, "pwm train: epoch %ld: non-finite world-model gradient in '%s': step skipped\n",
+                         s->epoch, bad);
+        else sum += l / s->c.wm_iters;
+    }
+    nn_params_set_frozen(&s->w.p, 1);
+    return sum;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the deterministic policy: tanh(μ(enc(obs)))
+
+static void det_forward(nn_graph *g, const world_model *w, const actor *act, const double *obs, int n,
+                        const float *eps, double *u) {
+    nn_graph_reset(g);
+    nn_graph_set_no_grad(g, 1);
+    nn_tensor *o = nn_tensor_new(g, n, w->c.obs_dim, 0);
+    for (int i = 0; i < n * w->c.obs_dim; i++) o->x[i] = (float)obs[i];
+    nn_tensor *a = actor_forward(g, act, wm_encode(g, w, o, NULL), eps);
+    for (int i = 0; i < n * act->act_dim; i++) u[i] = a->x[i];
+    nn_graph_set_no_grad(g, 0);
+}
+
+typedef struct {
+    nn_graph *g;
+    const world_model *w;
+    const actor *act;
+} det_policy;
+
+static void det_act(void *ctx, const double *obs, int n, double *u) {
+    det_policy *p = ctx;
+    det_forward(p->g, p->w, p->act, obs, n, NULL, u);
+}
+
+static int evaluate(const pwm *s, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
+    det_policy p = {nn_graph_new(1 << 20), &s->w, &s->act};
+    int rc = lrn_evaluate(s->c.env, episodes, seed, &s->c.physics, det_act, &p, mean, std, 0, err, errlen);
+    nn_graph_free(p.g);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// checkpoints: actor, critics, the fine-tuned model, statistics, and the run's exact state
+
+static int save_checkpoint(const pwm *s, const char *path, char *err, size_t errlen) {
+    st_writer *w = st_writer_new();
+    nn_ckpt_write_params(w, "a/", &s->ap, &s->aopt);
+    nn_ckpt_write_params(w, "c/", &s->cp, &s->copt);
+    nn_ckpt_write_rms(w, "ret_rms.", &s->ret_rms);
+    wm_write(w, &s->w, &s->wopt, &s->rew_rms, 0);
+    char buf[64];
+    st_writer_meta(w, "format", FORMAT);
+    st_writer_meta(w, "env", s->c.env);
+    st_writer_meta(w, "actor_units", s->c.actor_units);
+    st_writer_meta(w, "critic_units", s->c.critic_units);
+    st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
+    snprintf(buf, sizeof buf, "%d", s->c.critics);
+    st_writer_meta(w, "critics", buf);
+    snprintf(buf, sizeof buf, "%ld", s->epoch);
+    st_writer_meta(w, "epoch", buf);
+    strbuf b = {0};
+    double head[] = {(double)s->env_steps, s->wall, s->bad_updates, s->best_eval, s->recent.n, s->recent.i};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) sb_add(&b, head[i]);
+    for (int i = 0; i < LRN_RECENT; i++) sb_add(&b, s->recent.v[i]);
+    if (s->e) lrn_env_state_write(&b, s->e);
+    if (s->recording) {
+        // the online dataset's next episode and every environment's unfinished one
+        sb_add(&b, s->rec.next), sb_add(&b, (double)s->rec.steps), sb_add(&b, s->rec.written);
+        for (int i = 0; i < s->N; i++) {
+            const ds_episode *x = &s->rec.eps[i];
+            sb_add(&b, x->T);
+            char name[64];
+            int64_t so[2] = {x->T + 1, s->O}, sa[2] = {x->T, s->A}, sr[1] = {x->T};
+            snprintf(name, sizeof name, "run/ep%d.obs", i);
+            st_writer_add(w, name, 2, so, x->obs);
+            if (x->T) {
+                snprintf(name, sizeof name, "run/ep%d.act", i);
+                st_writer_add(w, name, 2, sa, x->act);
+                snprintf(name, sizeof name, "run/ep%d.rew", i);
+                st_writer_add(w, name, 1, sr, x->rew);
+            }
+        }
+    }
+    st_writer_meta(w, "state", b.s);
+    int rc = st_writer_commit(w, path, err, errlen);
+    st_writer_free(w);
+    nn_free(b.s);
+    return rc;
+}
+
+// remove the online episodes written after the checkpoint (index >= next) and reload the rest
+static int restore_online(pwm *s, int next, char *err, size_t errlen) {
+    char path[1200];
+    for (int idx = next; idx < s->rec.next; idx++) {
+        snprintf(path, sizeof path, "%s/episode-%06d.npz", s->online_dir, idx);
+        if (unlink(path) && errno != ENOENT) return nn_err(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+    }
+    s->rec.next = next;
+    if (next == 0 || s->ndata > PWM_MAX_DATA) return 0;
+    ds_dataset *d = &s->data[s->ndata];
+    if (ds_load(s->online_dir, d, err, errlen)) return -1;
+    s->ndata++;
+    for (int k = 0; k < d->n; k++) buf_push(s, &d->eps[k], 0);
+    return 0;
+}
+
+static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
+    st_file f;
+    if (st_read(path, &f, err, errlen)) return -1;
+    char msg[512];
+    const char *env = st_meta(&f, "env"), *state = st_meta(&f, "state"), *epoch = st_meta(&f, "epoch");
+    const char *format = st_meta(&f, "format");
+    int rc = -1;
+    if (!env || strcmp(env, s->c.env) || !state || !epoch || !format || strcmp(format, FORMAT)) {
+        nn_err(err, errlen, "%s: not a PWM checkpoint of task '%s' (task %s); start a new run or point --out elsewhere",
+               path, s->c.env, env ? env : "missing");
+    } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
+               nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
+               nn_ckpt_check_params(&f, "wm/", &s->w.p, &s->wopt, msg, sizeof msg) ||
+               nn_ckpt_check_rms(&f, "ret_rms.", &s->ret_rms, msg, sizeof msg)) {
+        nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
+    } else {
+        const char *p = state;
+        int ok = 1;
+        double head[6 + LRN_RECENT], rec[3] = {0};
+        for (int i = 0; i < 6 + LRN_RECENT; i++) head[i] = sb_next(&p, &ok);
+        if (ok && s->e) ok = lrn_env_state_read(&p, s->e) == 0;
+        if (ok && s->recording) {
+            for (int i = 0; i < 3; i++) rec[i] = sb_next(&p, &ok);
+            for (int i = 0; ok && i < s->N; i++) {
+                ds_episode *x = &s->rec.eps[i];
+                int T = (int)sb_next(&p, &ok);
+                char name[64];
+                const char *parts[3] = {"obs", "act", "rew"};
+                size_t sizes[3] = {(size_t)(T + 1) * s->O, (size_t)T * s->A, (size_t)T};
+                float *dst[3] = {x->obs, x->act, x->rew};
+                for (int j = 0; ok && j < (T ? 3 : 1); j++) {
+                    snprintf(name, sizeof name, "run/ep%d.%s", i, parts[j]);
+                    const st_entry *en = st_find(&f, name);
+                    ok = en && T >= 0 && T < s->rec.cap && en->nbytes == sizeof(float) * sizes[j];
+                    if (ok) memcpy(dst[j], st_data(&f, en), sizeof(float) * sizes[j]);
+                }
+                if (ok) {
+                    x->T = T;
+                    memset(x->term, 0, (size_t)s->rec.cap), memset(x->trunc, 0, (size_t)s->rec.cap);
+                }
+            }
+        }
+        if (!ok) {
+            nn_err(err, errlen, "%s: its run state is truncated or was saved with another --envs or --offline", path);
+        } else if (!s->recording || restore_online(s, (int)rec[0], err, errlen) == 0) {
+            nn_ckpt_read_params(&f, "a/", &s->ap, &s->aopt);
+            nn_ckpt_read_params(&f, "c/", &s->cp, &s->copt);
+            nn_ckpt_read_params(&f, "wm/", &s->w.p, &s->wopt);
+            nn_ckpt_read_rms(&f, "ret_rms.", &s->ret_rms);
+            nn_ckpt_read_rms(&f, "rew_rms.", &s->rew_rms);
+            s->epoch = strtol(epoch, NULL, 10);
+            s->env_steps = (long)head[0], s->wall = head[1], s->bad_updates = (int)head[2], s->best_eval = head[3];
+            s->recent.n = (int)head[4], s->recent.i = (int)head[5];
+            for (int i = 0; i < LRN_RECENT; i++) s->recent.v[i] = head[6 + i];
+            s->rec.steps = (long)rec[1], s->rec.written = (int)rec[2];
+            rc = 0;
+        }
+    }
+    st_free(&f);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// training
+
+int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads) {
+    char err[1024], ckpt[1024], final[1024], best[1024], logp[1024], timep[1024], evalp[1024];
+    snprintf(best, sizeof best, "%s/best.safetensors", out_dir);
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", out_dir);
+    snprintf(final, sizeof final, "%s/final.safetensors", out_dir);
+    snprintf(logp, sizeof logp, "%s/log.csv", out_dir);
+    snprintf(timep, sizeof timep, "%s/timing.csv", out_dir);
+    snprintf(evalp, sizeof evalp, "%s/eval.csv", out_dir);
+    if (!resume && nn_file_exists(logp)) {
+        fprintf(stderr, "pwm train: %s already holds a run (log.csv); use --resume to continue it or another --out\n",
+                out_dir);
+        return 1;
+    }
+    if (resume && !nn_file_exists(ckpt)) {
+        fprintf(stderr, "pwm train: --resume: no checkpoint %s yet; start the run without --resume\n", ckpt);
+        return 1;
+    }
+    pwm s;
+    if (pwm_init(&s, c, out_dir, threads, err, sizeof err) || (resume && load_checkpoint(&s, ckpt, err, sizeof err))) {
+        fprintf(stderr, "pwm train: %s\n", err);
+        pwm_free(&s);
+        return 1;
+    }
+    if (resume) {
+        lrn_truncate_csv(logp, s.epoch);
+        lrn_truncate_csv(timep, s.epoch);
+        fprintf(stderr, "pwm train: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.epoch, s.env_steps);
+    }
+    FILE *log = lrn_open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
+                                   "critic_loss,wm_loss,skipped");
+    FILE *tlog = lrn_open_log(timep, "epoch,env_s,actor_s,backward_s,critic_s,wm_s");
+    if (!log || !tlog) {
+        fprintf(stderr, "pwm train: cannot write logs in %s: %s\n", out_dir, strerror(errno));
+        if (log) fclose(log);
+        if (tlog) fclose(tlog);
+        pwm_free(&s);
+        return 1;
+    }
+    printf("pwm %s (%s): %d %s x %d steps, %d epochs, world model %s (latent %d, %.2fM parameters), actor [%s], "
+           "%d critics [%s], seed %ld%s\n", c->env, c->offline ? "offline" : "online", s.N,
+           c->offline ? "dataset starts" : "envs", s.H, c->epochs, c->wm, s.Z, nn_params_numel(&s.w.p) / 1e6,
+           c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "");
+    fflush(stdout);
+    double t_start = nn_now(), wall0 = s.wall;
+    int rc = 0;
+    long first = s.epoch + 1;
+    for (long ep = first; ep <= c->epochs; ep++) {
+        s.epoch = ep;
+        float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
+        float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
+        float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, c->epochs);
+        s.t_env = s.t_actor = s.t_backward = s.t_critic = s.t_wm = 0;
+        float loss = actor_window(&s);
+        double norm = nn_grad_norm(&s.ap);
+        int skipped = !(isfinite(norm) && norm <= 1e6);
+        if (skipped) {
+            s.bad_updates++;
+            fprintf(stderr, "pwm train: epoch %ld: actor gradient norm %g (non-finite or > 1e6): update skipped\n", ep,
+                    norm);
+        } else {
+            nn_clip_grad_norm(&s.ap, c->actor_clip);
+            nn_adam_step(&s.aopt, &s.ap, lr_a);
+            s.bad_updates = 0;
+        }
+        double t1 = nn_now();
+        lrn_td_lambda(s.N, s.H, c->gamma, c->lambda, s.rew_buf, s.done_buf, s.next_val, s.targets);
+        double closs = lrn_fit_critics(s.g, s.critics, c->critics, &s.cp, &s.copt, s.zbuf, s.targets, s.N * s.H, s.Z,
+                                       c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
+        s.t_critic = nn_now() - t1;
+        t1 = nn_now();
+        double wloss = finetune(&s, lr_w);
+        s.t_wm = nn_now() - t1;
+        s.wall = wall0 + (nn_now() - t_start);
+        double ev = NAN, evs = 0;
+        if (ep % c->eval_every == 0 || ep == c->epochs) {
+            if (evaluate(&s, c->eval_episodes, c->seed + 1000000, &ev, &evs, err, sizeof err))
+                fprintf(stderr, "pwm train: evaluation failed: %s\n", err);
+            else if (ev > s.best_eval) {
+                s.best_eval = ev;
+                if (save_checkpoint(&s, best, err, sizeof err)) fprintf(stderr, "pwm train: %s\n", err);
+            }
+        }
+        double train = lrn_recent_mean(&s.recent);
+        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.env_steps, s.wall, train, ev, loss, norm,
+                closs, wloss, skipped);
+        fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_env, s.t_actor, s.t_backward, s.t_critic, s.t_wm);
+        fflush(log), fflush(tlog);
+        if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
+                               s.env_steps, train, ev, evs, s.wall);
+        fflush(stdout);
+        if (s.bad_updates >= c->max_bad_updates) {
+            fprintf(stderr, "pwm train: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
+                    "The last good checkpoint is %s. Lower --actor-lr, or check the world model.\n",
+                    s.bad_updates, nn_file_exists(ckpt) ? ckpt : "(none yet)");
+            rc = 1;
+            break;
+        }
+        int stop = c->stop_after > 0 && ep == c->stop_after && ep < c->epochs;
+        if ((ep % c->save_every == 0 || ep == c->epochs || stop) && save_checkpoint(&s, ckpt, err, sizeof err))
+            fprintf(stderr, "pwm train: checkpoint not written: %s\n", err);
+        nn_progress("pwm epochs", ep - first + 1, c->epochs - first + 1, t_start);
+        if (stop) {
+            printf("stopped after epoch %ld as asked (--stop-after); continue with --resume\n", ep);
+            fclose(log), fclose(tlog);
+            pwm_free(&s);
+            return 0;
+        }
+    }
+    fclose(log), fclose(tlog);
+    if (rc == 0) {
+        if (save_checkpoint(&s, final, err, sizeof err)) fprintf(stderr, "pwm train: %s\n", err);
+        double mean, std;
+        int n = c->eval_episodes >= 10 ? c->eval_episodes : 10;
+        if (evaluate(&s, n, c->seed + 2000000, &mean, &std, err, sizeof err) == 0) {
+            FILE *f = fopen(evalp, "w");
+            if (f) {
+                fprintf(f, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", n, mean, std, s.env_steps);
+                fclose(f);
+            }
+            printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
+        }
+    }
+    pwm_free(&s);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// loading a trained policy
+
+struct pwm_policy {
+    char env[64];
+    world_model w;
+    nn_params ap;
+    actor act;
+    nn_graph *g;
+    float *eps;
+    int cap;
+};
+
+pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
+    st_file f;
+    if (st_read(ckpt, &f, err, errlen)) return NULL;
+    const char *fenv = st_meta(&f, "env"), *units = st_meta(&f, "actor_units");
+    const env_task *t = fenv ? env_find(fenv) : NULL;
+    int au[LRN_MAX_UNITS], na = units ? lrn_parse_units(units, au) : -1;
+    pwm_policy *p = NULL;
+    char msg[512];
+    if (!t || na < 1) {
+        nn_err(err, errlen, "%s: not a policy checkpoint of this program (no task or actor units in its metadata)", ckpt);
+    } else if (env && strcmp(env, fenv)) {
+        nn_err(err, errlen, "%s holds a policy for task '%s', not '%s'", ckpt, fenv, env);
+    } else {
+        p = nn_malloc(sizeof *p);
+        memset(p, 0, sizeof *p);
+        snprintf(p->env, sizeof p->env, "%s", fenv);
+        if (wm_read(&f, &p->w, NULL, NULL, NULL, ckpt, err, errlen)) {
+            nn_free(p);
+            p = NULL;
+        } else {
+            nn_params_init(&p->ap, 0);
+            actor_declare(&p->act, &p->ap, "actor.", p->w.c.latent, t->act_dim, au, na, NN_ACT_MISH);
+            nn_params_alloc(&p->ap);
+            if (nn_ckpt_check_params(&f, "a/", &p->ap, NULL, msg, sizeof msg)) {
+                nn_err(err, errlen, "%s: %s", ckpt, msg);
+                pwm_policy_free(p);
+                p = NULL;
+            } else {
+                nn_ckpt_read_params(&f, "a/", &p->ap, NULL);
+                p->g = nn_graph_new(1 << 20);
+            }
+        }
+    }
+    st_free(&f);
+    return p;
+}
+
+const char *pwm_policy_env(const pwm_policy *p) { return p->env; }
+
+void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r) {
+    int A = p->act.act_dim;
+    if (r && n > p->cap) {
+        nn_free(p->eps);
+        p->eps = nn_malloc(sizeof(float) * n * A);
+        p->cap = n;
+    }
+    for (int i = 0; r && i < n * A; i++) p->eps[i] = nn_rng_normal(r);
+    det_forward(p->g, &p->w, &p->act, obs, n, r ? p->eps : NULL, u);
+}
+
+void pwm_policy_free(pwm_policy *p) {
+    if (!p) return;
+    wm_free(&p->w);
+    nn_params_free(&p->ap);
+    nn_graph_free(p->g);
+    nn_free(p->eps);
+    nn_free(p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// gradient check of the actor loss
+
+int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
+                        size_t errlen) {
+    // a fresh learner's first epoch is a deterministic function of the actor's weights;
+    pwm s;
+    if (pwm_init(&s, c, NULL, 1, err, errlen)) {
+        pwm_free(&s);
+        return -1;
+    }
+    // the return normaliser (a constant of the gradient) held at its initial value in every pass
+    s.epoch = 1, s.freeze_ret = 1;
+    actor_window(&s);
+    size_t count = s.ap.count, nz = (size_t)s.H * s.N * s.Z;
+    float *grad = nn_malloc(sizeof(float) * count), *zin = nn_malloc(sizeof(float) * nz);
+    memcpy(grad, s.ap.grads, sizeof(float) * count);
+    // the actor's inputs are sg(z_k): the differenced loss keeps them at this pass's latents
+    memcpy(zin, s.zbuf, sizeof(float) * nz);
+    double *num = nn_malloc(sizeof(double) * samples), diff2 = 0, ref2 = 0, worst = 0, big = 0;
+    size_t *idx = nn_malloc(sizeof(size_t) * samples);
+    for (int k = 0; k < samples; k++) {
+        const nn_param *e = &s.ap.list[k % s.ap.n];
+        idx[k] = e->offset + ((size_t)k * 7919u) % ((size_t)e->t.n * e->t.d);
+    }
+    for (int k = 0; k < samples; k++) {
+        double L[2];
+        for (int sign = 0; sign < 2; sign++) {
+            pwm t;
+            if (pwm_init(&t, c, NULL, 1, err, errlen)) {
+                pwm_free(&t), pwm_free(&s);
+                return -1;
+            }
+            t.epoch = 1, t.freeze_ret = 1, t.actor_in = zin;
+            t.ap.values[idx[k]] += (float)(sign ? -eps : eps);
+            L[sign] = actor_window(&t);
+            pwm_free(&t);
+        }
+        num[k] = (L[0] - L[1]) / (2 * eps);
+        big = fmax(big, fabs(num[k]));
+    }
+    for (int k = 0; k < samples; k++) {
+        double a = grad[idx[k]], d = fabs(a - num[k]);
+        diff2 += d * d, ref2 += num[k] * num[k];
+        worst = fmax(worst, d / fmax(fmax(fabs(a), fabs(num[k])), 1e-2 * big + 1e-12));
+    }
+    *max_rel = worst;
+    *rel_l2 = sqrt(diff2 / fmax(ref2, 1e-300));
+    nn_free(grad), nn_free(num), nn_free(idx), nn_free(zin);
+    pwm_free(&s);
+    return 0;
+}

@@ -1,0 +1,76 @@
+// PWM (Georgiev et al., ICLR 2025): policy learning through a pretrained world model.
+//
+// Each epoch rolls the actor H steps in the model's latent space from the encoded observations
+// of real environments: the actor sees a detached latent, a_k = tanh(μ(sg(z_k)) + σ·ε),
+// r̂_k = R(z_k, a_k), z_{k+1} = d(z_k, a_k). The real environments step in lock-step with the
+// same actions (no simulator gradients) and supply terminations, time-outs and data. The actor
+// loss −(Σ γ^k r̂_k + γ^len·min_j V_j(z_end)) per segment (0 after a termination) is normalised by
+// a running return std and backpropagated through the frozen model. Three critics fit TD(λ)
+// targets on unshuffled minibatches, and the model is fine-tuned on the replay data.
+// Offline mode (the paper's multi-task extraction): start latents from dataset observations, no
+// environment, the model frozen. Facts: pwm-paper-and-code.md §2-§3; decisions: docs/pwm.md.
+#ifndef PWM_POLICY_PWM_H
+#define PWM_POLICY_PWM_H
+
+#include "../nn/rng.h"
+#include "../physics/physics.h"
+
+#define PWM_MAX_CRITICS 8
+#define PWM_MAX_DATA 16
+
+typedef struct {
+    const char *env, *preset;
+    const char *wm;                       // the pretrained world model (pwm wm train)
+    const char *const *data;              // datasets (NULL-terminated, or NULL): the replay buffer's start
+                                          // (online) or the start states (offline)
+    int offline;
+    int envs, horizon, epochs;            // envs: the actor's batch (real environments online)
+    double gamma, lambda;
+    const char *actor_units, *critic_units;
+    int critics;
+    double actor_lr, critic_lr, lr_end, actor_clip, critic_clip, beta1, beta2, logstd_init, logstd_min;
+    int critic_iters, critic_minibatches;
+    int wm_iters, wm_batch;               // fine-tuning steps per epoch (online) and their batch
+    double wm_lr, wm_clip;
+    long buffer;                          // replay capacity in transitions (oldest episodes leave first)
+    int reproduce_original;               // the public code's quirks instead of the fixes (docs/pwm.md)
+    long seed;
+    int eval_episodes, eval_every, save_every, max_bad_updates, stop_after;
+    ph_config physics;
+} pwm_config;
+
+// The preset's settings (the paper's PWM config, or the 2-core "quick" variant). -1 with a message
+// for an unknown preset.
+int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, size_t errlen);
+
+// Train into out_dir: log.csv, timing.csv, ckpt/best/final.safetensors, eval.csv and (online) the
+// transitions seen, as a dataset in out_dir/online. resume continues from out_dir/ckpt.safetensors.
+int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads);
+
+// A trained PWM policy: the world model's encoder and the actor.
+typedef struct pwm_policy pwm_policy;
+pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t errlen);
+const char *pwm_policy_env(const pwm_policy *p);
+void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r);
+void pwm_policy_free(pwm_policy *p);
+
+// Check the actor loss's gradient through the world-model rollout (dynamics, rewards and the critics'
+// bootstrap; the actor's detached input) against central differences of the epoch's loss in
+// `samples` actor weights. The config needs a world model; start states come from its environments
+// (or data, offline). Returns 0 with the errors, or -1 with a message.
+int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
+                        size_t errlen);
+
+// The pieces of the actor loss and the critic targets that the fixes change (docs/pwm.md), for the
+// tests. At a step of the rollout (last: the window's last), each environment's segment with
+// discount so far gam[i] = γ^{len−1} closes with weight close[i] (1 at an episode end or the
+// window's end) as −(keep_rew[i]·R + boot[i]·V(z_next)): boot = γ^len (0 after a termination).
+// original: the public code's γ^{len+1} for the open segments at the window's end, and an
+// environment done exactly at the last step losing its rewards (keep_rew 0, boot γ).
+void pwm_close_weights(int N, int last, double gamma, const double *gam, const unsigned char *term,
+                       const unsigned char *trunc, int original, float *boot, float *keep_rew, float *close);
+// The TD(λ) done flag of a step: episode ends and the window's end; original offline runs flag
+// every step, which collapses the targets to one-step TD.
+float pwm_done_flag(int done, int last, int offline, int original);
+
+#endif
