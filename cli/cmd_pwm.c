@@ -1,8 +1,11 @@
-// `pwm train`: PWM, policy learning through a pretrained world model.
+// `pwm train`: PWM, policy learning through a pretrained world model; `pwm compare`: SHAC and PWM
+// side by side.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../experiments/compare.h"
 #include "../nn/common.h"
 #include "../policy/pwm.h"
 #include "args.h"
@@ -104,4 +107,41 @@ int cmd_train(int argc, char **argv) {
     if (!resume && !nn_file_exists(logp) && args_write_config(&spec, path, header, err, sizeof err))
         return fprintf(stderr, "pwm train: %s\n", err), 1;
     return pwm_train(&c, out, resume, threads);
+}
+
+int cmd_compare(int argc, char **argv) {
+    compare_config c = {.preset = "quick", .seeds = 3};
+    const args_opt opts[] = {
+        {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
+        {"preset", ARG_CHOICE, &c.preset, "quick (about 0.3M steps per run, 2 cores) or paper (10.24M, big machines)",
+         "quick|paper", NULL},
+        {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method", NULL, "K"},
+        {"out", ARG_STRING, &c.out, "output directory (default results/compare/ENV-PRESET); a re-run continues it", NULL,
+         "DIR"},
+        {"budget", ARG_LONG, &c.budget, "environment steps per run, PWM's collection included (0: the preset's)", NULL, "N"},
+        {"collect", ARG_LONG, &c.collect, "random-policy steps PWM pretrains on (0: the preset's)", NULL, "N"},
+        {"wm-steps", ARG_LONG, &c.wm_steps, "world-model pretraining steps (0: the preset's)", NULL, "N"},
+        {"wm-size", ARG_STRING, &c.wm_size, "world-model size small|paper (default: the preset's)", NULL, "SIZE"},
+        {"evals", ARG_INT, &c.evals, "evaluations along each run (0: the preset's)", NULL, "N"},
+        {"threads", ARG_INT, &c.threads, "threads per run (0: all cores)", NULL, "T"},
+        {0},
+    };
+    args_spec spec = {"pwm compare --env NAME [--preset quick|paper] [--seeds K] [--out DIR]",
+                      "SHAC and PWM side by side with matched environment-step budgets. Per seed, PWM collects random-\n"
+                      "policy data, pretrains its world model and trains online; SHAC trains from scratch. Writes\n"
+                      "DIR/compare.csv, summary.csv, summary.md, return_vs_steps.png and return_vs_time.png, and\n"
+                      "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.",
+                      opts};
+    int rc = args_parse_command(&spec, argc, argv, "pwm compare");
+    if (rc >= 0) return rc;
+    if (!c.env) return fprintf(stderr, "pwm compare: --env NAME is required\n"), 2;
+    char out[512], exe[1024];
+    if (!c.out) {
+        snprintf(out, sizeof out, "results/compare/%s-%s", c.env, c.preset);
+        c.out = out;
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return fprintf(stderr, "pwm compare: cannot find this program's path\n"), 1;
+    exe[n] = 0;
+    return compare_run(&c, exe);
 }

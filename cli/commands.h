@@ -11,5 +11,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_wm(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif
