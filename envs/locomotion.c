@@ -1,39 +1,22 @@
-// The paper's Ant and Humanoid (DiffRL/dflex, PWM fork defaults): a torso on a free joint plus
-// hinge joints, sharing one observation layout and one reward form.
-//
-// x (tangent) = (dpos 3, dθ 3 in the torso frame, hinge angles J, linear velocity 3 (world),
-// angular velocity 3 (torso frame), hinge velocities J), as MuJoCo's free joint defines them.
-//   observation: [0] torso height, [1:5] torso quaternion (MuJoCo order w, x, y, z), [5:8] linear
-//     velocity of the torso origin (world), [8:11] angular velocity (world), hinge angles (J),
-//     0.1·hinge velocities (J), up (torso z axis · world z), heading (torso x axis · the horizontal
-//     direction to the target), previous actions (J)
-//   reward: v_x + 0.1·up + heading + height term − c·Σa²
-//     Ant: height term z − 0.27, c = 0;  Humanoid: h = clip(z − 0.84, −1, 0.1), −200h² if h < 0
-//     else 10h, c = 0.002
-//   termination: torso height below 0.27 (Ant) / 0.74 (Humanoid)
-//   start: the model's "start" keyframe (else qpos0); position + U(±0.1), a rotation by U(±π/24)
-//     about a random axis, hinge angles + U(±0.2), every velocity U(±0.25)
+// The paper's Ant and Humanoid (DiffRL/dflex, PWM fork defaults) on the shared free-torso task
+// (locomotion.h, which the SNU Humanoid also uses).
+//   Ant: height term z − 0.27, c = 0, termination below 0.27, target 10000 m
+//   Humanoid: h = clip(z − 0.84, −1, 0.1), −200h² if h < 0 else 10h, c = 0.002, termination below
+//     0.74, target 200 m
+//   both observe their previous actions (37 = 1+4+3+3+8+8+1+1+8; 76 = 1+4+3+3+21+21+1+1+21)
+#include "locomotion.h"
+
 #include <math.h>
 #include <string.h>
 
-#include "tasks.h"
-
-typedef struct {
-    int joints;                  // hinge joints after the free joint (= actions)
-    double target_x;             // the target is (target_x, 0) on the ground
-    double term_height;
-    int humanoid_height;         // 1: the Humanoid's height term; 0: the Ant's z − 0.27
-    double action_cost;
-} loco_params;
-
-static const loco_params ant_params = {.joints = 8, .target_x = 10000.0, .term_height = 0.27, .action_cost = 0.0};
-static const loco_params humanoid_params = {.joints = 21, .target_x = 200.0, .term_height = 0.74,
-                                            .humanoid_height = 1, .action_cost = 0.002};
+static const loco_params ant_params = {.target_x = 10000.0, .term_height = 0.27, .height = LOCO_HEIGHT_ANT,
+                                       .action_cost = 0.0, .prev_actions = 1};
+static const loco_params humanoid_params = {.target_x = 200.0, .term_height = 0.74, .height = LOCO_HEIGHT_HUMANOID,
+                                            .action_cost = 0.002, .prev_actions = 1};
 
 static const loco_params *params_of(const env_task *t) { return t->params; }
 
-static void loco_reset(const env_task *t, const mjModel *m, mjData *d, nn_rng *r) {
-    const loco_params *p = params_of(t);
+void loco_reset(const env_task *t, const mjModel *m, mjData *d, nn_rng *r) {
     int key = mj_name2id(m, mjOBJ_KEY, "start");
     const double *q0 = key >= 0 ? m->key_qpos + (size_t)key * m->nq : m->qpos0;
     memcpy(d->qpos, q0, sizeof(double) * m->nq);
@@ -47,7 +30,11 @@ static void loco_reset(const env_task *t, const mjModel *m, mjData *d, nn_rng *r
     mju_mulQuat(q, rot, d->qpos + 3);
     mju_normalize4(q);
     memcpy(d->qpos + 3, q, sizeof q);
-    for (int j = 0; j < p->joints; j++) d->qpos[7 + j] += task_uniform(r, 0.2);
+    for (int i = 7; i < m->nq; i++) d->qpos[i] += task_uniform(r, 0.2);
+    // the fork's noise on every joint coordinate moves ball joints' quaternion components too: back
+    // onto the unit sphere (dflex leaves that to its first substep)
+    for (int j = 1; j < m->njnt; j++)
+        if (m->jnt_type[j] == mjJNT_BALL) mju_normalize4(d->qpos + m->jnt_qposadr[j]);
     for (int i = 0; i < m->nv; i++) d->qvel[i] = task_uniform(r, 0.25);
 }
 
@@ -99,31 +86,35 @@ static void up_heading_grad(const torso_frame *f, double wu, double wh, double *
     }
 }
 
-static void loco_observe(const env_task *t, const mjModel *m, const mjData *d, const double *prev, double *obs,
-                         double *J) {
+// ∂q/∂dθ for a quaternion moved as q ⊗ (1, dθ/2) (free and ball joints): ½·q ⊗ (0, e_k), into
+// rows row..row+3 and columns col..col+2 of J (nx columns)
+static void quat_tangent(const double q[4], double *J, int nx, int row, int col) {
+    for (int k = 0; k < 3; k++) {
+        double e[4] = {0, 0, 0, 0}, dq[4];
+        e[1 + k] = 0.5;
+        mju_mulQuat(dq, q, e);
+        for (int i = 0; i < 4; i++) J[(row + i) * nx + col + k] = dq[i];
+    }
+}
+
+void loco_observe(const env_task *t, const mjModel *m, const mjData *d, const double *prev, double *obs, double *J) {
     const loco_params *p = params_of(t);
-    int nj = p->joints, nx = 2 * m->nv, nv = m->nv;
+    int nqj = m->nq - 7, nvj = m->nv - 6, nx = 2 * m->nv, nv = m->nv;
     torso_frame f;
     torso(t, d, &f);
     obs[0] = d->qpos[2];
     memcpy(obs + 1, d->qpos + 3, sizeof(double) * 4);
     memcpy(obs + 5, d->qvel, sizeof(double) * 3);
     memcpy(obs + 8, f.wworld, sizeof(double) * 3);
-    for (int j = 0; j < nj; j++) obs[11 + j] = d->qpos[7 + j];
-    for (int j = 0; j < nj; j++) obs[11 + nj + j] = 0.1 * d->qvel[6 + j];
-    obs[11 + 2 * nj] = f.up;
-    obs[12 + 2 * nj] = f.heading;
-    memcpy(obs + 13 + 2 * nj, prev, sizeof(double) * nj);
+    for (int j = 0; j < nqj; j++) obs[11 + j] = d->qpos[7 + j];
+    for (int j = 0; j < nvj; j++) obs[11 + nqj + j] = 0.1 * d->qvel[6 + j];
+    obs[11 + nqj + nvj] = f.up;
+    obs[12 + nqj + nvj] = f.heading;
+    if (p->prev_actions) memcpy(obs + 13 + nqj + nvj, prev, sizeof(double) * t->act_dim);
     if (!J) return;
     memset(J, 0, sizeof(double) * t->obs_dim * nx);
     J[0 * nx + 2] = 1.0;
-    // quaternion: q' = q ⊗ (1, dθ/2), so ∂q/∂dθ_k = ½·q ⊗ (0, e_k)
-    for (int k = 0; k < 3; k++) {
-        double e[4] = {0, 0, 0, 0}, dq[4];
-        e[1 + k] = 0.5;
-        mju_mulQuat(dq, d->qpos + 3, e);
-        for (int i = 0; i < 4; i++) J[(1 + i) * nx + 3 + k] = dq[i];
-    }
+    quat_tangent(d->qpos + 3, J, nx, 1, 3);
     for (int i = 0; i < 3; i++) J[(5 + i) * nx + nv + i] = 1.0;
     // world angular velocity R·ω: ∂/∂ω = R, ∂/∂dθ = −R·[ω]×
     double Dw[9];
@@ -133,33 +124,36 @@ static void loco_observe(const env_task *t, const mjModel *m, const mjData *d, c
             J[(8 + i) * nx + nv + 3 + k] = f.R[3 * i + k];
             J[(8 + i) * nx + 3 + k] = Dw[3 * i + k];
         }
-    for (int j = 0; j < nj; j++) {
-        J[(11 + j) * nx + 6 + j] = 1.0;
-        J[(11 + nj + j) * nx + nv + 6 + j] = 0.1;
+    // joint coordinates: a hinge's angle is its tangent; a ball joint's quaternion moves as the torso's
+    for (int j = 1; j < m->njnt; j++) {
+        int row = 11 + m->jnt_qposadr[j] - 7, col = m->jnt_dofadr[j];
+        if (m->jnt_type[j] == mjJNT_BALL) quat_tangent(d->qpos + m->jnt_qposadr[j], J, nx, row, col);
+        else J[row * nx + col] = 1.0;
     }
-    up_heading_grad(&f, 1.0, 0.0, J + (11 + 2 * nj) * nx);
-    up_heading_grad(&f, 0.0, 1.0, J + (12 + 2 * nj) * nx);
+    for (int j = 0; j < nvj; j++) J[(11 + nqj + j) * nx + nv + 6 + j] = 0.1;
+    up_heading_grad(&f, 1.0, 0.0, J + (11 + nqj + nvj) * nx);
+    up_heading_grad(&f, 0.0, 1.0, J + (12 + nqj + nvj) * nx);
 }
 
-static double loco_reward(const env_task *t, const mjModel *m, const mjData *s, const mjData *post, const double *a,
-                          double *dx, double *dpost, double *da) {
+double loco_reward(const env_task *t, const mjModel *m, const mjData *s, const mjData *post, const double *a,
+                   double *dx, double *dpost, double *da) {
     const loco_params *p = params_of(t);
     int nx = 2 * m->nv, nv = m->nv;
     torso_frame f;
     torso(t, s, &f);
-    double z = s->qpos[2], height, dheight;
-    if (p->humanoid_height) {
+    double z = s->qpos[2], height = 0.0, dheight = 0.0;
+    if (p->height == LOCO_HEIGHT_HUMANOID) {
         double h = z - 0.84, dh = 1.0;
         if (h < -1.0) h = -1.0, dh = 0.0;
         if (h > 0.1) h = 0.1, dh = 0.0;
         height = h < 0 ? -200.0 * h * h : 10.0 * h;
         dheight = (h < 0 ? -400.0 * h : 10.0) * dh;
-    } else {
+    } else if (p->height == LOCO_HEIGHT_ANT) {
         height = z - 0.27;
         dheight = 1.0;
     }
     double pen = 0.0;
-    for (int j = 0; j < p->joints; j++) pen += a[j] * a[j];
+    for (int j = 0; j < t->act_dim; j++) pen += a[j] * a[j];
     if (dx) {
         memset(dx, 0, sizeof(double) * nx);
         dx[nv] = 1.0;
@@ -167,11 +161,11 @@ static double loco_reward(const env_task *t, const mjModel *m, const mjData *s, 
         up_heading_grad(&f, 0.1, 1.0, dx);
     }
     if (da)
-        for (int j = 0; j < p->joints; j++) da[j] = -2.0 * p->action_cost * a[j];
+        for (int j = 0; j < t->act_dim; j++) da[j] = -2.0 * p->action_cost * a[j];
     return s->qvel[0] + 0.1 * f.up + f.heading + height - p->action_cost * pen;
 }
 
-static int loco_terminated(const env_task *t, const mjModel *m, const mjData *d) {
+int loco_terminated(const env_task *t, const mjModel *m, const mjData *d) {
     return d->qpos[2] < params_of(t)->term_height;
 }
 
