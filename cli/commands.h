@@ -10,6 +10,7 @@ int cmd_shac(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_wm(int argc, char **argv);
+int cmd_snu_convert(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 

@@ -31,6 +31,7 @@ static const struct {
     {"eval", "evaluate a policy checkpoint's deterministic policy", cmd_eval},
     {"collect", "episodes of a task under a policy, into a NumPy dataset", cmd_collect},
     {"wm", "world models: train on datasets, evaluate held-out errors", cmd_wm},
+    {"snu-convert", "the SNU Humanoid's MuJoCo model from the MASS skeleton and muscles", cmd_snu_convert},
     {"gradcheck", "check physics gradients against whole-rollout finite differences", cmd_gradcheck},
     {"version", "the git commit and library versions", cmd_version},
 };
@@ -40,7 +41,7 @@ static void usage(FILE *out) {
             "usage: pwm COMMAND [options]\n\n"
             "PWM and SHAC on MuJoCo: a differentiable-physics research testbed.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].help);
     fprintf(out, "\nRun pwm COMMAND --help for a command's options.\n");
 }
 
