@@ -9,7 +9,8 @@
 #include "../nn/common.h"
 #include "tasks.h"
 
-const env_task *const env_tasks[] = {&task_hopper, &task_gym_hopper, &task_ant, &task_humanoid, &task_double_pendulum, NULL};
+const env_task *const env_tasks[] = {&task_hopper, &task_gym_hopper, &task_ant, &task_humanoid, &task_double_pendulum,
+                                     &task_snu_humanoid, NULL};
 
 const env_task *env_find(const char *name) {
     for (int i = 0; env_tasks[i]; i++)

@@ -9,6 +9,7 @@ extern const env_task task_gym_hopper;
 extern const env_task task_ant;
 extern const env_task task_humanoid;
 extern const env_task task_double_pendulum;
+extern const env_task task_snu_humanoid;
 
 // U(−s, s) from r.
 double task_uniform(nn_rng *r, double s);
