@@ -173,7 +173,16 @@ static void fd_eval(const ph_model *pm, mjData *d, fd_work *f, int kind, int j, 
     } else {
         d->qfrc_applied[j] += h;
     }
-    mj_step(m, d);
+    if (kind == FD_QFRC && m->opt.integrator == mjINT_EULER) {
+        // an applied force leaves the position and velocity stages as the nominal step computed
+        // them (fd_nominal): with Euler only the acceleration stage and the integration rerun, as
+        // mjd_transitionFD does for its control columns
+        mj_forwardSkip(m, d, mjSTAGE_VEL, 1);
+        mj_checkAcc(m, d);
+        mj_Euler(m, d);
+    } else {
+        mj_step(m, d);
+    }
     mj_differentiatePos(m, out, 1.0, f->qpos_n, d->qpos);
     for (int i = 0; i < pm->nv; i++) out[pm->nv + i] = d->qvel[i] - f->qvel_n[i];
     for (int i = 0; i < pm->na; i++) out[2 * pm->nv + i] = d->act[i] - f->act_n[i];
