@@ -152,7 +152,7 @@ TEST(gym_hopper_matches_v5_definitions) {
 
 // central differences of the observation and reward along every tangent direction, and of the
 // reward in the action, against the task's analytic derivatives
-#define ENV_TEST_MAX_ACT 32
+#define ENV_TEST_MAX_ACT 152
 
 static void check_derivatives(const char *name, int steps) {
     env_batch *e = make(name, 1);
@@ -223,6 +223,8 @@ TEST(observation_and_reward_derivatives) {
     check_derivatives("humanoid", 0);
     check_derivatives("humanoid", 25);
     check_derivatives("double-pendulum", 40);
+    check_derivatives("snu-humanoid", 0);
+    check_derivatives("snu-humanoid", 20);
 }
 
 TEST(double_pendulum) {
