@@ -2,7 +2,7 @@
 # make test       build and run the test suite (build/tests)
 # make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 # make deps       install libmujoco-dev, libopenblas-dev, gnuplot-nox when missing
-# make demo       a quick SHAC run on the Hopper (runs/demo)
+# make demo       the quick Hopper comparison, SHAC vs PWM, one seed (runs/demo)
 # make clean
 
 CC      ?= cc
@@ -75,11 +75,12 @@ test: $(BUILD)/tests $(BUILD)/pwm
 deps:
 	@sh scripts/deps.sh
 
-# a quick SHAC run on the Hopper (1-2 minutes on 2 cores); results in runs/demo. Seed 1 learns to
-# about 2400 in this budget; other seeds learn slower or not at all (docs/results.md)
+# the quick Hopper comparison, SHAC vs PWM (PWM collects random data and pretrains its world
+# model first), one seed, matched env-step budgets: about 10 minutes on 2 cores; results in
+# runs/demo (summary.md, return_vs_steps.png, return_vs_time.png)
 demo: $(BUILD)/pwm
 	rm -rf runs/demo
-	./$(BUILD)/pwm shac --env hopper --preset quick --epochs 300 --seed 1 --out runs/demo
+	./$(BUILD)/pwm compare --env hopper --preset quick --seeds 1 --out runs/demo
 
 clean:
 	rm -rf build

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -251,13 +252,13 @@ int compare_run(const compare_config *cc, const char *exe) {
         fclose(f);
     }
     // plots: the script sits in plots/ of the tree this program was built in (exe: .../build/pwm)
-    char gp[1200];
-    snprintf(gp, sizeof gp, "%s", exe);
+    char gp[PATH_MAX + 32];
+    if (!realpath(exe, gp)) snprintf(gp, sizeof gp, "%s", exe);
     char *cut = strstr(gp, "/build/");
     if (cut) snprintf(cut, sizeof gp - (size_t)(cut - gp), "/plots/compare.gp");
     else snprintf(gp, sizeof gp, "plots/compare.gp");
     for (int p = 0; p < 2; p++) {
-        char cmd[4096];
+        char cmd[8800];
         snprintf(cmd, sizeof cmd,
                  "gnuplot -e \"dir='%s'; x=%d; title='%s: SHAC vs PWM (%d seeds, mean and min-max)'\" '%s'",
                  c.out, p, c.env, c.seeds, gp);

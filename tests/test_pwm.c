@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../envs/env.h"
+#include "../experiments/compare.h"
 #include "../nn/common.h"
 #include "../policy/learner.h"
 #include "../policy/policy.h"
@@ -235,11 +236,35 @@ TEST(bad_inputs) {
     CHECK(pwm_train(&c, dir, 1, 1) != 0, "resumed without a checkpoint");
 }
 
+TEST(compare_end_to_end) {
+    // a tiny comparison through the program's own stages (build/pwm, built with the tests):
+    // both methods' curves, the summary and the plots
+    if (!nn_file_exists("build/pwm")) test_skip("build/pwm not built (run from the repository root after make)");
+    compare_config c = {.env = "hopper", .preset = "quick", .seeds = 1, .threads = 1, .budget = 4096, .collect = 1024,
+                        .wm_steps = 4, .wm_size = "small", .evals = 1};
+    char out[512], path[700];
+    snprintf(out, sizeof out, "%s/compare", test_tmpdir());
+    c.out = out;
+    CHECK(compare_run(&c, "build/pwm") == 0, "compare failed");
+    static char csv[65536];
+    snprintf(path, sizeof path, "%s/compare.csv", out);
+    read_file(path, csv, sizeof csv);
+    CHECK(strstr(csv, "\nshac,0,4096,") && strstr(csv, "\npwm,0,4096,"), "compare.csv:\n%s", csv);
+    const char *files[] = {"summary.md", "summary.csv", "return_vs_steps.png", "return_vs_time.png"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, files[i]);
+        CHECK(nn_file_exists(path), "%s missing", path);
+    }
+    // a second invocation finds every stage done
+    CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
+}
+
 const test_case pwm_tests[] = {
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
     {"bootstrap_and_edge_case_decisions", bootstrap_and_edge_case_decisions},
     {"offline_targets", offline_targets},
     {"reproducible_resumable_and_evaluates", reproducible_resumable_and_evaluates},
     {"bad_inputs", bad_inputs},
+    {"compare_end_to_end", compare_end_to_end},
     {0},
 };
