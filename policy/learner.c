@@ -222,3 +222,103 @@ int lrn_env_state_read(const char **p, env_batch *e) {
     nn_free(envs), nn_free(rngs);
     return ok ? 0 : -1;
 }
+
+void lrn_paths_init(lrn_paths *p, const char *out_dir) {
+    snprintf(p->best, sizeof p->best, "%s/best.safetensors", out_dir);
+    snprintf(p->ckpt, sizeof p->ckpt, "%s/ckpt.safetensors", out_dir);
+    snprintf(p->final, sizeof p->final, "%s/final.safetensors", out_dir);
+    snprintf(p->log, sizeof p->log, "%s/log.csv", out_dir);
+    snprintf(p->timing, sizeof p->timing, "%s/timing.csv", out_dir);
+    snprintf(p->eval, sizeof p->eval, "%s/eval.csv", out_dir);
+}
+
+double lrn_actor_update(nn_params *p, nn_adam *opt, double clip, float lr, lrn_progress *pr, const char *prog,
+                        int *skipped) {
+    double norm = nn_grad_norm(p);
+    *skipped = !(isfinite(norm) && norm <= 1e6);
+    if (*skipped) {
+        pr->bad_updates++;
+        fprintf(stderr, "%s: epoch %ld: actor gradient norm %g (non-finite or > 1e6): update skipped\n", prog,
+                pr->epoch, norm);
+    } else {
+        nn_clip_grad_norm(p, clip);
+        nn_adam_step(opt, p, lr);
+        pr->bad_updates = 0;
+    }
+    return norm;
+}
+
+void lrn_write_eval(const char *path, int episodes, double mean, double std, long env_steps) {
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", episodes, mean, std, env_steps);
+    fclose(f);
+}
+
+int lrn_gradcheck(const nn_params *p, const float *grad, int samples, double eps,
+                  double (*loss)(void *ctx, size_t i, double delta), void *ctx, double *max_rel, double *rel_l2) {
+    double diff2 = 0, ref2 = 0, worst = 0, big = 0, *num = nn_malloc(sizeof(double) * samples);
+    size_t *idx = nn_malloc(sizeof(size_t) * samples);
+    int rc = 0;
+    for (int k = 0; k < samples && rc == 0; k++) {
+        const nn_param *e = &p->list[k % p->n];
+        idx[k] = e->offset + ((size_t)k * 7919u) % ((size_t)e->t.n * e->t.d);
+        double hi = loss(ctx, idx[k], eps), lo = isnan(hi) ? NAN : loss(ctx, idx[k], -eps);
+        if (isnan(hi) || isnan(lo)) rc = -1;
+        num[k] = (hi - lo) / (2 * eps);
+        big = fmax(big, fabs(num[k]));
+    }
+    for (int k = 0; k < samples && rc == 0; k++) {
+        double a = grad[idx[k]], d = fabs(a - num[k]);
+        diff2 += d * d, ref2 += num[k] * num[k];
+        worst = fmax(worst, d / fmax(fmax(fabs(a), fabs(num[k])), 1e-2 * big + 1e-12));
+    }
+    *max_rel = worst;
+    *rel_l2 = sqrt(diff2 / fmax(ref2, 1e-300));
+    nn_free(num), nn_free(idx);
+    return rc;
+}
+
+const float *lrn_noise(float **buf, int *cap, int n, int A, nn_rng *r) {
+    if (!r) return NULL;
+    if (n * A > *cap) {
+        nn_free(*buf);
+        *buf = nn_malloc(sizeof(float) * n * A);
+        *cap = n * A;
+    }
+    for (int i = 0; i < n * A; i++) (*buf)[i] = nn_rng_normal(r);
+    return *buf;
+}
+
+const env_task *lrn_policy_meta(const st_file *f, const char *ckpt, const char *env, int *units, int *n_units,
+                                char *err, size_t errlen) {
+    const char *fenv = st_meta(f, "env"), *u = st_meta(f, "actor_units");
+    const env_task *t = fenv ? env_find(fenv) : NULL;
+    *n_units = u ? lrn_parse_units(u, units) : -1;
+    if (!t || *n_units < 1) {
+        nn_err(err, errlen, "%s: not a policy checkpoint of this program (no task or actor units in its metadata)", ckpt);
+        return NULL;
+    }
+    if (env && strcmp(env, fenv)) {
+        nn_err(err, errlen, "%s holds a policy for task '%s', not '%s'", ckpt, fenv, env);
+        return NULL;
+    }
+    return t;
+}
+
+void lrn_progress_write(strbuf *b, const lrn_progress *p) {
+    double head[] = {(double)p->env_steps, p->wall, p->bad_updates, p->best_eval, p->recent.n, p->recent.i};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) sb_add(b, head[i]);
+    for (int i = 0; i < LRN_RECENT; i++) sb_add(b, p->recent.v[i]);
+}
+
+int lrn_progress_read(const char **p, lrn_progress *out) {
+    int ok = 1;
+    double head[6 + LRN_RECENT];
+    for (int i = 0; i < 6 + LRN_RECENT; i++) head[i] = sb_next(p, &ok);
+    if (!ok) return -1;
+    out->env_steps = (long)head[0], out->wall = head[1], out->bad_updates = (int)head[2], out->best_eval = head[3];
+    out->recent.n = (int)head[4], out->recent.i = (int)head[5];
+    for (int i = 0; i < LRN_RECENT; i++) out->recent.v[i] = head[6 + i];
+    return 0;
+}

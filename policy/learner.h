@@ -11,6 +11,7 @@
 #include "../nn/mlp.h"
 #include "../nn/optim.h"
 #include "../nn/rng.h"
+#include "../nn/safetensors.h"
 
 #define LRN_MAX_UNITS 8
 #define LRN_RECENT 20  // the training return is the mean of the last LRN_RECENT finished episodes
@@ -45,6 +46,39 @@ typedef struct {
 void lrn_recent_add(lrn_recent *r, double v);
 double lrn_recent_mean(const lrn_recent *r);  // NAN when empty
 
+// What a run carries from epoch to epoch besides its networks and environments
+typedef struct {
+    long epoch, env_steps;
+    double wall, best_eval;  // wall: seconds of training so far; best_eval: the best evaluation (−inf)
+    int bad_updates;         // skipped actor updates in a row
+    lrn_recent recent;
+} lrn_progress;
+
+// A run directory's files
+typedef struct {
+    char best[1100], ckpt[1100], final[1100], log[1100], timing[1100], eval[1100];
+} lrn_paths;
+void lrn_paths_init(lrn_paths *p, const char *out_dir);
+
+// The actor update with the explosion guard: a non-finite or > 1e6 gradient norm skips it (with
+// a message from prog, counted in pr->bad_updates); otherwise clip and an Adam step. Returns the
+// norm; *skipped says whether the update was skipped.
+double lrn_actor_update(nn_params *p, nn_adam *opt, double clip, float lr, lrn_progress *pr, const char *prog,
+                        int *skipped);
+// eval.csv of a finished run
+void lrn_write_eval(const char *path, int episodes, double mean, double std, long env_steps);
+
+// A gradient check: the analytic gradient grad (laid out as p's values) against central differences
+// in `samples` parameters spread over every tensor of p; loss(ctx, i, delta) is the loss with
+// parameter i moved by delta (NAN on failure). Gives the max relative error (relative to the larger
+// of the two, or 1% of the largest difference) and the relative L2 error; -1 if a loss failed.
+int lrn_gradcheck(const nn_params *p, const float *grad, int samples, double eps,
+                  double (*loss)(void *ctx, size_t i, double delta), void *ctx, double *max_rel, double *rel_l2);
+
+// Standard normal noise for n × A actions in *buf (grown as needed), or NULL when r is NULL
+// (the deterministic policy).
+const float *lrn_noise(float **buf, int *cap, int n, int A, nn_rng *r);
+
 // A CSV log opened for appending (header written when new), and the rewrite a resumed run does:
 // keep the header and the rows whose first column is <= last.
 FILE *lrn_open_log(const char *path, const char *header);
@@ -61,10 +95,19 @@ double sb_next(const char **p, int *ok);  // the next value, or NAN with *ok = 0
 void sb_add_rng(strbuf *b, const nn_rng *r);
 void sb_read_rng(const char **p, int *ok, nn_rng *r);
 
+// A policy checkpoint's task and actor widths (metadata "env", "actor_units"); env (may be NULL)
+// must match. NULL with a message otherwise.
+const env_task *lrn_policy_meta(const st_file *f, const char *ckpt, const char *env, int *units, int *n_units,
+                                char *err, size_t errlen);
+
 // The environments' exact state (physics, warm start, previous actions, episode counters, random
 // streams). Reading parses into a temporary first: on a truncated or mismatched state it returns
 // -1 and changes nothing.
 void lrn_env_state_write(strbuf *b, const env_batch *e);
+// The progress (all but the epoch, which checkpoints keep in their metadata), the same way;
+// reading fills *out only when complete.
+void lrn_progress_write(strbuf *b, const lrn_progress *p);
+int lrn_progress_read(const char **p, lrn_progress *out);
 int lrn_env_state_read(const char **p, env_batch *e);
 
 #endif

@@ -57,10 +57,7 @@ typedef struct {
     nn_mlp critics[PWM_MAX_CRITICS];
     nn_adam aopt, copt;
     nn_graph *g;
-    long epoch, env_steps;
-    double wall, best_eval;
-    int bad_updates;
-    lrn_recent recent;
+    lrn_progress pr;
     float *zbuf, *rew_buf, *done_buf, *next_val, *targets, *eps, *obs_f;  // H × N (× Z) and N × (A, O)
     double *u;
     // the replay buffer: episodes in arrival order (datasets first), some owned
@@ -216,7 +213,7 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     nn_params_alloc(&s->cp);
     for (int k = 0; k < c->critics; k++) nn_mlp_init(&s->critics[k], NN_INIT_ORTHOGONAL, 0, &r);
     s->aopt = s->copt = (nn_adam){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = 1e-8f};
-    s->best_eval = -INFINITY;
+    s->pr.best_eval = -INFINITY;
     if (!c->offline) {
         s->e = env_batch_new(t, &c->physics, NULL, s->N, (unsigned long)c->seed, 0, err, errlen);
         if (!s->e) return -1;
@@ -285,7 +282,7 @@ static nn_tensor *encode_obs(pwm *s, const double *obs) {
 // offline: the epoch's start observations, drawn from the buffer's episodes
 static nn_tensor *offline_starts(pwm *s) {
     nn_rng r;
-    nn_rng_init(&r, (unsigned long)s->c.seed, (3ul << 20) + (unsigned long)s->epoch);
+    nn_rng_init(&r, (unsigned long)s->c.seed, (3ul << 20) + (unsigned long)s->pr.epoch);
     for (int i = 0; i < s->N; i++) {
         const ds_episode *ep = s->buf[nn_rng_u32(&r) % (unsigned)s->nbuf];
         int t = (int)(nn_rng_u32(&r) % (unsigned)(ep->T + 1));
@@ -324,7 +321,7 @@ static float actor_window(pwm *s) {
     for (int j = 0; j < A; j++)
         if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
     nn_rng noise;
-    nn_rng_init(&noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->epoch);
+    nn_rng_init(&noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->pr.epoch);
     nn_tensor *z = e ? encode_obs(s, e->obs) : offline_starts(s);
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
     memset(R->x, 0, sizeof(float) * N), memset(L->x, 0, sizeof(float) * N);
@@ -346,7 +343,7 @@ static float actor_window(pwm *s) {
         if (e) {
             for (int i = 0; i < N * A; i++) s->u[i] = a->x[i];
             env_step(e, s->u, 0);
-            s->env_steps += N;
+            s->pr.env_steps += N;
             term = e->term, trunc = e->trunc;
             char err[512];
             if (s->recording &&
@@ -372,7 +369,7 @@ static float actor_window(pwm *s) {
             s->next_val[(size_t)k * N + i] = term[i] ? 0.0f : v->x[i];
             keep[i] = done ? 0.0f : 1.0f;
             gam[i] = done ? 1.0 : gam[i] * gamma;
-            if (done) lrn_recent_add(&s->recent, e->ret_final[i]);
+            if (done) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
         }
         nn_tensor *close = nn_add(g, nn_mul(g, R, nn_tensor_from(g, rk, N, 1, 0)),
                                   nn_mul(g, v, nn_tensor_from(g, col, N, 1, 0)));
@@ -412,7 +409,7 @@ static double finetune(pwm *s, float lr) {
     nn_params_set_frozen(&s->w.p, 0);
     for (int it = 0; it < s->c.wm_iters; it++) {
         nn_rng r;
-        nn_rng_init(&r, (unsigned long)s->c.seed, (2ul << 20) + (unsigned long)s->epoch * 64 + (unsigned long)it);
+        nn_rng_init(&r, (unsigned long)s->c.seed, (2ul << 20) + (unsigned long)s->pr.epoch * 64 + (unsigned long)it);
         if (wm_sample_windows(s->buf, NULL, 0, s->nbuf, s->O, s->A, B, H, &r, &s->rew_rms, s->wobs, s->wact, s->wrew,
                               NULL)) {
             sum = NAN;
@@ -422,7 +419,7 @@ static double finetune(pwm *s, float lr) {
         double l = wm_train_step(s->g, &s->w, &s->wopt, s->wobs, s->wact, s->wrew, NULL, B, H, s->c.gamma,
                                  s->c.wm_clip, lr, NULL, NULL, &bad);
         if (bad) fprintf(stderr, "pwm train: epoch %ld: non-finite world-model gradient in '%s': step skipped\n",
-                         s->epoch, bad);
+                         s->pr.epoch, bad);
         else sum += l / s->c.wm_iters;
     }
     nn_params_set_frozen(&s->w.p, 1);
@@ -478,12 +475,10 @@ static int save_checkpoint(const pwm *s, const char *path, char *err, size_t err
     st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
     snprintf(buf, sizeof buf, "%d", s->c.critics);
     st_writer_meta(w, "critics", buf);
-    snprintf(buf, sizeof buf, "%ld", s->epoch);
+    snprintf(buf, sizeof buf, "%ld", s->pr.epoch);
     st_writer_meta(w, "epoch", buf);
     strbuf b = {0};
-    double head[] = {(double)s->env_steps, s->wall, s->bad_updates, s->best_eval, s->recent.n, s->recent.i};
-    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) sb_add(&b, head[i]);
-    for (int i = 0; i < LRN_RECENT; i++) sb_add(&b, s->recent.v[i]);
+    lrn_progress_write(&b, &s->pr);
     if (s->e) lrn_env_state_write(&b, s->e);
     if (s->recording) {
         // the online dataset's next episode and every environment's unfinished one
@@ -543,9 +538,9 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
     } else {
         const char *p = state;
-        int ok = 1;
-        double head[6 + LRN_RECENT], rec[3] = {0};
-        for (int i = 0; i < 6 + LRN_RECENT; i++) head[i] = sb_next(&p, &ok);
+        double rec[3] = {0};
+        lrn_progress pr = s->pr;
+        int ok = lrn_progress_read(&p, &pr) == 0;
         if (ok && s->e) ok = lrn_env_state_read(&p, s->e) == 0;
         if (ok && s->recording) {
             for (int i = 0; i < 3; i++) rec[i] = sb_next(&p, &ok);
@@ -576,10 +571,8 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
             nn_ckpt_read_params(&f, "wm/", &s->w.p, &s->wopt);
             nn_ckpt_read_rms(&f, "ret_rms.", &s->ret_rms);
             nn_ckpt_read_rms(&f, "rew_rms.", &s->rew_rms);
-            s->epoch = strtol(epoch, NULL, 10);
-            s->env_steps = (long)head[0], s->wall = head[1], s->bad_updates = (int)head[2], s->best_eval = head[3];
-            s->recent.n = (int)head[4], s->recent.i = (int)head[5];
-            for (int i = 0; i < LRN_RECENT; i++) s->recent.v[i] = head[6 + i];
+            s->pr = pr;
+            s->pr.epoch = strtol(epoch, NULL, 10);
             s->rec.steps = (long)rec[1], s->rec.written = (int)rec[2];
             rc = 0;
         }
@@ -592,13 +585,10 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
 // training
 
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads) {
-    char err[1024], ckpt[1024], final[1024], best[1024], logp[1024], timep[1024], evalp[1024];
-    snprintf(best, sizeof best, "%s/best.safetensors", out_dir);
-    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", out_dir);
-    snprintf(final, sizeof final, "%s/final.safetensors", out_dir);
-    snprintf(logp, sizeof logp, "%s/log.csv", out_dir);
-    snprintf(timep, sizeof timep, "%s/timing.csv", out_dir);
-    snprintf(evalp, sizeof evalp, "%s/eval.csv", out_dir);
+    char err[1024];
+    lrn_paths P;
+    lrn_paths_init(&P, out_dir);
+    const char *ckpt = P.ckpt, *final = P.final, *best = P.best, *logp = P.log, *timep = P.timing;
     if (!resume && nn_file_exists(logp)) {
         fprintf(stderr, "pwm train: %s already holds a run (log.csv); use --resume to continue it or another --out\n",
                 out_dir);
@@ -615,9 +605,9 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
         return 1;
     }
     if (resume) {
-        lrn_truncate_csv(logp, s.epoch);
-        lrn_truncate_csv(timep, s.epoch);
-        fprintf(stderr, "pwm train: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.epoch, s.env_steps);
+        lrn_truncate_csv(logp, s.pr.epoch);
+        lrn_truncate_csv(timep, s.pr.epoch);
+        fprintf(stderr, "pwm train: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.pr.epoch, s.pr.env_steps);
     }
     FILE *log = lrn_open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
                                    "critic_loss,wm_loss,skipped");
@@ -634,27 +624,18 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
            c->offline ? "dataset starts" : "envs", s.H, c->epochs, c->wm, s.Z, nn_params_numel(&s.w.p) / 1e6,
            c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "");
     fflush(stdout);
-    double t_start = nn_now(), wall0 = s.wall;
+    double t_start = nn_now(), wall0 = s.pr.wall;
     int rc = 0;
-    long first = s.epoch + 1;
+    long first = s.pr.epoch + 1;
     for (long ep = first; ep <= c->epochs; ep++) {
-        s.epoch = ep;
+        s.pr.epoch = ep;
         float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
         float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
         float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, c->epochs);
         s.t_env = s.t_actor = s.t_backward = s.t_critic = s.t_wm = 0;
         float loss = actor_window(&s);
-        double norm = nn_grad_norm(&s.ap);
-        int skipped = !(isfinite(norm) && norm <= 1e6);
-        if (skipped) {
-            s.bad_updates++;
-            fprintf(stderr, "pwm train: epoch %ld: actor gradient norm %g (non-finite or > 1e6): update skipped\n", ep,
-                    norm);
-        } else {
-            nn_clip_grad_norm(&s.ap, c->actor_clip);
-            nn_adam_step(&s.aopt, &s.ap, lr_a);
-            s.bad_updates = 0;
-        }
+        int skipped;
+        double norm = lrn_actor_update(&s.ap, &s.aopt, c->actor_clip, lr_a, &s.pr, "pwm train", &skipped);
         double t1 = nn_now();
         lrn_td_lambda(s.N, s.H, c->gamma, c->lambda, s.rew_buf, s.done_buf, s.next_val, s.targets);
         double closs = lrn_fit_critics(s.g, s.critics, c->critics, &s.cp, &s.copt, s.zbuf, s.targets, s.N * s.H, s.Z,
@@ -663,28 +644,28 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
         t1 = nn_now();
         double wloss = finetune(&s, lr_w);
         s.t_wm = nn_now() - t1;
-        s.wall = wall0 + (nn_now() - t_start);
+        s.pr.wall = wall0 + (nn_now() - t_start);
         double ev = NAN, evs = 0;
         if (ep % c->eval_every == 0 || ep == c->epochs) {
             if (evaluate(&s, c->eval_episodes, c->seed + 1000000, &ev, &evs, err, sizeof err))
                 fprintf(stderr, "pwm train: evaluation failed: %s\n", err);
-            else if (ev > s.best_eval) {
-                s.best_eval = ev;
+            else if (ev > s.pr.best_eval) {
+                s.pr.best_eval = ev;
                 if (save_checkpoint(&s, best, err, sizeof err)) fprintf(stderr, "pwm train: %s\n", err);
             }
         }
-        double train = lrn_recent_mean(&s.recent);
-        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.env_steps, s.wall, train, ev, loss, norm,
+        double train = lrn_recent_mean(&s.pr.recent);
+        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.pr.env_steps, s.pr.wall, train, ev, loss, norm,
                 closs, wloss, skipped);
         fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_env, s.t_actor, s.t_backward, s.t_critic, s.t_wm);
         fflush(log), fflush(tlog);
         if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
-                               s.env_steps, train, ev, evs, s.wall);
+                               s.pr.env_steps, train, ev, evs, s.pr.wall);
         fflush(stdout);
-        if (s.bad_updates >= c->max_bad_updates) {
+        if (s.pr.bad_updates >= c->max_bad_updates) {
             fprintf(stderr, "pwm train: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
                     "The last good checkpoint is %s. Lower --actor-lr, or check the world model.\n",
-                    s.bad_updates, nn_file_exists(ckpt) ? ckpt : "(none yet)");
+                    s.pr.bad_updates, nn_file_exists(ckpt) ? ckpt : "(none yet)");
             rc = 1;
             break;
         }
@@ -705,11 +686,7 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
         double mean, std;
         int n = c->eval_episodes >= 10 ? c->eval_episodes : 10;
         if (evaluate(&s, n, c->seed + 2000000, &mean, &std, err, sizeof err) == 0) {
-            FILE *f = fopen(evalp, "w");
-            if (f) {
-                fprintf(f, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", n, mean, std, s.env_steps);
-                fclose(f);
-            }
+            lrn_write_eval(P.eval, n, mean, std, s.pr.env_steps);
             printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
         }
     }
@@ -733,19 +710,14 @@ struct pwm_policy {
 pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
     st_file f;
     if (st_read(ckpt, &f, err, errlen)) return NULL;
-    const char *fenv = st_meta(&f, "env"), *units = st_meta(&f, "actor_units");
-    const env_task *t = fenv ? env_find(fenv) : NULL;
-    int au[LRN_MAX_UNITS], na = units ? lrn_parse_units(units, au) : -1;
+    int au[LRN_MAX_UNITS], na;
+    const env_task *t = lrn_policy_meta(&f, ckpt, env, au, &na, err, errlen);
     pwm_policy *p = NULL;
     char msg[512];
-    if (!t || na < 1) {
-        nn_err(err, errlen, "%s: not a policy checkpoint of this program (no task or actor units in its metadata)", ckpt);
-    } else if (env && strcmp(env, fenv)) {
-        nn_err(err, errlen, "%s holds a policy for task '%s', not '%s'", ckpt, fenv, env);
-    } else {
+    if (t) {
         p = nn_malloc(sizeof *p);
         memset(p, 0, sizeof *p);
-        snprintf(p->env, sizeof p->env, "%s", fenv);
+        snprintf(p->env, sizeof p->env, "%s", t->name);
         if (wm_read(&f, &p->w, NULL, NULL, NULL, ckpt, err, errlen)) {
             nn_free(p);
             p = NULL;
@@ -770,14 +742,7 @@ pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t
 const char *pwm_policy_env(const pwm_policy *p) { return p->env; }
 
 void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r) {
-    int A = p->act.act_dim;
-    if (r && n > p->cap) {
-        nn_free(p->eps);
-        p->eps = nn_malloc(sizeof(float) * n * A);
-        p->cap = n;
-    }
-    for (int i = 0; r && i < n * A; i++) p->eps[i] = nn_rng_normal(r);
-    det_forward(p->g, &p->w, &p->act, obs, n, r ? p->eps : NULL, u);
+    det_forward(p->g, &p->w, &p->act, obs, n, lrn_noise(&p->eps, &p->cap, n, p->act.act_dim, r), u);
 }
 
 void pwm_policy_free(pwm_policy *p) {
@@ -792,52 +757,42 @@ void pwm_policy_free(pwm_policy *p) {
 // ---------------------------------------------------------------------------------------------
 // gradient check of the actor loss
 
+typedef struct {
+    const pwm_config *c;
+    const float *zin;
+    char *err;
+    size_t errlen;
+} gc_ctx;
+
+// the first epoch's loss of a fresh learner with actor parameter i moved by delta, its actor inputs
+// and return normaliser held
+static double gc_loss(void *vctx, size_t i, double delta) {
+    gc_ctx *x = vctx;
+    pwm t;
+    double L = NAN;
+    if (pwm_init(&t, x->c, NULL, 1, x->err, x->errlen) == 0) {
+        t.pr.epoch = 1, t.freeze_ret = 1, t.actor_in = x->zin;
+        t.ap.values[i] += (float)delta;
+        L = actor_window(&t);
+    }
+    pwm_free(&t);
+    return L;
+}
+
 int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
                         size_t errlen) {
-    // a fresh learner's first epoch is a deterministic function of the actor's weights;
+    // a fresh learner's first epoch is a deterministic function of the actor's weights; the
+    // return normaliser (a constant of the gradient) is held at its initial value in every pass
     pwm s;
     if (pwm_init(&s, c, NULL, 1, err, errlen)) {
         pwm_free(&s);
         return -1;
     }
-    // the return normaliser (a constant of the gradient) held at its initial value in every pass
-    s.epoch = 1, s.freeze_ret = 1;
+    s.pr.epoch = 1, s.freeze_ret = 1;
     actor_window(&s);
-    size_t count = s.ap.count, nz = (size_t)s.H * s.N * s.Z;
-    float *grad = nn_malloc(sizeof(float) * count), *zin = nn_malloc(sizeof(float) * nz);
-    memcpy(grad, s.ap.grads, sizeof(float) * count);
     // the actor's inputs are sg(z_k): the differenced loss keeps them at this pass's latents
-    memcpy(zin, s.zbuf, sizeof(float) * nz);
-    double *num = nn_malloc(sizeof(double) * samples), diff2 = 0, ref2 = 0, worst = 0, big = 0;
-    size_t *idx = nn_malloc(sizeof(size_t) * samples);
-    for (int k = 0; k < samples; k++) {
-        const nn_param *e = &s.ap.list[k % s.ap.n];
-        idx[k] = e->offset + ((size_t)k * 7919u) % ((size_t)e->t.n * e->t.d);
-    }
-    for (int k = 0; k < samples; k++) {
-        double L[2];
-        for (int sign = 0; sign < 2; sign++) {
-            pwm t;
-            if (pwm_init(&t, c, NULL, 1, err, errlen)) {
-                pwm_free(&t), pwm_free(&s);
-                return -1;
-            }
-            t.epoch = 1, t.freeze_ret = 1, t.actor_in = zin;
-            t.ap.values[idx[k]] += (float)(sign ? -eps : eps);
-            L[sign] = actor_window(&t);
-            pwm_free(&t);
-        }
-        num[k] = (L[0] - L[1]) / (2 * eps);
-        big = fmax(big, fabs(num[k]));
-    }
-    for (int k = 0; k < samples; k++) {
-        double a = grad[idx[k]], d = fabs(a - num[k]);
-        diff2 += d * d, ref2 += num[k] * num[k];
-        worst = fmax(worst, d / fmax(fmax(fabs(a), fabs(num[k])), 1e-2 * big + 1e-12));
-    }
-    *max_rel = worst;
-    *rel_l2 = sqrt(diff2 / fmax(ref2, 1e-300));
-    nn_free(grad), nn_free(num), nn_free(idx), nn_free(zin);
+    gc_ctx x = {c, s.zbuf, err, errlen};
+    int rc = lrn_gradcheck(&s.ap, s.ap.grads, samples, eps, gc_loss, &x, max_rel, rel_l2);
     pwm_free(&s);
-    return 0;
+    return rc;
 }

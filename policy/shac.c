@@ -73,14 +73,10 @@ typedef struct {
     nn_rms obs_rms, rms_frozen;
     nn_graph *g;
     nn_rng noise;
-    long epoch, env_steps;
-    double wall;
+    lrn_progress pr;                                           // epoch, env steps, wall time, returns
     float *obs_buf, *rew_buf, *done_buf, *next_val, *targets;  // h × N (× O)
     double *u;                                                 // N × A
     float *eps;                                                // N × A
-    lrn_recent recent;                                         // returns of the last finished episodes
-    int bad_updates;
-    double best_eval;                                          // best periodic evaluation so far
     ds_recorder rec;                                           // --save-data
     int recording;
     double t_physics, t_jacobians, t_backward, t_actor, t_critic;  // epoch time breakdown (s)
@@ -132,7 +128,7 @@ static int shac_init(shac *s, const shac_config *c, int threads, char *err, size
     nn_rms_init(&s->obs_rms, s->O, 1e-5f, 0.0f);
     nn_rms_init(&s->rms_frozen, s->O, 1e-5f, 0.0f);
     nn_rng_init(&s->noise, (unsigned long)c->seed, (1u << 20) + 1);
-    s->best_eval = -INFINITY;
+    s->pr.best_eval = -INFINITY;
     if (c->save_data) {
         if (ds_recorder_open(&s->rec, c->save_data, t->name, s->N, s->O, s->A, t->episode_len, s->e->obs, err, errlen))
             return -1;
@@ -305,7 +301,7 @@ static float actor_window(shac *s) {
             s->recording = 0;
         }
         double share = ts1 > ts0 ? (tj1 - tj0) / (ts1 - ts0) : 0.0;
-        s->env_steps += N;
+        s->pr.env_steps += N;
         s->t_jacobians += dt * share;
         s->t_physics += dt * (1.0 - share);
         t0 = nn_now();
@@ -338,7 +334,7 @@ static float actor_window(shac *s) {
             s->next_val[(size_t)k * N + i] = e->term[i] ? 0.0f : v->x[i];
             keep[i] = done ? 0.0f : 1.0f;
             gam[i] = done ? 1.0 : gam[i] * s->c.gamma;
-            if (done) lrn_recent_add(&s->recent, e->ret_final[i]);
+            if (done) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
         }
         nn_tensor *term = nn_add(g, R, nn_mul(g, v, nn_tensor_from(g, col, N, 1, 0)));
         nn_tensor *lk = nn_scale(g, nn_mean(g, nn_mul(g, term, nn_tensor_from(g, coef, N, 1, 0))), -1.0f / (float)h);
@@ -410,17 +406,11 @@ static int save_checkpoint(const shac *s, const char *path, char *err, size_t er
     st_writer_meta(w, "actor_units", s->c.actor_units);
     st_writer_meta(w, "critic_units", s->c.critic_units);
     st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
-    snprintf(buf, sizeof buf, "%ld", s->epoch);
+    snprintf(buf, sizeof buf, "%ld", s->pr.epoch);
     st_writer_meta(w, "epoch", buf);
     // everything else the run needs to continue bit for bit, as exact hex doubles
     strbuf b = {0};
-    sb_add(&b, (double)s->env_steps);
-    sb_add(&b, s->wall);
-    sb_add(&b, s->bad_updates);
-    sb_add(&b, s->best_eval);
-    sb_add(&b, s->recent.n);
-    sb_add(&b, s->recent.i);
-    for (int i = 0; i < LRN_RECENT; i++) sb_add(&b, s->recent.v[i]);
+    lrn_progress_write(&b, &s->pr);
     sb_add_rng(&b, &s->noise);
     lrn_env_state_write(&b, s->e);
     st_writer_meta(w, "state", b.s);
@@ -449,9 +439,9 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
         // the run's counters first, into temporaries, so that a bad state changes nothing
         const char *p = state;
         int ok = 1;
-        double head[6 + LRN_RECENT];
+        lrn_progress pr = s->pr;
         nn_rng noise = s->noise;
-        for (int i = 0; i < 6 + LRN_RECENT; i++) head[i] = sb_next(&p, &ok);
+        ok = lrn_progress_read(&p, &pr) == 0;
         sb_read_rng(&p, &ok, &noise);
         if (!ok || lrn_env_state_read(&p, s->e)) {
             nn_err(err, errlen, "%s: its run state is truncated or was saved with another --envs", path);
@@ -460,11 +450,8 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
             nn_ckpt_read_params(&f, "c/", &s->cp, &s->copt);
             nn_ckpt_read_params(&f, "t/", &s->tp, NULL);
             nn_ckpt_read_rms(&f, "obs_rms.", &s->obs_rms);
-            s->epoch = strtol(epoch, NULL, 10);
-            s->env_steps = (long)head[0], s->wall = head[1], s->bad_updates = (int)head[2];
-            s->best_eval = head[3];
-            s->recent.n = (int)head[4], s->recent.i = (int)head[5];
-            for (int i = 0; i < LRN_RECENT; i++) s->recent.v[i] = head[6 + i];
+            s->pr = pr;
+            s->pr.epoch = strtol(epoch, NULL, 10);
             s->noise = noise;
             rc = 0;
         }
@@ -477,13 +464,10 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
 // training
 
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads) {
-    char err[1024], ckpt[1024], final[1024], best[1024], logp[1024], timep[1024], evalp[1024];
-    snprintf(best, sizeof best, "%s/best.safetensors", out_dir);
-    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", out_dir);
-    snprintf(final, sizeof final, "%s/final.safetensors", out_dir);
-    snprintf(logp, sizeof logp, "%s/log.csv", out_dir);
-    snprintf(timep, sizeof timep, "%s/timing.csv", out_dir);
-    snprintf(evalp, sizeof evalp, "%s/eval.csv", out_dir);
+    char err[1024];
+    lrn_paths P;
+    lrn_paths_init(&P, out_dir);
+    const char *ckpt = P.ckpt, *final = P.final, *best = P.best, *logp = P.log, *timep = P.timing;
     if (!resume && nn_file_exists(logp)) {
         fprintf(stderr, "pwm shac: %s already holds a run (log.csv); use --resume to continue it or another --out\n",
                 out_dir);
@@ -505,9 +489,9 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
             shac_free(&s);
             return 1;
         }
-        lrn_truncate_csv(logp, s.epoch);
-        lrn_truncate_csv(timep, s.epoch);
-        fprintf(stderr, "pwm shac: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.epoch, s.env_steps);
+        lrn_truncate_csv(logp, s.pr.epoch);
+        lrn_truncate_csv(timep, s.pr.epoch);
+        fprintf(stderr, "pwm shac: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.pr.epoch, s.pr.env_steps);
     }
     FILE *log = lrn_open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
                                "critic_loss,skipped");
@@ -520,56 +504,47 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
     printf("shac %s: %d envs x %d steps, %d epochs (%.2fM env steps), actor [%s], critic [%s], seed %ld\n", c->env, s.N,
            s.h, c->epochs, (double)c->epochs * s.N * s.h / 1e6, c->actor_units, c->critic_units, c->seed);
     fflush(stdout);
-    double t_start = nn_now(), wall0 = s.wall;
+    double t_start = nn_now(), wall0 = s.pr.wall;
     int rc = 0;
-    long first = s.epoch + 1;
+    long first = s.pr.epoch + 1;
     for (long ep = first; ep <= c->epochs; ep++) {
         float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
         float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
         s.t_physics = s.t_jacobians = s.t_backward = s.t_actor = s.t_critic = 0;
+        s.pr.epoch = ep;
         float loss = actor_window(&s);
-        double norm = nn_grad_norm(&s.ap);
-        int skipped = !(isfinite(norm) && norm <= 1e6);
-        if (skipped) {
-            s.bad_updates++;
-            fprintf(stderr, "pwm shac: epoch %ld: actor gradient norm %g (non-finite or > 1e6): update skipped\n", ep,
-                    norm);
-        } else {
-            nn_clip_grad_norm(&s.ap, c->actor_clip);
-            nn_adam_step(&s.aopt, &s.ap, lr_a);
-            s.bad_updates = 0;
-        }
+        int skipped;
+        double norm = lrn_actor_update(&s.ap, &s.aopt, c->actor_clip, lr_a, &s.pr, "pwm shac", &skipped);
         double t1 = nn_now();
         lrn_td_lambda(s.N, s.h, c->gamma, c->lambda, s.rew_buf, s.done_buf, s.next_val, s.targets);
         double closs = lrn_fit_critics(s.g, &s.critic, 1, &s.cp, &s.copt, s.obs_buf, s.targets, s.N * s.h, s.O,
                                        c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
         nn_params_copy(&s.tp, &s.cp, (float)c->target_alpha);
         s.t_critic = nn_now() - t1;
-        s.epoch = ep;
-        s.wall = wall0 + (nn_now() - t_start);
+        s.pr.wall = wall0 + (nn_now() - t_start);
         double ev = NAN, evs = 0;
         if (ep % c->eval_every == 0 || ep == c->epochs) {
             if (evaluate(&s.act, &s.obs_rms, c->env, c->eval_episodes, c->seed + 1000000, &c->physics, &ev, &evs, err,
                          sizeof err))
                 fprintf(stderr, "pwm shac: evaluation failed: %s\n", err);
-            else if (ev > s.best_eval) {
-                s.best_eval = ev;
+            else if (ev > s.pr.best_eval) {
+                s.pr.best_eval = ev;
                 if (save_checkpoint(&s, best, err, sizeof err)) fprintf(stderr, "pwm shac: %s\n", err);
             }
         }
-        double train = lrn_recent_mean(&s.recent);
-        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.env_steps, s.wall, train, ev, loss, norm,
+        double train = lrn_recent_mean(&s.pr.recent);
+        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.pr.env_steps, s.pr.wall, train, ev, loss, norm,
                 closs, skipped);
         fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_physics, s.t_jacobians, s.t_backward, s.t_actor,
                 s.t_critic);
         fflush(log), fflush(tlog);
         if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
-                               s.env_steps, train, ev, evs, s.wall);
+                               s.pr.env_steps, train, ev, evs, s.pr.wall);
         fflush(stdout);
-        if (s.bad_updates >= c->max_bad_updates) {
+        if (s.pr.bad_updates >= c->max_bad_updates) {
             fprintf(stderr, "pwm shac: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
                     "The last good checkpoint is %s. Lower --actor-lr, or check the task for blow-ups.\n",
-                    s.bad_updates, nn_file_exists(ckpt) ? ckpt : "(none yet)");
+                    s.pr.bad_updates, nn_file_exists(ckpt) ? ckpt : "(none yet)");
             rc = 1;
             break;
         }
@@ -590,11 +565,7 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
         double mean, std;
         int n = c->eval_episodes >= 10 ? c->eval_episodes : 10;
         if (evaluate(&s.act, &s.obs_rms, c->env, n, c->seed + 2000000, &c->physics, &mean, &std, err, sizeof err) == 0) {
-            FILE *f = fopen(evalp, "w");
-            if (f) {
-                fprintf(f, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", n, mean, std, s.env_steps);
-                fclose(f);
-            }
+            lrn_write_eval(P.eval, n, mean, std, s.pr.env_steps);
             printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
         }
     }
@@ -615,18 +586,13 @@ struct shac_policy {
 shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
     st_file f;
     if (st_read(ckpt, &f, err, errlen)) return NULL;
-    const char *fenv = st_meta(&f, "env"), *units = st_meta(&f, "actor_units");
-    const env_task *t = fenv ? env_find(fenv) : NULL;
-    int au[LRN_MAX_UNITS], na = units ? lrn_parse_units(units, au) : -1;
+    int au[LRN_MAX_UNITS], na;
+    const env_task *t = lrn_policy_meta(&f, ckpt, env, au, &na, err, errlen);
     shac_policy *p = NULL;
     char msg[512];
-    if (!t || na < 1) {
-        nn_err(err, errlen, "%s: not a policy checkpoint of this program (no task or actor units in its metadata)", ckpt);
-    } else if (env && strcmp(env, fenv)) {
-        nn_err(err, errlen, "%s holds a policy for task '%s', not '%s'", ckpt, fenv, env);
-    } else {
+    if (t) {
         p = nn_malloc(sizeof *p);
-        snprintf(p->env, sizeof p->env, "%s", fenv);
+        snprintf(p->env, sizeof p->env, "%s", t->name);
         nn_params_init(&p->ap, 0);
         actor_declare(&p->act, &p->ap, "actor.", t->obs_dim, t->act_dim, au, na, NN_ACT_ELU);
         nn_params_alloc(&p->ap);
@@ -651,14 +617,7 @@ shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size
 const char *shac_policy_env(const shac_policy *p) { return p->env; }
 
 void shac_policy_act(shac_policy *p, const double *obs, int n, double *u, nn_rng *r) {
-    int A = p->act.act_dim;
-    if (r && n > p->cap) {
-        nn_free(p->eps);
-        p->eps = nn_malloc(sizeof(float) * n * A);
-        p->cap = n;
-    }
-    for (int i = 0; r && i < n * A; i++) p->eps[i] = nn_rng_normal(r);
-    policy_forward(p->g, &p->act, &p->rms, obs, n, r ? p->eps : NULL, u);
+    policy_forward(p->g, &p->act, &p->rms, obs, n, lrn_noise(&p->eps, &p->cap, n, p->act.act_dim, r), u);
 }
 
 void shac_policy_free(shac_policy *p) {
@@ -673,6 +632,23 @@ void shac_policy_free(shac_policy *p) {
 // ---------------------------------------------------------------------------------------------
 // gradient check of the actor loss
 
+typedef struct {
+    const shac_config *c;
+    char *err;
+    size_t errlen;
+} gc_ctx;
+
+// the first window's loss of a fresh learner with actor parameter i moved by delta
+static double gc_loss(void *vctx, size_t i, double delta) {
+    gc_ctx *x = vctx;
+    shac t;
+    if (shac_init(&t, x->c, 1, x->err, x->errlen)) return NAN;
+    t.ap.values[i] += (float)delta;
+    double L = actor_window(&t);
+    shac_free(&t);
+    return L;
+}
+
 int shac_actor_gradcheck(const shac_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
                          size_t errlen) {
     // the loss is a deterministic function of the weights for a fresh learner (same starts, same
@@ -680,37 +656,8 @@ int shac_actor_gradcheck(const shac_config *c, int samples, double eps, double *
     shac s;
     if (shac_init(&s, c, 1, err, errlen)) return -1;
     actor_window(&s);
-    size_t count = s.ap.count;
-    float *grad = nn_malloc(sizeof(float) * count);
-    memcpy(grad, s.ap.grads, sizeof(float) * count);
-    double diff2 = 0, ref2 = 0, worst = 0, big = 0;
-    double *num = nn_malloc(sizeof(double) * samples);
-    size_t *idx = nn_malloc(sizeof(size_t) * samples);
-    // samples spread over every tensor of the actor
-    for (int k = 0; k < samples; k++) {
-        const nn_param *e = &s.ap.list[k % s.ap.n];
-        idx[k] = e->offset + ((size_t)k * 7919u) % ((size_t)e->t.n * e->t.d);
-    }
+    gc_ctx x = {c, err, errlen};
+    int rc = lrn_gradcheck(&s.ap, s.ap.grads, samples, eps, gc_loss, &x, max_rel, rel_l2);
     shac_free(&s);
-    for (int k = 0; k < samples; k++) {
-        double L[2];
-        for (int sign = 0; sign < 2; sign++) {
-            shac t;
-            if (shac_init(&t, c, 1, err, errlen)) return -1;
-            t.ap.values[idx[k]] += (float)(sign ? -eps : eps);
-            L[sign] = actor_window(&t);
-            shac_free(&t);
-        }
-        num[k] = (L[0] - L[1]) / (2 * eps);
-        big = fmax(big, fabs(num[k]));
-    }
-    for (int k = 0; k < samples; k++) {
-        double a = grad[idx[k]], d = fabs(a - num[k]);
-        diff2 += d * d, ref2 += num[k] * num[k];
-        worst = fmax(worst, d / fmax(fmax(fabs(a), fabs(num[k])), 1e-2 * big + 1e-12));
-    }
-    *max_rel = worst;
-    *rel_l2 = sqrt(diff2 / fmax(ref2, 1e-300));
-    nn_free(grad), nn_free(num), nn_free(idx);
-    return 0;
+    return rc;
 }
