@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "../nn/common.h"
+#include "version.h"
 
 #define ARGS_MAX_OPTS 256  // options in one table
 #define HELP_COLUMN 30     // help text starts here unless every option is shorter
@@ -714,5 +715,28 @@ const char *args_peek(int argc, char **argv, const char *name) {
 int args_has_flag(int argc, char **argv, const char *flag) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], flag)) return 1;
+    return 0;
+}
+
+int args_parse_run(const args_spec *spec, int argc, char **argv, const char *prog) {
+    const char *out = args_peek(argc, argv, "out");
+    char path[1100], err[1024];
+    int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");
+    if (!help && args_has_flag(argc, argv, "--resume") && out) {
+        snprintf(path, sizeof path, "%s/config.txt", out);
+        if (nn_file_exists(path) && args_load_config(spec, path, err, sizeof err))
+            return fprintf(stderr, "%s: %s\n", prog, err), 2;
+    }
+    return args_parse_command(spec, argc, argv, prog);
+}
+
+int args_record_run(const args_spec *spec, const char *out, int resume, const char *prog) {
+    char path[1100], header[256], err[1024];
+    if (nn_mkdirs(out)) return fprintf(stderr, "%s: cannot create %s: %s\n", prog, out, strerror(errno)), 1;
+    snprintf(path, sizeof path, "%s/log.csv", out);
+    if (resume || nn_file_exists(path)) return 0;
+    snprintf(path, sizeof path, "%s/config.txt", out);
+    snprintf(header, sizeof header, "# %s, git commit %s", prog, PWM_GIT_COMMIT);
+    if (args_write_config(spec, path, header, err, sizeof err)) return fprintf(stderr, "%s: %s\n", prog, err), 1;
     return 0;
 }

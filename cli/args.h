@@ -68,4 +68,11 @@ int args_write_config(const args_spec *spec, const char *path, const char *heade
 const char *args_peek(int argc, char **argv, const char *name);
 int args_has_flag(int argc, char **argv, const char *flag);
 
+// Commands that train into a run directory (--out DIR, --resume): parse argv (returns as
+// args_parse_command), a resumed run first loading its recorded DIR/config.txt; then create the
+// directory and record the resolved config with the git commit (not when resuming, nor over a
+// directory that already holds a run's log.csv, which the learner refuses). 0, or 1 with a message.
+int args_parse_run(const args_spec *spec, int argc, char **argv, const char *prog);
+int args_record_run(const args_spec *spec, const char *out, int resume, const char *prog);
+
 #endif

@@ -80,32 +80,18 @@ int cmd_train(int argc, char **argv) {
                       "model frozen. Writes DIR/config.txt (with the git commit), log.csv, timing.csv,\n"
                       "ckpt/best/final.safetensors and eval.csv (deterministic episodes in the real environment).",
                       opts};
-    const char *pout = args_peek(argc, argv, "out");
-    char path[1100], defout[512];
-    if (!help && args_has_flag(argc, argv, "--resume") && pout) {
-        snprintf(path, sizeof path, "%s/config.txt", pout);
-        if (nn_file_exists(path) && args_load_config(&spec, path, err, sizeof err))
-            return fprintf(stderr, "pwm train: %s\n", err), 2;
-    }
-    int rc = args_parse_command(&spec, argc, argv, "pwm train");
+    int rc = args_parse_run(&spec, argc, argv, "pwm train");
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);
     c.physics = po.cfg;
     c.data = data;
     if (!c.wm) return fprintf(stderr, "pwm train: --wm FILE is required (pretrain one with pwm wm train)\n"), 2;
+    char defout[512];
     if (!out) {
         snprintf(defout, sizeof defout, "runs/pwm-%s-seed%ld", c.env, c.seed);
         out = defout;
     }
-    if (nn_mkdirs(out)) return fprintf(stderr, "pwm train: cannot create %s: %s\n", out, strerror(errno)), 1;
-    snprintf(path, sizeof path, "%s/config.txt", out);
-    char header[256];
-    snprintf(header, sizeof header, "# pwm train, git commit %s", PWM_GIT_COMMIT);
-    // pwm_train refuses a directory holding a run; its config stays as it was
-    char logp[1100];
-    snprintf(logp, sizeof logp, "%s/log.csv", out);
-    if (!resume && !nn_file_exists(logp) && args_write_config(&spec, path, header, err, sizeof err))
-        return fprintf(stderr, "pwm train: %s\n", err), 1;
+    if (args_record_run(&spec, out, resume, "pwm train")) return 1;
     return pwm_train(&c, out, resume, threads);
 }
 

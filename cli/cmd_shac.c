@@ -66,31 +66,16 @@ int cmd_shac(int argc, char **argv) {
                       "gradient norm, critic loss), timing.csv (epoch time: physics, Jacobians, backward, actor,\n"
                       "critic), ckpt.safetensors (every --save-every epochs), final.safetensors and eval.csv.",
                       opts};
-    // a resumed run starts from its own recorded config
-    const char *pout = args_peek(argc, argv, "out");
-    char path[1100], defout[512];
-    if (!help && args_has_flag(argc, argv, "--resume") && pout) {
-        snprintf(path, sizeof path, "%s/config.txt", pout);
-        if (nn_file_exists(path) && args_load_config(&spec, path, err, sizeof err))
-            return fprintf(stderr, "pwm shac: %s\n", err), 2;
-    }
-    int rc = args_parse_command(&spec, argc, argv, "pwm shac");
+    int rc = args_parse_run(&spec, argc, argv, "pwm shac");
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);
     c.physics = po.cfg;
+    char defout[512];
     if (!out) {
         snprintf(defout, sizeof defout, "runs/shac-%s-seed%ld", c.env, c.seed);
         out = defout;
     }
-    if (nn_mkdirs(out)) return fprintf(stderr, "pwm shac: cannot create %s: %s\n", out, strerror(errno)), 1;
-    snprintf(path, sizeof path, "%s/config.txt", out);
-    char header[256];
-    snprintf(header, sizeof header, "# pwm shac, git commit %s", PWM_GIT_COMMIT);
-    // shac_train refuses a directory holding a run; its config stays as it was
-    char logp[1100];
-    snprintf(logp, sizeof logp, "%s/log.csv", out);
-    if (!resume && !nn_file_exists(logp) && args_write_config(&spec, path, header, err, sizeof err))
-        return fprintf(stderr, "pwm shac: %s\n", err), 1;
+    if (args_record_run(&spec, out, resume, "pwm shac")) return 1;
     return shac_train(&c, out, resume, threads);
 }
 

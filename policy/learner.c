@@ -1,5 +1,6 @@
 #include "learner.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,11 +249,82 @@ double lrn_actor_update(nn_params *p, nn_adam *opt, double clip, float lr, lrn_p
     return norm;
 }
 
-void lrn_write_eval(const char *path, int episodes, double mean, double std, long env_steps) {
+static void write_eval(const char *path, int episodes, double mean, double std, long env_steps) {
     FILE *f = fopen(path, "w");
     if (!f) return;
     fprintf(f, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", episodes, mean, std, env_steps);
     fclose(f);
+}
+
+int lrn_run(const lrn_loop *L, const lrn_paths *P, int resume) {
+    lrn_progress *pr = L->pr;
+    char err[1024], hdr[1024], cols[1024], tcols[1024];
+    if (resume) {
+        lrn_truncate_csv(P->log, pr->epoch);
+        lrn_truncate_csv(P->timing, pr->epoch);
+        fprintf(stderr, "%s: resuming after epoch %ld (%ld env steps)\n", L->prog, pr->epoch, pr->env_steps);
+    }
+    snprintf(hdr, sizeof hdr, "epoch,env_steps,wall_s,train_return,eval_return,%s", L->log_header);
+    FILE *log = lrn_open_log(P->log, hdr);
+    snprintf(hdr, sizeof hdr, "epoch,%s", L->timing_header);
+    FILE *tlog = lrn_open_log(P->timing, hdr);
+    if (!log || !tlog) {
+        fprintf(stderr, "%s: cannot write %s and %s: %s\n", L->prog, P->log, P->timing, strerror(errno));
+        if (log) fclose(log);
+        if (tlog) fclose(tlog);
+        return 1;
+    }
+    double t_start = nn_now(), wall0 = pr->wall;
+    int rc = 0;
+    long first = pr->epoch + 1;
+    for (long ep = first; ep <= L->epochs; ep++) {
+        pr->epoch = ep;
+        L->epoch(L->ctx, ep, cols, tcols, sizeof cols);
+        pr->wall = wall0 + (nn_now() - t_start);
+        double ev = NAN, evs = 0;
+        if (ep % L->eval_every == 0 || ep == L->epochs) {
+            if (L->evaluate(L->ctx, L->eval_episodes, L->seed + 1000000, &ev, &evs, err, sizeof err))
+                fprintf(stderr, "%s: evaluation failed: %s\n", L->prog, err);
+            else if (ev > pr->best_eval) {
+                pr->best_eval = ev;
+                if (L->save(L->ctx, P->best, err, sizeof err)) fprintf(stderr, "%s: %s\n", L->prog, err);
+            }
+        }
+        double train = lrn_recent_mean(&pr->recent);
+        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%s\n", ep, pr->env_steps, pr->wall, train, ev, cols);
+        fprintf(tlog, "%ld,%s\n", ep, tcols);
+        fflush(log), fflush(tlog);
+        if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
+                               pr->env_steps, train, ev, evs, pr->wall);
+        fflush(stdout);
+        if (pr->bad_updates >= L->max_bad_updates) {
+            fprintf(stderr, "%s: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
+                    "The last good checkpoint is %s. Lower --actor-lr, or check the task or model.\n", L->prog,
+                    pr->bad_updates, nn_file_exists(P->ckpt) ? P->ckpt : "(none yet)");
+            rc = 1;
+            break;
+        }
+        int stop = L->stop_after > 0 && ep == L->stop_after && ep < L->epochs;
+        if ((ep % L->save_every == 0 || ep == L->epochs || stop) && L->save(L->ctx, P->ckpt, err, sizeof err))
+            fprintf(stderr, "%s: checkpoint not written: %s\n", L->prog, err);
+        nn_progress(L->prog, ep - first + 1, L->epochs - first + 1, t_start);
+        if (stop) {
+            printf("stopped after epoch %ld as asked (--stop-after); continue with --resume\n", ep);
+            fclose(log), fclose(tlog);
+            return 0;
+        }
+    }
+    fclose(log), fclose(tlog);
+    if (rc == 0) {
+        if (L->save(L->ctx, P->final, err, sizeof err)) fprintf(stderr, "%s: %s\n", L->prog, err);
+        double mean, std;
+        int n = L->eval_episodes >= 10 ? L->eval_episodes : 10;
+        if (L->evaluate(L->ctx, n, L->seed + 2000000, &mean, &std, err, sizeof err) == 0) {
+            write_eval(P->eval, n, mean, std, pr->env_steps);
+            printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
+        }
+    }
+    return rc;
 }
 
 int lrn_gradcheck(const nn_params *p, const float *grad, int samples, double eps,

@@ -65,8 +65,27 @@ void lrn_paths_init(lrn_paths *p, const char *out_dir);
 // norm; *skipped says whether the update was skipped.
 double lrn_actor_update(nn_params *p, nn_adam *opt, double clip, float lr, lrn_progress *pr, const char *prog,
                         int *skipped);
-// eval.csv of a finished run
-void lrn_write_eval(const char *path, int episodes, double mean, double std, long env_steps);
+
+// The epoch loop both learners run: per epoch the learner's own work, then the periodic
+// evaluation (best.safetensors at each new best), one row of log.csv (epoch, env steps, wall time,
+// training return, eval return, then the learner's columns) and of timing.csv, the explosion
+// guard's stop, checkpoints (every save_every epochs and at --stop-after), progress with an ETA;
+// at the end final.safetensors and eval.csv (at least 10 deterministic episodes).
+typedef struct {
+    const char *prog;  // for messages: "pwm shac"
+    int epochs, eval_every, save_every, stop_after, max_bad_updates, eval_episodes;
+    long seed;
+    const char *log_header, *timing_header;  // the learner's columns (after epoch,...,eval_return / epoch)
+    // the epoch's work; its log and timing columns go into the two buffers (comma-separated)
+    void (*epoch)(void *ctx, long ep, char *log_cols, char *timing_cols, size_t n);
+    int (*evaluate)(void *ctx, int episodes, long seed, double *mean, double *std, char *err, size_t errlen);
+    int (*save)(void *ctx, const char *path, char *err, size_t errlen);
+    void *ctx;
+    lrn_progress *pr;
+} lrn_loop;
+// Run it from pr->epoch + 1 (a resumed run's logs are cut back to that epoch first). 0, or 1
+// with a message (logs not writable, or the explosion guard stopped the run).
+int lrn_run(const lrn_loop *L, const lrn_paths *P, int resume);
 
 // A gradient check: the analytic gradient grad (laid out as p's values) against central differences
 // in `samples` parameters spread over every tensor of p; loss(ctx, i, delta) is the loss with

@@ -451,7 +451,7 @@ static void det_act(void *ctx, const double *obs, int n, double *u) {
     det_forward(p->g, p->w, p->act, obs, n, NULL, u);
 }
 
-static int evaluate(const pwm *s, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
+static int evaluate(pwm *s, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
     det_policy p = {nn_graph_new(1 << 20), &s->w, &s->act};
     int rc = lrn_evaluate(s->c.env, episodes, seed, &s->c.physics, det_act, &p, mean, std, 0, err, errlen);
     nn_graph_free(p.g);
@@ -584,38 +584,53 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
 // ---------------------------------------------------------------------------------------------
 // training
 
+// one epoch: the actor through the model, its update, the critics, the model's fine-tuning
+static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
+    pwm *s = ctx;
+    const pwm_config *c = &s->c;
+    float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
+    float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
+    float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, c->epochs);
+    s->t_env = s->t_actor = s->t_backward = s->t_critic = s->t_wm = 0;
+    float loss = actor_window(s);
+    int skipped;
+    double norm = lrn_actor_update(&s->ap, &s->aopt, c->actor_clip, lr_a, &s->pr, "pwm train", &skipped);
+    double t1 = nn_now();
+    lrn_td_lambda(s->N, s->H, c->gamma, c->lambda, s->rew_buf, s->done_buf, s->next_val, s->targets);
+    double closs = lrn_fit_critics(s->g, s->critics, c->critics, &s->cp, &s->copt, s->zbuf, s->targets, s->N * s->H,
+                                   s->Z, c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
+    s->t_critic = nn_now() - t1;
+    t1 = nn_now();
+    double wloss = finetune(s, lr_w);
+    s->t_wm = nn_now() - t1;
+    snprintf(cols, n, "%.6g,%.6g,%.6g,%.6g,%d", loss, norm, closs, wloss, skipped);
+    snprintf(tcols, n, "%.4f,%.4f,%.4f,%.4f,%.4f", s->t_env, s->t_actor, s->t_backward, s->t_critic, s->t_wm);
+}
+
+static int run_evaluate(void *ctx, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
+    return evaluate(ctx, episodes, seed, mean, std, err, errlen);
+}
+
+static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
+    return save_checkpoint(ctx, path, err, errlen);
+}
+
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads) {
     char err[1024];
     lrn_paths P;
     lrn_paths_init(&P, out_dir);
-    const char *ckpt = P.ckpt, *final = P.final, *best = P.best, *logp = P.log, *timep = P.timing;
-    if (!resume && nn_file_exists(logp)) {
+    if (!resume && nn_file_exists(P.log)) {
         fprintf(stderr, "pwm train: %s already holds a run (log.csv); use --resume to continue it or another --out\n",
                 out_dir);
         return 1;
     }
-    if (resume && !nn_file_exists(ckpt)) {
-        fprintf(stderr, "pwm train: --resume: no checkpoint %s yet; start the run without --resume\n", ckpt);
+    if (resume && !nn_file_exists(P.ckpt)) {
+        fprintf(stderr, "pwm train: --resume: no checkpoint %s yet; start the run without --resume\n", P.ckpt);
         return 1;
     }
     pwm s;
-    if (pwm_init(&s, c, out_dir, threads, err, sizeof err) || (resume && load_checkpoint(&s, ckpt, err, sizeof err))) {
+    if (pwm_init(&s, c, out_dir, threads, err, sizeof err) || (resume && load_checkpoint(&s, P.ckpt, err, sizeof err))) {
         fprintf(stderr, "pwm train: %s\n", err);
-        pwm_free(&s);
-        return 1;
-    }
-    if (resume) {
-        lrn_truncate_csv(logp, s.pr.epoch);
-        lrn_truncate_csv(timep, s.pr.epoch);
-        fprintf(stderr, "pwm train: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.pr.epoch, s.pr.env_steps);
-    }
-    FILE *log = lrn_open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
-                                   "critic_loss,wm_loss,skipped");
-    FILE *tlog = lrn_open_log(timep, "epoch,env_s,actor_s,backward_s,critic_s,wm_s");
-    if (!log || !tlog) {
-        fprintf(stderr, "pwm train: cannot write logs in %s: %s\n", out_dir, strerror(errno));
-        if (log) fclose(log);
-        if (tlog) fclose(tlog);
         pwm_free(&s);
         return 1;
     }
@@ -624,72 +639,13 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
            c->offline ? "dataset starts" : "envs", s.H, c->epochs, c->wm, s.Z, nn_params_numel(&s.w.p) / 1e6,
            c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "");
     fflush(stdout);
-    double t_start = nn_now(), wall0 = s.pr.wall;
-    int rc = 0;
-    long first = s.pr.epoch + 1;
-    for (long ep = first; ep <= c->epochs; ep++) {
-        s.pr.epoch = ep;
-        float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
-        float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
-        float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, c->epochs);
-        s.t_env = s.t_actor = s.t_backward = s.t_critic = s.t_wm = 0;
-        float loss = actor_window(&s);
-        int skipped;
-        double norm = lrn_actor_update(&s.ap, &s.aopt, c->actor_clip, lr_a, &s.pr, "pwm train", &skipped);
-        double t1 = nn_now();
-        lrn_td_lambda(s.N, s.H, c->gamma, c->lambda, s.rew_buf, s.done_buf, s.next_val, s.targets);
-        double closs = lrn_fit_critics(s.g, s.critics, c->critics, &s.cp, &s.copt, s.zbuf, s.targets, s.N * s.H, s.Z,
-                                       c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
-        s.t_critic = nn_now() - t1;
-        t1 = nn_now();
-        double wloss = finetune(&s, lr_w);
-        s.t_wm = nn_now() - t1;
-        s.pr.wall = wall0 + (nn_now() - t_start);
-        double ev = NAN, evs = 0;
-        if (ep % c->eval_every == 0 || ep == c->epochs) {
-            if (evaluate(&s, c->eval_episodes, c->seed + 1000000, &ev, &evs, err, sizeof err))
-                fprintf(stderr, "pwm train: evaluation failed: %s\n", err);
-            else if (ev > s.pr.best_eval) {
-                s.pr.best_eval = ev;
-                if (save_checkpoint(&s, best, err, sizeof err)) fprintf(stderr, "pwm train: %s\n", err);
-            }
-        }
-        double train = lrn_recent_mean(&s.pr.recent);
-        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.pr.env_steps, s.pr.wall, train, ev, loss, norm,
-                closs, wloss, skipped);
-        fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_env, s.t_actor, s.t_backward, s.t_critic, s.t_wm);
-        fflush(log), fflush(tlog);
-        if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
-                               s.pr.env_steps, train, ev, evs, s.pr.wall);
-        fflush(stdout);
-        if (s.pr.bad_updates >= c->max_bad_updates) {
-            fprintf(stderr, "pwm train: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
-                    "The last good checkpoint is %s. Lower --actor-lr, or check the world model.\n",
-                    s.pr.bad_updates, nn_file_exists(ckpt) ? ckpt : "(none yet)");
-            rc = 1;
-            break;
-        }
-        int stop = c->stop_after > 0 && ep == c->stop_after && ep < c->epochs;
-        if ((ep % c->save_every == 0 || ep == c->epochs || stop) && save_checkpoint(&s, ckpt, err, sizeof err))
-            fprintf(stderr, "pwm train: checkpoint not written: %s\n", err);
-        nn_progress("pwm epochs", ep - first + 1, c->epochs - first + 1, t_start);
-        if (stop) {
-            printf("stopped after epoch %ld as asked (--stop-after); continue with --resume\n", ep);
-            fclose(log), fclose(tlog);
-            pwm_free(&s);
-            return 0;
-        }
-    }
-    fclose(log), fclose(tlog);
-    if (rc == 0) {
-        if (save_checkpoint(&s, final, err, sizeof err)) fprintf(stderr, "pwm train: %s\n", err);
-        double mean, std;
-        int n = c->eval_episodes >= 10 ? c->eval_episodes : 10;
-        if (evaluate(&s, n, c->seed + 2000000, &mean, &std, err, sizeof err) == 0) {
-            lrn_write_eval(P.eval, n, mean, std, s.pr.env_steps);
-            printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
-        }
-    }
+    lrn_loop L = {.prog = "pwm train", .epochs = c->epochs, .eval_every = c->eval_every, .save_every = c->save_every,
+                  .stop_after = c->stop_after, .max_bad_updates = c->max_bad_updates,
+                  .eval_episodes = c->eval_episodes, .seed = c->seed,
+                  .log_header = "actor_loss,actor_grad_norm,critic_loss,wm_loss,skipped",
+                  .timing_header = "env_s,actor_s,backward_s,critic_s,wm_s", .epoch = run_epoch,
+                  .evaluate = run_evaluate, .save = run_save, .ctx = &s, .pr = &s.pr};
+    int rc = lrn_run(&L, &P, resume);
     pwm_free(&s);
     return rc;
 }

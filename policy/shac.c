@@ -463,112 +463,65 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
 // ---------------------------------------------------------------------------------------------
 // training
 
+// one epoch: the actor window through the simulator, its update, the critic and its target
+static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
+    shac *s = ctx;
+    const shac_config *c = &s->c;
+    float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
+    float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
+    s->t_physics = s->t_jacobians = s->t_backward = s->t_actor = s->t_critic = 0;
+    float loss = actor_window(s);
+    int skipped;
+    double norm = lrn_actor_update(&s->ap, &s->aopt, c->actor_clip, lr_a, &s->pr, "pwm shac", &skipped);
+    double t1 = nn_now();
+    lrn_td_lambda(s->N, s->h, c->gamma, c->lambda, s->rew_buf, s->done_buf, s->next_val, s->targets);
+    double closs = lrn_fit_critics(s->g, &s->critic, 1, &s->cp, &s->copt, s->obs_buf, s->targets, s->N * s->h, s->O,
+                                   c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
+    nn_params_copy(&s->tp, &s->cp, (float)c->target_alpha);
+    s->t_critic = nn_now() - t1;
+    snprintf(cols, n, "%.6g,%.6g,%.6g,%d", loss, norm, closs, skipped);
+    snprintf(tcols, n, "%.4f,%.4f,%.4f,%.4f,%.4f", s->t_physics, s->t_jacobians, s->t_backward, s->t_actor,
+             s->t_critic);
+}
+
+static int run_evaluate(void *ctx, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
+    shac *s = ctx;
+    return evaluate(&s->act, &s->obs_rms, s->c.env, episodes, seed, &s->c.physics, mean, std, err, errlen);
+}
+
+static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
+    return save_checkpoint(ctx, path, err, errlen);
+}
+
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads) {
     char err[1024];
     lrn_paths P;
     lrn_paths_init(&P, out_dir);
-    const char *ckpt = P.ckpt, *final = P.final, *best = P.best, *logp = P.log, *timep = P.timing;
-    if (!resume && nn_file_exists(logp)) {
+    if (!resume && nn_file_exists(P.log)) {
         fprintf(stderr, "pwm shac: %s already holds a run (log.csv); use --resume to continue it or another --out\n",
                 out_dir);
         return 1;
     }
-    shac s;
-    if (shac_init(&s, c, threads, err, sizeof err)) {
-        fprintf(stderr, "pwm shac: %s\n", err);
+    if (resume && !nn_file_exists(P.ckpt)) {
+        fprintf(stderr, "pwm shac: --resume: no checkpoint %s yet; start the run without --resume\n", P.ckpt);
         return 1;
     }
-    if (resume) {
-        if (!nn_file_exists(ckpt)) {
-            fprintf(stderr, "pwm shac: --resume: no checkpoint %s yet; start the run without --resume\n", ckpt);
-            shac_free(&s);
-            return 1;
-        }
-        if (load_checkpoint(&s, ckpt, err, sizeof err)) {
-            fprintf(stderr, "pwm shac: %s\n", err);
-            shac_free(&s);
-            return 1;
-        }
-        lrn_truncate_csv(logp, s.pr.epoch);
-        lrn_truncate_csv(timep, s.pr.epoch);
-        fprintf(stderr, "pwm shac: resuming %s after epoch %ld (%ld env steps)\n", out_dir, s.pr.epoch, s.pr.env_steps);
-    }
-    FILE *log = lrn_open_log(logp, "epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,"
-                               "critic_loss,skipped");
-    FILE *tlog = lrn_open_log(timep, "epoch,physics_s,jacobians_s,backward_s,actor_s,critic_s");
-    if (!log || !tlog) {
-        fprintf(stderr, "pwm shac: cannot write logs in %s: %s\n", out_dir, strerror(errno));
+    shac s;
+    if (shac_init(&s, c, threads, err, sizeof err) || (resume && load_checkpoint(&s, P.ckpt, err, sizeof err))) {
+        fprintf(stderr, "pwm shac: %s\n", err);
         shac_free(&s);
         return 1;
     }
     printf("shac %s: %d envs x %d steps, %d epochs (%.2fM env steps), actor [%s], critic [%s], seed %ld\n", c->env, s.N,
            s.h, c->epochs, (double)c->epochs * s.N * s.h / 1e6, c->actor_units, c->critic_units, c->seed);
     fflush(stdout);
-    double t_start = nn_now(), wall0 = s.pr.wall;
-    int rc = 0;
-    long first = s.pr.epoch + 1;
-    for (long ep = first; ep <= c->epochs; ep++) {
-        float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
-        float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
-        s.t_physics = s.t_jacobians = s.t_backward = s.t_actor = s.t_critic = 0;
-        s.pr.epoch = ep;
-        float loss = actor_window(&s);
-        int skipped;
-        double norm = lrn_actor_update(&s.ap, &s.aopt, c->actor_clip, lr_a, &s.pr, "pwm shac", &skipped);
-        double t1 = nn_now();
-        lrn_td_lambda(s.N, s.h, c->gamma, c->lambda, s.rew_buf, s.done_buf, s.next_val, s.targets);
-        double closs = lrn_fit_critics(s.g, &s.critic, 1, &s.cp, &s.copt, s.obs_buf, s.targets, s.N * s.h, s.O,
-                                       c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
-        nn_params_copy(&s.tp, &s.cp, (float)c->target_alpha);
-        s.t_critic = nn_now() - t1;
-        s.pr.wall = wall0 + (nn_now() - t_start);
-        double ev = NAN, evs = 0;
-        if (ep % c->eval_every == 0 || ep == c->epochs) {
-            if (evaluate(&s.act, &s.obs_rms, c->env, c->eval_episodes, c->seed + 1000000, &c->physics, &ev, &evs, err,
-                         sizeof err))
-                fprintf(stderr, "pwm shac: evaluation failed: %s\n", err);
-            else if (ev > s.pr.best_eval) {
-                s.pr.best_eval = ev;
-                if (save_checkpoint(&s, best, err, sizeof err)) fprintf(stderr, "pwm shac: %s\n", err);
-            }
-        }
-        double train = lrn_recent_mean(&s.pr.recent);
-        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", ep, s.pr.env_steps, s.pr.wall, train, ev, loss, norm,
-                closs, skipped);
-        fprintf(tlog, "%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", ep, s.t_physics, s.t_jacobians, s.t_backward, s.t_actor,
-                s.t_critic);
-        fflush(log), fflush(tlog);
-        if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
-                               s.pr.env_steps, train, ev, evs, s.pr.wall);
-        fflush(stdout);
-        if (s.pr.bad_updates >= c->max_bad_updates) {
-            fprintf(stderr, "pwm shac: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
-                    "The last good checkpoint is %s. Lower --actor-lr, or check the task for blow-ups.\n",
-                    s.pr.bad_updates, nn_file_exists(ckpt) ? ckpt : "(none yet)");
-            rc = 1;
-            break;
-        }
-        int stop = c->stop_after > 0 && ep == c->stop_after && ep < c->epochs;
-        if ((ep % c->save_every == 0 || ep == c->epochs || stop) && save_checkpoint(&s, ckpt, err, sizeof err))
-            fprintf(stderr, "pwm shac: checkpoint not written: %s\n", err);
-        nn_progress("shac epochs", ep - first + 1, c->epochs - first + 1, t_start);
-        if (stop) {
-            printf("stopped after epoch %ld as asked (--stop-after); continue with --resume\n", ep);
-            fclose(log), fclose(tlog);
-            shac_free(&s);
-            return 0;
-        }
-    }
-    fclose(log), fclose(tlog);
-    if (rc == 0) {
-        if (save_checkpoint(&s, final, err, sizeof err)) fprintf(stderr, "pwm shac: %s\n", err);
-        double mean, std;
-        int n = c->eval_episodes >= 10 ? c->eval_episodes : 10;
-        if (evaluate(&s.act, &s.obs_rms, c->env, n, c->seed + 2000000, &c->physics, &mean, &std, err, sizeof err) == 0) {
-            lrn_write_eval(P.eval, n, mean, std, s.pr.env_steps);
-            printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
-        }
-    }
+    lrn_loop L = {.prog = "pwm shac", .epochs = c->epochs, .eval_every = c->eval_every, .save_every = c->save_every,
+                  .stop_after = c->stop_after, .max_bad_updates = c->max_bad_updates,
+                  .eval_episodes = c->eval_episodes, .seed = c->seed,
+                  .log_header = "actor_loss,actor_grad_norm,critic_loss,skipped",
+                  .timing_header = "physics_s,jacobians_s,backward_s,actor_s,critic_s", .epoch = run_epoch,
+                  .evaluate = run_evaluate, .save = run_save, .ctx = &s, .pr = &s.pr};
+    int rc = lrn_run(&L, &P, resume);
     shac_free(&s);
     return rc;
 }
