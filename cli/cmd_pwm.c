@@ -96,7 +96,7 @@ int cmd_train(int argc, char **argv) {
 }
 
 int cmd_compare(int argc, char **argv) {
-    compare_config c = {.preset = "quick", .seeds = 3};
+    compare_config c = {.preset = "quick", .seeds = 3, .contact_stiffness = -1, .contact_damping = -1};
     const args_opt opts[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "quick (about 0.3M steps per run, 2 cores) or paper (10.24M, big machines)",
@@ -110,6 +110,9 @@ int cmd_compare(int argc, char **argv) {
         {"wm-size", ARG_STRING, &c.wm_size, "world-model size small|paper (default: the preset's)", NULL, "SIZE"},
         {"evals", ARG_INT, &c.evals, "evaluations along each run (0: the preset's)", NULL, "N"},
         {"threads", ARG_INT, &c.threads, "threads per run (0: all cores)", NULL, "T"},
+        {"contact-stiffness", ARG_DOUBLE, &c.contact_stiffness,
+         "contact stiffness for every stage, MuJoCo's direct solref (-k, -d) (-1: the task's; docs/tasks.md)", NULL, "K"},
+        {"contact-damping", ARG_DOUBLE, &c.contact_damping, "contact damping with --contact-stiffness", NULL, "D"},
         {0},
     };
     args_spec spec = {"pwm compare --env NAME [--preset quick|paper] [--seeds K] [--out DIR]",

@@ -37,6 +37,12 @@ static int run_stage(const char *exe, char **args, const char *log_path) {
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+// add the non-NULL values to a NULL-terminated argument list with room for them
+static void add_args(char **args, char *const *more) {
+    while (*args) args++;
+    for (; *more; more++) *args++ = *more;
+}
+
 // a finished stage's marker holds its wall time; -1 when not finished
 static double stage_done(const char *marker) {
     FILE *f = fopen(marker, "r");
@@ -144,6 +150,12 @@ int compare_run(const compare_config *cc, const char *exe) {
            "world model (%s, %ld steps) + %ld epochs x %ld\n", c.env, c.preset, c.seeds, c.budget, shac_epochs, shac_per,
            c.collect, c.wm_size, c.wm_steps, pwm_epochs, pwm_per);
     fflush(stdout);
+    // contact overrides go to every stage that steps MuJoCo
+    char ks[64], kd[64], *phys[5] = {NULL};
+    if (c.contact_stiffness >= 0) {
+        snprintf(ks, sizeof ks, "%.17g", c.contact_stiffness), snprintf(kd, sizeof kd, "%.17g", c.contact_damping);
+        phys[0] = "--contact-stiffness", phys[1] = ks, phys[2] = "--contact-damping", phys[3] = kd;
+    }
     double t0 = nn_now();
     int stages = 4 * c.seeds, done = 0;
     static curve shac_cv[MAX_SEEDS], pwm_cv[MAX_SEEDS];
@@ -167,7 +179,8 @@ int compare_run(const compare_config *cc, const char *exe) {
             char cmd_data[1200];
             snprintf(cmd_data, sizeof cmd_data, "%s", data);
             char *args[] = {(char *)exe, "collect", "--env", (char *)c.env, "--policy", "random", "--steps", a[1],
-                            "--out", cmd_data, "--seed", a[0], "--threads", a[2], NULL};
+                            "--out", cmd_data, "--seed", a[0], "--threads", a[2], NULL, NULL, NULL, NULL, NULL};
+            add_args(args, phys);
             double t = nn_now();
             if (run_stage(exe, args, logp)) goto fail;
             mark_done(marker, wall_collect = nn_now() - t);
@@ -193,7 +206,9 @@ int compare_run(const compare_config *cc, const char *exe) {
             int resume = nn_file_exists(logcsv);
             char *args[] = {(char *)exe, "train", "--env", (char *)c.env, "--preset", (char *)c.preset, "--wm", wm,
                             "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
-                            "--threads", a[2], "--out", run, resume ? "--resume" : NULL, NULL};
+                            "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL};
+            char *res[2] = {resume ? "--resume" : NULL, NULL};
+            add_args(args, res), add_args(args, phys);
             if (run_stage(exe, args, logp)) goto fail;
         }
         nn_progress("compare stages", ++done, stages, t0);
@@ -207,7 +222,9 @@ int compare_run(const compare_config *cc, const char *exe) {
             int resume = nn_file_exists(logcsv);
             char *args[] = {(char *)exe, "shac", "--env", (char *)c.env, "--preset", (char *)c.preset, "--epochs", a[6],
                             "--eval-every", a[7], "--save-every", a[7], "--seed", a[0], "--threads", a[2], "--out", run,
-                            resume ? "--resume" : NULL, NULL};
+                            NULL, NULL, NULL, NULL, NULL, NULL};
+            char *res[2] = {resume ? "--resume" : NULL, NULL};
+            add_args(args, res), add_args(args, phys);
             if (run_stage(exe, args, logp)) goto fail;
         }
         nn_progress("compare stages", ++done, stages, t0);
@@ -270,8 +287,10 @@ int compare_run(const compare_config *cc, const char *exe) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if ((f = fopen(path, "w"))) {
         fprintf(f, "# SHAC vs PWM on %s (%s preset)\n\n", c.env, c.preset);
-        fprintf(f, "Command: `pwm compare --env %s --preset %s --seeds %d --out %s%s`  \n", c.env, c.preset, c.seeds,
-                c.out, c.threads ? " --threads N" : "");
+        fprintf(f, "Command: `pwm compare --env %s --preset %s --seeds %d --out %s%s`", c.env, c.preset, c.seeds, c.out,
+                c.threads ? " --threads N" : "");
+        if (phys[0]) fprintf(f, " with `--contact-stiffness %s --contact-damping %s`", ks, kd);
+        fprintf(f, "  \n");
         fprintf(f, "Git commit: %s  \nMachine: %s, %ld cores  \nWall time of this invocation: %.0f s  \n\n",
                 PWM_GIT_COMMIT, host, cores, nn_now() - t0);
         fprintf(f, "Budget per run: %ld environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld random-policy steps "

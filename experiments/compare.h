@@ -16,6 +16,7 @@ typedef struct {
     long wm_steps;      // world-model pretraining steps (0: the preset's)
     const char *wm_size;  // small | paper (NULL: the preset's)
     int evals;          // evaluations along each run (0: the preset's)
+    double contact_stiffness, contact_damping;  // MuJoCo direct solref overrides for every stage (< 0: none)
 } compare_config;
 
 // Run the comparison and write OUT/compare.csv (method, seed, env steps, wall time, eval return),

@@ -237,11 +237,12 @@ TEST(bad_inputs) {
 }
 
 TEST(compare_end_to_end) {
-    // a tiny comparison through the program's own stages (build/pwm, built with the tests):
-    // both methods' curves, the summary and the plots
+    // a tiny comparison through the program's own stages (build/pwm, built with the tests), with
+    // stiffer contacts: both methods' curves, the summary and the plots
     if (!nn_file_exists("build/pwm")) test_skip("build/pwm not built (run from the repository root after make)");
     compare_config c = {.env = "hopper", .preset = "quick", .seeds = 1, .threads = 1, .budget = 4096, .collect = 1024,
-                        .wm_steps = 4, .wm_size = "small", .evals = 1};
+                        .wm_steps = 4, .wm_size = "small", .evals = 1, .contact_stiffness = 12642,
+                        .contact_damping = 126.4};
     char out[512], path[700];
     snprintf(out, sizeof out, "%s/compare", test_tmpdir());
     c.out = out;
@@ -254,6 +255,13 @@ TEST(compare_end_to_end) {
     for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/%s", out, files[i]);
         CHECK(nn_file_exists(path), "%s missing", path);
+    }
+    // the contact override reached every stage
+    const char *cfgs[] = {"shac-seed0/config.txt", "pwm-seed0/run/config.txt"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, cfgs[i]);
+        read_file(path, csv, sizeof csv);
+        CHECK(strstr(csv, "contact-stiffness = 12642"), "%s lacks the contact override", path);
     }
     // a second invocation finds every stage done
     CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
