@@ -1,0 +1,81 @@
+#include "results.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../nn/common.h"
+#include "version.h"
+
+int res_dir(char *dir, size_t n, const char *experiment, const char *out, char *err, size_t errlen) {
+    if (out) {
+        snprintf(dir, n, "%s", out);
+    } else {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+        snprintf(dir, n, "results/%s/%s", experiment, stamp);
+    }
+    if (nn_mkdirs(dir)) return nn_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+void res_machine(char *buf, size_t n) {
+    char host[256] = "unknown";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    snprintf(buf, n, "%s, %ld cores", host, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+void res_command(char *buf, size_t n, int argc, char **argv) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < argc && len + 1 < n; i++) {
+        // quote arguments holding anything but a conservative set of characters
+        const char *a = argv[i];
+        int plain = a[0] != 0 && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+") ==
+                                     strlen(a);
+        len += (size_t)snprintf(buf + len, n - len, plain ? "%s%s" : "%s'%s'", i ? " " : "", a);
+    }
+}
+
+FILE *res_summary_open(const char *dir, const char *title, const char *command, const char *seeds, double wall_s) {
+    char path[1200], machine[300];
+    snprintf(path, sizeof path, "%s/summary.md", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "pwm: cannot write %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    res_machine(machine, sizeof machine);
+    fprintf(f, "# %s\n\n", title);
+    fprintf(f, "Command: `%s`  \nGit commit: %s  \nMachine: %s  \nSeeds: %s  \nWall time: %.1f s  \n\n", command,
+            PWM_GIT_COMMIT, machine, seeds, wall_s);
+    return f;
+}
+
+void res_plot_script(char *buf, size_t n, const char *exe, const char *name) {
+    char self[1024];
+    if (!exe) {
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[len > 0 ? len : 0] = 0;
+        exe = self;
+    }
+    // the tree holding build/: <tree>/build/pwm, <tree>/build/tests, <tree>/build/sanitize/pwm
+    const char *cut = strstr(exe, "/build/");
+    if (cut) snprintf(buf, n, "%.*s/plots/%s", (int)(cut - exe), exe, name);
+    else snprintf(buf, n, "plots/%s", name);
+}
+
+int res_gnuplot(const char *script, const char *vars) {
+    char gp[1200], cmd[4096];
+    res_plot_script(gp, sizeof gp, NULL, script);
+    snprintf(cmd, sizeof cmd, "gnuplot -e \"%s\" '%s'", vars, gp);
+    if (system(cmd)) {
+        fprintf(stderr, "pwm: gnuplot failed (%s); the CSVs are written\n", cmd);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,32 @@
+// What every experiment writes alongside its CSVs: a result directory, the header of summary.md
+// (command, commit, machine, seeds, wall time) and gnuplot runs of the scripts in plots/.
+#ifndef PWM_EXPERIMENTS_RESULTS_H
+#define PWM_EXPERIMENTS_RESULTS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+// The result directory: out when given, else results/<experiment>/<YYYYmmdd-HHMMSS> (local time);
+// created with its parents. 0, or -1 with a message in err.
+int res_dir(char *dir, size_t n, const char *experiment, const char *out, char *err, size_t errlen);
+
+// The machine: "hostname, N cores".
+void res_machine(char *buf, size_t n);
+
+// The command line as one string, each argument shell-quoted when it needs it.
+void res_command(char *buf, size_t n, int argc, char **argv);
+
+// Open DIR/summary.md and write its header: "# title", the command, the git commit, the machine,
+// the seeds (free text) and the wall time. NULL (with a message on stderr) if it cannot be written.
+FILE *res_summary_open(const char *dir, const char *title, const char *command, const char *seeds, double wall_s);
+
+// The path of plots/<name> in the source tree this program was built from (exe: the program's
+// path, e.g. /src/build/pwm; NULL reads /proc/self/exe); plots/<name> relative to the working
+// directory when not found there.
+void res_plot_script(char *buf, size_t n, const char *exe, const char *name);
+
+// gnuplot -e "<vars>" plots/<script>; vars are gnuplot statements (e.g. "dir='x'; title='y'").
+// 0, or -1 with a message on stderr saying that the CSVs are still there.
+int res_gnuplot(const char *script, const char *vars);
+
+#endif
