@@ -28,6 +28,7 @@ static const struct {
     {"shac", "train a policy with SHAC through the MuJoCo dynamics", cmd_shac},
     {"train", "train a policy with PWM through a pretrained world model", cmd_train},
     {"compare", "SHAC vs PWM with matched env-step budgets, CSV and plots", cmd_compare},
+    {"experiment", "the paper's experiments (pwm experiment --help): CSVs, plots, summary", cmd_experiment},
     {"eval", "evaluate a policy checkpoint's deterministic policy", cmd_eval},
     {"collect", "episodes of a task under a policy, into a NumPy dataset", cmd_collect},
     {"wm", "world models: train on datasets, evaluate held-out errors", cmd_wm},
