@@ -278,6 +278,11 @@ int bw_experiment(const bw_config *c, const char *preset, const char *out, const
     FILE *f = res_summary_open(dir, "Ball thrown at a wall: smoothness table and landscape", command, seedtxt,
                                nn_now() - t0);
     if (!f) return 1;
+    fprintf(f, "Mode: %s.\n\n", c->reproduce_original
+                   ? "--reproduce-original: as the paper's script, the SimNorm decoder's gradients are never zeroed "
+                     "(its model.zero_grad() misses them), so they accumulate over the steps"
+                   : "default: every gradient zeroed before each step (the paper's script never zeroes the SimNorm "
+                     "decoder's: --reproduce-original)");
     fprintf(f, "Preset %s: %d grid points over [-pi, pi], Adam lr %g, batch %d drawn with replacement, %d epochs x %d "
                "steps; gradient descent %d steps of %g from theta = %.4f (the grid's second point), projected onto "
                "[-pi, pi].\n\nJ* = %.4f at theta = %.4f.\n\n## Seed %ld\n\n",

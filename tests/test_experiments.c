@@ -89,7 +89,7 @@ static void check_against_differences(esnr_sampler *s, const world_model *w, int
     nn_free(grad), nn_free(z);
 }
 
-TEST(policy_gradients_match_differences) {
+TEST(gradients_match_differences) {
     int threads = nn_get_threads();
     nn_set_threads(1);
     world_model w;
@@ -123,6 +123,6 @@ TEST(policy_gradients_match_differences) {
 const test_case experiments_tests[] = {
     {"ball_wall_table", ball_wall_table},
     {"esnr_statistic_known_case", esnr_statistic_known_case},
-    {"policy_gradients_match_differences", policy_gradients_match_differences},
+    {"gradients_match_differences", gradients_match_differences},
     {0},
 };
