@@ -15,6 +15,7 @@
 #include "../nn/common.h"
 #include "../policy/pwm.h"
 #include "../policy/shac.h"
+#include "results.h"
 #include "version.h"
 
 extern char **environ;
@@ -270,10 +271,7 @@ int compare_run(const compare_config *cc, const char *exe) {
     }
     // plots: the script sits in plots/ of the tree this program was built in (exe: .../build/pwm)
     char gp[PATH_MAX + 32];
-    if (!realpath(exe, gp)) snprintf(gp, sizeof gp, "%s", exe);
-    char *cut = strstr(gp, "/build/");
-    if (cut) snprintf(cut, sizeof gp - (size_t)(cut - gp), "/plots/compare.gp");
-    else snprintf(gp, sizeof gp, "plots/compare.gp");
+    res_plot_script(gp, sizeof gp, exe, "compare.gp");
     for (int p = 0; p < 2; p++) {
         char cmd[8800];
         snprintf(cmd, sizeof cmd,
@@ -282,17 +280,16 @@ int compare_run(const compare_config *cc, const char *exe) {
         if (system(cmd)) fprintf(stderr, "pwm compare: gnuplot failed (%s); the CSVs are written\n", cmd);
     }
     snprintf(path, sizeof path, "%s/summary.md", c.out);
-    char host[256] = "unknown";
-    gethostname(host, sizeof host);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    char machine[300];
+    res_machine(machine, sizeof machine);
     if ((f = fopen(path, "w"))) {
         fprintf(f, "# SHAC vs PWM on %s (%s preset)\n\n", c.env, c.preset);
         fprintf(f, "Command: `pwm compare --env %s --preset %s --seeds %d --out %s%s`", c.env, c.preset, c.seeds, c.out,
                 c.threads ? " --threads N" : "");
         if (phys[0]) fprintf(f, " with `--contact-stiffness %s --contact-damping %s`", ks, kd);
         fprintf(f, "  \n");
-        fprintf(f, "Git commit: %s  \nMachine: %s, %ld cores  \nWall time of this invocation: %.0f s  \n\n",
-                PWM_GIT_COMMIT, host, cores, nn_now() - t0);
+        fprintf(f, "Git commit: %s  \nMachine: %s  \nWall time of this invocation: %.0f s  \n\n", PWM_GIT_COMMIT,
+                machine, nn_now() - t0);
         fprintf(f, "Budget per run: %ld environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld random-policy steps "
                 "for pretraining (counted) + world model %s, %ld steps + %ld epochs x %ld steps.\n\n", c.budget,
                 shac_epochs, shac_per, c.collect, c.wm_size, c.wm_steps, pwm_epochs, pwm_per);

@@ -1,6 +1,7 @@
 #include "results.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,12 +58,14 @@ FILE *res_summary_open(const char *dir, const char *title, const char *command, 
 }
 
 void res_plot_script(char *buf, size_t n, const char *exe, const char *name) {
-    char self[1024];
+    char self[PATH_MAX];
     if (!exe) {
         ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
         self[len > 0 ? len : 0] = 0;
-        exe = self;
+    } else if (!realpath(exe, self)) {
+        snprintf(self, sizeof self, "%s", exe);
     }
+    exe = self;
     // the tree holding build/: <tree>/build/pwm, <tree>/build/tests, <tree>/build/sanitize/pwm
     const char *cut = strstr(exe, "/build/");
     if (cut) snprintf(buf, n, "%.*s/plots/%s", (int)(cut - exe), exe, name);

@@ -21,7 +21,7 @@ void res_command(char *buf, size_t n, int argc, char **argv);
 FILE *res_summary_open(const char *dir, const char *title, const char *command, const char *seeds, double wall_s);
 
 // The path of plots/<name> in the source tree this program was built from (exe: the program's
-// path, e.g. /src/build/pwm; NULL reads /proc/self/exe); plots/<name> relative to the working
+// path, e.g. /src/build/pwm, resolved with realpath; NULL reads /proc/self/exe); plots/<name> relative to the working
 // directory when not found there.
 void res_plot_script(char *buf, size_t n, const char *exe, const char *name);
 
