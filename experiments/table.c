@@ -1,0 +1,249 @@
+#include "table.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../nn/common.h"
+#include "../nn/rng.h"
+#include "compare.h"
+#include "results.h"
+
+#define MAX_TASKS 8
+#define MAX_SEEDS 32
+#define BOOT_REPS 2000
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double iqm(const double *x, int n) {
+    if (n < 1) return NAN;
+    double *s = nn_malloc(sizeof(double) * n), sum = 0;
+    memcpy(s, x, sizeof(double) * n);
+    qsort(s, (size_t)n, sizeof(double), cmp_double);
+    int cut = n / 4;
+    for (int i = cut; i < n - cut; i++) sum += s[i];
+    nn_free(s);
+    return sum / (n - 2 * cut);
+}
+
+void iqm_bootstrap_ci(const double *const *x, const int *n, int strata, int reps, uint64_t seed, double *lo,
+                      double *hi) {
+    int total = 0;
+    for (int s = 0; s < strata; s++) total += n[s];
+    double *sample = nn_malloc(sizeof(double) * total), *stat = nn_malloc(sizeof(double) * reps);
+    nn_rng r;
+    nn_rng_init(&r, seed, 77);
+    for (int k = 0; k < reps; k++) {
+        int m = 0;
+        for (int s = 0; s < strata; s++)
+            for (int i = 0; i < n[s]; i++) sample[m++] = x[s][nn_rng_u32(&r) % (uint32_t)n[s]];
+        stat[k] = iqm(sample, total);
+    }
+    qsort(stat, (size_t)reps, sizeof(double), cmp_double);
+    *lo = stat[(int)floor(0.025 * (reps - 1))];
+    *hi = stat[(int)ceil(0.975 * (reps - 1))];
+    nn_free(sample), nn_free(stat);
+}
+
+// the final returns of a comparison's summary.csv (method,seed,final_return): shac[] and pwm[]
+static int read_summary(const char *dir, int seeds, double *shac, double *pwm) {
+    char path[1200], line[256], method[32];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int got = 0, s;
+    double v;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%31[^,],%d,%lf", method, &s, &v) == 3 && s >= 0 && s < seeds) {
+            if (!strcmp(method, "shac")) shac[s] = v, got++;
+            if (!strcmp(method, "pwm")) pwm[s] = v, got++;
+        }
+    fclose(f);
+    return got == 2 * seeds ? 0 : -1;
+}
+
+// quick budgets per task (2 cores: the table's quick preset is a smoke-scale run, docs/experiments.md)
+static void quick_budget(compare_config *cc, const char *task) {
+    static const struct {
+        const char *task;
+        long budget, collect, wm_steps;
+    } q[] = {{"hopper", 61440, 10240, 600},
+             {"ant", 30720, 8192, 400},
+             {"humanoid", 8192, 4096, 300},
+             {"snu-humanoid", 3072, 2048, 200}};
+    cc->budget = 20480, cc->collect = 4096, cc->wm_steps = 300;
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
+        if (!strcmp(task, q[i].task)) cc->budget = q[i].budget, cc->collect = q[i].collect, cc->wm_steps = q[i].wm_steps;
+    cc->evals = 4;
+}
+
+// IQM and its CI of one method's values on one task
+static void iqm_row(const double *v, int n, uint64_t seed, double *m, double *lo, double *hi) {
+    *m = iqm(v, n);
+    iqm_bootstrap_ci(&v, &n, 1, BOOT_REPS, seed, lo, hi);
+}
+
+int table_run(const table_config *c, const char *exe, const char *command) {
+    char dir[1024], err[1024], tasks[256], *names[MAX_TASKS];
+    if (res_dir(dir, sizeof dir, "table", c->out, err, sizeof err)) {
+        fprintf(stderr, "pwm experiment table: %s\n", err);
+        return 1;
+    }
+    if (c->seeds < 1 || c->seeds > MAX_SEEDS) {
+        fprintf(stderr, "pwm experiment table: --seeds must be 1..%d\n", MAX_SEEDS);
+        return 1;
+    }
+    snprintf(tasks, sizeof tasks, "%s", c->tasks ? c->tasks : "hopper,ant,humanoid,snu-humanoid");
+    int nt = 0;
+    for (char *t = strtok(tasks, ","); t && nt < MAX_TASKS; t = strtok(NULL, ",")) names[nt++] = t;
+    int paper = !strcmp(c->preset, "paper");
+    double t0 = nn_now();
+    static double shac[MAX_TASKS][MAX_SEEDS], pwm[MAX_TASKS][MAX_SEEDS];
+    for (int t = 0; t < nt; t++) {
+        char sub[1100];
+        snprintf(sub, sizeof sub, "%s/%s", dir, names[t]);
+        compare_config cc = {.env = names[t], .preset = c->preset, .out = sub, .seeds = c->seeds, .threads = c->threads,
+                             .contact_stiffness = -1, .contact_damping = -1};
+        if (!paper) quick_budget(&cc, names[t]);
+        printf("== table: %s (%d of %d)\n", names[t], t + 1, nt);
+        fflush(stdout);
+        if (compare_run(&cc, exe) || read_summary(sub, c->seeds, shac[t], pwm[t])) {
+            fprintf(stderr, "pwm experiment table: the comparison on %s failed; run the same command again to continue\n",
+                    names[t]);
+            return 1;
+        }
+    }
+    // per task: IQM [95% CI] over seeds; aggregate: every score divided by SHAC's IQM on its task
+    char path[1200];
+    snprintf(path, sizeof path, "%s/table.csv", dir);
+    FILE *f = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/table.md", dir);
+    FILE *md = fopen(path, "w");
+    if (!f || !md) {
+        fprintf(stderr, "pwm experiment table: cannot write in %s\n", dir);
+        if (f) fclose(f);
+        if (md) fclose(md);
+        return 1;
+    }
+    fprintf(f, "task,method,iqm,ci_low,ci_high,mean,seeds\n");
+    fprintf(md, "| task | SHAC IQM [95%% CI] | PWM IQM [95%% CI] | PWM / SHAC |\n|---|---|---|---|\n");
+    static double norm_s[MAX_TASKS][MAX_SEEDS], norm_p[MAX_TASKS][MAX_SEEDS];
+    const double *xs[MAX_TASKS], *xp[MAX_TASKS];
+    int ns[MAX_TASKS];
+    for (int t = 0; t < nt; t++) {
+        double m[2], lo[2], hi[2], mean[2] = {0, 0};
+        iqm_row(shac[t], c->seeds, 1, &m[0], &lo[0], &hi[0]);
+        iqm_row(pwm[t], c->seeds, 2, &m[1], &lo[1], &hi[1]);
+        for (int s = 0; s < c->seeds; s++) {
+            mean[0] += shac[t][s] / c->seeds, mean[1] += pwm[t][s] / c->seeds;
+            norm_s[t][s] = shac[t][s] / fabs(m[0]), norm_p[t][s] = pwm[t][s] / fabs(m[0]);
+        }
+        xs[t] = norm_s[t], xp[t] = norm_p[t], ns[t] = c->seeds;
+        for (int k = 0; k < 2; k++)
+            fprintf(f, "%s,%s,%.4f,%.4f,%.4f,%.4f,%d\n", names[t], k ? "pwm" : "shac", m[k], lo[k], hi[k], mean[k],
+                    c->seeds);
+        fprintf(md, "| %s | %.1f [%.1f, %.1f] | %.1f [%.1f, %.1f] | %.2f |\n", names[t], m[0], lo[0], hi[0], m[1], lo[1],
+                hi[1], m[1] / fabs(m[0]));
+    }
+    double as, al, ah, ap, pl, ph;
+    int total = nt * c->seeds;
+    double all_s[MAX_TASKS * MAX_SEEDS], all_p[MAX_TASKS * MAX_SEEDS];
+    for (int t = 0, k = 0; t < nt; t++)
+        for (int s = 0; s < c->seeds; s++, k++) all_s[k] = norm_s[t][s], all_p[k] = norm_p[t][s];
+    as = iqm(all_s, total), ap = iqm(all_p, total);
+    iqm_bootstrap_ci(xs, ns, nt, BOOT_REPS, 3, &al, &ah);
+    iqm_bootstrap_ci(xp, ns, nt, BOOT_REPS, 4, &pl, &ph);
+    fprintf(md, "| all (÷ SHAC's IQM per task) | %.2f [%.2f, %.2f] | %.2f [%.2f, %.2f] | |\n", as, al, ah, ap, pl, ph);
+    fprintf(f, "all,shac_normalised,%.4f,%.4f,%.4f,,%d\nall,pwm_normalised,%.4f,%.4f,%.4f,,%d\n", as, al, ah, total, ap,
+            pl, ph, total);
+    fclose(f), fclose(md);
+    char seeds[64];
+    snprintf(seeds, sizeof seeds, "0..%d per task and method", c->seeds - 1);
+    FILE *sm = res_summary_open(dir, "Single-task table: SHAC vs PWM", command, seeds, nn_now() - t0);
+    if (!sm) return 1;
+    fprintf(sm, "\nFinal deterministic return (eval.csv of each run, at least 10 episodes in MuJoCo); IQM over seeds "
+            "(trim 25%% each side) with a bootstrap 95%% CI (%d resamples of the seeds); the last row pools every "
+            "task's scores divided by SHAC's IQM on that task, with a stratified bootstrap (seeds resampled within "
+            "tasks). %s\n\n", BOOT_REPS,
+            paper ? "Paper preset: each comparison at pwm compare's paper budget."
+                  : "Quick preset: smoke-scale budgets for 2 cores (environment steps per run: hopper 61k, ant 31k, "
+                    "humanoid 8k, snu-humanoid 3k); the numbers show the pipeline works, not the methods' "
+                    "asymptotes.");
+    snprintf(path, sizeof path, "%s/table.md", dir);
+    FILE *in = fopen(path, "r");
+    char line[1024];
+    while (in && fgets(line, sizeof line, in)) fputs(line, sm);
+    if (in) fclose(in);
+    fprintf(sm, "\nLearning curves: ");
+    for (int t = 0; t < nt; t++) fprintf(sm, "%s[%s](%s/return_vs_steps.png)", t ? ", " : "", names[t], names[t]);
+    fprintf(sm, " (each task's directory holds its comparison: runs, compare.csv, summary.md).\n");
+    fclose(sm);
+    printf("table: %s/table.md\n", dir);
+    return 0;
+}
+
+int stiffness_run(const stiffness_config *c, const char *exe, const char *command) {
+    char dir[1024], err[1024];
+    if (res_dir(dir, sizeof dir, "stiffness", c->out, err, sizeof err)) {
+        fprintf(stderr, "pwm experiment stiffness: %s\n", err);
+        return 1;
+    }
+    if (c->seeds < 1 || c->seeds > MAX_SEEDS) {
+        fprintf(stderr, "pwm experiment stiffness: --seeds must be 1..%d\n", MAX_SEEDS);
+        return 1;
+    }
+    int paper = !strcmp(c->preset, "paper");
+    double t0 = nn_now(), v[2][2][MAX_SEEDS];
+    const char *cond[2] = {"default", "stiff"};
+    for (int k = 0; k < 2; k++) {
+        char sub[1100];
+        snprintf(sub, sizeof sub, "%s/%s", dir, cond[k]);
+        compare_config cc = {.env = "hopper", .preset = c->preset, .out = sub, .seeds = c->seeds, .threads = c->threads,
+                             .contact_stiffness = k ? c->stiffness : -1, .contact_damping = k ? c->damping : -1};
+        if (!paper) cc.budget = 102400, cc.collect = 20480, cc.wm_steps = 1000, cc.evals = 5;
+        printf("== stiffness: %s contacts\n", cond[k]);
+        fflush(stdout);
+        if (compare_run(&cc, exe) || read_summary(sub, c->seeds, v[k][0], v[k][1])) {
+            fprintf(stderr, "pwm experiment stiffness: the %s comparison failed; run the same command again to "
+                    "continue\n", cond[k]);
+            return 1;
+        }
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/stiffness.csv", dir);
+    FILE *f = fopen(path, "w");
+    char seeds[64];
+    snprintf(seeds, sizeof seeds, "0..%d per method and contact setting", c->seeds - 1);
+    FILE *sm = res_summary_open(dir, "Contact stiffness (Hopper): SHAC vs PWM", command, seeds, nn_now() - t0);
+    if (!f || !sm) {
+        if (f) fclose(f);
+        if (sm) fclose(sm);
+        return 1;
+    }
+    fprintf(f, "contacts,method,iqm,ci_low,ci_high,mean\n");
+    fprintf(sm, "\nStiff contacts: `--contact-stiffness %g --contact-damping %g` (the paper's ke 1e5, kd 1e4 in this "
+            "project's mapping, docs/tasks.md). %s Final deterministic returns, IQM over seeds [bootstrap 95%% CI]:\n\n"
+            "| contacts | SHAC | PWM |\n|---|---|---|\n", c->stiffness, c->damping,
+            paper ? "Paper preset: pwm compare's paper budget per run."
+                  : "Quick preset: 0.1M environment steps per run (2 cores).");
+    for (int k = 0; k < 2; k++) {
+        fprintf(sm, "| %s |", cond[k]);
+        for (int m = 0; m < 2; m++) {
+            double q, lo, hi, mean = 0;
+            iqm_row(v[k][m], c->seeds, 10 + 2 * k + m, &q, &lo, &hi);
+            for (int s = 0; s < c->seeds; s++) mean += v[k][m][s] / c->seeds;
+            fprintf(f, "%s,%s,%.4f,%.4f,%.4f,%.4f\n", cond[k], m ? "pwm" : "shac", q, lo, hi, mean);
+            fprintf(sm, " %.1f [%.1f, %.1f] |", q, lo, hi);
+        }
+        fprintf(sm, "\n");
+    }
+    fprintf(sm, "\nCurves: [default](default/return_vs_steps.png), [stiff](stiff/return_vs_steps.png). The paper "
+            "(dflex, 10M steps, 5 seeds): PWM 5052, SHAC 1599 with stiff contacts.\n");
+    fclose(f), fclose(sm);
+    printf("stiffness: %s/summary.md\n", dir);
+    return 0;
+}

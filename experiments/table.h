@@ -1,0 +1,39 @@
+// The paper's single-task table and its contact-stiffness ablation, both built from `pwm compare`
+// runs (SHAC vs PWM with matched environment-step budgets), aggregated as the paper does: the
+// interquartile mean over seeds with stratified-bootstrap 95% confidence intervals.
+#ifndef PWM_EXPERIMENTS_TABLE_H
+#define PWM_EXPERIMENTS_TABLE_H
+
+#include <stdint.h>
+
+// The interquartile mean: the mean of the middle half after trimming floor(n/4) values from each
+// end (scipy's trim_mean(x, 0.25), which rliable uses). x is not modified.
+double iqm(const double *x, int n);
+
+// Stratified bootstrap of an IQM: `strata` groups (tasks) of n[s] values each (x[s] points at
+// them); each replicate resamples every group's values with replacement and takes the IQM of all
+// of them together; lo and hi are the 2.5% and 97.5% percentiles over `reps` replicates.
+void iqm_bootstrap_ci(const double *const *x, const int *n, int strata, int reps, uint64_t seed, double *lo,
+                      double *hi);
+
+typedef struct {
+    const char *preset;  // quick | paper
+    const char *tasks;   // comma-separated; NULL: hopper,ant,humanoid,snu-humanoid
+    int seeds, threads;
+    const char *out;     // NULL: results/table/<timestamp>
+} table_config;
+
+// Run (or continue) a comparison per task and write table.csv, table.md and summary.md.
+int table_run(const table_config *c, const char *exe, const char *command);
+
+typedef struct {
+    const char *preset;
+    int seeds, threads;
+    const char *out;  // NULL: results/stiffness/<timestamp>
+    double stiffness, damping;  // the stiff contacts (direct solref); defaults: the paper's 5x (docs/tasks.md)
+} stiffness_config;
+
+// Hopper with the task's contacts and with stiffer ones, SHAC vs PWM: stiffness.csv, summary.md.
+int stiffness_run(const stiffness_config *c, const char *exe, const char *command);
+
+#endif
