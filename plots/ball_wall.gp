@@ -12,7 +12,7 @@ set grid
 set title "Ball thrown at a wall: J(θ) and MSE-fitted models (".note.")\n✕ where gradient descent from θ = -3.135 ends, ○ the paper's argmin (over θ < 0 for the ReLU rows)"
 set xlabel 'throw angle θ (rad)'
 set ylabel 'J(θ) = -(final x position) (m)'
-set xrange [-pi:pi]
+set xrange [-3.3:3.3]
 set yrange [-25:30]
 array C[4] = ['#000000', '#1f77b4', '#ff7f0e', '#2ca02c']
 plot dir.'/landscape.csv' using 1:2 every ::1 with lines lw 2.5 lc rgb C[1] title 'True J(θ)', \
