@@ -224,13 +224,6 @@ static int write_csvs(const char *dir, const bw_result *r, const bw_result *seed
     return 0;
 }
 
-static void mean_std(const double *x, int n, double *m, double *sd) {
-    double a = 0, q = 0;
-    for (int i = 0; i < n; i++) a += x[i] / n;
-    for (int i = 0; i < n; i++) q += (x[i] - a) * (x[i] - a) / (n > 1 ? n - 1 : 1);
-    *m = a, *sd = sqrt(q);
-}
-
 static void print_table(FILE *f, const bw_result *r, int md) {
     const char *fmt = md ? "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %s |\n" : "%-30s %7.3f %8.3f %9.3f %9.3f %9.3f   %s\n";
     if (md)
@@ -302,7 +295,7 @@ int bw_experiment(const bw_config *c, const char *preset, const char *out, const
             double v[3][10], m[3], sd[3];
             for (int s = 0; s < nseeds; s++)
                 v[0][s] = seeds[s].row[k].rmse, v[1][s] = seeds[s].row[k].gap, v[2][s] = seeds[s].row[k].gd_gap;
-            for (int j = 0; j < 3; j++) mean_std(v[j], nseeds, &m[j], &sd[j]);
+            for (int j = 0; j < 3; j++) res_mean_std(v[j], nseeds, &m[j], &sd[j]);
             fprintf(f, "| %s | %.3f +- %.3f | %.3f +- %.3f | %.3f +- %.3f |\n", bw_kind_name((bw_kind)k), m[0], sd[0],
                     m[1], sd[1], m[2], sd[2]);
         }

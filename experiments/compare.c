@@ -91,13 +91,6 @@ static int read_curve(const char *dir, double step0, double wall0, curve *cv) {
     return 0;
 }
 
-static void mean_std(const double *x, int n, double *m, double *s) {
-    double a = 0, b = 0;
-    for (int i = 0; i < n; i++) a += x[i] / n;
-    for (int i = 0; i < n; i++) b += (x[i] - a) * (x[i] - a) / (n > 1 ? n - 1 : 1);
-    *m = a, *s = sqrt(b);
-}
-
 // the mean curve of one method over seeds (evaluations aligned by index), with min and max
 static void write_mean_curve(const char *path, const curve *cv, int seeds) {
     FILE *f = fopen(path, "w");
@@ -261,8 +254,8 @@ int compare_run(const compare_config *cc, const char *exe) {
     write_mean_curve(path, pwm_cv, c.seeds);
     double fs[MAX_SEEDS], fp[MAX_SEEDS], ms, ss, mp, sp;
     for (int s = 0; s < c.seeds; s++) fs[s] = shac_cv[s].final, fp[s] = pwm_cv[s].final;
-    mean_std(fs, c.seeds, &ms, &ss);
-    mean_std(fp, c.seeds, &mp, &sp);
+    res_mean_std(fs, c.seeds, &ms, &ss);
+    res_mean_std(fp, c.seeds, &mp, &sp);
     snprintf(path, sizeof path, "%s/summary.csv", c.out);
     if ((f = fopen(path, "w"))) {
         fprintf(f, "method,seed,final_return\n");

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,6 +56,13 @@ FILE *res_summary_open(const char *dir, const char *title, const char *command, 
     fprintf(f, "Command: `%s`  \nGit commit: %s  \nMachine: %s  \nSeeds: %s  \nWall time: %.1f s  \n\n", command,
             PWM_GIT_COMMIT, machine, seeds, wall_s);
     return f;
+}
+
+void res_mean_std(const double *x, int n, double *mean, double *sd) {
+    double a = 0, b = 0;
+    for (int i = 0; i < n; i++) a += x[i] / n;
+    for (int i = 0; i < n; i++) b += (x[i] - a) * (x[i] - a) / (n > 1 ? n - 1 : 1);
+    *mean = a, *sd = sqrt(b);
 }
 
 void res_plot_script(char *buf, size_t n, const char *exe, const char *name) {

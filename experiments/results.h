@@ -20,6 +20,9 @@ void res_command(char *buf, size_t n, int argc, char **argv);
 // the seeds (free text) and the wall time. NULL (with a message on stderr) if it cannot be written.
 FILE *res_summary_open(const char *dir, const char *title, const char *command, const char *seeds, double wall_s);
 
+// The mean and the sample standard deviation (n − 1; 0 for one value) of n values.
+void res_mean_std(const double *x, int n, double *mean, double *sd);
+
 // The path of plots/<name> in the source tree this program was built from (exe: the program's
 // path, e.g. /src/build/pwm, resolved with realpath; NULL reads /proc/self/exe); plots/<name> relative to the working
 // directory when not found there.
