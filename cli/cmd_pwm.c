@@ -27,7 +27,8 @@ int cmd_train(int argc, char **argv) {
     args_opt opts[56] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "defaults: quick (2 cores) or paper (the paper's config)", "quick|paper", NULL},
-        {"wm", ARG_STRING, &c.wm, "the pretrained world model (pwm wm train)", NULL, "FILE"},
+        {"wm", ARG_STRING, &c.wm, "the pretrained world model (pwm wm train), or a PWM run's checkpoint (its fine-tuned model)",
+         NULL, "FILE"},
         {"data", ARG_LIST, &data, "datasets: the replay buffer's first episodes (online) or the start states (offline)",
          NULL, "DIR..."},
         {"offline", ARG_FLAG, &c.offline, "extract a policy from the frozen model and dataset start states, no environment",

@@ -158,6 +158,26 @@ static void pwm_free(pwm *s) {
     nn_free(s->eps), nn_free(s->obs_f), nn_free(s->u), nn_free(s->wobs), nn_free(s->wact), nn_free(s->wrew);
 }
 
+// the world model of a world-model checkpoint (pwm wm train) or of a PWM checkpoint (its
+// fine-tuned model); its Adam state continues when the file has one, else fine-tuning starts a
+// fresh one (a step snapshot)
+static int load_model(pwm *s, const char *path, char *err, size_t errlen) {
+    st_file f;
+    if (st_read(path, &f, err, errlen)) return -1;
+    const char *fmt = st_meta(&f, "format");
+    int rc;
+    if (!fmt || (strcmp(fmt, "pwm-worldmodel-1") && strcmp(fmt, FORMAT))) {
+        rc = nn_err(err, errlen, "%s: neither a world model (pwm wm train) nor a PWM checkpoint (format %s)", path,
+                    fmt ? fmt : "missing");
+    } else {
+        s->wopt = nn_adam_default();
+        rc = wm_read(&f, &s->w, &s->wopt, &s->rew_rms, NULL, path, err, errlen);
+        if (rc) rc = wm_read(&f, &s->w, NULL, &s->rew_rms, NULL, path, err, errlen);
+    }
+    st_free(&f);
+    return rc;
+}
+
 // out_dir NULL: no online dataset (the gradient check)
 static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
@@ -179,14 +199,7 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     if (!c->wm) return nn_err(err, errlen, "no world model: give --wm FILE (pretrain one with pwm wm train)");
     nn_set_threads(threads);
     s->N = c->envs, s->H = c->horizon, s->O = t->obs_dim, s->A = t->act_dim;
-    s->wopt = nn_adam_default();
-    // the model's Adam state continues when the checkpoint has it (pwm wm train's --out), else
-    // fine-tuning starts a fresh one (a step snapshot)
-    if (wm_load(&s->w, &s->wopt, &s->rew_rms, NULL, c->wm, err, errlen)) {
-        char err2[512];
-        s->wopt = nn_adam_default();
-        if (wm_load(&s->w, NULL, &s->rew_rms, NULL, c->wm, err2, sizeof err2)) return -1;
-    }
+    if (load_model(s, c->wm, err, errlen)) return -1;
     if (s->w.c.num_tasks || s->w.c.obs_dim != s->O || s->w.c.act_dim != s->A || s->w.c.reward_bins)
         return nn_err(err, errlen, "%s is not a single-task scalar-reward model of '%s' (tasks '%s', obs %d, act %d, "
                       "%d reward bins); train one on this task's data with pwm wm train", c->wm, c->env, s->w.tasks,
