@@ -316,7 +316,7 @@ int esnr_experiment(const esnr_config *c, const char *out, const char *command) 
     int rc = write_csv(dir, c, pts) ? 1 : 0;
     char vars[1400];
     snprintf(vars, sizeof vars, "dir='%s'; note='%s'", dir,
-             c->reproduce_original ? "reproducing the paper script's quirks" : "from rest, post-step reward");
+             c->reproduce_original ? "--reproduce-original: the paper script quirks" : "from rest, post-step reward");
     res_gnuplot("esnr.gp", vars);
     char seeds[64];
     snprintf(seeds, sizeof seeds, "%ld (data, models, policy weights and noise)", c->seed);
