@@ -44,6 +44,23 @@ void test_skip(const char *fmt, ...) {
 
 const char *test_tmpdir(void) { return tmpdir; }
 
+void test_read_file(const char *path, char *buf, size_t n) {
+    FILE *f = fopen(path, "r");
+    CHECK(f, "cannot read %s", path);
+    buf[fread(buf, 1, n - 1, f)] = 0;
+    fclose(f);
+}
+
+void test_strip_wall(char *s) {
+    size_t o = 0;
+    for (size_t i = 0, col = 0; s[i]; i++) {
+        if (s[i] == '\n') col = 0;
+        else if (s[i] == ',') col++;
+        if (col != 2 || s[i] == ',') s[o++] = s[i];
+    }
+    s[o] = 0;
+}
+
 // run one case; 0 passed, 1 failed, 2 skipped (setjmp kept in its own frame)
 static int run_case(const test_case *c) {
     if (setjmp(test_jmp) == 0) {

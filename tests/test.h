@@ -40,5 +40,10 @@ void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 
 // A scratch directory for the current test run (created by the runner, removed at exit).
 const char *test_tmpdir(void);
+// The file at path into buf (n bytes at most, zero-terminated); fails the test if unreadable.
+void test_read_file(const char *path, char *buf, size_t n);
+// Drop the wall-time column (the third) from every line of a training log held in s, in place:
+// what two runs that should agree bit for bit may still differ in.
+void test_strip_wall(char *s);
 
 #endif

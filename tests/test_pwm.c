@@ -147,29 +147,6 @@ TEST(offline_targets) {
     CHECK_CLOSE(t_fix[0], acc, 1e-4, 1e-6);
 }
 
-static void read_file(const char *path, char *buf, size_t n) {
-    FILE *f = fopen(path, "r");
-    CHECK(f, "cannot read %s", path);
-    buf[fread(buf, 1, n - 1, f)] = 0;
-    fclose(f);
-}
-
-// the log without the wall-time column (the third)
-static void strip_wall(char *s) {
-    static char out[65536];
-    size_t o = 0;
-    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
-        int col = 0;
-        for (char *p = line; *p; p++) {
-            if (*p == ',') col++;
-            if (col != 2 || *p == ',') out[o++] = *p;
-        }
-        out[o++] = '\n';
-    }
-    out[o] = 0;
-    strcpy(s, out);
-}
-
 TEST(reproducible_resumable_and_evaluates) {
     // same seed on 1 and 2 threads: the same log; stopped after epoch 2 and resumed (the online
     // dataset cut back to the checkpoint, the unfinished episodes restored): the same log
@@ -190,8 +167,8 @@ TEST(reproducible_resumable_and_evaluates) {
     CHECK(pwm_train(&c, dir[2], 1, 2) == 0, "resume failed");
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/log.csv", dir[i]);
-        read_file(path, logs[i], sizeof logs[i]);
-        strip_wall(logs[i]);
+        test_read_file(path, logs[i], sizeof logs[i]);
+        test_strip_wall(logs[i]);
     }
     CHECK(!strcmp(logs[0], logs[1]), "1-thread and 2-thread runs differ:\n%s\nvs\n%s", logs[0], logs[1]);
     CHECK(!strcmp(logs[0], logs[2]), "the resumed run differs:\n%s\nvs\n%s", logs[0], logs[2]);
@@ -215,7 +192,7 @@ TEST(reproducible_resumable_and_evaluates) {
     CHECK(nn_mkdirs(off) == 0, "mkdir");
     CHECK(pwm_train(&c, off, 0, 2) == 0, "offline run failed");
     snprintf(path, sizeof path, "%s/eval.csv", off);
-    read_file(path, logs[0], sizeof logs[0]);
+    test_read_file(path, logs[0], sizeof logs[0]);
     CHECK(strstr(logs[0], ",0\n"), "offline run took environment steps: %s", logs[0]);
 }
 
@@ -249,7 +226,7 @@ TEST(compare_end_to_end) {
     CHECK(compare_run(&c, "build/pwm") == 0, "compare failed");
     static char csv[65536];
     snprintf(path, sizeof path, "%s/compare.csv", out);
-    read_file(path, csv, sizeof csv);
+    test_read_file(path, csv, sizeof csv);
     CHECK(strstr(csv, "\nshac,0,4096,") && strstr(csv, "\npwm,0,4096,"), "compare.csv:\n%s", csv);
     const char *files[] = {"summary.md", "summary.csv", "return_vs_steps.png", "return_vs_time.png"};
     for (int i = 0; i < 4; i++) {
@@ -260,7 +237,7 @@ TEST(compare_end_to_end) {
     const char *cfgs[] = {"shac-seed0/config.txt", "pwm-seed0/run/config.txt"};
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "%s/%s", out, cfgs[i]);
-        read_file(path, csv, sizeof csv);
+        test_read_file(path, csv, sizeof csv);
         CHECK(strstr(csv, "contact-stiffness = 12642"), "%s lacks the contact override", path);
     }
     // a second invocation finds every stage done

@@ -38,30 +38,6 @@ TEST(actor_gradient_matches_differences) {
     }
 }
 
-static void read_file(const char *path, char *buf, size_t n) {
-    FILE *f = fopen(path, "r");
-    CHECK(f, "cannot read %s", path);
-    size_t k = fread(buf, 1, n - 1, f);
-    buf[k] = 0;
-    fclose(f);
-}
-
-// the log without the wall-time column (the third)
-static void strip_wall(char *s) {
-    char out[65536];
-    size_t o = 0;
-    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
-        int col = 0;
-        for (char *p = line; *p; p++) {
-            if (*p == ',') col++;
-            if (col != 2 || *p == ',') out[o++] = *p;
-        }
-        out[o++] = '\n';
-    }
-    out[o] = 0;
-    strcpy(s, out);
-}
-
 TEST(reproducible_and_resumable) {
     // two runs with the same seed log the same numbers; a run stopped after 2 epochs and resumed
     // matches one that ran straight through
@@ -94,12 +70,12 @@ TEST(reproducible_and_resumable) {
     CHECK(shac_train(&c, r, 1, 2) == 0, "resume failed");
     static char la[65536], lb[65536], lr[65536];
     snprintf(pa, sizeof pa, "%s/log.csv", a);
-    read_file(pa, la, sizeof la);
+    test_read_file(pa, la, sizeof la);
     snprintf(pb, sizeof pb, "%s/log.csv", b);
-    read_file(pb, lb, sizeof lb);
+    test_read_file(pb, lb, sizeof lb);
     snprintf(pb, sizeof pb, "%s/log.csv", r);
-    read_file(pb, lr, sizeof lr);
-    strip_wall(la), strip_wall(lb), strip_wall(lr);
+    test_read_file(pb, lr, sizeof lr);
+    test_strip_wall(la), test_strip_wall(lb), test_strip_wall(lr);
     CHECK(!strcmp(la, lb), "1-thread and 2-thread runs logged different numbers:\n%s\nvs\n%s", la, lb);
     CHECK(!strcmp(la, lr), "the resumed run differs:\n%s\nvs\n%s", la, lr);
     // a second start in the same directory is refused (nothing overwritten)

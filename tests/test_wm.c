@@ -160,13 +160,6 @@ TEST(save_load_each_variant) {
     }
 }
 
-static void read_all(const char *path, char *buf, size_t n) {
-    FILE *f = fopen(path, "r");
-    CHECK(f, "cannot read %s", path);
-    buf[fread(buf, 1, n - 1, f)] = 0;
-    fclose(f);
-}
-
 TEST(train_resume_and_eval) {
     // a synthetic dataset: reward = first observation, the state drifts with the action
     char dir[300], err[1024], a[320], b[320], la[330], lb[330];
@@ -200,8 +193,8 @@ TEST(train_resume_and_eval) {
     static char ta[8192], tb[8192];
     snprintf(la, sizeof la, "%s.log.csv", a);
     snprintf(lb, sizeof lb, "%s.log.csv", b);
-    read_all(la, ta, sizeof ta);
-    read_all(lb, tb, sizeof tb);
+    test_read_file(la, ta, sizeof ta);
+    test_read_file(lb, tb, sizeof tb);
     CHECK(!strcmp(ta, tb), "a resumed run logged differently:\n%s\nvs\n%s", ta, tb);
     CHECK(wm_train(&c, a, 0) != 0, "a second run overwrote the first");
     wm_eval_result r;
