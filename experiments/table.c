@@ -131,35 +131,41 @@ int table_run(const table_config *c, const char *exe, const char *command) {
     }
     fprintf(f, "task,method,iqm,ci_low,ci_high,mean,seeds\n");
     fprintf(md, "| task | SHAC IQM [95%% CI] | PWM IQM [95%% CI] | PWM / SHAC |\n|---|---|---|---|\n");
+    // the pooled row needs a positive SHAC score to divide by: tasks where SHAC's IQM is <= 0
+    // are left out of it (and their ratio is n/a)
     static double norm_s[MAX_TASKS][MAX_SEEDS], norm_p[MAX_TASKS][MAX_SEEDS];
     const double *xs[MAX_TASKS], *xp[MAX_TASKS];
-    int ns[MAX_TASKS];
+    double all_s[MAX_TASKS * MAX_SEEDS], all_p[MAX_TASKS * MAX_SEEDS];
+    int ns[MAX_TASKS], np = 0, total = 0;
     for (int t = 0; t < nt; t++) {
         double m[2], lo[2], hi[2], mean[2] = {0, 0};
         iqm_row(shac[t], c->seeds, 1, &m[0], &lo[0], &hi[0]);
         iqm_row(pwm[t], c->seeds, 2, &m[1], &lo[1], &hi[1]);
-        for (int s = 0; s < c->seeds; s++) {
-            mean[0] += shac[t][s] / c->seeds, mean[1] += pwm[t][s] / c->seeds;
-            norm_s[t][s] = shac[t][s] / fabs(m[0]), norm_p[t][s] = pwm[t][s] / fabs(m[0]);
-        }
-        xs[t] = norm_s[t], xp[t] = norm_p[t], ns[t] = c->seeds;
+        for (int s = 0; s < c->seeds; s++) mean[0] += shac[t][s] / c->seeds, mean[1] += pwm[t][s] / c->seeds;
         for (int k = 0; k < 2; k++)
             fprintf(f, "%s,%s,%.4f,%.4f,%.4f,%.4f,%d\n", names[t], k ? "pwm" : "shac", m[k], lo[k], hi[k], mean[k],
                     c->seeds);
-        fprintf(md, "| %s | %.1f [%.1f, %.1f] | %.1f [%.1f, %.1f] | %.2f |\n", names[t], m[0], lo[0], hi[0], m[1], lo[1],
-                hi[1], m[1] / fabs(m[0]));
+        fprintf(md, "| %s | %.1f [%.1f, %.1f] | %.1f [%.1f, %.1f] | ", names[t], m[0], lo[0], hi[0], m[1], lo[1], hi[1]);
+        if (m[0] <= 0) {
+            fprintf(md, "n/a (SHAC <= 0) |\n");
+            continue;
+        }
+        fprintf(md, "%.2f |\n", m[1] / m[0]);
+        for (int s = 0; s < c->seeds; s++) {
+            norm_s[np][s] = all_s[total] = shac[t][s] / m[0];
+            norm_p[np][s] = all_p[total++] = pwm[t][s] / m[0];
+        }
+        xs[np] = norm_s[np], xp[np] = norm_p[np], ns[np++] = c->seeds;
     }
-    double as, al, ah, ap, pl, ph;
-    int total = nt * c->seeds;
-    double all_s[MAX_TASKS * MAX_SEEDS], all_p[MAX_TASKS * MAX_SEEDS];
-    for (int t = 0, k = 0; t < nt; t++)
-        for (int s = 0; s < c->seeds; s++, k++) all_s[k] = norm_s[t][s], all_p[k] = norm_p[t][s];
-    as = iqm(all_s, total), ap = iqm(all_p, total);
-    iqm_bootstrap_ci(xs, ns, nt, BOOT_REPS, 3, &al, &ah);
-    iqm_bootstrap_ci(xp, ns, nt, BOOT_REPS, 4, &pl, &ph);
-    fprintf(md, "| all (÷ SHAC's IQM per task) | %.2f [%.2f, %.2f] | %.2f [%.2f, %.2f] | |\n", as, al, ah, ap, pl, ph);
-    fprintf(f, "all,shac_normalised,%.4f,%.4f,%.4f,,%d\nall,pwm_normalised,%.4f,%.4f,%.4f,,%d\n", as, al, ah, total, ap,
-            pl, ph, total);
+    if (np) {
+        double as = iqm(all_s, total), ap = iqm(all_p, total), al, ah, pl, ph;
+        iqm_bootstrap_ci(xs, ns, np, BOOT_REPS, 3, &al, &ah);
+        iqm_bootstrap_ci(xp, ns, np, BOOT_REPS, 4, &pl, &ph);
+        fprintf(md, "| all (÷ SHAC's IQM per task; %d of %d tasks) | %.2f [%.2f, %.2f] | %.2f [%.2f, %.2f] | |\n", np, nt,
+                as, al, ah, ap, pl, ph);
+        fprintf(f, "all,shac_normalised,%.4f,%.4f,%.4f,,%d\nall,pwm_normalised,%.4f,%.4f,%.4f,,%d\n", as, al, ah,
+                total, ap, pl, ph, total);
+    }
     fclose(f), fclose(md);
     char seeds[64];
     snprintf(seeds, sizeof seeds, "0..%d per task and method", c->seeds - 1);
@@ -167,8 +173,8 @@ int table_run(const table_config *c, const char *exe, const char *command) {
     if (!sm) return 1;
     fprintf(sm, "\nFinal deterministic return (eval.csv of each run, at least 10 episodes in MuJoCo); IQM over seeds "
             "(trim 25%% each side) with a bootstrap 95%% CI (%d resamples of the seeds); the last row pools every "
-            "task's scores divided by SHAC's IQM on that task, with a stratified bootstrap (seeds resampled within "
-            "tasks). %s\n\n", BOOT_REPS,
+            "task's scores divided by SHAC's IQM on that task (tasks where that IQM is not positive are left out), "
+            "with a stratified bootstrap (seeds resampled within tasks). %s\n\n", BOOT_REPS,
             paper ? "Paper preset: each comparison at pwm compare's paper budget."
                   : "Quick preset: smoke-scale budgets for 2 cores (environment steps per run: hopper 61k, ant 31k, "
                     "humanoid 8k, snu-humanoid 3k); the numbers show the pipeline works, not the methods' "
