@@ -1,14 +1,11 @@
 #include "compare.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,46 +15,9 @@
 #include "results.h"
 #include "version.h"
 
-extern char **environ;
 
 #define MAX_SEEDS 32
 #define MAX_EVALS 512
-
-// run this program with args (NULL-terminated); its output goes to log_path. 0 on success
-static int run_stage(const char *exe, char **args, const char *log_path) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, exe, &fa, NULL, args, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc) return -1;
-    int status;
-    if (waitpid(pid, &status, 0) < 0) return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
-// add the non-NULL values to a NULL-terminated argument list with room for them
-static void add_args(char **args, char *const *more) {
-    while (*args) args++;
-    for (; *more; more++) *args++ = *more;
-}
-
-// a finished stage's marker holds its wall time; -1 when not finished
-static double stage_done(const char *marker) {
-    FILE *f = fopen(marker, "r");
-    if (!f) return -1;
-    double t = -1;
-    if (fscanf(f, "%lf", &t) != 1) t = -1;
-    fclose(f);
-    return t;
-}
-
-static void mark_done(const char *marker, double wall) {
-    FILE *f = fopen(marker, "w");
-    if (f) fprintf(f, "%.3f\n", wall), fclose(f);
-}
 
 typedef struct {
     int n;
@@ -169,27 +129,27 @@ int compare_run(const compare_config *cc, const char *exe) {
         double wall_collect, wall_wm;
         // 1. random-policy data
         snprintf(marker, sizeof marker, "%s/collect.done", dir);
-        if ((wall_collect = stage_done(marker)) < 0) {
+        if ((wall_collect = res_stage_done(marker)) < 0) {
             char cmd_data[1200];
             snprintf(cmd_data, sizeof cmd_data, "%s", data);
             char *args[] = {(char *)exe, "collect", "--env", (char *)c.env, "--policy", "random", "--steps", a[1],
                             "--out", cmd_data, "--seed", a[0], "--threads", a[2], NULL, NULL, NULL, NULL, NULL};
-            add_args(args, phys);
+            res_add_args(args, phys);
             double t = nn_now();
-            if (run_stage(exe, args, logp)) goto fail;
-            mark_done(marker, wall_collect = nn_now() - t);
+            if (res_run_stage(exe, args, logp)) goto fail;
+            res_mark_done(marker, wall_collect = nn_now() - t);
         }
         nn_progress("compare stages", ++done, stages, t0);
         // 2. world-model pretraining
         snprintf(marker, sizeof marker, "%s/wm.done", dir);
-        if ((wall_wm = stage_done(marker)) < 0) {
+        if ((wall_wm = res_stage_done(marker)) < 0) {
             int resume = nn_file_exists(wm);
             char *args[] = {(char *)exe, "wm", "train", "--data", data, "--env", (char *)c.env, "--out", wm, "--size",
                             (char *)c.wm_size, "--steps", a[3], "--seed", a[0], "--threads", a[2],
                             resume ? "--resume" : NULL, NULL};
             double t = nn_now();
-            if (run_stage(exe, args, logp)) goto fail;
-            mark_done(marker, wall_wm = nn_now() - t);
+            if (res_run_stage(exe, args, logp)) goto fail;
+            res_mark_done(marker, wall_wm = nn_now() - t);
         }
         nn_progress("compare stages", ++done, stages, t0);
         // 3. PWM, online
@@ -202,8 +162,8 @@ int compare_run(const compare_config *cc, const char *exe) {
                             "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
                             "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL};
             char *res[2] = {resume ? "--resume" : NULL, NULL};
-            add_args(args, res), add_args(args, phys);
-            if (run_stage(exe, args, logp)) goto fail;
+            res_add_args(args, res), res_add_args(args, phys);
+            if (res_run_stage(exe, args, logp)) goto fail;
         }
         nn_progress("compare stages", ++done, stages, t0);
         // 4. SHAC
@@ -218,8 +178,8 @@ int compare_run(const compare_config *cc, const char *exe) {
                             "--eval-every", a[7], "--save-every", a[7], "--seed", a[0], "--threads", a[2], "--out", run,
                             NULL, NULL, NULL, NULL, NULL, NULL};
             char *res[2] = {resume ? "--resume" : NULL, NULL};
-            add_args(args, res), add_args(args, phys);
-            if (run_stage(exe, args, logp)) goto fail;
+            res_add_args(args, res), res_add_args(args, phys);
+            if (res_run_stage(exe, args, logp)) goto fail;
         }
         nn_progress("compare stages", ++done, stages, t0);
         snprintf(run, sizeof run, "%s/pwm-seed%d/run", c.out, s);

@@ -1,6 +1,9 @@
 #include "results.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,6 +13,8 @@
 
 #include "../nn/common.h"
 #include "version.h"
+
+extern char **environ;
 
 int res_dir(char *dir, size_t n, const char *experiment, const char *out, char *err, size_t errlen) {
     if (out) {
@@ -90,3 +95,37 @@ int res_gnuplot(const char *script, const char *vars) {
     }
     return 0;
 }
+
+int res_run_stage(const char *exe, char **args, const char *log_path) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, exe, &fa, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc) return -1;
+    int status;
+    if (waitpid(pid, &status, 0) < 0) return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+void res_add_args(char **args, char *const *more) {
+    while (*args) args++;
+    for (; *more; more++) *args++ = *more;
+}
+
+double res_stage_done(const char *marker) {
+    FILE *f = fopen(marker, "r");
+    if (!f) return -1;
+    double t = -1;
+    if (fscanf(f, "%lf", &t) != 1) t = -1;
+    fclose(f);
+    return t;
+}
+
+void res_mark_done(const char *marker, double wall) {
+    FILE *f = fopen(marker, "w");
+    if (f) fprintf(f, "%.3f\n", wall), fclose(f);
+}
+

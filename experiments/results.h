@@ -32,4 +32,13 @@ void res_plot_script(char *buf, size_t n, const char *exe, const char *name);
 // 0, or -1 with a message on stderr saying that the CSVs are still there.
 int res_gnuplot(const char *script, const char *vars);
 
+// Experiments made of stages, each a run of this program (exe) whose output goes to a log:
+// run one (args NULL-terminated, args[0] = exe; 0 on success), add the non-NULL values of a
+// NULL-terminated list to args (which has room for them), and the markers of finished stages,
+// which hold their wall time (res_stage_done: -1 when not finished).
+int res_run_stage(const char *exe, char **args, const char *log_path);
+void res_add_args(char **args, char *const *more);
+double res_stage_done(const char *marker);
+void res_mark_done(const char *marker, double wall);
+
 #endif
