@@ -157,10 +157,9 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
     fclose(f);
     fprintf(sm, "\nPlot: error_vs_return.png (each model and seed: held-out reward MSE against the PWM return).\n");
     fclose(sm);
-    char gp[1200], vars[2600];
-    res_plot_script(gp, sizeof gp, exe, "wm_sweep.gp");
+    char vars[2600];
     snprintf(vars, sizeof vars, "dir='%s'; title='Hopper: %s'", dir, w->title);
-    res_gnuplot(gp, vars);
+    res_gnuplot("wm_sweep.gp", vars);
     printf("%s: %s/summary.md\n", w->experiment, dir);
     return 0;
 }
