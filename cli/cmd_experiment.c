@@ -7,6 +7,7 @@
 #include "../experiments/ball_wall_exp.h"
 #include "../experiments/esnr.h"
 #include "../experiments/results.h"
+#include "../experiments/landscape.h"
 #include "../experiments/table.h"
 #include "../experiments/wm_sweep.h"
 #include "../nn/common.h"
@@ -184,6 +185,32 @@ static int exp_accuracy(int argc, char **argv, const char *command) {
                         accuracy_run);
 }
 
+static int exp_landscape(int argc, char **argv, const char *command) {
+    landscape_config c = {.preset = "quick", .seed = 0};
+    int threads = 1;
+    const args_opt opts[] = {
+        {"policy", ARG_STRING, &c.policy, "a PWM Hopper checkpoint (e.g. a pwm compare run's final.safetensors)", NULL,
+         "CKPT"},
+        {"preset", ARG_CHOICE, &c.preset,
+         "quick: 41-point line, 15 x 15 plane, H 4/16/64, 8 start states; paper: 101, 41 x 41, H 4..64, 32",
+         "quick|paper", NULL},
+        {"seed", ARG_LONG, &c.seed, "seed of the directions and the start states", NULL, "S"},
+        {"out", ARG_STRING, &c.out, "output directory (default results/landscape/TIMESTAMP)", NULL, "DIR"},
+        {"threads", ARG_INT, &threads, "threads (default 1: small networks)", NULL, "T"},
+        {0},
+    };
+    args_spec spec = {"pwm experiment landscape --policy CKPT [--preset quick|paper] [--seed S] [--out DIR]",
+                      "Loss landscapes of a trained PWM Hopper policy: the H-step return along random filter-normalised\n"
+                      "directions of the actor's weights (a line and a plane), in MuJoCo and in the policy's world\n"
+                      "model, at several horizons. Writes landscape_1d.csv, landscape_2d.csv, PNGs per horizon and\n"
+                      "summary.md.",
+                      opts};
+    int rc = args_parse_command(&spec, argc, argv, "pwm experiment landscape");
+    if (rc >= 0) return rc;
+    nn_set_threads(threads);
+    return landscape_run(&c, command);
+}
+
 static const struct {
     const char *name, *help;
     int (*run)(int argc, char **argv, const char *command);
@@ -192,6 +219,7 @@ static const struct {
     {"stiffness", "Hopper with 5x stiffer contacts, SHAC vs PWM", exp_stiffness},
     {"smoothness", "Hopper world models with SimNorm / Mish / ReLU: held-out error vs PWM return", exp_smoothness},
     {"accuracy", "one Hopper world model at three training lengths: held-out error vs PWM return", exp_accuracy},
+    {"landscape", "a PWM Hopper policy's return along random weight directions, MuJoCo vs its model", exp_landscape},
     {"ball-wall", "ball thrown at a wall: model error, optimality gap, landscape (Fig. 2, seconds)", exp_ball_wall},
     {"esnr", "double pendulum: policy-gradient variance and ESNR vs H, true vs world models (Fig. 4)", exp_esnr},
 };

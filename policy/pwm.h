@@ -12,6 +12,7 @@
 #ifndef PWM_POLICY_PWM_H
 #define PWM_POLICY_PWM_H
 
+#include "../nn/params.h"
 #include "../nn/rng.h"
 #include "../physics/physics.h"
 
@@ -53,6 +54,13 @@ pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t
 const char *pwm_policy_env(const pwm_policy *p);
 void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r);
 void pwm_policy_free(pwm_policy *p);
+// For loss landscapes: the actor's parameters (perturb them in place), and the mean H-step return
+// of the deterministic policy from n start states — in the real task (model 0: the states of an
+// environment batch seeded by seed, each sum stopping at its episode's end) or in the policy's
+// world model (model 1: from the encoded observations obs, n × obs_dim, rewards in task units).
+nn_params *pwm_policy_params(pwm_policy *p);
+double pwm_policy_return(pwm_policy *p, const double *obs, int n, int H, int model, const ph_config *physics,
+                         long seed);
 
 // Check the actor loss's gradient through the world-model rollout (dynamics, rewards and the critics'
 // bootstrap; the actor's detached input) against central differences of the epoch's loss in
