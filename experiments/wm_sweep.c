@@ -138,7 +138,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
         if (sm) fclose(sm);
         return 1;
     }
-    fprintf(f, "model,seed,consistency_1,consistency_16,reward_mse,final_return\n");
+    fprintf(f, "model,model_index,seed,consistency_1,consistency_16,reward_mse,final_return\n");
     fprintf(sm, "\nHopper. Per seed: %ld random-policy steps; world models (%s) trained on them; a PWM policy "
             "(online, %s preset, %ld epochs of 64 x 16) through each. Held-out errors: `wm eval` on the data's "
             "last 10%% of episodes, 16-step windows (latent MSE after 1 and 16 open-loop steps, open-loop reward "
@@ -149,16 +149,20 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
         double m[4], sdv[4], col[4][MAX_SEEDS];
         for (int s = 0; s < c->seeds; s++) {
             col[0][s] = err1[v][s], col[1][s] = errh[v][s], col[2][s] = rew[v][s], col[3][s] = ret[v][s];
-            fprintf(f, "%s,%d,%.6g,%.6g,%.6g,%.6g\n", w->label[v], s, err1[v][s], errh[v][s], rew[v][s], ret[v][s]);
+            fprintf(f, "%s,%d,%d,%.6g,%.6g,%.6g,%.6g\n", w->label[v], v, s, err1[v][s], errh[v][s], rew[v][s],
+                    ret[v][s]);
         }
         for (int k = 0; k < 4; k++) res_mean_std(col[k], c->seeds, &m[k], &sdv[k]);
         fprintf(sm, "| %s | %.3g | %.3g | %.3g | %.1f +- %.1f |\n", w->label[v], m[0], m[1], m[2], m[3], sdv[3]);
     }
     fclose(f);
-    fprintf(sm, "\nPlot: error_vs_return.png (each model and seed: held-out reward MSE against the PWM return).\n");
+    fprintf(sm, "\nPlot: error_vs_return.png (each model and seed a point, coloured by model: held-out reward MSE "
+            "against the PWM return).\n");
     fclose(sm);
-    char vars[2600];
-    snprintf(vars, sizeof vars, "dir='%s'; title='Hopper: %s'", dir, w->title);
+    char vars[2600], names[256] = "";
+    for (int v = 0; v < w->nv; v++) snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", v ? " " : "",
+                                             w->label[v]);
+    snprintf(vars, sizeof vars, "dir='%s'; title='Hopper: %s'; names='%s'", dir, w->title, names);
     res_gnuplot("wm_sweep.gp", vars);
     printf("%s: %s/summary.md\n", w->experiment, dir);
     return 0;
