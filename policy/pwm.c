@@ -67,7 +67,7 @@ typedef struct {
     unsigned char *owned;
     int nbuf, capbuf;
     long buf_steps;
-    float *wobs, *wact, *wrew;
+    float *wobs, *wact, *wrew, *wterm;
     ds_recorder rec;
     int recording;
     char online_dir[1024];
@@ -156,6 +156,7 @@ static void pwm_free(pwm *s) {
     nn_graph_free(s->g);
     nn_free(s->zbuf), nn_free(s->rew_buf), nn_free(s->done_buf), nn_free(s->next_val), nn_free(s->targets);
     nn_free(s->eps), nn_free(s->obs_f), nn_free(s->u), nn_free(s->wobs), nn_free(s->wact), nn_free(s->wrew);
+    nn_free(s->wterm);
 }
 
 // the world model of a world-model checkpoint (pwm wm train) or of a PWM checkpoint (its
@@ -252,6 +253,7 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     s->wobs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * s->O);
     s->wact = nn_malloc(sizeof(float) * (size_t)H * B * s->A);
     s->wrew = nn_malloc(sizeof(float) * (size_t)H * B);
+    s->wterm = nn_malloc(sizeof(float) * (size_t)H * B);
     return 0;
 }
 
@@ -339,6 +341,14 @@ static float actor_window(pwm *s) {
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
     memset(R->x, 0, sizeof(float) * N), memset(L->x, 0, sizeof(float) * N);
     for (int i = 0; i < N; i++) gam[i] = 1.0;
+    // offline with a termination head: rewards and bootstraps weighted by the probability S of
+    // being alive, S_{k+1} = S_k·(1 − p_end(z_k, a_k)) (online, the real environments end episodes)
+    int surv = !e && s->w.c.termination;
+    nn_tensor *S = NULL, *ones = NULL;
+    if (surv) {
+        S = nn_tensor_new(g, N, 1, 0), ones = nn_tensor_new(g, N, 1, 0);
+        for (int i = 0; i < N; i++) S->x[i] = ones->x[i] = 1.0f;
+    }
     for (int k = 0; k < H; k++) {
         int last = k == H - 1;
         memcpy(s->zbuf + (size_t)k * N * Z, z->x, sizeof(float) * N * Z);
@@ -347,7 +357,13 @@ static float actor_window(pwm *s) {
         nn_tensor *a = actor_forward(g, &s->act, zin, s->eps);
         nn_tensor *r = wm_reward(g, &s->w, z, a, NULL);
         nn_tensor *z1 = wm_dynamics(g, &s->w, z, a, NULL);
-        nn_tensor *v = min_value(s, z1);
+        nn_tensor *v = min_value(s, z1), *rw = r, *vw = v, *cont = NULL;
+        if (surv) {
+            cont = nn_sub(g, ones, wm_termination(g, &s->w, z, a, NULL));
+            rw = nn_mul(g, r, S);
+            S = nn_mul(g, S, cont);
+            vw = nn_mul(g, v, S);
+        }
         s->t_actor += nn_now() - t0;
         t0 = nn_now();
         unsigned char none[N];
@@ -371,7 +387,7 @@ static float actor_window(pwm *s) {
         // R += γ^k·r̂ per segment; a segment closes at an episode end or the window's end with
         // −(R + γ^len·V(z_end)): V = 0 after a termination
         for (int i = 0; i < N; i++) col[i] = (float)gam[i];
-        R = nn_add(g, R, nn_mul(g, r, nn_tensor_from(g, col, N, 1, 0)));
+        R = nn_add(g, R, nn_mul(g, rw, nn_tensor_from(g, col, N, 1, 0)));
         pwm_close_weights(N, last, gamma, gam, term, trunc, orig, col, rk, coef);
         int any_done = 0;
         for (int i = 0; i < N; i++) {
@@ -379,13 +395,13 @@ static float actor_window(pwm *s) {
             any_done |= done;
             s->rew_buf[(size_t)k * N + i] = r->x[i];
             s->done_buf[(size_t)k * N + i] = pwm_done_flag(done, last, !e, orig);
-            s->next_val[(size_t)k * N + i] = term[i] ? 0.0f : v->x[i];
+            s->next_val[(size_t)k * N + i] = term[i] ? 0.0f : v->x[i] * (cont ? cont->x[i] : 1.0f);
             keep[i] = done ? 0.0f : 1.0f;
             gam[i] = done ? 1.0 : gam[i] * gamma;
             if (done) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
         }
         nn_tensor *close = nn_add(g, nn_mul(g, R, nn_tensor_from(g, rk, N, 1, 0)),
-                                  nn_mul(g, v, nn_tensor_from(g, col, N, 1, 0)));
+                                  nn_mul(g, vw, nn_tensor_from(g, col, N, 1, 0)));
         L = nn_add(g, L, nn_mul(g, close, nn_tensor_from(g, coef, N, 1, 0)));
         R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
         if (!last) {
@@ -424,12 +440,12 @@ static double finetune(pwm *s, float lr) {
         nn_rng r;
         nn_rng_init(&r, (unsigned long)s->c.seed, (2ul << 20) + (unsigned long)s->pr.epoch * 64 + (unsigned long)it);
         if (wm_sample_windows(s->buf, NULL, 0, s->nbuf, s->O, s->A, B, H, &r, &s->rew_rms, s->wobs, s->wact, s->wrew,
-                              NULL)) {
+                              s->wterm, NULL)) {
             sum = NAN;
             break;
         }
         const char *bad;
-        double l = wm_train_step(s->g, &s->w, &s->wopt, s->wobs, s->wact, s->wrew, NULL, B, H, s->c.gamma,
+        double l = wm_train_step(s->g, &s->w, &s->wopt, s->wobs, s->wact, s->wrew, s->wterm, NULL, B, H, s->c.gamma,
                                  s->c.wm_clip, lr, NULL, NULL, &bad);
         if (bad) fprintf(stderr, "pwm train: epoch %ld: non-finite world-model gradient in '%s': step skipped\n",
                          s->pr.epoch, bad);

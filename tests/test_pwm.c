@@ -16,14 +16,15 @@
 #include "../worldmodel/wm.h"
 #include "test.h"
 
-// a small Hopper world model with every weight perturbed (the reward head starts at zero) and a
-// random-policy dataset, made once per test run
-static const char *fixture(const char **data_dir) {
-    static char wm_path[400], dir[400];
+// small Hopper world models (without and with a termination head) with every weight perturbed
+// (the reward head starts at zero) and a random-policy dataset, made once per test run
+static const char *fixture(const char **data_dir, int termination) {
+    static char wm_path[2][400], dir[400];
     static int made;
     *data_dir = dir;
-    if (made) return wm_path;
-    snprintf(wm_path, sizeof wm_path, "%s/pwm_wm.safetensors", test_tmpdir());
+    if (made) return wm_path[termination];
+    snprintf(wm_path[0], sizeof wm_path[0], "%s/pwm_wm.safetensors", test_tmpdir());
+    snprintf(wm_path[1], sizeof wm_path[1], "%s/pwm_wm_term.safetensors", test_tmpdir());
     snprintf(dir, sizeof dir, "%s/pwm_data", test_tmpdir());
     char err[512];
     const env_task *t = env_find("hopper");
@@ -43,19 +44,21 @@ static const char *fixture(const char **data_dir) {
     }
     CHECK(ds_recorder_close(&rec, err, sizeof err) == 0, "%s", err);
     env_batch_free(e);
-    world_model w;
-    wm_config c = {.obs_dim = t->obs_dim, .act_dim = t->act_dim, .latent = 16, .enc_dim = 16, .enc_layers = 1,
-                   .mlp_dim = 16, .activation = WM_SIMNORM};
-    wm_init(&w, &c, 2);
-    snprintf(w.tasks, sizeof w.tasks, "hopper");
-    for (size_t i = 0; i < w.p.count; i++) w.p.values[i] += 0.3f * nn_rng_normal(&r);
-    nn_rms rms;
-    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
-    CHECK(wm_save(&w, NULL, &rms, 0, wm_path, err, sizeof err) == 0, "%s", err);
-    nn_rms_free(&rms);
-    wm_free(&w);
+    for (int k = 0; k < 2; k++) {
+        world_model w;
+        wm_config c = {.obs_dim = t->obs_dim, .act_dim = t->act_dim, .latent = 16, .enc_dim = 16, .enc_layers = 1,
+                       .mlp_dim = 16, .activation = WM_SIMNORM, .termination = k};
+        wm_init(&w, &c, 2);
+        snprintf(w.tasks, sizeof w.tasks, "hopper");
+        for (size_t i = 0; i < w.p.count; i++) w.p.values[i] += 0.3f * nn_rng_normal(&r);
+        nn_rms rms;
+        nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+        CHECK(wm_save(&w, NULL, &rms, 0, wm_path[k], err, sizeof err) == 0, "%s", err);
+        nn_rms_free(&rms);
+        wm_free(&w);
+    }
     made = 1;
-    return wm_path;
+    return wm_path[termination];
 }
 
 static pwm_config small(void) {
@@ -63,7 +66,7 @@ static pwm_config small(void) {
     char err[256];
     CHECK(pwm_preset(&c, "hopper", "quick", err, sizeof err) == 0, "%s", err);
     static const char *data[2];
-    c.wm = fixture(&data[0]);
+    c.wm = fixture(&data[0], 0);
     c.data = data;
     c.envs = 3, c.horizon = 5, c.epochs = 3, c.eval_episodes = 2, c.eval_every = 3, c.save_every = 1;
     c.actor_units = "16,8", c.critic_units = "16", c.critic_minibatches = 3;
@@ -76,13 +79,15 @@ TEST(actor_gradient_matches_differences) {
     // min over the critics at segment ends, resets to encoded observations) against central
     // differences in 12 actor weights, the actor's inputs held at the latents (they enter the loss
     // through sg()); online (real environments in lock-step) and offline, with the fixes and with
-    // the original's quirks. Measured: rel L2 ≈ 1e-3 for eps 1e-2 (without holding the inputs:
-    // 0.3, the detached path)
-    for (int mode = 0; mode < 3; mode++) {
+    // the original's quirks, and offline through a termination head (survival-weighted rewards).
+    // Measured: rel L2 ≈ 1e-3 for eps 1e-2 (without holding the inputs: 0.3, the detached path)
+    for (int mode = 0; mode < 4; mode++) {
         pwm_config c = small();
         c.horizon = 8;
-        c.offline = mode == 1;
+        c.offline = mode == 1 || mode == 3;
         c.reproduce_original = mode == 2;
+        const char *unused;
+        if (mode == 3) c.wm = fixture(&unused, 1);  // offline through a termination head
         double max_rel, rel_l2;
         char err[512];
         CHECK(pwm_actor_gradcheck(&c, 12, 3e-3, &max_rel, &rel_l2, err, sizeof err) == 0, "%s", err);

@@ -15,19 +15,21 @@ enum { B = 3, H = 3, O = 5, A = 2, L = 16 };
 
 typedef struct {
     world_model w;
-    float obs[(H + 1) * B * O], act[H * B * A], rew[H * B], targets[H * B * L];
+    float obs[(H + 1) * B * O], act[H * B * A], rew[H * B], term[H * B], targets[H * B * L];
     int task[B];
 } wm_ctx;
 
 static nn_tensor *b_loss(nn_graph *g, nn_tensor **in, void *vctx) {
     wm_ctx *c = vctx;
-    return wm_loss(g, &c->w, c->obs, c->act, c->rew, c->w.c.num_tasks ? c->task : NULL, B, H, 0.9f, c->targets, NULL,
+    return wm_loss(g, &c->w, c->obs, c->act, c->rew, c->w.c.termination ? c->term : NULL, c->w.c.num_tasks ? c->task : NULL, B, H, 0.9f, c->targets, NULL,
                    NULL);
 }
 
-static void make_full(wm_ctx *c, wm_activation a, int bins, int tasks) {
+static void make_full(wm_ctx *c, wm_activation a, int bins, int tasks, int termination) {
     wm_config cfg = {.obs_dim = O, .act_dim = A, .latent = L, .enc_dim = 8, .enc_layers = 1, .mlp_dim = 8, .activation = a,
-                     .reward_bins = bins, .num_tasks = tasks, .task_dim = 4};
+                     .reward_bins = bins, .num_tasks = tasks, .task_dim = 4, .termination = termination};
+    // terminated flags: the last step of two of the sub-trajectories
+    for (int i = 0; i < H * B; i++) c->term[i] = i / B == H - 1 && i % B != 1 ? 1.0f : 0.0f;
     for (int b = 0; b < B; b++) c->task[b] = tasks ? b % tasks : 0;
     wm_init(&c->w, &cfg, 5);
     fd_fill(c->obs, sizeof c->obs / 4, -1, 1, 1);
@@ -52,7 +54,7 @@ static void make_full(wm_ctx *c, wm_activation a, int bins, int tasks) {
     nn_graph_free(g);
 }
 
-static void make_bins(wm_ctx *c, wm_activation a, int bins) { make_full(c, a, bins, 0); }
+static void make_bins(wm_ctx *c, wm_activation a, int bins) { make_full(c, a, bins, 0, 0); }
 static void make(wm_ctx *c, wm_activation a) { make_bins(c, a, 0); }
 
 TEST(loss_gradients) {
@@ -78,15 +80,32 @@ TEST(loss_gradients) {
     nn_graph_free(g);
     wm_free(&c.w);
     // a multi-task model: the task embedding's gradient too
-    make_full(&c, WM_SIMNORM, 0, 2);
+    make_full(&c, WM_SIMNORM, 0, 2, 0);
     fd_check("simnorm, 2 tasks", b_loss, &c, &none, &c.w.p, FD_TOL);
+    wm_free(&c.w);
+    // a termination head: its binary cross-entropy's gradient, and its probabilities
+    make_full(&c, WM_SIMNORM, 0, 0, 1);
+    fd_check("simnorm, termination head", b_loss, &c, &none, &c.w.p, FD_TOL);
+    nn_graph *gt = nn_graph_new(0);
+    nn_tensor *zt = wm_encode(gt, &c.w, nn_tensor_from(gt, c.obs, B, O, 0), NULL);
+    nn_tensor *p = wm_termination(gt, &c.w, zt, nn_tensor_from(gt, c.act, B, A, 0), NULL);
+    CHECK(p->n == B && p->d == 1 && p->x[0] > 0 && p->x[0] < 1, "termination probability %g", p->x[0]);
+    nn_graph_free(gt);
+    // saved and loaded with its config
+    char path[300], err[512];
+    snprintf(path, sizeof path, "%s/wm-term.safetensors", test_tmpdir());
+    CHECK(wm_save(&c.w, NULL, NULL, 1, path, err, sizeof err) == 0, "%s", err);
+    world_model w2;
+    CHECK(wm_load(&w2, NULL, NULL, NULL, path, err, sizeof err) == 0, "%s", err);
+    CHECK(w2.c.termination == 1 && w2.p.count == c.w.p.count, "the termination head was not saved");
+    wm_free(&w2);
     wm_free(&c.w);
 }
 
 TEST(task_embedding_max_norm) {
     // a looked-up row longer than 1 is scaled to norm 1 in place; others are left alone
     static wm_ctx c;
-    make_full(&c, WM_SIMNORM, 0, 2);
+    make_full(&c, WM_SIMNORM, 0, 2, 0);
     float *row0 = c.w.task_emb->x, *row1 = c.w.task_emb->x + 4, before1[4];
     for (int k = 0; k < 4; k++) row0[k] = 3.0f;
     memcpy(before1, row1, sizeof before1);

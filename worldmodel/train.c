@@ -70,7 +70,7 @@ static void pad_copy(float *dst, int D, const float *src, int d) {
 }
 
 int wm_sample_windows(const ds_episode *const *eps, const int *ep_task, int lo, int hi, int O, int A, int B, int H,
-                      nn_rng *r, const nn_rms *rms, float *obs, float *act, float *rew, int *task) {
+                      nn_rng *r, const nn_rms *rms, float *obs, float *act, float *rew, float *term, int *task) {
     long windows = 0;
     for (int i = lo; i < hi; i++) windows += eps[i]->T >= H ? eps[i]->T - H + 1 : 0;
     if (!windows) return -1;
@@ -90,6 +90,7 @@ int wm_sample_windows(const ds_episode *const *eps, const int *ep_task, int lo, 
         for (int t = 0; t < H; t++) {
             pad_copy(act + ((size_t)t * B + b) * A, A, ep->act + (w + t) * ea, ea);
             rew[(size_t)t * B + b] = ep->rew[w + t];
+            if (term) term[(size_t)t * B + b] = ep->term[w + t];
         }
     }
     if (rms) nn_rms_normalize(rms, rew, rew, H * B);
@@ -98,16 +99,16 @@ int wm_sample_windows(const ds_episode *const *eps, const int *ep_task, int lo, 
 
 // one batch of B windows from the training (or held-out) episodes
 static int sample(const episodes *e, int lo, int hi, int B, int H, nn_rng *r, const nn_rms *rms, float *obs,
-                  float *act, float *rew, int *task) {
-    return wm_sample_windows(e->eps, e->task, lo, hi, e->obs_dim, e->act_dim, B, H, r, rms, obs, act, rew, task);
+                  float *act, float *rew, float *term, int *task) {
+    return wm_sample_windows(e->eps, e->task, lo, hi, e->obs_dim, e->act_dim, B, H, r, rms, obs, act, rew, term, task);
 }
 
 double wm_train_step(nn_graph *g, world_model *w, nn_adam *opt, const float *obs, const float *act, const float *rew,
-                     const int *task, int B, int H, double rho, double clip, float lr, double *dyn, double *rewp,
+                     const float *term, const int *task, int B, int H, double rho, double clip, float lr, double *dyn, double *rewp,
                      const char **bad) {
     nn_graph_reset(g);
     nn_params_zero_grad(&w->p);
-    nn_tensor *loss = wm_loss(g, w, obs, act, rew, task, B, H, (float)rho, NULL, dyn, rewp);
+    nn_tensor *loss = wm_loss(g, w, obs, act, rew, term, task, B, H, (float)rho, NULL, dyn, rewp);
     nn_backward(g, loss);
     *bad = nn_grad_nonfinite(&w->p);
     if (*bad) return NAN;
@@ -140,6 +141,7 @@ static int open_model(const wm_train_config *c, const episodes *e, const char *o
     wc.num_tasks = e->ntasks > 1 ? e->ntasks : 0;
     wc.task_dim = c->task_dim;
     wc.reward_bins = c->reward && !strcmp(c->reward, "twohot") ? 101 : 0;
+    wc.termination = c->termination;
     wm_init(w, &wc, (unsigned long)c->seed);
     snprintf(w->tasks, sizeof w->tasks, "%s", e->names);
     // reward statistics of the training episodes (PWM normalises rewards, clamped to ±5)
@@ -179,7 +181,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     else fprintf(log, "step,loss,consistency,reward,val_loss\n");
     int B = c->batch, H = c->horizon, O = e.obs_dim, A = e.act_dim;
     float *obs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * O), *act = nn_malloc(sizeof(float) * (size_t)H * B * A);
-    float *rew = nn_malloc(sizeof(float) * (size_t)H * B);
+    float *rew = nn_malloc(sizeof(float) * (size_t)H * B), *term = nn_malloc(sizeof(float) * (size_t)H * B);
     int *task = nn_malloc(sizeof(int) * B), *tasks = w.c.num_tasks ? task : NULL;
     nn_graph *g = nn_graph_new(0);
     printf("world model (%s, %s): %.2fM parameters; %d training / %d held-out episodes; batch %d x %d steps\n",
@@ -192,14 +194,14 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
         // each step's batch comes from its own random stream, so a resumed run draws the same batches
         nn_rng r;
         nn_rng_init(&r, (unsigned long)c->seed, (unsigned long)step);
-        if (sample(&e, 0, e.n_train, B, H, &r, &rms, obs, act, rew, task)) {
+        if (sample(&e, 0, e.n_train, B, H, &r, &rms, obs, act, rew, term, task)) {
             fprintf(stderr, "pwm wm train: no training episode has %d steps; lower --horizon\n", H);
             rc = 1;
             break;
         }
         double dl, rl;
         const char *bad;
-        double loss = wm_train_step(g, &w, &opt, obs, act, rew, tasks, B, H, c->rho, c->clip, (float)c->lr, &dl, &rl,
+        double loss = wm_train_step(g, &w, &opt, obs, act, rew, term, tasks, B, H, c->rho, c->clip, (float)c->lr, &dl, &rl,
                                     &bad);
         if (bad) {
             fprintf(stderr, "pwm wm train: step %ld: non-finite gradient in '%s'; stopped (last checkpoint %s)\n", step,
@@ -210,10 +212,10 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
         if (step % c->log_every == 0 || step == c->steps) {
             double val = NAN;
             nn_rng_init(&r, (unsigned long)c->seed + 7, (unsigned long)step);
-            if (e.n > e.n_train && sample(&e, e.n_train, e.n, B, H, &r, &rms, obs, act, rew, task) == 0) {
+            if (e.n > e.n_train && sample(&e, e.n_train, e.n, B, H, &r, &rms, obs, act, rew, term, task) == 0) {
                 nn_graph_reset(g);
                 nn_graph_set_no_grad(g, 1);
-                val = wm_loss(g, &w, obs, act, rew, tasks, B, H, (float)c->rho, NULL, NULL, NULL)->x[0];
+                val = wm_loss(g, &w, obs, act, rew, term, tasks, B, H, (float)c->rho, NULL, NULL, NULL)->x[0];
                 nn_graph_set_no_grad(g, 0);
             }
             fprintf(log, "%ld,%.6g,%.6g,%.6g,%.6g\n", step, loss, dl, rl, val);
@@ -232,7 +234,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     printf("trained to step %ld in %.1f s (%.0f samples/s)\n", step - 1, nn_now() - t0,
            (double)(step - 1 - first) * B / (nn_now() - t0));
     fclose(log);
-    nn_free(obs), nn_free(act), nn_free(rew), nn_free(task);
+    nn_free(obs), nn_free(act), nn_free(rew), nn_free(term), nn_free(task);
     nn_graph_free(g);
     nn_rms_free(&rms);
     wm_free(&w);

@@ -15,6 +15,7 @@ typedef struct {
     long seed;
     int save_every, log_every;
     int task_dim;  // the task embedding's width when the datasets hold several tasks
+    int termination;  // also train a termination head on the episodes' terminated flags
 } wm_train_config;
 
 // Train and write out (datasets of several tasks give a multi-task model: zero-padded observations
@@ -23,15 +24,16 @@ typedef struct {
 int wm_train(const wm_train_config *c, const char *out, int resume);
 
 // B windows of H+1 steps drawn by r from episodes eps[lo, hi) (time-major: obs (H+1)·B × O,
-// act H·B × A, rew H·B, normalised by rms when non-NULL; smaller tasks zero-padded to O and A);
+// act H·B × A, rew H·B normalised by rms when non-NULL, term H·B terminated flags (may be NULL);
+// smaller tasks zero-padded to O and A);
 // task (may be NULL) receives each window's ep_task entry (0 when ep_task is NULL). -1 when no
 // episode has H steps.
 int wm_sample_windows(const ds_episode *const *eps, const int *ep_task, int lo, int hi, int O, int A, int B, int H,
-                      nn_rng *r, const nn_rms *rms, float *obs, float *act, float *rew, int *task);
+                      nn_rng *r, const nn_rms *rms, float *obs, float *act, float *rew, float *term, int *task);
 // One Adam step (gradient clipped to clip) of the world-model loss on such a batch. Returns the
 // loss, or NAN without updating when a gradient is non-finite (*bad then names the tensor).
 double wm_train_step(nn_graph *g, world_model *w, nn_adam *opt, const float *obs, const float *act, const float *rew,
-                     const int *task, int B, int H, double rho, double clip, float lr, double *dyn, double *rewp,
+                     const float *term, const int *task, int B, int H, double rho, double clip, float lr, double *dyn, double *rewp,
                      const char **bad);
 
 typedef struct {

@@ -51,6 +51,10 @@ void wm_init(world_model *w, const wm_config *c, unsigned long seed) {
     nn_mlp_declare(&w->enc, &w->p, "encoder", &es);
     nn_mlp_declare(&w->dyn, &w->p, "dynamics", &ds);
     nn_mlp_declare(&w->rew, &w->p, "reward", &rs);
+    if (c->termination) {
+        rs.out = 1;
+        nn_mlp_declare(&w->term, &w->p, "termination", &rs);
+    }
     if (c->num_tasks) w->task_emb = nn_params_add(&w->p, "task_embedding", c->num_tasks, c->task_dim);
     nn_params_alloc(&w->p);
     nn_rng r;
@@ -58,6 +62,7 @@ void wm_init(world_model *w, const wm_config *c, unsigned long seed) {
     nn_mlp_init(&w->enc, NN_INIT_TRUNC_NORMAL, 0, &r);
     nn_mlp_init(&w->dyn, NN_INIT_TRUNC_NORMAL, 0, &r);
     nn_mlp_init(&w->rew, NN_INIT_TRUNC_NORMAL, 1, &r);
+    if (c->termination) nn_mlp_init(&w->term, NN_INIT_TRUNC_NORMAL, 1, &r);
     // task embeddings U(−0.02, 0.02), as TD-MPC2
     for (int i = 0; w->task_emb && i < c->num_tasks * c->task_dim; i++)
         w->task_emb->x[i] = 0.02f * (2.0f * nn_rng_uniform(&r) - 1.0f);
@@ -128,8 +133,22 @@ nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor 
     return w->c.reward_bins ? nn_two_hot_inv(g, r, reward_bins(w)) : r;
 }
 
-nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *act, const float *rew, const int *task,
-                   int B, int H, float rho, const float *given_targets, double *dyn_part, double *rew_part) {
+// [0, logit] per row: its softmax is (1 − p, p) with p = sigmoid(logit)
+static nn_tensor *two_class(nn_graph *g, nn_tensor *logit) {
+    nn_tensor *zero = nn_tensor_new(g, logit->n, 1, 0);
+    memset(zero->x, 0, sizeof(float) * logit->n);
+    nn_tensor *xs[2] = {zero, logit};
+    return nn_concat(g, xs, 2);
+}
+
+nn_tensor *wm_termination(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a, nn_tensor *e) {
+    nn_check(w->c.termination, "world model: no termination head");
+    return nn_split(g, nn_softmax(g, two_class(g, nn_mlp_forward(g, &w->term, cat3(g, z, e, a)))), 1, 1);
+}
+
+nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *act, const float *rew, const float *term,
+                   const int *task, int B, int H, float rho, const float *given_targets, double *dyn_part,
+                   double *rew_part) {
     int O = w->c.obs_dim, A = w->c.act_dim;
     nn_tensor *e = wm_task_embed(g, w, task, B);
     // targets: the next H observations through the encoder in one batch, without gradient
@@ -154,10 +173,18 @@ nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *a
     for (int t = 0; t < H; t++) {
         nn_tensor *a = nn_tensor_from(g, act + (size_t)t * B * A, B, A, 0);
         nn_tensor *head = reward_head(g, w, z, a, e), *r = nn_tensor_from(g, rew + (size_t)t * B, B, 1, 0);
+        nn_tensor *logit = w->c.termination && term ? nn_mlp_forward(g, &w->term, cat3(g, z, e, a)) : NULL;
         z = wm_dynamics(g, w, z, a, e);
         nn_tensor *dl = nn_scale(g, nn_mean(g, nn_mse(g, z, nn_rows(g, targets, t * B, B))), discount);
         nn_tensor *err = w->c.reward_bins ? nn_soft_ce(g, head, nn_two_hot(g, r, reward_bins(w))) : nn_mse(g, head, r);
         nn_tensor *rl = nn_scale(g, nn_mean(g, err), discount / (float)H);
+        if (logit) {
+            // binary cross-entropy of the termination head, as the soft cross-entropy of [0, logit]
+            float *y = nn_graph_alloc(g, sizeof(float) * 2 * B);
+            for (int b = 0; b < B; b++) y[2 * b] = 1.0f - term[(size_t)t * B + b], y[2 * b + 1] = term[(size_t)t * B + b];
+            nn_tensor *ce = nn_soft_ce(g, two_class(g, logit), nn_tensor_from(g, y, B, 2, 0));
+            rl = nn_add(g, rl, nn_scale(g, nn_mean(g, ce), discount / (float)H));
+        }
         dyn_loss = dyn_loss ? nn_add(g, dyn_loss, dl) : dl;
         rew_loss = rew_loss ? nn_add(g, rew_loss, rl) : rl;
         discount *= rho;
@@ -199,6 +226,7 @@ void wm_write(st_writer *sw, const world_model *w, const nn_adam *opt, const nn_
     }
     snprintf(buf, sizeof buf, "%ld", step);
     st_writer_meta(sw, "step", buf);
+    st_writer_meta(sw, "termination", c->termination ? "1" : "0");
 }
 
 int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step, const char *path, char *err,
@@ -222,8 +250,9 @@ int wm_read(const st_file *f, world_model *w, nn_adam *opt, nn_rms *rew_rms, lon
     if (!ok || vals[2] % 8 || vals[4] > NN_MLP_MAX_HIDDEN)
         return nn_err(err, errlen, "%s: holds no world model of this program (its config metadata is missing or bad)",
                       path);
+    const char *term = st_meta(f, "termination");  // absent in models saved before the head existed
     wm_config c = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], (wm_activation)wm_activation_parse(act),
-                   vals[6], vals[7], vals[8]};
+                   vals[6], vals[7], vals[8], term && !strcmp(term, "1")};
     world_model m;
     wm_init(&m, &c, 0);
     char msg[512];

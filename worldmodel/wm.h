@@ -23,12 +23,13 @@ typedef struct {
     wm_activation activation;
     int reward_bins;  // 0: a scalar reward with MSE (single-task default); 101: two-hot over ±10 in symlog space
     int num_tasks, task_dim;  // multi-task: a learned embedding per task (max-norm 1); 0 tasks: none
+    int termination;  // 1: a termination head (not in PWM; for offline extraction on tasks that end)
 } wm_config;
 
 typedef struct {
     wm_config c;
     nn_params p;
-    nn_mlp enc, dyn, rew;
+    nn_mlp enc, dyn, rew, term;  // term: only with c.termination
     nn_tensor *task_emb;  // num_tasks × task_dim, or NULL
     char tasks[256];      // the task names, comma-separated in id order (saved with the model)
 } world_model;
@@ -52,6 +53,10 @@ nn_tensor *wm_dynamics(nn_graph *g, const world_model *w, nn_tensor *z, nn_tenso
 // The predicted reward (n × 1); with two-hot bins the decoded softmax expectation, differentiable.
 nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a, nn_tensor *e);
 
+// The probability that the transition (z, a) ends the episode (n × 1, differentiable): the
+// termination head's sigmoid. Only for a model with c.termination.
+nn_tensor *wm_termination(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor *a, nn_tensor *e);
+
 // PWM's world-model loss for B sub-trajectories of H steps (time-major: obs (H+1)·B × obs_dim,
 // act H·B × act_dim, rew H·B, rewards already normalised): z0 = enc(o0), z_{t+1} = dyn(z_t, a_t),
 // targets enc(o_{t+1}) without gradient; (Σ_t ρ^t·MSE(z_{t+1}, target) + mean_t ρ^t·(R(z_t, a_t) −
@@ -59,8 +64,8 @@ nn_tensor *wm_reward(nn_graph *g, const world_model *w, nn_tensor *z, nn_tensor 
 // squared error). dyn_part and rew_part (may be NULL) receive the two terms. targets (H·B × latent) may
 // give the encoded next observations instead (tests hold them fixed); NULL computes them.
 // task (B ids, NULL for a single-task model) selects each sub-trajectory's embedding.
-nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *act, const float *rew, const int *task,
-                   int B, int H, float rho, const float *targets, double *dyn_part, double *rew_part);
+nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *act, const float *rew, const float *term,
+                   const int *task, int B, int H, float rho, const float *targets, double *dyn_part, double *rew_part);
 
 // The id of task name in w->tasks, or -1.
 int wm_task_id(const world_model *w, const char *name);
