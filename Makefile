@@ -76,7 +76,7 @@ deps:
 	@sh scripts/deps.sh
 
 # the quick Hopper comparison, SHAC vs PWM (PWM collects random data and pretrains its world
-# model first), one seed, matched env-step budgets: about 10 minutes on 2 cores; results in
+# model first), one seed, matched env-step budgets: 5 minutes on an idle 2-core VM; results in
 # runs/demo (summary.md, return_vs_steps.png, return_vs_time.png)
 demo: $(BUILD)/pwm
 	rm -rf runs/demo
