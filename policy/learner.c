@@ -224,13 +224,27 @@ int lrn_env_state_read(const char **p, env_batch *e) {
     return ok ? 0 : -1;
 }
 
-void lrn_paths_init(lrn_paths *p, const char *out_dir) {
+static void paths_init(lrn_paths *p, const char *out_dir) {
     snprintf(p->best, sizeof p->best, "%s/best.safetensors", out_dir);
     snprintf(p->ckpt, sizeof p->ckpt, "%s/ckpt.safetensors", out_dir);
     snprintf(p->final, sizeof p->final, "%s/final.safetensors", out_dir);
     snprintf(p->log, sizeof p->log, "%s/log.csv", out_dir);
     snprintf(p->timing, sizeof p->timing, "%s/timing.csv", out_dir);
     snprintf(p->eval, sizeof p->eval, "%s/eval.csv", out_dir);
+}
+
+int lrn_paths_open(lrn_paths *p, const char *out_dir, int resume, const char *prog) {
+    paths_init(p, out_dir);
+    if (!resume && nn_file_exists(p->log)) {
+        fprintf(stderr, "%s: %s already holds a run (log.csv); use --resume to continue it or another --out\n", prog,
+                out_dir);
+        return -1;
+    }
+    if (resume && !nn_file_exists(p->ckpt)) {
+        fprintf(stderr, "%s: --resume: no checkpoint %s yet; start the run without --resume\n", prog, p->ckpt);
+        return -1;
+    }
+    return 0;
 }
 
 double lrn_actor_update(nn_params *p, nn_adam *opt, double clip, float lr, lrn_progress *pr, const char *prog,

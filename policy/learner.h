@@ -58,7 +58,9 @@ typedef struct {
 typedef struct {
     char best[1100], ckpt[1100], final[1100], log[1100], timing[1100], eval[1100];
 } lrn_paths;
-void lrn_paths_init(lrn_paths *p, const char *out_dir);
+// The paths of out_dir's files, and the start's preconditions: a fresh start refuses a directory that already holds
+// a run (log.csv), a resume needs its checkpoint. 0, or -1 with a message from prog on stderr.
+int lrn_paths_open(lrn_paths *p, const char *out_dir, int resume, const char *prog);
 
 // The actor update with the explosion guard: a non-finite or > 1e6 gradient norm skips it (with
 // a message from prog, counted in pr->bad_updates); otherwise clip and an Adam step. Returns the

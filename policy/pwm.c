@@ -647,16 +647,7 @@ static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads) {
     char err[1024];
     lrn_paths P;
-    lrn_paths_init(&P, out_dir);
-    if (!resume && nn_file_exists(P.log)) {
-        fprintf(stderr, "pwm train: %s already holds a run (log.csv); use --resume to continue it or another --out\n",
-                out_dir);
-        return 1;
-    }
-    if (resume && !nn_file_exists(P.ckpt)) {
-        fprintf(stderr, "pwm train: --resume: no checkpoint %s yet; start the run without --resume\n", P.ckpt);
-        return 1;
-    }
+    if (lrn_paths_open(&P, out_dir, resume, "pwm train")) return 1;
     pwm s;
     if (pwm_init(&s, c, out_dir, threads, err, sizeof err) || (resume && load_checkpoint(&s, P.ckpt, err, sizeof err))) {
         fprintf(stderr, "pwm train: %s\n", err);
