@@ -40,14 +40,7 @@ static int read_curve(const char *dir, double step0, double wall0, curve *cv) {
         }
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/eval.csv", dir);
-    f = fopen(path, "r");
-    cv->final = NAN;
-    if (f) {
-        int n;
-        if (!fgets(line, sizeof line, f) || fscanf(f, "%d,%lf", &n, &cv->final) != 2) cv->final = NAN;
-        fclose(f);
-    }
+    cv->final = res_final_return(dir);
     return 0;
 }
 

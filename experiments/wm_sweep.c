@@ -21,18 +21,6 @@ typedef struct {
     const char *wm_size;
 } sweep;
 
-// the final return of a run's eval.csv, NAN when missing
-static double final_return(const char *run) {
-    char path[1500], line[256];
-    snprintf(path, sizeof path, "%s/eval.csv", run);
-    FILE *f = fopen(path, "r");
-    double v = NAN;
-    int n;
-    if (f && fgets(line, sizeof line, f) && fscanf(f, "%d,%lf", &n, &v) != 2) v = NAN;
-    if (f) fclose(f);
-    return v;
-}
-
 static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, const char *command) {
     char dir[1024], err[1024];
     if (res_dir(dir, sizeof dir, w->experiment, c->out, err, sizeof err)) {
@@ -107,7 +95,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
             err1[v][s] = r.consistency_1, errh[v][s] = r.consistency_h, rew[v][s] = r.reward_mse;
             char run[1300];
             snprintf(run, sizeof run, "%s/pwm-%s", sd, w->label[v]);
-            if (isnan(final_return(run))) {
+            if (isnan(res_final_return(run))) {
                 char logcsv[1400];
                 snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
                 char *args[32] = {(char *)exe, "train", "--env", "hopper", "--preset", (char *)c->preset, "--wm", wm[v],
@@ -117,7 +105,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
                 res_add_args(args, more);
                 if (res_run_stage(exe, args, logp)) goto fail;
             }
-            ret[v][s] = final_return(run);
+            ret[v][s] = res_final_return(run);
             nn_progress(w->experiment, ++done, stages, t0);
         }
         continue;
