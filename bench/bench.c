@@ -9,10 +9,11 @@ static const struct {
 } targets[] = {
     {"nn", "world-model training step on the numeric core (GEMM share, GFLOP/s)", bench_nn},
     {"physics", "MuJoCo stepping, plain and with recorded Jacobians (cost vs the lower bound)", bench_physics},
+    {"jacobians", "size of a task's recorded Jacobians and gradient growth through SHAC windows", bench_jacobians},
 };
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: pwm bench TARGET [options]\n\nBenchmarks that print figures. Targets:\n");
+    fprintf(out, "usage: pwm bench TARGET [options]\n\nBenchmarks and diagnostics that print figures. Targets:\n");
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
         fprintf(out, "  %-10s %s\n", targets[i].name, targets[i].help);
     fprintf(out, "\nRun pwm bench TARGET --help for a target's options.\n");

@@ -8,5 +8,7 @@ int bench_main(int argc, char **argv);
 int bench_nn(int argc, char **argv);
 // `pwm bench physics ...`; argv[0] is "physics".
 int bench_physics(int argc, char **argv);
+// `pwm bench jacobians ...`; argv[0] is "jacobians".
+int bench_jacobians(int argc, char **argv);
 
 #endif
