@@ -712,6 +712,25 @@ const char *args_peek(int argc, char **argv, const char *name) {
     return NULL;
 }
 
+const char *args_peek_run(int argc, char **argv, const char *name, char *buf, size_t n) {
+    const char *v = args_peek(argc, argv, name), *out = args_peek(argc, argv, "out");
+    if (v || !out || !args_has_flag(argc, argv, "--resume")) return v;
+    char path[1100], line[1200];
+    snprintf(path, sizeof path, "%s/config.txt", out);
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    size_t len = strlen(name);
+    v = NULL;
+    while (!v && fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, len) || strncmp(line + len, " = ", 3)) continue;
+        line[strcspn(line, "\r\n")] = 0;
+        snprintf(buf, n, "%s", line + len + 3);
+        v = buf;
+    }
+    fclose(f);
+    return v;
+}
+
 int args_has_flag(int argc, char **argv, const char *flag) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], flag)) return 1;

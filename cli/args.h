@@ -67,6 +67,9 @@ int args_write_config(const args_spec *spec, const char *path, const char *heade
 // (either form), or NULL; and whether argv holds flag.
 const char *args_peek(int argc, char **argv, const char *name);
 int args_has_flag(int argc, char **argv, const char *flag);
+// args_peek, and for a resumed run (--resume --out DIR) without --name the value DIR/config.txt
+// records ("name = value", copied into buf); NULL if neither has it.
+const char *args_peek_run(int argc, char **argv, const char *name, char *buf, size_t n);
 
 // Commands that train into a run directory (--out DIR, --resume): parse argv (returns as
 // args_parse_command), a resumed run first loading its recorded DIR/config.txt; then create the

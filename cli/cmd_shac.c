@@ -15,7 +15,9 @@
 
 int cmd_shac(int argc, char **argv) {
     int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");
-    const char *env = args_peek(argc, argv, "env"), *preset = args_peek(argc, argv, "preset");
+    char env_buf[128], preset_buf[32];
+    const char *env = args_peek_run(argc, argv, "env", env_buf, sizeof env_buf);
+    const char *preset = args_peek_run(argc, argv, "preset", preset_buf, sizeof preset_buf);
     if (!env && !help) return fprintf(stderr, "pwm shac: --env NAME is required (see pwm envs, pwm shac --help)\n"), 2;
     shac_config c;
     char err[1024];

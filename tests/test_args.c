@@ -404,6 +404,25 @@ TEST(write_load_round_trip) {
               strstr(err, "/nonexistent/dir/x.cfg"), "%s", err);
 }
 
+TEST(peek_run_reads_a_resumed_runs_config) {
+    // a resumed run without --env takes the task and preset its config.txt records
+    scratch_file("config.txt", "# pwm shac, git commit x\nenvs = 32\nenv = ant\npreset = paper\n");
+    const char *dir = test_tmpdir();
+    char buf[64];
+    char *resumed[] = {"pwm", "--resume", "--out", (char *)dir};
+    const char *v = args_peek_run(4, resumed, "env", buf, sizeof buf);
+    CHECK(v && !strcmp(v, "ant"), "env '%s'", v ? v : "(null)");
+    v = args_peek_run(4, resumed, "preset", buf, sizeof buf);
+    CHECK(v && !strcmp(v, "paper"), "preset '%s'", v ? v : "(null)");
+    CHECK(!args_peek_run(4, resumed, "seed", buf, sizeof buf), "a key the config lacks");
+    // the command line wins; without --resume the config is not read
+    char *given[] = {"pwm", "--resume", "--out", (char *)dir, "--env", "hopper"};
+    v = args_peek_run(6, given, "env", buf, sizeof buf);
+    CHECK(v && !strcmp(v, "hopper"), "env '%s'", v ? v : "(null)");
+    char *fresh[] = {"pwm", "--out", (char *)dir};
+    CHECK(!args_peek_run(3, fresh, "env", buf, sizeof buf), "config read without --resume");
+}
+
 const test_case args_tests[] = {
     {"parses_each_type", parses_each_type},
     {"equals_form", equals_form},
@@ -418,5 +437,6 @@ const test_case args_tests[] = {
     {"config_file_and_override", config_file_and_override},
     {"config_errors", config_errors},
     {"write_load_round_trip", write_load_round_trip},
+    {"peek_run_reads_a_resumed_runs_config", peek_run_reads_a_resumed_runs_config},
     {0},
 };
