@@ -25,6 +25,8 @@ struct env_task {
     int substeps;         // physics steps per control step
     int episode_len;      // control steps before truncation
     int reward_uses_post; // the reward needs the post-step state (Gymnasium's velocity)
+    int prev_action_obs;  // > 0: observation entries [k, k + act_dim) are the previous clipped action
+                          // (so ∂obs/∂prev is the identity there); 0: the observation does not hold it
     const void *params;   // task-specific constants
     // Write a start state into d (qpos, qvel, act) drawn from r.
     void (*reset)(const env_task *t, const mjModel *m, mjData *d, nn_rng *r);

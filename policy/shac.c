@@ -162,31 +162,47 @@ static void shac_free(shac *s) {
 // graph nodes for the simulator: observations, rewards, physics steps and resets
 
 typedef struct {
-    const double *J;  // N × O × nx (a copy in the arena)
-    int O, nx;
+    const double *J;              // N × O × nx (a copy in the arena)
+    const unsigned char *no_prev;  // N or NULL: rows whose previous-action entries do not come from in[1]
+    int O, nx, prev_at;            // prev_at: the task's prev_action_obs
 } obs_ctx;
 
+// ∂obs/∂x through J; a task that observes its previous action also passes the gradient of those
+// entries to the action tensor in[1] (identity: the actions are tanh outputs, inside the clip)
 static void obs_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
     obs_ctx *c = vctx;
-    if (!in[0]->requires_grad) return;
-    float *gx = nn_grad(g, in[0]);
-    for (int i = 0; i < out->n; i++) {
-        const double *J = c->J + (size_t)i * c->O * c->nx;
-        for (int o = 0; o < c->O; o++) {
-            float go = out->g[(size_t)i * c->O + o];
-            if (go == 0.0f) continue;
-            for (int k = 0; k < c->nx; k++) gx[(size_t)i * c->nx + k] += (float)(J[(size_t)o * c->nx + k] * go);
+    if (in[0]->requires_grad) {
+        float *gx = nn_grad(g, in[0]);
+        for (int i = 0; i < out->n; i++) {
+            const double *J = c->J + (size_t)i * c->O * c->nx;
+            for (int o = 0; o < c->O; o++) {
+                float go = out->g[(size_t)i * c->O + o];
+                if (go == 0.0f) continue;
+                for (int k = 0; k < c->nx; k++) gx[(size_t)i * c->nx + k] += (float)(J[(size_t)o * c->nx + k] * go);
+            }
         }
+    }
+    if (c->prev_at > 0 && in[1]->requires_grad) {
+        int A = in[1]->d;
+        float *gu = nn_grad(g, in[1]);
+        for (int i = 0; i < out->n; i++)
+            if (!c->no_prev || !c->no_prev[i])
+                for (int j = 0; j < A; j++) gu[(size_t)i * A + j] += out->g[(size_t)i * c->O + c->prev_at + j];
     }
 }
 
-// observation tensor (N × O) of state tensor x, values obs, Jacobians J
-static nn_tensor *obs_node(nn_graph *g, nn_tensor *x, const double *obs, const double *J, int N, int O, int nx) {
+// observation tensor (N × O) of state tensor x, values obs, Jacobians J; u (N × A, or NULL at the
+// window's start) is the action whose clipped value the observation holds as its previous action,
+// except in the rows no_prev marks (reset environments, whose previous action is zero)
+static nn_tensor *obs_node(nn_graph *g, const env_task *t, nn_tensor *x, nn_tensor *u, const unsigned char *no_prev,
+                           const double *obs, const double *J, int N, int nx) {
+    int O = t->obs_dim;
     obs_ctx *c = nn_graph_alloc(g, sizeof *c);
     double *Jc = nn_graph_alloc(g, sizeof(double) * N * O * nx);
     memcpy(Jc, J, sizeof(double) * N * O * nx);
-    *c = (obs_ctx){Jc, O, nx};
-    nn_tensor *y = nn_custom(g, N, O, &x, 1, obs_bwd, c);
+    *c = (obs_ctx){Jc, no_prev, O, nx, u ? t->prev_action_obs : 0};
+    nn_tensor *xu[2] = {x, u};
+    nn_tensor *y = nn_custom(g, N, O, xu, u ? 2 : 1, obs_bwd, c);
     for (int i = 0; i < N * O; i++) y->x[i] = (float)obs[i];
     return y;
 }
@@ -277,7 +293,7 @@ static float actor_window(shac *s) {
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *loss = NULL;
     memset(R->x, 0, sizeof(float) * N);
     for (int i = 0; i < N; i++) gam[i] = 1.0;
-    nn_tensor *obs = obs_node(g, x, e->obs, e->J, N, O, nx);
+    nn_tensor *obs = obs_node(g, e->task, x, NULL, NULL, e->obs, e->J, N, nx);
     for (int k = 0; k < h; k++) {
         t0 = nn_now();
         nn_rms_update(&s->obs_rms, obs->x, N);
@@ -318,7 +334,7 @@ static float actor_window(shac *s) {
         xu[2] = xo;
         nn_tensor *r = nn_custom(g, N, 1, xu, 3, rew_bwd, rc);
         for (int i = 0; i < N; i++) r->x[i] = (float)e->rew[i];
-        nn_tensor *of = obs_node(g, xo, e->obs_final, e->J_final, N, O, nx);
+        nn_tensor *of = obs_node(g, e->task, xo, u, NULL, e->obs_final, e->J_final, N, nx);
         nn_tensor *v = nn_mlp_forward(g, &s->target, nn_rms_apply(g, &s->rms_frozen, of));
         // R += γ^k·r (per environment since its last reset)
         for (int i = 0; i < N; i++) col[i] = (float)gam[i];
@@ -349,7 +365,7 @@ static float actor_window(shac *s) {
             cc->reset = reset;
             x = nn_custom(g, N, nx, &xo, 1, cut_bwd, cc);
             memset(x->x, 0, sizeof(float) * N * nx);
-            obs = obs_node(g, x, e->obs, e->J, N, O, nx);
+            obs = obs_node(g, e->task, x, u, reset, e->obs, e->J, N, nx);
         }
         s->t_actor += nn_now() - t0;
     }
