@@ -37,6 +37,9 @@ int cmd_train(int argc, char **argv) {
          NULL, NULL},
         {"reproduce-original", ARG_FLAG, &c.reproduce_original,
          "the public code's quirks: gamma^(H+1) bootstrap, last-step edge case, one-step offline targets", NULL, NULL},
+        {"bc-weight", ARG_DOUBLE, &c.bc_weight,
+         "offline: add W x the mean squared distance of the deterministic action from the data's at the start states "
+         "(TD3+BC-style; not in the paper; 0: plain PWM)", NULL, "W"},
         {"config", ARG_STRING, &config, "read options from a key = value file (later options win)", NULL, "FILE"},
         {"out", ARG_STRING, &out, "run directory (default runs/pwm-ENV-seedS)", NULL, "DIR"},
         {"resume", ARG_FLAG, &resume, "continue the run in --out from its last checkpoint (its config.txt is loaded first)", NULL, NULL},
@@ -72,7 +75,7 @@ int cmd_train(int argc, char **argv) {
         {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (exploding) updates in a row", NULL, "N"},
         {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
     };
-    int nopt = 40;
+    int nopt = 41;
     physics_opts_init(&po, opts + nopt);
     po.cfg = c.physics;
     args_spec spec = {"pwm train --env NAME --wm FILE [--data DIR...] [--offline] [--preset quick|paper] [options]",

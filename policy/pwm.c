@@ -59,6 +59,7 @@ typedef struct {
     nn_graph *g;
     lrn_progress pr;
     float *zbuf, *rew_buf, *done_buf, *next_val, *targets, *eps, *obs_f;  // H × N (× Z) and N × (A, O)
+    float *bc_act, *bc_mask;  // offline: the start states' dataset actions and which starts have one (N × A)
     double *u;
     // the replay buffer: episodes in arrival order (datasets first), some owned
     ds_dataset data[PWM_MAX_DATA + 1];
@@ -156,7 +157,7 @@ static void pwm_free(pwm *s) {
     nn_graph_free(s->g);
     nn_free(s->zbuf), nn_free(s->rew_buf), nn_free(s->done_buf), nn_free(s->next_val), nn_free(s->targets);
     nn_free(s->eps), nn_free(s->obs_f), nn_free(s->u), nn_free(s->wobs), nn_free(s->wact), nn_free(s->wrew);
-    nn_free(s->wterm);
+    nn_free(s->wterm), nn_free(s->bc_act), nn_free(s->bc_mask);
 }
 
 // the world model of a world-model checkpoint (pwm wm train) or of a PWM checkpoint (its
@@ -209,6 +210,8 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     nn_params_set_frozen(&s->w.p, 1);
     if (load_data(s, c->data, err, errlen)) return -1;
     if (c->offline && !s->nbuf) return nn_err(err, errlen, "--offline needs a dataset of start states: give --data DIR");
+    if (c->bc_weight < 0 || (c->bc_weight > 0 && !c->offline))
+        return nn_err(err, errlen, "--bc-weight must be >= 0 and applies to --offline runs only");
     // networks: the actor with PyTorch's default init, the critics orthogonal (gain √2), zero bias
     nn_rng r;
     nn_rng_init(&r, (unsigned long)c->seed, 1u << 20);
@@ -248,6 +251,8 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     s->targets = nn_malloc(sizeof(float) * hn);
     s->eps = nn_malloc(sizeof(float) * s->N * s->A);
     s->obs_f = nn_malloc(sizeof(float) * s->N * s->O);
+    s->bc_act = nn_malloc(sizeof(float) * s->N * s->A);
+    s->bc_mask = nn_malloc(sizeof(float) * s->N * s->A);
     s->u = nn_malloc(sizeof(double) * s->N * s->A);
     int B = c->wm_batch, H = c->horizon;
     s->wobs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * s->O);
@@ -294,7 +299,8 @@ static nn_tensor *encode_obs(pwm *s, const double *obs) {
     return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
 }
 
-// offline: the epoch's start observations, drawn from the buffer's episodes
+// offline: the epoch's start observations, drawn from the buffer's episodes, with the action the
+// data took there (bc_act; bc_mask 0 at an episode's final observation, which has none)
 static nn_tensor *offline_starts(pwm *s) {
     nn_rng r;
     nn_rng_init(&r, (unsigned long)s->c.seed, (3ul << 20) + (unsigned long)s->pr.epoch);
@@ -302,6 +308,10 @@ static nn_tensor *offline_starts(pwm *s) {
         const ds_episode *ep = s->buf[nn_rng_u32(&r) % (unsigned)s->nbuf];
         int t = (int)(nn_rng_u32(&r) % (unsigned)(ep->T + 1));
         memcpy(s->obs_f + (size_t)i * s->O, ep->obs + (size_t)t * s->O, sizeof(float) * s->O);
+        for (int j = 0; j < s->A; j++) {
+            s->bc_act[(size_t)i * s->A + j] = t < ep->T ? ep->act[(size_t)t * s->A + j] : 0.0f;
+            s->bc_mask[(size_t)i * s->A + j] = t < ep->T ? 1.0f : 0.0f;
+        }
     }
     return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
 }
@@ -320,6 +330,18 @@ void pwm_close_weights(int N, int last, double gamma, const double *gam, const u
 
 float pwm_done_flag(int done, int last, int offline, int original) {
     return (done || last || (original && offline)) ? 1.0f : 0.0f;
+}
+
+// offline --bc-weight W: W·Σ_i Σ_j m_ij (tanh(μ(sg z_i))_j − a_ij)² / (A·Σ_i m_i), the mean squared
+// distance of the deterministic action at each start state from the action the data took there
+// (a TD3+BC-style anchor to the data; the RL part of the loss is already return-normalised)
+static nn_tensor *behaviour_cloning(pwm *s, nn_tensor *zin) {
+    nn_graph *g = s->g;
+    int N = s->N, A = s->A, have = 0;
+    for (int i = 0; i < N; i++) have += s->bc_mask[(size_t)i * A] > 0;
+    nn_tensor *mask = nn_tensor_from(g, s->bc_mask, N, A, 0);
+    nn_tensor *d = nn_mul(g, nn_sub(g, actor_forward(g, &s->act, zin, NULL), nn_tensor_from(g, s->bc_act, N, A, 0)), mask);
+    return nn_scale(g, nn_mean(g, nn_mul(g, d, d)), (float)(s->c.bc_weight * N / (have > 0 ? have : 1)));
 }
 
 // the actor loss over one epoch's H-step imagined rollout; fills the critic's buffers; returns
@@ -344,7 +366,7 @@ static float actor_window(pwm *s) {
     // offline with a termination head: rewards and bootstraps weighted by the probability S of
     // being alive, S_{k+1} = S_k·(1 − p_end(z_k, a_k)) (online, the real environments end episodes)
     int surv = !e && s->w.c.termination;
-    nn_tensor *S = NULL, *ones = NULL;
+    nn_tensor *S = NULL, *ones = NULL, *bc = NULL;
     if (surv) {
         S = nn_tensor_new(g, N, 1, 0), ones = nn_tensor_new(g, N, 1, 0);
         for (int i = 0; i < N; i++) S->x[i] = ones->x[i] = 1.0f;
@@ -355,6 +377,7 @@ static float actor_window(pwm *s) {
         for (int i = 0; i < N * A; i++) s->eps[i] = nn_rng_normal(&noise);
         nn_tensor *zin = s->actor_in ? nn_tensor_from(g, s->actor_in + (size_t)k * N * Z, N, Z, 0) : nn_detach(g, z);
         nn_tensor *a = actor_forward(g, &s->act, zin, s->eps);
+        if (k == 0 && !e && s->c.bc_weight > 0) bc = behaviour_cloning(s, zin);
         nn_tensor *r = wm_reward(g, &s->w, z, a, NULL);
         nn_tensor *z1 = wm_dynamics(g, &s->w, z, a, NULL);
         nn_tensor *v = min_value(s, z1), *rw = r, *vw = v, *cont = NULL;
@@ -421,6 +444,7 @@ static float actor_window(pwm *s) {
     if (!s->freeze_ret) nn_rms_update(&s->ret_rms, neg, N);
     float scale = 1.0f / sqrtf(s->ret_rms.var[0] + 1e-5f);
     nn_tensor *loss = nn_scale(g, nn_mean(g, L), -scale);
+    if (bc) loss = nn_add(g, loss, bc);
     nn_params_zero_grad(&s->ap);
     s->t_actor += nn_now() - t0;
     t0 = nn_now();

@@ -35,6 +35,8 @@ typedef struct {
     double wm_lr, wm_clip;
     long buffer;                          // replay capacity in transitions (oldest episodes leave first)
     int reproduce_original;               // the public code's quirks instead of the fixes (docs/pwm.md)
+    double bc_weight;                     // offline: weight of a behaviour-cloning term at the start states
+                                          // (not in the paper; 0 = the paper's PWM; docs/pwm.md)
     long seed;
     int eval_episodes, eval_every, save_every, max_bad_updates, stop_after;
     ph_config physics;

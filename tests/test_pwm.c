@@ -79,13 +79,15 @@ TEST(actor_gradient_matches_differences) {
     // min over the critics at segment ends, resets to encoded observations) against central
     // differences in 12 actor weights, the actor's inputs held at the latents (they enter the loss
     // through sg()); online (real environments in lock-step) and offline, with the fixes and with
-    // the original's quirks, and offline through a termination head (survival-weighted rewards).
+    // the original's quirks, offline through a termination head (survival-weighted rewards), and
+    // offline with the behaviour-cloning term (--bc-weight).
     // Measured: rel L2 ≈ 1e-3 for eps 1e-2 (without holding the inputs: 0.3, the detached path)
-    for (int mode = 0; mode < 4; mode++) {
+    for (int mode = 0; mode < 5; mode++) {
         pwm_config c = small();
         c.horizon = 8;
-        c.offline = mode == 1 || mode == 3;
+        c.offline = mode == 1 || mode == 3 || mode == 4;
         c.reproduce_original = mode == 2;
+        c.bc_weight = mode == 4 ? 2.0 : 0.0;
         const char *unused;
         if (mode == 3) c.wm = fixture(&unused, 1);  // offline through a termination head
         double max_rel, rel_l2;
@@ -217,6 +219,9 @@ TEST(bad_inputs) {
     c = small();
     c.offline = 1, c.data = NULL;
     CHECK(pwm_train(&c, dir, 0, 1) != 0, "offline without start states");
+    c = small();
+    c.bc_weight = 1.0;  // the behaviour-cloning term needs dataset start states (offline)
+    CHECK(pwm_train(&c, dir, 0, 1) != 0, "--bc-weight accepted online");
     c = small();
     CHECK(pwm_train(&c, dir, 1, 1) != 0, "resumed without a checkpoint");
 }
