@@ -13,11 +13,6 @@
 #include "../physics/physics.h"
 #include "bench.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double norm(const double *v, int n) {
     double s = 0;
     for (int i = 0; i < n; i++) s += v[i] * v[i];
@@ -92,7 +87,7 @@ int bench_jacobians(int argc, char **argv) {
                         for (int i = 0; i < nx; i++) g[(size_t)k * nx + i] = 0;
         }
         for (int k = 0; k < envs; k++) growth[k] = norm(g + (size_t)k * nx, nx) / g0[k];
-        qsort(growth, envs, sizeof *growth, cmp_double);
+        qsort(growth, envs, sizeof *growth, nn_cmp_double);
         printf("%d,%.3g,%.3g,%.3g,%.3g\n", w, max_a, growth[envs / 2], growth[(int)(0.9 * envs)], growth[envs - 1]);
         worst = fmax(worst, max_a);
     }

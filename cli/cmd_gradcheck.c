@@ -8,11 +8,6 @@
 #include "commands.h"
 #include "physics_opts.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int cmd_gradcheck(int argc, char **argv) {
     const char *model = NULL;
     int threads = 0;
@@ -64,7 +59,7 @@ int cmd_gradcheck(int argc, char **argv) {
         l2[i] = res[i].rel_l2;
         worst = res[i].max_rel > worst ? res[i].max_rel : worst;
     }
-    qsort(l2, (size_t)gc.trajectories, sizeof(double), cmp_double);
+    qsort(l2, (size_t)gc.trajectories, sizeof(double), nn_cmp_double);
     double median = l2[gc.trajectories / 2];
     printf("K = %d steps: median rel L2 error %.3e, worst %.3e; max relative error %.3e\n", gc.steps, median,
            l2[gc.trajectories - 1], worst);

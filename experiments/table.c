@@ -14,16 +14,11 @@
 #define MAX_SEEDS 32
 #define BOOT_REPS 2000
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 double iqm(const double *x, int n) {
     if (n < 1) return NAN;
     double *s = nn_malloc(sizeof(double) * n), sum = 0;
     memcpy(s, x, sizeof(double) * n);
-    qsort(s, (size_t)n, sizeof(double), cmp_double);
+    qsort(s, (size_t)n, sizeof(double), nn_cmp_double);
     int cut = n / 4;
     for (int i = cut; i < n - cut; i++) sum += s[i];
     nn_free(s);
@@ -43,7 +38,7 @@ void iqm_bootstrap_ci(const double *const *x, const int *n, int strata, int reps
             for (int i = 0; i < n[s]; i++) sample[m++] = x[s][nn_rng_u32(&r) % (uint32_t)n[s]];
         stat[k] = iqm(sample, total);
     }
-    qsort(stat, (size_t)reps, sizeof(double), cmp_double);
+    qsort(stat, (size_t)reps, sizeof(double), nn_cmp_double);
     *lo = stat[(int)floor(0.025 * (reps - 1))];
     *hi = stat[(int)ceil(0.975 * (reps - 1))];
     nn_free(sample), nn_free(stat);

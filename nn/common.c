@@ -52,6 +52,11 @@ int nn_err(char *err, size_t errlen, const char *fmt, ...) {
 
 int nn_file_exists(const char *path) { return access(path, F_OK) == 0; }
 
+int nn_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int nn_mkdirs(const char *path) {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", path);

@@ -37,6 +37,9 @@ int nn_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format
 // Monotonic wall clock in seconds.
 double nn_now(void);
 
+// qsort comparator for doubles in ascending order.
+int nn_cmp_double(const void *a, const void *b);
+
 // Progress of a long loop on stderr: "label done/total pct elapsed ETA", once the loop has run for
 // 2 s. On a terminal it redraws one line; otherwise it prints a line about every 10% or 30 s.
 // t_start is nn_now() at the start.
