@@ -55,19 +55,21 @@ int landscape_run(const landscape_config *c, const char *command) {
     direction(p, &r, d2);
     // the start states: a batch seeded by the experiment's seed (the true returns use the same)
     ph_config phys = ph_config_default();
+    int rc = 1;
+    FILE *f1 = NULL, *f2 = NULL;
     env_batch *e = env_batch_new(env_find("hopper"), &phys, NULL, starts, (unsigned long)c->seed, 0, err, sizeof err);
     if (!e) {
         fprintf(stderr, "pwm experiment landscape: %s\n", err);
-        return 1;
+        goto out;
     }
     char path[1200];
     snprintf(path, sizeof path, "%s/landscape_1d.csv", dir);
-    FILE *f1 = fopen(path, "w");
+    f1 = fopen(path, "w");
     snprintf(path, sizeof path, "%s/landscape_2d.csv", dir);
-    FILE *f2 = fopen(path, "w");
+    f2 = fopen(path, "w");
     if (!f1 || !f2) {
         fprintf(stderr, "pwm experiment landscape: cannot write in %s\n", dir);
-        return 1;
+        goto out;
     }
     fprintf(f1, "horizon,alpha,true_return,model_return\n");
     fprintf(f2, "horizon,alpha,beta,true_return,model_return\n");
@@ -97,6 +99,7 @@ int landscape_run(const landscape_config *c, const char *command) {
         fprintf(f2, "\n");
     }
     fclose(f1), fclose(f2);
+    f1 = f2 = NULL;
     memcpy(p->values, theta, sizeof(float) * p->count);
     for (int k = 0; k < nh; k++) {
         char vars[1600];
@@ -120,8 +123,12 @@ int landscape_run(const landscape_config *c, const char *command) {
         fclose(sm);
     }
     printf("landscape: %s/summary.md\n", dir);
+    rc = 0;
+out:
+    if (f1) fclose(f1);
+    if (f2) fclose(f2);
     env_batch_free(e);
     nn_free(theta), nn_free(d1), nn_free(d2);
     pwm_policy_free(pol);
-    return 0;
+    return rc;
 }
