@@ -318,6 +318,47 @@ TEST(zero_action_episode_terminates) {
     env_batch_free(e);
 }
 
+// The Humanoid's joint sign conventions (humanoid.xml): negative knee flexes the knee (the foot
+// swings behind the shin, as in DiffRL's model; until commit 0c05e8b it swung forward), negative
+// hip_y swings the leg forward, negative abdomen_y bends the trunk forward; both sides alike.
+static double child_x_after(const mjModel *m, mjData *d, const char *joint, const char *child, double angle) {
+    int j = mj_name2id(m, mjOBJ_JOINT, joint), b = mj_name2id(m, mjOBJ_BODY, child);
+    CHECK(j >= 0 && b >= 0, "humanoid.xml lacks joint %s or body %s", joint, child);
+    memcpy(d->qpos, m->qpos0, sizeof(double) * m->nq);
+    d->qpos[m->jnt_qposadr[j]] = angle;
+    mj_kinematics(m, d);
+    return d->xpos[3 * b];
+}
+
+TEST(humanoid_joint_directions) {
+    env_batch *e = make("humanoid", 1);
+    const mjModel *m = e->pm->m;
+    mjData *d = mj_makeData(m);
+    const char *sides[2] = {"right", "left"};
+    for (int s = 0; s < 2; s++) {
+        char knee[32], hip[32], shin[32], foot[32];
+        snprintf(knee, sizeof knee, "%s_knee", sides[s]);
+        snprintf(hip, sizeof hip, "%s_hip_y", sides[s]);
+        snprintf(shin, sizeof shin, "%s_shin", sides[s]);
+        snprintf(foot, sizeof foot, "%s_foot", sides[s]);
+        double straight = child_x_after(m, d, knee, foot, 0.0), bent = child_x_after(m, d, knee, foot, -1.0);
+        CHECK(bent < straight - 0.2, "%s: knee -1 rad moves the foot from x %.3f to %.3f: it must swing back", knee,
+              straight, bent);
+        double hip0 = child_x_after(m, d, hip, shin, 0.0), hip1 = child_x_after(m, d, hip, shin, -1.0);
+        CHECK(hip1 > hip0 + 0.2, "%s: -1 rad moves the shin from x %.3f to %.3f: it must swing forward", hip, hip0,
+              hip1);
+        int j = mj_name2id(m, mjOBJ_JOINT, knee);
+        CHECK(m->jnt_range[2 * j] < -2.7 && m->jnt_range[2 * j + 1] > 0.0, "%s range [%g, %g]: DiffRL's -160..2 deg",
+              knee, m->jnt_range[2 * j], m->jnt_range[2 * j + 1]);
+    }
+    double up = child_x_after(m, d, "abdomen_y", "pelvis", 0.0);
+    double bent = child_x_after(m, d, "abdomen_y", "pelvis", -1.0);
+    // relative to the torso the pelvis (below the joint) swings forward: with the legs planted, the trunk leans forward
+    CHECK(bent > up + 0.1, "abdomen_y -1 rad moves the pelvis from x %.3f to %.3f", up, bent);
+    mj_deleteData(d);
+    env_batch_free(e);
+}
+
 TEST(errors_are_clear) {
     char err[1024], path[300];
     CHECK(env_find("hoper") == NULL, "unknown task found");
@@ -349,6 +390,7 @@ const test_case envs_tests[] = {
     {"locomotion_reward_on_hand_made_states", locomotion_reward_on_hand_made_states},
     {"double_pendulum", double_pendulum},
     {"zero_action_episode_terminates", zero_action_episode_terminates},
+    {"humanoid_joint_directions", humanoid_joint_directions},
     {"errors_are_clear", errors_are_clear},
     {0},
 };
