@@ -661,6 +661,22 @@ void args_print_help(const args_spec *spec, FILE *out) {
 // ---------------------------------------------------------------------------------------------
 // resolved config
 
+// one "key = value" per option; unset strings and lists as comments
+static void put_config_lines(const args_spec *spec, FILE *f) {
+    for (const args_opt *o = spec->opts; o->name; o++) {
+        if (is_config_opt(o)) continue;
+        int unset = o->type == ARG_LIST ? !*(const char *const *const *)o->ptr
+                    : (o->type == ARG_STRING || o->type == ARG_CHOICE) && !*(const char *const *)o->ptr;
+        if (unset) {
+            fprintf(f, "# %s is unset\n", o->name);
+            continue;
+        }
+        fprintf(f, "%s = ", o->name);
+        put_value(f, o, 1);
+        fputc('\n', f);
+    }
+}
+
 int args_write_config(const args_spec *spec, const char *path, const char *header, char *err, size_t errlen) {
     count_opts(spec);
     FILE *f = fopen(path, "w");
@@ -676,20 +692,7 @@ int args_write_config(const args_spec *spec, const char *path, const char *heade
         if (*h) h++;
     }
 
-    // one "key = value" per option; unset strings and lists as comments
-    for (const args_opt *o = spec->opts; o->name; o++) {
-        if (is_config_opt(o)) continue;
-        int unset = o->type == ARG_LIST ? !*(const char *const *const *)o->ptr
-                    : (o->type == ARG_STRING || o->type == ARG_CHOICE) && !*(const char *const *)o->ptr;
-        if (unset) {
-            fprintf(f, "# %s is unset\n", o->name);
-            continue;
-        }
-        fprintf(f, "%s = ", o->name);
-        put_value(f, o, 1);
-        fputc('\n', f);
-    }
-
+    put_config_lines(spec, f);
     int bad = ferror(f);
     if (fclose(f) || bad) return nn_err(err, errlen, "error writing config file '%s': %s", path, strerror(errno));
     return 0;
@@ -749,11 +752,59 @@ int args_parse_run(const args_spec *spec, int argc, char **argv, const char *pro
     return args_parse_command(spec, argc, argv, prog);
 }
 
+int args_note_resume(const args_spec *spec, const char *path, const char *commit, char *err, size_t errlen) {
+    count_opts(spec);
+    char *now = NULL, *old = NULL;
+    size_t now_len = 0, old_len = 0;
+    FILE *m = open_memstream(&now, &now_len);
+    if (!m) return nn_err(err, errlen, "out of memory");
+    put_config_lines(spec, m);
+    fclose(m);
+    // the file's lines, each between newlines, so that a whole line can be searched for
+    FILE *f = fopen(path, "r"), *o = open_memstream(&old, &old_len);
+    if (!f || !o) {
+        if (f) fclose(f);
+        if (o) fclose(o);
+        free(now), free(old);
+        return nn_err(err, errlen, "cannot read config file '%s': %s", path, strerror(errno));
+    }
+    fputc('\n', o);
+    for (int c; (c = fgetc(f)) != EOF;) fputc(c, o);
+    fputc('\n', o);
+    fclose(f);
+    fclose(o);
+    f = fopen(path, "a");
+    if (!f) {
+        free(now), free(old);
+        return nn_err(err, errlen, "cannot append to config file '%s': %s", path, strerror(errno));
+    }
+    fprintf(f, "# resumed with git commit %s\n", commit);
+    for (char *line = now; *line;) {
+        size_t n = strcspn(line, "\n");
+        char *key = nn_malloc(n + 3);
+        snprintf(key, n + 3, "\n%.*s\n", (int)n, line);
+        int skip = line[0] == '#' ? 2 : 0;  // "# x is unset"
+        if (!strstr(old, key)) fprintf(f, "#   with %.*s\n", (int)(n - skip), line + skip);
+        free(key);
+        line += n + (line[n] == '\n');
+    }
+    free(now), free(old);
+    int bad = ferror(f);
+    if (fclose(f) || bad) return nn_err(err, errlen, "error writing config file '%s': %s", path, strerror(errno));
+    return 0;
+}
+
 int args_record_run(const args_spec *spec, const char *out, int resume, const char *prog) {
     char path[1100], header[256], err[1024];
     if (nn_mkdirs(out)) return fprintf(stderr, "%s: cannot create %s: %s\n", prog, out, strerror(errno)), 1;
     snprintf(path, sizeof path, "%s/log.csv", out);
-    if (resume || nn_file_exists(path)) return 0;
+    if (resume) {
+        snprintf(path, sizeof path, "%s/config.txt", out);
+        if (nn_file_exists(path) && args_note_resume(spec, path, PWM_GIT_COMMIT, err, sizeof err))
+            return fprintf(stderr, "%s: %s\n", prog, err), 1;
+        return 0;
+    }
+    if (nn_file_exists(path)) return 0;
     snprintf(path, sizeof path, "%s/config.txt", out);
     snprintf(header, sizeof header, "# %s, git commit %s", prog, PWM_GIT_COMMIT);
     if (args_write_config(spec, path, header, err, sizeof err)) return fprintf(stderr, "%s: %s\n", prog, err), 1;

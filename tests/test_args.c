@@ -423,6 +423,38 @@ TEST(peek_run_reads_a_resumed_runs_config) {
     CHECK(!args_peek_run(3, fresh, "env", buf, sizeof buf), "config read without --resume");
 }
 
+TEST(resume_notes_the_changed_options) {
+    // a run's config, then a resumed invocation that changes two options: both are appended as
+    // comments with the commit; loading the file still gives the run's own values
+    reset();
+    char path[1100], err[256];
+    snprintf(path, sizeof path, "%s/config.txt", test_tmpdir());
+    CHECK(args_write_config(&spec, path, "git commit abc123", err, sizeof err) == 0, "%s", err);
+    v_seed = 7, v_render = 1;
+    CHECK(args_note_resume(&spec, path, "def456", err, sizeof err) == 0, "%s", err);
+    FILE *f = nn_fopen(path, "r");
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    CHECK(strstr(text, "\n# resumed with git commit def456\n#   with seed = 7\n#   with render = true\n"),
+          "resume lines missing:\n%s", text);
+    CHECK(!strstr(text, "with steps") && !strstr(text, "with env"), "unchanged options listed:\n%s", text);
+    reset();
+    CHECK(args_load_config(&spec, path, err, sizeof err) == 0, "%s", err);
+    CHECK(v_seed == 1 && v_render == 0, "the notes changed the run's config: seed %d render %d", v_seed, v_render);
+    // a second resume with nothing changed records only that it happened
+    CHECK(args_note_resume(&spec, path, "fed789", err, sizeof err) == 0, "%s", err);
+    f = nn_fopen(path, "r");
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    const char *last = strstr(text, "# resumed with git commit fed789\n");
+    CHECK(last && !last[strlen("# resumed with git commit fed789\n")], "second resume:\n%s", text);
+    CHECK(args_note_resume(&spec, "/nonexistent/dir/config.txt", "x", err, sizeof err) == -1 &&
+              strstr(err, "/nonexistent/dir/config.txt"), "%s", err);
+}
+
 const test_case args_tests[] = {
     {"parses_each_type", parses_each_type},
     {"equals_form", equals_form},
@@ -438,5 +470,6 @@ const test_case args_tests[] = {
     {"config_errors", config_errors},
     {"write_load_round_trip", write_load_round_trip},
     {"peek_run_reads_a_resumed_runs_config", peek_run_reads_a_resumed_runs_config},
+    {"resume_notes_the_changed_options", resume_notes_the_changed_options},
     {0},
 };
