@@ -31,7 +31,7 @@ static const shac_task_preset task_presets[] = {
     {"hopper", 256, 64, 2000, 300, "128,64,32", "64,64", 2e-3, 2e-4, 0.2},
     {"gym-hopper", 256, 64, 2000, 300, "128,64,32", "64,64", 2e-3, 2e-4, 0.2},
     {"ant", 64, 32, 2000, 1000, "128,64,32", "64,64", 2e-3, 2e-3, 0.2},
-    {"humanoid", 64, 16, 2000, 100, "256,128", "128,128", 2e-3, 5e-4, 0.995},
+    {"humanoid", 64, 64, 2000, 1000, "256,128", "128,128", 2e-3, 5e-4, 0.995},
     {"snu-humanoid", 64, 16, 2000, 100, "512,256", "256,256", 2e-3, 5e-4, 0.995},
     {"double-pendulum", 64, 16, 500, 100, "64,64", "64,64", 2e-3, 2e-3, 0.2},
 };
@@ -44,7 +44,7 @@ int shac_preset(shac_config *c, const char *env, const char *preset, char *err, 
                        .critic_iters = 16, .critic_minibatches = 4, .seed = 0, .eval_episodes = 10,
                        .max_bad_updates = 5, .physics = ph_config_default()};
     // shac-and-tasks.md §2.3; "quick" keeps the networks and learning rates, with fewer
-    // environments and epochs for 2 cores, and a 16-step window, which learns faster per
+    // environments or epochs for 2 cores, and a 16-step window, which learns faster per
     // environment step (docs/shac.md)
     if (!paper) c->horizon = 16;
     const shac_task_preset *p = NULL;
