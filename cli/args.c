@@ -797,15 +797,15 @@ int args_note_resume(const args_spec *spec, const char *path, const char *commit
 int args_record_run(const args_spec *spec, const char *out, int resume, const char *prog) {
     char path[1100], header[256], err[1024];
     if (nn_mkdirs(out)) return fprintf(stderr, "%s: cannot create %s: %s\n", prog, out, strerror(errno)), 1;
-    snprintf(path, sizeof path, "%s/log.csv", out);
+    snprintf(path, sizeof path, "%s/config.txt", out);
     if (resume) {
-        snprintf(path, sizeof path, "%s/config.txt", out);
         if (nn_file_exists(path) && args_note_resume(spec, path, PWM_GIT_COMMIT, err, sizeof err))
             return fprintf(stderr, "%s: %s\n", prog, err), 1;
         return 0;
     }
-    if (nn_file_exists(path)) return 0;
-    snprintf(path, sizeof path, "%s/config.txt", out);
+    char logp[1100];
+    snprintf(logp, sizeof logp, "%s/log.csv", out);
+    if (nn_file_exists(logp)) return 0;
     snprintf(header, sizeof header, "# %s, git commit %s", prog, PWM_GIT_COMMIT);
     if (args_write_config(spec, path, header, err, sizeof err)) return fprintf(stderr, "%s: %s\n", prog, err), 1;
     return 0;
