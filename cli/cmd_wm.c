@@ -27,6 +27,9 @@ static int wm_train_cmd(int argc, char **argv) {
         {"termination", ARG_FLAG, &c.termination,
          "also train a termination head on the episodes' terminated flags (for pwm train --offline on tasks that end)",
          NULL, NULL},
+        {"reproduce-original", ARG_FLAG, &c.reproduce_original,
+         "normalise rewards as (r - mean)/std, the public code's (default r/std: staying alive never scores below a "
+         "termination's 0)", NULL, NULL},
         {"task-dim", ARG_INT, &c.task_dim, "task-embedding width when the datasets hold several tasks", NULL, "N"},
         {"batch", ARG_INT, &c.batch, "sub-trajectories per step", NULL, "B"},
         {"horizon", ARG_INT, &c.horizon, "steps per sub-trajectory H", NULL, "H"},
@@ -43,7 +46,8 @@ static int wm_train_cmd(int argc, char **argv) {
     };
     args_spec spec = {"pwm wm train --data DIR... --env NAME --out FILE [options]",
                       "Trains the world model (encoder, latent dynamics, reward) with PWM's loss on offline episodes; "
-                      "rewards are normalised by the training set's mean and std (clamped to +-5).",
+                      "rewards are divided by the training set's reward std (clamped to +-5; --reproduce-original: "
+                      "mean subtracted first, as the public code).",
                       opts};
     int rc = args_parse_command(&spec, argc, argv, "pwm wm train");
     if (rc >= 0) return rc;

@@ -40,7 +40,7 @@ void nn_rms_update(nn_rms *r, const float *x, int n) {
 
 static inline float norm1(const nn_rms *r, float x, int c) {
     // the same arithmetic as nn_rms_apply, so both give identical values
-    float y = (x - r->mean[c]) * (1.0f / sqrtf(r->var[c] + r->eps));
+    float y = (x - (r->scale_only ? 0.0f : r->mean[c])) * (1.0f / sqrtf(r->var[c] + r->eps));
     if (r->clip > 0.0f) y = y < -r->clip ? -r->clip : y > r->clip ? r->clip : y;
     return y;
 }
@@ -49,12 +49,15 @@ void nn_rms_normalize(const nn_rms *r, float *out, const float *x, int n) {
     for (size_t i = 0; i < (size_t)n * r->dim; i++) out[i] = norm1(r, x[i], (int)(i % r->dim));
 }
 
+double nn_rms_unnormalize(const nn_rms *r, double y, int c) {
+    return y * sqrt(r->var[c] + r->eps) + (r->scale_only ? 0.0 : r->mean[c]);
+}
+
 nn_tensor *nn_rms_apply(nn_graph *g, const nn_rms *r, nn_tensor *x) {
     nn_check(x->d == r->dim, "normalizer: input has %d columns, the statistics %d", x->d, r->dim);
     // (x − mean)·(1/std) as a broadcast subtract and multiply, so backward comes for free
-    nn_tensor *mean = nn_tensor_from(g, r->mean, 1, r->dim, 0);
     nn_tensor *inv = nn_tensor_new(g, 1, r->dim, 0);
     for (int c = 0; c < r->dim; c++) inv->x[c] = 1.0f / sqrtf(r->var[c] + r->eps);
-    nn_tensor *y = nn_mul(g, nn_sub(g, x, mean), inv);
+    nn_tensor *y = nn_mul(g, r->scale_only ? x : nn_sub(g, x, nn_tensor_from(g, r->mean, 1, r->dim, 0)), inv);
     return r->clip > 0.0f ? nn_clamp(g, y, -r->clip, r->clip) : y;
 }

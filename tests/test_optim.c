@@ -223,6 +223,19 @@ TEST(normalizer) {
     nn_graph_free(g);
     fd_inputs in = {.k = 1, .n = {4}, .d = {D}, .data = {x}};
     fd_check("normalizer", b_rms, &parts, &in, NULL, FD_TOL);
+    // scale-only: x / std with the mean tracked but not subtracted, both versions, and its inverse
+    all.scale_only = 1, all.clip = 0;
+    nn_rms_normalize(&all, y, x, N);
+    g = nn_graph_new(0);
+    t = nn_rms_apply(g, &all, nn_tensor_from(g, x, N, D, 0));
+    for (int i = 0; i < N * D; i++) {
+        int c = i % D;
+        CHECK_CLOSE(y[i], x[i] / sqrt(all.var[c] + 1e-5), 1e-6, 1e-5);
+        CHECK(t->x[i] == y[i], "scale-only: nn_rms_apply %g, nn_rms_normalize %g", t->x[i], y[i]);
+        CHECK_CLOSE(nn_rms_unnormalize(&all, y[i], c), x[i], 1e-5, 1e-5);
+    }
+    nn_graph_free(g);
+    fd_check("normalizer, scale-only", b_rms, &all, &in, NULL, FD_TOL);
     nn_rms_free(&all);
     nn_rms_free(&parts);
 }

@@ -144,7 +144,10 @@ static int open_model(const wm_train_config *c, const episodes *e, const char *o
     wc.termination = c->termination;
     wm_init(w, &wc, (unsigned long)c->seed);
     snprintf(w->tasks, sizeof w->tasks, "%s", e->names);
-    // reward statistics of the training episodes (PWM normalises rewards, clamped to ±5)
+    // reward statistics of the training episodes, clamped to ±5: r/std by default, so that on a task
+    // that ends a step alive never scores below the 0 that follows a termination; the public code's
+    // (r − mean)/std with reproduce_original (docs/worldmodel.md)
+    rms->scale_only = !c->reproduce_original;
     for (int i = 0; i < e->n_train; i++) nn_rms_update(rms, e->eps[i]->rew, e->eps[i]->T);
     *step = 0;
     return 0;
@@ -266,7 +269,7 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
     if (rc == 0) {
         // every window of the held-out episodes, one at a time
         int O = w.c.obs_dim, A = w.c.act_dim;
-        double mean = rms.mean[0], sd = sqrt(rms.var[0] + rms.eps);
+        double mean = rms.mean[0];
         nn_graph *g = nn_graph_new(0);
         nn_graph_set_no_grad(g, 1);
         *res = (wm_eval_result){.horizon = H};
@@ -282,7 +285,7 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
                 for (int t = 0; t < H; t++) {
                     pad_copy(av, A, ep->act + (size_t)(s + t) * ep->act_dim, ep->act_dim);
                     nn_tensor *a = nn_tensor_from(g, av, 1, A, 0);
-                    double r_hat = wm_reward(g, &w, z, a, em)->x[0] * sd + mean, r = ep->rew[s + t];
+                    double r_hat = nn_rms_unnormalize(&rms, wm_reward(g, &w, z, a, em)->x[0], 0), r = ep->rew[s + t];
                     res->reward_mse += (r_hat - r) * (r_hat - r) / H;
                     res->baseline_mse += (mean - r) * (mean - r) / H;
                     z = wm_dynamics(g, &w, z, a, em);

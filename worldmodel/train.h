@@ -16,6 +16,7 @@ typedef struct {
     int save_every, log_every;
     int task_dim;  // the task embedding's width when the datasets hold several tasks
     int termination;  // also train a termination head on the episodes' terminated flags
+    int reproduce_original;  // rewards as (r − mean)/std, the public code's, instead of r/std
 } wm_train_config;
 
 // Train and write out (datasets of several tasks give a multi-task model: zero-padded observations

@@ -213,7 +213,10 @@ static const char *const meta_keys[9] = {"obs_dim", "act_dim", "latent", "enc_di
 
 void wm_write(st_writer *sw, const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step) {
     nn_ckpt_write_params(sw, "wm/", &w->p, opt);
-    if (rew_rms) nn_ckpt_write_rms(sw, "rew_rms.", rew_rms);
+    if (rew_rms) {
+        nn_ckpt_write_rms(sw, "rew_rms.", rew_rms);
+        st_writer_meta(sw, "reward_norm", rew_rms->scale_only ? "scale" : "center");
+    }
     char buf[64];
     const wm_config *c = &w->c;
     st_writer_meta(sw, "activation", wm_activation_name(c->activation));
@@ -264,7 +267,12 @@ int wm_read(const st_file *f, world_model *w, nn_adam *opt, nn_rms *rew_rms, lon
     nn_ckpt_read_params(f, "wm/", &m.p, opt);
     const char *tasks = st_meta(f, "tasks");
     snprintf(m.tasks, sizeof m.tasks, "%s", tasks ? tasks : "");
-    if (rew_rms) nn_ckpt_read_rms(f, "rew_rms.", rew_rms);
+    if (rew_rms) {
+        // models saved before the choice existed were trained on (r − mean)/std
+        const char *rn = st_meta(f, "reward_norm");
+        nn_ckpt_read_rms(f, "rew_rms.", rew_rms);
+        rew_rms->scale_only = rn && !strcmp(rn, "scale");
+    }
     const char *s = st_meta(f, "step");
     if (step) *step = s ? strtol(s, NULL, 10) : 0;
     *w = m;

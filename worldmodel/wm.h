@@ -70,7 +70,7 @@ nn_tensor *wm_loss(nn_graph *g, world_model *w, const float *obs, const float *a
 // The id of task name in w->tasks, or -1.
 int wm_task_id(const world_model *w, const char *name);
 // The model's tensors ("wm/*", with its Adam state and reward statistics when non-NULL) and its
-// config as metadata, into a checkpoint being written (other learners embed the model this way).
+// config as metadata (with the statistics, "reward_norm": scale for r/std, center for (r − mean)/std), into a checkpoint being written (other learners embed the model this way).
 void wm_write(st_writer *sw, const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, long step);
 // Build a model from the config metadata of an open checkpoint (path names it in messages) and read
 // it, all or nothing.
