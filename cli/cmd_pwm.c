@@ -26,7 +26,7 @@ int cmd_train(int argc, char **argv) {
     const char *out = NULL, *config = NULL, **data = NULL;
     int resume = 0, threads = 0;
     physics_opts po;
-    args_opt opts[56] = {
+    args_opt opts[60] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "defaults: quick (2 cores) or paper (the paper's config)", "quick|paper", NULL},
         {"wm", ARG_STRING, &c.wm, "the pretrained world model (pwm wm train), or a PWM run's checkpoint (its fine-tuned model)",
@@ -55,7 +55,18 @@ int cmd_train(int argc, char **argv) {
         {"critics", ARG_INT, &c.critics, "critics (the bootstrap takes their minimum)", NULL, "K"},
         {"actor-lr", ARG_DOUBLE, &c.actor_lr, "actor learning rate (linear decay to --lr-end)", NULL, "LR"},
         {"critic-lr", ARG_DOUBLE, &c.critic_lr, "critic learning rate (linear decay to --lr-end)", NULL, "LR"},
-        {"lr-end", ARG_DOUBLE, &c.lr_end, "learning rates at the last epoch", NULL, "LR"},
+        {"lr-end", ARG_DOUBLE, &c.lr_end, "learning rates at the end of the decay", NULL, "LR"},
+        {"lr-decay-epochs", ARG_INT, &c.lr_decay_epochs,
+         "epochs over which the learning rates decay linearly to --lr-end, then stay (0: --epochs; presets: the "
+         "paper's 15000)", NULL, "N"},
+        {"target-alpha", ARG_DOUBLE, &c.target_alpha,
+         "target critics for every bootstrap, target <- alpha target + (1 - alpha) critic each epoch (not in the "
+         "paper; 0: none)", NULL, "X"},
+        {"closed-loop", ARG_FLAG, &c.closed_loop,
+         "online: the actor acts on the encoded observations of the lock-step environments, not on the predicted "
+         "latents (not in the paper)", NULL, NULL},
+        {"diagnose-every", ARG_INT, &c.diagnose_every,
+         "every N epochs append the core pwm diagnose figures to DIR/diagnose.csv (0: never)", NULL, "N"},
         {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},
         {"critic-clip", ARG_DOUBLE, &c.critic_clip, "critic gradient-norm clip", NULL, "X"},
         {"beta1", ARG_DOUBLE, &c.beta1, "Adam beta1 (actor, critics)", NULL, "X"},
@@ -75,7 +86,7 @@ int cmd_train(int argc, char **argv) {
         {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (exploding) updates in a row", NULL, "N"},
         {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
     };
-    int nopt = 41;
+    int nopt = 45;
     physics_opts_init(&po, opts + nopt);
     po.cfg = c.physics;
     args_spec spec = {"pwm train --env NAME --wm FILE [--data DIR...] [--offline] [--preset quick|paper] [options]",

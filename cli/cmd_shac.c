@@ -43,7 +43,9 @@ int cmd_shac(int argc, char **argv) {
         {"critic-units", ARG_STRING, &c.critic_units, "critic hidden widths", NULL, "W,W,..."},
         {"actor-lr", ARG_DOUBLE, &c.actor_lr, "actor learning rate (linear decay to --lr-end)", NULL, "LR"},
         {"critic-lr", ARG_DOUBLE, &c.critic_lr, "critic learning rate (linear decay to --lr-end)", NULL, "LR"},
-        {"lr-end", ARG_DOUBLE, &c.lr_end, "learning rate at the last epoch", NULL, "LR"},
+        {"lr-end", ARG_DOUBLE, &c.lr_end, "learning rate at the end of the decay", NULL, "LR"},
+        {"lr-decay-epochs", ARG_INT, &c.lr_decay_epochs,
+         "epochs over which the learning rates decay linearly to --lr-end, then stay (0: --epochs, SHAC's own)", NULL, "N"},
         {"target-alpha", ARG_DOUBLE, &c.target_alpha, "target critic <- alpha target + (1 - alpha) critic, each epoch", NULL, "X"},
         {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},
         {"critic-clip", ARG_DOUBLE, &c.critic_clip, "critic gradient-norm clip", NULL, "X"},
@@ -59,7 +61,7 @@ int cmd_shac(int argc, char **argv) {
         {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
         {"save-data", ARG_STRING, &c.save_data, "also save every transition the run sees into this dataset directory", NULL, "DIR"},
     };
-    int nopt = 31;
+    int nopt = 32;
     physics_opts_init(&po, opts + nopt);
     po.cfg = c.physics;
     args_spec spec = {"pwm shac --env NAME [--preset quick|paper] [options]",

@@ -31,7 +31,7 @@ int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, si
                       .critics = 3, .actor_lr = 5e-4, .critic_lr = 5e-4, .lr_end = 1e-5, .actor_clip = 1.0,
                       .critic_clip = 100.0, .beta1 = 0.7, .beta2 = 0.95, .logstd_init = -1.0, .logstd_min = -1.427,
                       .critic_iters = 8, .critic_minibatches = 4, .wm_iters = 8, .wm_batch = 256, .wm_lr = 3e-4,
-                      .wm_clip = 20.0, .buffer = 1000000, .seed = 0, .eval_episodes = 10, .max_bad_updates = 5,
+                      .wm_clip = 20.0, .buffer = 1000000, .lr_decay_epochs = 15000, .seed = 0, .eval_episodes = 10, .max_bad_updates = 5,
                       .physics = ph_config_default()};
     // the paper's Ant uses 128 environments (§2.7); quick keeps 64 everywhere
     if (paper && !strcmp(env, "ant")) c->envs = 128;
@@ -52,9 +52,9 @@ typedef struct {
     world_model w;
     nn_adam wopt;
     nn_rms rew_rms, ret_rms;
-    nn_params ap, cp;
+    nn_params ap, cp, tp;  // tp: the target critics (--target-alpha > 0; else empty)
     actor act;
-    nn_mlp critics[PWM_MAX_CRITICS];
+    nn_mlp critics[PWM_MAX_CRITICS], targets_net[PWM_MAX_CRITICS];
     nn_adam aopt, copt;
     nn_graph *g;
     lrn_progress pr;
@@ -152,7 +152,7 @@ static void pwm_free(pwm *s) {
     for (int i = 0; i < s->ndata; i++) ds_free(&s->data[i]);
     nn_free(s->buf), nn_free(s->owned);
     if (s->w.p.values) wm_free(&s->w);
-    nn_params_free(&s->ap), nn_params_free(&s->cp);
+    nn_params_free(&s->ap), nn_params_free(&s->cp), nn_params_free(&s->tp);
     nn_rms_free(&s->rew_rms), nn_rms_free(&s->ret_rms);
     nn_graph_free(s->g);
     nn_free(s->zbuf), nn_free(s->rew_buf), nn_free(s->done_buf), nn_free(s->next_val), nn_free(s->targets);
@@ -229,6 +229,19 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     }
     nn_params_alloc(&s->cp);
     for (int k = 0; k < c->critics; k++) nn_mlp_init(&s->critics[k], NN_INIT_ORTHOGONAL, 0, &r);
+    // target critics (an extension): a frozen copy, moved toward the critics after each epoch
+    nn_params_init(&s->tp, 0);
+    if (c->target_alpha > 0) {
+        if (c->target_alpha >= 1) return nn_err(err, errlen, "--target-alpha must be in [0, 1)");
+        for (int k = 0; k < c->critics; k++) {
+            char name[32];
+            snprintf(name, sizeof name, "critic%d", k);
+            nn_mlp_declare(&s->targets_net[k], &s->tp, name, &cs);
+        }
+        nn_params_alloc(&s->tp);
+        nn_params_copy(&s->tp, &s->cp, 0.0f);
+        nn_params_set_frozen(&s->tp, 1);
+    }
     s->aopt = s->copt = (nn_adam){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = 1e-8f};
     s->pr.best_eval = -INFINITY;
     if (!c->offline) {
@@ -276,11 +289,13 @@ static void min_bwd(nn_graph *g, void *ctx, nn_tensor *out, nn_tensor **in) {
     }
 }
 
+// the bootstrap value min_j V_j(z): the target critics' with --target-alpha, else the critics'
 static nn_tensor *min_value(pwm *s, nn_tensor *z) {
     nn_graph *g = s->g;
     int K = s->c.critics;
+    const nn_mlp *net = s->c.target_alpha > 0 ? s->targets_net : s->critics;
     nn_tensor *v[PWM_MAX_CRITICS];
-    for (int k = 0; k < K; k++) v[k] = nn_mlp_forward(g, &s->critics[k], z);
+    for (int k = 0; k < K; k++) v[k] = nn_mlp_forward(g, &net[k], z);
     if (K == 1) return v[0];
     int *ctx = nn_graph_alloc(g, sizeof(int));
     *ctx = K;
@@ -375,7 +390,10 @@ static float actor_window(pwm *s) {
         int last = k == H - 1;
         memcpy(s->zbuf + (size_t)k * N * Z, z->x, sizeof(float) * N * Z);
         for (int i = 0; i < N * A; i++) s->eps[i] = nn_rng_normal(&noise);
-        nn_tensor *zin = s->actor_in ? nn_tensor_from(g, s->actor_in + (size_t)k * N * Z, N, Z, 0) : nn_detach(g, z);
+        // the actor sees sg(z_k), or with --closed-loop the encoded observation of its real environment
+        nn_tensor *zin = s->actor_in                  ? nn_tensor_from(g, s->actor_in + (size_t)k * N * Z, N, Z, 0)
+                         : e && s->c.closed_loop && k ? encode_obs(s, e->obs)
+                                                      : nn_detach(g, z);
         nn_tensor *a = actor_forward(g, &s->act, zin, s->eps);
         if (k == 0 && !e && s->c.bc_weight > 0) bc = behaviour_cloning(s, zin);
         nn_tensor *r = wm_reward(g, &s->w, z, a, NULL);
@@ -397,6 +415,12 @@ static float actor_window(pwm *s) {
             env_step(e, s->u, 0);
             s->pr.env_steps += N;
             term = e->term, trunc = e->trunc;
+            if (orig) {
+                // the public code's running reward statistics follow the online rewards
+                float rf[N];
+                for (int i = 0; i < N; i++) rf[i] = (float)e->rew[i];
+                nn_rms_update(&s->rew_rms, rf, N);
+            }
             char err[512];
             if (s->recording &&
                 ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
@@ -518,6 +542,7 @@ static int save_checkpoint(const pwm *s, const char *path, char *err, size_t err
     st_writer *w = st_writer_new();
     nn_ckpt_write_params(w, "a/", &s->ap, &s->aopt);
     nn_ckpt_write_params(w, "c/", &s->cp, &s->copt);
+    if (s->c.target_alpha > 0) nn_ckpt_write_params(w, "t/", &s->tp, NULL);
     nn_ckpt_write_rms(w, "ret_rms.", &s->ret_rms);
     wm_write(w, &s->w, &s->wopt, &s->rew_rms, 0);
     char buf[64];
@@ -586,6 +611,7 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
                path, s->c.env, env ? env : "missing");
     } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
                nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
+               (s->c.target_alpha > 0 && nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg)) ||
                nn_ckpt_check_params(&f, "wm/", &s->w.p, &s->wopt, msg, sizeof msg) ||
                nn_ckpt_check_rms(&f, "ret_rms.", &s->ret_rms, msg, sizeof msg)) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
@@ -621,6 +647,7 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
         } else if (!s->recording || restore_online(s, (int)rec[0], err, errlen) == 0) {
             nn_ckpt_read_params(&f, "a/", &s->ap, &s->aopt);
             nn_ckpt_read_params(&f, "c/", &s->cp, &s->copt);
+            if (s->c.target_alpha > 0) nn_ckpt_read_params(&f, "t/", &s->tp, NULL);
             nn_ckpt_read_params(&f, "wm/", &s->w.p, &s->wopt);
             nn_ckpt_read_rms(&f, "ret_rms.", &s->ret_rms);
             nn_ckpt_read_rms(&f, "rew_rms.", &s->rew_rms);
@@ -641,9 +668,10 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
 static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
     pwm *s = ctx;
     const pwm_config *c = &s->c;
-    float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
-    float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
-    float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, c->epochs);
+    long decay = c->lr_decay_epochs > 0 ? c->lr_decay_epochs : c->epochs;
+    float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, decay);
+    float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, decay);
+    float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, decay);
     s->t_env = s->t_actor = s->t_backward = s->t_critic = s->t_wm = 0;
     float loss = actor_window(s);
     int skipped;
@@ -652,6 +680,7 @@ static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
     lrn_td_lambda(s->N, s->H, c->gamma, c->lambda, s->rew_buf, s->done_buf, s->next_val, s->targets);
     double closs = lrn_fit_critics(s->g, s->critics, c->critics, &s->cp, &s->copt, s->zbuf, s->targets, s->N * s->H,
                                    s->Z, c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
+    if (c->target_alpha > 0) nn_params_copy(&s->tp, &s->cp, (float)c->target_alpha);
     s->t_critic = nn_now() - t1;
     t1 = nn_now();
     double wloss = finetune(s, lr_w);
@@ -679,9 +708,10 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
         return 1;
     }
     printf("pwm %s (%s): %d %s x %d steps, %d epochs, world model %s (latent %d, %.2fM parameters), actor [%s], "
-           "%d critics [%s], seed %ld%s\n", c->env, c->offline ? "offline" : "online", s.N,
+           "%d critics [%s], seed %ld%s; rewards %s\n", c->env, c->offline ? "offline" : "online", s.N,
            c->offline ? "dataset starts" : "envs", s.H, c->epochs, c->wm, s.Z, nn_params_numel(&s.w.p) / 1e6,
-           c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "");
+           c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "",
+           s.rew_rms.scale_only ? "r/std" : "(r - mean)/std (falling can pay on a task that ends: docs/pwm.md)");
     fflush(stdout);
     lrn_loop L = {.prog = "pwm train", .epochs = c->epochs, .eval_every = c->eval_every, .save_every = c->save_every,
                   .stop_after = c->stop_after, .max_bad_updates = c->max_bad_updates,
@@ -790,11 +820,10 @@ double pwm_policy_return(pwm_policy *p, const double *obs, int n, int H, int mod
         nn_tensor *o = nn_tensor_new(g, n, p->w.c.obs_dim, 0);
         for (int i = 0; i < n * p->w.c.obs_dim; i++) o->x[i] = (float)obs[i];
         nn_tensor *z = wm_encode(g, &p->w, o, NULL);
-        double sd = sqrt(p->rew_rms.var[0] + p->rew_rms.eps), mean = p->rew_rms.mean[0];
         for (int t = 0; t < H; t++) {
             nn_tensor *a = actor_forward(g, &p->act, z, NULL);
             nn_tensor *r = wm_reward(g, &p->w, z, a, NULL);
-            for (int i = 0; i < n; i++) total += r->x[i] * sd + mean;
+            for (int i = 0; i < n; i++) total += nn_rms_unnormalize(&p->rew_rms, r->x[i], 0);
             z = wm_dynamics(g, &p->w, z, a, NULL);
         }
         nn_graph_set_no_grad(g, 0);

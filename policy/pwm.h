@@ -30,6 +30,13 @@ typedef struct {
     const char *actor_units, *critic_units;
     int critics;
     double actor_lr, critic_lr, lr_end, actor_clip, critic_clip, beta1, beta2, logstd_init, logstd_min;
+    int lr_decay_epochs;                  // the learning rates reach lr_end after this many epochs (0: --epochs;
+                                          // the presets: the paper's 15,000, whatever --epochs is)
+    double target_alpha;                  // > 0: target critics, target <- alpha target + (1 - alpha) critic each
+                                          // epoch, give every bootstrap (not in the paper; 0: none, the paper's)
+    int closed_loop;                      // online: the actor acts on enc(o_k) of the lock-step environments
+                                          // instead of the predicted latent (not in the paper)
+    int diagnose_every;                   // write DIR/diagnose.csv every N epochs (0: never)
     int critic_iters, critic_minibatches;
     int wm_iters, wm_batch;               // fine-tuning steps per epoch (online) and their batch
     double wm_lr, wm_clip;

@@ -484,8 +484,9 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
 static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
     shac *s = ctx;
     const shac_config *c = &s->c;
-    float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, c->epochs);
-    float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, c->epochs);
+    long decay = c->lr_decay_epochs > 0 ? c->lr_decay_epochs : c->epochs;
+    float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, decay);
+    float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, decay);
     s->t_physics = s->t_jacobians = s->t_backward = s->t_actor = s->t_critic = 0;
     float loss = actor_window(s);
     int skipped;

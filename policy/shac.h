@@ -19,6 +19,7 @@ typedef struct {
     double gamma, lambda;
     const char *actor_units, *critic_units;  // "128,64,32"
     double actor_lr, critic_lr, lr_end;
+    int lr_decay_epochs;                 // the learning rates reach lr_end after this many epochs (0: --epochs)
     double target_alpha, actor_clip, critic_clip, beta1, beta2, logstd_init;
     int critic_iters, critic_minibatches;
     long seed;
