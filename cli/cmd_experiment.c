@@ -8,6 +8,7 @@
 #include "../experiments/esnr.h"
 #include "../experiments/results.h"
 #include "../experiments/landscape.h"
+#include "../experiments/pretrain.h"
 #include "../experiments/table.h"
 #include "../experiments/wm_sweep.h"
 #include "../nn/common.h"
@@ -211,6 +212,42 @@ static int exp_landscape(int argc, char **argv, const char *command) {
     return landscape_run(&c, command);
 }
 
+static int exp_pretrain_data(int argc, char **argv, const char *command) {
+    pretrain_data_config c = {.env = "hopper", .preset = "quick", .seed = 100, .random_steps = 20000};
+    const char *out = NULL;
+    const args_opt opts[] = {
+        {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
+        {"preset", ARG_CHOICE, &c.preset, "the SHAC run's preset (its budget: quick 0.3M steps on the Hopper)",
+         "quick|paper", NULL},
+        {"seed", ARG_LONG, &c.seed, "seed of the SHAC run and the random episodes (keep it off the evaluation seeds)",
+         NULL, "S"},
+        {"epochs", ARG_LONG, &c.shac_epochs, "the SHAC run's epochs (0: the preset's)", NULL, "N"},
+        {"random-steps", ARG_LONG, &c.random_steps, "random-policy transitions added", NULL, "N"},
+        {"threads", ARG_INT, &c.threads, "threads (0: all cores)", NULL, "T"},
+        {"out", ARG_STRING, &out, "output directory: DIR/data is the dataset, DIR/shac the SHAC run", NULL, "DIR"},
+        {0},
+    };
+    args_spec spec = {"pwm experiment pretrain-data --env NAME [--seed S] --out DIR",
+                      "World-model pretraining data like the paper's: every transition of a SHAC run's whole learning\n"
+                      "history (from its first epochs to its final policy) plus random-policy episodes, nothing\n"
+                      "picked by return. The recipe (commands, seeds, commit, counts) goes into DIR/data/dataset.txt\n"
+                      "as source lines. pwm compare --protocol pretrained builds the same itself.",
+                      opts};
+    int rc = args_parse_command(&spec, argc, argv, "pwm experiment pretrain-data");
+    if (rc >= 0) return rc;
+    if (!out) return fprintf(stderr, "pwm experiment pretrain-data: --out DIR is required\n"), 2;
+    if (c.random_steps < 0 || c.shac_epochs < 0)
+        return fprintf(stderr, "pwm experiment pretrain-data: --random-steps and --epochs must be >= 0\n"), 2;
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return fprintf(stderr, "pwm experiment pretrain-data: cannot find this program's path\n"), 1;
+    exe[n] = 0;
+    (void)command;
+    if (pretrain_data(&c, out, exe)) return 1;
+    printf("dataset: %s/data (recipe in %s/data/dataset.txt)\n", out, out);
+    return 0;
+}
+
 static const struct {
     const char *name, *help;
     int (*run)(int argc, char **argv, const char *command);
@@ -221,6 +258,7 @@ static const struct {
     {"accuracy", "one Hopper world model at three training lengths: held-out error vs PWM return", exp_accuracy},
     {"landscape", "a PWM Hopper policy's return along random weight directions, MuJoCo vs its model", exp_landscape},
     {"ball-wall", "ball thrown at a wall: model error, optimality gap, landscape (Fig. 2, seconds)", exp_ball_wall},
+    {"pretrain-data", "a SHAC run's whole history plus random episodes: world-model pretraining data", exp_pretrain_data},
     {"esnr", "double pendulum: policy-gradient variance and ESNR vs H, true vs world models (Fig. 4)", exp_esnr},
 };
 

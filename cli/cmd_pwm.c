@@ -113,16 +113,30 @@ int cmd_train(int argc, char **argv) {
 }
 
 int cmd_compare(int argc, char **argv) {
-    compare_config c = {.preset = "quick", .seeds = 3, .contact_stiffness = -1, .contact_damping = -1};
+    compare_config c = {.preset = "quick", .protocol = "matched", .seeds = 3, .contact_stiffness = -1, .contact_damping = -1};
     const args_opt opts[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "quick (about 0.3M steps per run, 2 cores) or paper (10.24M, big machines)",
          "quick|paper", NULL},
+        {"protocol", ARG_CHOICE, &c.protocol,
+         "matched: PWM's random data and pretraining count against its budget; pretrained (the paper's): one world "
+         "model per task pretrained on a SHAC run's whole history plus random episodes, not counted, then the same "
+         "online budget for both", "matched|pretrained", NULL},
+        {"data-seed", ARG_LONG, &c.data_seed, "pretrained: seed of the pretraining data and model (not an evaluation "
+         "seed; 0: 100)", NULL, "S"},
+        {"pretrain-data", ARG_STRING, &c.pretrain_data, "pretrained: use this dataset instead of building one", NULL,
+         "DIR"},
+        {"data-epochs", ARG_LONG, &c.data_epochs, "pretrained: epochs of the SHAC run whose whole history is the "
+         "data (0: the preset's)", NULL, "N"},
+        {"pretrain-wm", ARG_STRING, &c.pretrain_wm, "pretrained: use this world model instead of training one", NULL,
+         "FILE"},
+        {"reproduce-original", ARG_FLAG, &c.reproduce_original,
+         "the public code's quirks for the world model and PWM ((r - mean)/std rewards among them)", NULL, NULL},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method", NULL, "K"},
         {"out", ARG_STRING, &c.out, "output directory (default results/compare/ENV-PRESET); a re-run continues it", NULL,
          "DIR"},
         {"budget", ARG_LONG, &c.budget, "environment steps per run, PWM's collection included (0: the preset's)", NULL, "N"},
-        {"collect", ARG_LONG, &c.collect, "random-policy steps PWM pretrains on (0: the preset's)", NULL, "N"},
+        {"collect", ARG_LONG, &c.collect, "random-policy steps in PWM's pretraining data (0: the preset's)", NULL, "N"},
         {"wm-steps", ARG_LONG, &c.wm_steps, "world-model pretraining steps (0: the preset's)", NULL, "N"},
         {"wm-size", ARG_STRING, &c.wm_size, "world-model size small|paper (default: the preset's)", NULL, "SIZE"},
         {"evals", ARG_INT, &c.evals, "evaluations along each run (0: the preset's)", NULL, "N"},
@@ -133,8 +147,11 @@ int cmd_compare(int argc, char **argv) {
         {0},
     };
     args_spec spec = {"pwm compare --env NAME [--preset quick|paper] [--seeds K] [--out DIR]",
-                      "SHAC and PWM side by side with matched environment-step budgets. Per seed, PWM collects random-\n"
-                      "policy data, pretrains its world model and trains online; SHAC trains from scratch. Writes\n"
+                      "SHAC and PWM side by side. --protocol matched (default): per seed, PWM collects random-policy\n"
+                      "data, pretrains its world model and trains online, all within its budget; SHAC trains from\n"
+                      "scratch. --protocol pretrained: one world model per task, pretrained on a SHAC run's whole\n"
+                      "learning history plus random episodes (seed --data-seed) and not counted; then both learners\n"
+                      "get the same online budget. Writes\n"
                       "DIR/compare.csv, summary.csv, summary.md, return_vs_steps.png and return_vs_time.png, and\n"
                       "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.",
                       opts};

@@ -12,9 +12,15 @@
 #include "../nn/common.h"
 #include "../policy/pwm.h"
 #include "../policy/shac.h"
+#include "pretrain.h"
 #include "results.h"
 #include "version.h"
 
+
+// the pretrained protocol's quick preset (2 cores): docs/pwm.md "The pretrained protocol"
+#define QUICK_PRETRAINED_BUDGET 300000
+#define QUICK_PRETRAINED_WM_STEPS 5000
+#define QUICK_PRETRAINED_WM_SIZE "small"
 
 #define MAX_SEEDS 32
 #define MAX_EVALS 512
@@ -76,14 +82,21 @@ int compare_run(const compare_config *cc, const char *exe) {
         fprintf(stderr, "pwm compare: --seeds must be 1..%d\n", MAX_SEEDS);
         return 1;
     }
-    // the presets: quick ≈ 0.3M steps per run on 2 cores; paper: PWM's logged Hopper length
-    if (!c.budget) c.budget = paper ? 10240000 : 300000;
+    int pretrained = c.protocol && !strcmp(c.protocol, "pretrained");
+    if (c.protocol && !pretrained && strcmp(c.protocol, "matched")) {
+        fprintf(stderr, "pwm compare: unknown --protocol '%s' (matched or pretrained)\n", c.protocol);
+        return 1;
+    }
+    // the presets: quick ≈ 0.3M steps per run on 2 cores; paper: PWM's logged Hopper length. The
+    // pretrained protocol's quick model: docs/pwm.md "The pretrained protocol"
+    if (!c.budget) c.budget = paper ? 10240000 : pretrained ? QUICK_PRETRAINED_BUDGET : 300000;
     if (!c.collect) c.collect = paper ? 200000 : 20000;
-    if (!c.wm_steps) c.wm_steps = paper ? 50000 : 2000;
-    if (!c.wm_size) c.wm_size = paper ? "paper" : "small";
+    if (!c.wm_steps) c.wm_steps = paper ? 50000 : pretrained ? QUICK_PRETRAINED_WM_STEPS : 2000;
+    if (!c.wm_size) c.wm_size = paper ? "paper" : pretrained ? QUICK_PRETRAINED_WM_SIZE : "small";
     if (!c.evals) c.evals = paper ? 50 : 10;
+    if (!c.data_seed) c.data_seed = 100;
     long shac_per = (long)sc.envs * sc.horizon, pwm_per = (long)pc.envs * pc.horizon;
-    long shac_epochs = c.budget / shac_per, pwm_epochs = (c.budget - c.collect) / pwm_per;
+    long shac_epochs = c.budget / shac_per, pwm_epochs = (c.budget - (pretrained ? 0 : c.collect)) / pwm_per;
     if (pwm_epochs < 1 || shac_epochs < 1) {
         fprintf(stderr, "pwm compare: --budget %ld leaves no epochs after PWM's %ld collection steps\n", c.budget,
                 c.collect);
@@ -93,9 +106,16 @@ int compare_run(const compare_config *cc, const char *exe) {
         fprintf(stderr, "pwm compare: cannot create %s: %s\n", c.out, strerror(errno));
         return 1;
     }
-    printf("compare %s (%s): %d seeds, %ld env steps per run: SHAC %ld epochs x %ld; PWM %ld random steps + "
-           "world model (%s, %ld steps) + %ld epochs x %ld\n", c.env, c.preset, c.seeds, c.budget, shac_epochs, shac_per,
-           c.collect, c.wm_size, c.wm_steps, pwm_epochs, pwm_per);
+    char protocol[600];
+    if (pretrained)
+        snprintf(protocol, sizeof protocol, "pretrained protocol: one world model (%s, %ld steps) pretrained on %s, "
+                 "not counted", c.pretrain_wm ? "given" : c.wm_size, c.pretrain_wm ? 0 : c.wm_steps,
+                 c.pretrain_data ? c.pretrain_data : "a SHAC run's whole history plus random episodes");
+    else
+        snprintf(protocol, sizeof protocol, "matched protocol: PWM's %ld random steps and its world model (%s, %ld "
+                 "steps) count against its budget", c.collect, c.wm_size, c.wm_steps);
+    printf("compare %s (%s): %d seeds, %ld online env steps per run: SHAC %ld epochs x %ld; PWM %ld epochs x %ld; %s\n",
+           c.env, c.preset, c.seeds, c.budget, shac_epochs, shac_per, pwm_epochs, pwm_per, protocol);
     fflush(stdout);
     // contact overrides go to every stage that steps MuJoCo
     char ks[64], kd[64], *phys[5] = {NULL};
@@ -104,7 +124,33 @@ int compare_run(const compare_config *cc, const char *exe) {
         phys[0] = "--contact-stiffness", phys[1] = ks, phys[2] = "--contact-damping", phys[3] = kd;
     }
     double t0 = nn_now();
-    int stages = 4 * c.seeds, done = 0;
+    int stages = pretrained ? 2 + 2 * c.seeds : 4 * c.seeds, done = 0;
+    // pretrained: the task's dataset and world model, shared by every seed
+    char pdir[1100], pdata[1200], pwm_file[1200];
+    double wall_pre = 0;
+    if (pretrained) {
+        snprintf(pdir, sizeof pdir, "%s/pretrain", c.out);
+        snprintf(pdata, sizeof pdata, "%s", c.pretrain_data ? c.pretrain_data : "");
+        snprintf(pwm_file, sizeof pwm_file, "%s", c.pretrain_wm ? c.pretrain_wm : "");
+        if (!c.pretrain_data) {
+            pretrain_data_config dc = {c.env, c.preset, c.data_seed, c.data_epochs, c.collect, c.threads,
+                                       phys[0] ? phys : NULL};
+            if (pretrain_data(&dc, pdir, exe)) return 1;
+            snprintf(pdata, sizeof pdata, "%s/data", pdir);
+        }
+        nn_progress("compare stages", ++done, stages, t0);
+        if (!c.pretrain_wm) {
+            pretrain_wm_config wc = {c.env, pdata, c.wm_size, c.wm_steps, c.data_seed, c.threads, c.reproduce_original};
+            if (pretrain_wm(&wc, pdir, exe)) return 1;
+            snprintf(pwm_file, sizeof pwm_file, "%s/wm.safetensors", pdir);
+        }
+        nn_progress("compare stages", ++done, stages, t0);
+        char marker[1200];
+        snprintf(marker, sizeof marker, "%s/data.done", pdir);
+        wall_pre += fmax(res_stage_done(marker), 0);
+        snprintf(marker, sizeof marker, "%s/wm.done", pdir);
+        wall_pre += fmax(res_stage_done(marker), 0);
+    }
     static curve shac_cv[MAX_SEEDS], pwm_cv[MAX_SEEDS];
     for (int s = 0; s < c.seeds; s++) {
         char dir[1100], data[1200], wm[1200], run[1200], marker[1300], logp[1300];
@@ -116,13 +162,17 @@ int compare_run(const compare_config *cc, const char *exe) {
         snprintf(logp, sizeof logp, "%s/stages.log", dir);
         nn_mkdirs(dir);
         snprintf(a[0], 64, "%d", s), snprintf(a[1], 64, "%ld", c.collect), snprintf(a[2], 64, "%d", c.threads);
-        snprintf(a[3], 64, "%ld", c.wm_steps), snprintf(a[4], 64, "%ld", pwm_epochs);
+        snprintf(a[4], 64, "%ld", pwm_epochs);
         snprintf(a[5], 64, "%ld", pwm_epochs / c.evals > 0 ? pwm_epochs / c.evals : 1);
         snprintf(a[6], 64, "%ld", shac_epochs), snprintf(a[7], 64, "%ld", shac_epochs / c.evals > 0 ? shac_epochs / c.evals : 1);
-        double wall_collect, wall_wm;
-        // 1. random-policy data
+        double wall_collect = 0, wall_wm = 0;
+        if (pretrained) {
+            snprintf(data, sizeof data, "%s", pdata);
+            snprintf(wm, sizeof wm, "%s", pwm_file);
+        }
+        // 1. random-policy data (matched protocol)
         snprintf(marker, sizeof marker, "%s/collect.done", dir);
-        if ((wall_collect = res_stage_done(marker)) < 0) {
+        if (!pretrained && (wall_collect = res_stage_done(marker)) < 0) {
             char cmd_data[1200];
             snprintf(cmd_data, sizeof cmd_data, "%s", data);
             char *args[] = {(char *)exe, "collect", "--env", (char *)c.env, "--policy", "random", "--steps", a[1],
@@ -132,19 +182,15 @@ int compare_run(const compare_config *cc, const char *exe) {
             if (res_run_stage(exe, args, logp)) goto fail;
             res_mark_done(marker, wall_collect = nn_now() - t);
         }
-        nn_progress("compare stages", ++done, stages, t0);
-        // 2. world-model pretraining
-        snprintf(marker, sizeof marker, "%s/wm.done", dir);
-        if ((wall_wm = res_stage_done(marker)) < 0) {
-            int resume = nn_file_exists(wm);
-            char *args[] = {(char *)exe, "wm", "train", "--data", data, "--env", (char *)c.env, "--out", wm, "--size",
-                            (char *)c.wm_size, "--steps", a[3], "--seed", a[0], "--threads", a[2],
-                            resume ? "--resume" : NULL, NULL};
-            double t = nn_now();
-            if (res_run_stage(exe, args, logp)) goto fail;
-            res_mark_done(marker, wall_wm = nn_now() - t);
+        // 2. world-model pretraining (matched protocol)
+        if (!pretrained) {
+            nn_progress("compare stages", ++done, stages, t0);
+            pretrain_wm_config wc = {c.env, data, c.wm_size, c.wm_steps, s, c.threads, c.reproduce_original};
+            if (pretrain_wm(&wc, dir, exe)) goto fail;
+            snprintf(marker, sizeof marker, "%s/wm.done", dir);
+            wall_wm = res_stage_done(marker);
+            nn_progress("compare stages", ++done, stages, t0);
         }
-        nn_progress("compare stages", ++done, stages, t0);
         // 3. PWM, online
         snprintf(marker, sizeof marker, "%s/eval.csv", run);
         if (!nn_file_exists(marker)) {
@@ -154,7 +200,8 @@ int compare_run(const compare_config *cc, const char *exe) {
             char *args[] = {(char *)exe, "train", "--env", (char *)c.env, "--preset", (char *)c.preset, "--wm", wm,
                             "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
                             "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL};
-            char *res[2] = {resume ? "--resume" : NULL, NULL};
+            char *res[3] = {resume ? "--resume" : NULL, NULL, NULL};
+            if (c.reproduce_original) res[resume ? 1 : 0] = "--reproduce-original";
             res_add_args(args, res), res_add_args(args, phys);
             if (res_run_stage(exe, args, logp)) goto fail;
         }
@@ -176,7 +223,7 @@ int compare_run(const compare_config *cc, const char *exe) {
         }
         nn_progress("compare stages", ++done, stages, t0);
         snprintf(run, sizeof run, "%s/pwm-seed%d/run", c.out, s);
-        if (read_curve(run, (double)c.collect, wall_collect + wall_wm, &pwm_cv[s])) goto fail;
+        if (read_curve(run, pretrained ? 0.0 : (double)c.collect, wall_collect + wall_wm, &pwm_cv[s])) goto fail;
         snprintf(run, sizeof run, "%s/shac-seed%d", c.out, s);
         if (read_curve(run, 0, 0, &shac_cv[s])) goto fail;
         continue;
@@ -230,15 +277,22 @@ int compare_run(const compare_config *cc, const char *exe) {
     res_machine(machine, sizeof machine);
     if ((f = fopen(path, "w"))) {
         fprintf(f, "# SHAC vs PWM on %s (%s preset)\n\n", c.env, c.preset);
-        fprintf(f, "Command: `pwm compare --env %s --preset %s --seeds %d --out %s%s`", c.env, c.preset, c.seeds, c.out,
-                c.threads ? " --threads N" : "");
+        fprintf(f, "Command: `pwm compare --env %s --preset %s --protocol %s --seeds %d --out %s%s`", c.env, c.preset,
+                pretrained ? "pretrained" : "matched", c.seeds, c.out, c.threads ? " --threads N" : "");
         if (phys[0]) fprintf(f, " with `--contact-stiffness %s --contact-damping %s`", ks, kd);
         fprintf(f, "  \n");
         fprintf(f, "Git commit: %s  \nMachine: %s  \nWall time of this invocation: %.0f s  \n\n", PWM_GIT_COMMIT,
                 machine, nn_now() - t0);
-        fprintf(f, "Budget per run: %ld environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld random-policy steps "
-                "for pretraining (counted) + world model %s, %ld steps + %ld epochs x %ld steps.\n\n", c.budget,
-                shac_epochs, shac_per, c.collect, c.wm_size, c.wm_steps, pwm_epochs, pwm_per);
+        if (pretrained)
+            fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
+                    "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. Online budget per run: %ld "
+                    "environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld epochs x %ld steps.\n\n", pdata,
+                    c.data_seed, wall_pre, c.budget, shac_epochs, shac_per, pwm_epochs, pwm_per);
+        else
+            fprintf(f, "Protocol: matched. Budget per run: %ld environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld "
+                    "random-policy steps for pretraining (counted) + world model %s, %ld steps + %ld epochs x %ld "
+                    "steps.\n\n", c.budget, shac_epochs, shac_per, c.collect, c.wm_size, c.wm_steps, pwm_epochs,
+                    pwm_per);
         fprintf(f, "| method | final deterministic return, mean +- std over seeds | per seed |\n|---|---|---|\n");
         for (int m = 0; m < 2; m++) {
             fprintf(f, "| %s | %.1f +- %.1f | ", m ? "PWM" : "SHAC", m ? mp : ms, m ? sp : ss);
@@ -246,8 +300,8 @@ int compare_run(const compare_config *cc, const char *exe) {
             fprintf(f, " |\n");
         }
         fprintf(f, "\nSeeds 0..%d. Final return: eval.csv of each run (deterministic policy, at least 10 episodes in "
-                "the real MuJoCo task). Curves: return_vs_steps.png, return_vs_time.png (PWM's curve starts after its "
-                "collection steps and pretraining time). Per-run directories hold config.txt, log.csv, timing.csv and "
+                "the real MuJoCo task). Curves: return_vs_steps.png, return_vs_time.png (matched protocol: PWM's curve "
+                "starts after its collection steps and pretraining time). Per-run directories hold config.txt, log.csv, timing.csv and "
                 "checkpoints.\n", c.seeds - 1);
         fclose(f);
     }

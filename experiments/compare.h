@@ -1,18 +1,29 @@
-// SHAC and PWM side by side on one task with matched environment-step budgets (`pwm compare`).
+// SHAC and PWM side by side on one task (`pwm compare`), under one of two protocols.
 //
-// For each seed: PWM collects random-policy episodes, pretrains its world model on them, then
-// trains online; SHAC trains from scratch. Both spend the same number of environment steps in
-// all (PWM's collection counts against its budget; its pretraining wall time counts too). Each
-// stage is a run of this program's own subcommands in OUT/<method>-seedS/, so every run keeps
-// its config, log and checkpoints, and a re-run skips the stages already finished.
+// matched: for each seed, PWM collects random-policy episodes, pretrains its world model on them,
+// then trains online; SHAC trains from scratch. Both spend the same number of environment steps in
+// all (PWM's collection counts against its budget; its pretraining wall time counts too).
+// pretrained (the paper's): one world model per task is pretrained on a fixed dataset (a SHAC run's
+// whole learning history plus random episodes, from a seed that is no evaluation seed:
+// experiments/pretrain.h), not counted; every seed of PWM starts from it, and both learners get
+// the same online budget.
+// Each stage is a run of this program's own subcommands in OUT/..., so every run keeps its config,
+// log and checkpoints, and a re-run skips the stages already finished.
 #ifndef PWM_EXPERIMENTS_COMPARE_H
 #define PWM_EXPERIMENTS_COMPARE_H
 
 typedef struct {
     const char *env, *preset, *out;
+    const char *protocol;  // matched | pretrained (NULL: matched)
+    long data_seed;        // pretrained: the seed of the pretraining data and model (0: 100)
+    const char *pretrain_data;  // pretrained: an existing dataset to use instead of building one (NULL: build)
+    long data_epochs;           // pretrained: epochs of the SHAC run whose history is the data (0: its preset's)
+    const char *pretrain_wm;    // pretrained: an existing world model to use instead of training one (NULL: train)
+    int reproduce_original;     // pass --reproduce-original to the world model and PWM
     int seeds, threads;
     long budget;        // environment steps per method and seed (0: the preset's)
-    long collect;       // random-policy steps PWM collects for pretraining (0: the preset's)
+    long collect;       // random-policy steps PWM collects for pretraining (0: the preset's); pretrained: the
+                        // random steps added to the SHAC history
     long wm_steps;      // world-model pretraining steps (0: the preset's)
     const char *wm_size;  // small | paper (NULL: the preset's)
     int evals;          // evaluations along each run (0: the preset's)

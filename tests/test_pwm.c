@@ -257,6 +257,41 @@ TEST(compare_end_to_end) {
     CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
 }
 
+TEST(compare_pretrained_protocol) {
+    // the paper's protocol, tiny: a 2-epoch SHAC run's whole history plus random episodes as the
+    // data (recipe in dataset.txt), one world model for both seeds, the online budget alone counted
+    if (!nn_file_exists("build/pwm")) test_skip("build/pwm not built (run from the repository root after make)");
+    compare_config c = {.env = "hopper", .preset = "quick", .protocol = "pretrained", .seeds = 2, .threads = 1,
+                        .budget = 2048, .collect = 500, .data_epochs = 2, .data_seed = 101, .wm_steps = 3,
+                        .wm_size = "small", .evals = 1, .contact_stiffness = -1};
+    char out[512], path[700];
+    snprintf(out, sizeof out, "%s/compare-pre", test_tmpdir());
+    c.out = out;
+    CHECK(compare_run(&c, "build/pwm") == 0, "compare failed");
+    static char txt[65536];
+    snprintf(path, sizeof path, "%s/pretrain/data/dataset.txt", out);
+    test_read_file(path, txt, sizeof txt);
+    CHECK(strstr(txt, "source = pwm shac --env hopper --preset quick --seed 101") &&
+          strstr(txt, "its whole learning history, 2048 transitions") &&
+          strstr(txt, "source = pwm collect --env hopper --policy random --steps 500 --seed 101: 512 transitions"),
+          "the recipe is not in dataset.txt:\n%s", txt);
+    // both seeds start from the one pretrained model, and their curves start at 0 steps
+    for (int s = 0; s < 2; s++) {
+        snprintf(path, sizeof path, "%s/pwm-seed%d/run/config.txt", out, s);
+        test_read_file(path, txt, sizeof txt);
+        CHECK(strstr(txt, "/pretrain/wm.safetensors") && strstr(txt, "/pretrain/data"), "%s:\n%s", path, txt);
+        snprintf(path, sizeof path, "%s/pwm-seed%d/wm.done", out, s);
+        CHECK(!nn_file_exists(path), "seed %d trained a world model of its own", s);
+    }
+    snprintf(path, sizeof path, "%s/compare.csv", out);
+    test_read_file(path, txt, sizeof txt);
+    CHECK(strstr(txt, "\nshac,1,2048,") && strstr(txt, "\npwm,1,2048,"), "compare.csv:\n%s", txt);
+    snprintf(path, sizeof path, "%s/summary.md", out);
+    test_read_file(path, txt, sizeof txt);
+    CHECK(strstr(txt, "--protocol pretrained") && strstr(txt, "Protocol: pretrained"), "summary.md:\n%s", txt);
+    CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
+}
+
 const test_case pwm_tests[] = {
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
     {"bootstrap_and_edge_case_decisions", bootstrap_and_edge_case_decisions},
@@ -264,5 +299,6 @@ const test_case pwm_tests[] = {
     {"reproducible_resumable_and_evaluates", reproducible_resumable_and_evaluates},
     {"bad_inputs", bad_inputs},
     {"compare_end_to_end", compare_end_to_end},
+    {"compare_pretrained_protocol", compare_pretrained_protocol},
     {0},
 };

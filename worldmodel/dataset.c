@@ -242,3 +242,14 @@ int ds_recorder_close(ds_recorder *r, char *err, size_t errlen) {
     r->eps = NULL;
     return rc;
 }
+
+int ds_note(const char *dir, const char *key, const char *text, char *err, size_t errlen) {
+    char path[1100], denv[64];
+    int o, a;
+    snprintf(path, sizeof path, "%s/dataset.txt", dir);
+    if (read_meta(dir, denv, sizeof denv, &o, &a)) return nn_err(err, errlen, "'%s' is not a dataset of this program", dir);
+    FILE *f = fopen(path, "a");
+    if (!f) return nn_err(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    fprintf(f, "%s = %s\n", key, text);
+    return fclose(f) ? nn_err(err, errlen, "cannot write '%s': %s", path, strerror(errno)) : 0;
+}

@@ -36,6 +36,9 @@ int ds_write(const char *dir, int index, const ds_episode *ep, char *err, size_t
 // naming the file, and nothing loaded.
 int ds_load(const char *dir, ds_dataset *d, char *err, size_t errlen);
 void ds_free(ds_dataset *d);
+// Append a line "key = text" to DIR/dataset.txt: how the data was made (readers skip keys they do
+// not know). key is lower-case letters and underscores; text one line.
+int ds_note(const char *dir, const char *key, const char *text, char *err, size_t errlen);
 // An episode with room for T steps (arrays zeroed), and its release.
 void ds_episode_alloc(ds_episode *ep, int T, int obs_dim, int act_dim);
 void ds_episode_free(ds_episode *ep);
