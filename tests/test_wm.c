@@ -221,7 +221,56 @@ TEST(train_resume_and_eval) {
     CHECK(r.windows == 2 * 17 && isfinite(r.reward_mse) && isfinite(r.consistency_h), "eval: %d windows", r.windows);
 }
 
+TEST(reward_normalisation_keeps_alive_positive) {
+    // a task that ends: hopping episodes (reward 3 per step, terminated after 40 steps) and standing
+    // ones (reward 1, the alive bonus, 100 steps then a time-out); the data's mean reward is 2.6
+    char dir[300], err[1024], path[2][320];
+    snprintf(dir, sizeof dir, "%s/alive", test_tmpdir());
+    int next;
+    CHECK(ds_open(dir, "toy", O, A, &next, err, sizeof err) == 0, "%s", err);
+    for (int e = 0; e < 12; e++) {
+        int stand = e >= 10, T = stand ? 100 : 40;
+        ds_episode ep;
+        ds_episode_alloc(&ep, T, O, A);
+        for (int t = 0; t < T; t++) {
+            ep.rew[t] = stand ? 1.0f : 3.0f;
+            for (int k = 0; k < O; k++) ep.obs[(t + 1) * O + k] = 0.01f * (float)(t + k + e);
+        }
+        if (stand) ep.trunc[T - 1] = 1;
+        else ep.term[T - 1] = 1;
+        CHECK(ds_write(dir, e, &ep, err, sizeof err) == 0, "%s", err);
+        ds_episode_free(&ep);
+    }
+    const char *data[2] = {dir, NULL};
+    wm_train_config c = {.data = data, .size = "small", .activation = "simnorm", .reward = "mse", .steps = 1,
+                         .batch = 4, .horizon = 4, .lr = 3e-4, .clip = 20, .rho = 0.99, .holdout = 0, .seed = 1,
+                         .log_every = 1, .task_dim = 8};
+    // the value of standing forever, Σ γ^k n(1) = n(1)/(1 − γ), against a termination's 0, under the
+    // statistics each model file records: r/std (default) and the public code's (r − mean)/std
+    double alive[2], gamma = 0.99;
+    for (int orig = 0; orig < 2; orig++) {
+        snprintf(path[orig], sizeof path[orig], "%s/alive_%d.safetensors", test_tmpdir(), orig);
+        c.reproduce_original = orig;
+        CHECK(wm_train(&c, path[orig], 0) == 0, "training failed");
+        world_model w;
+        nn_rms rms;
+        nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+        CHECK(wm_load(&w, NULL, &rms, NULL, path[orig], err, sizeof err) == 0, "%s", err);
+        // (the last episode is held out: 1300 / 500)
+        CHECK_CLOSE(rms.mean[0], 1300.0 / 500.0, 1e-4, 1e-4);
+        CHECK(rms.scale_only == !orig, "%s: scale_only %d", path[orig], rms.scale_only);
+        float one = 1.0f, n1;
+        nn_rms_normalize(&rms, &n1, &one, 1);
+        alive[orig] = n1 / (1 - gamma);
+        wm_free(&w);
+        nn_rms_free(&rms);
+    }
+    CHECK(alive[0] > 0, "default: standing is worth %g, below falling's 0", alive[0]);
+    CHECK(alive[1] < 0, "(r - mean)/std: standing should be worth less than falling (the hazard), got %g", alive[1]);
+}
+
 const test_case wm_tests[] = {
+    {"reward_normalisation_keeps_alive_positive", reward_normalisation_keeps_alive_positive},
     {"train_resume_and_eval", train_resume_and_eval},
     {"loss_gradients", loss_gradients},
     {"task_embedding_max_norm", task_embedding_max_norm},
