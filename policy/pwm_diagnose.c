@@ -56,7 +56,7 @@ static double rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, l
     nn_rng_init(&noise, (unsigned long)seed, NOISE_STREAM);
     float *eps = nn_malloc(sizeof(float) * E * A), *zp = nn_malloc(sizeof(float) * E * Z);
     double *u = nn_malloc(sizeof(double) * E * A), sum = 0;
-    unsigned char *done = nn_malloc((size_t)E), *anchor = nn_malloc((size_t)E);
+    unsigned char *done = nn_malloc((size_t)E);
     int *steps = nn_malloc(sizeof(int) * E);
     for (int i = 0; rec && i < E; i++) {
         rec[i].obs = nn_malloc(sizeof(float) * (cap + 1) * O), rec[i].act = nn_malloc(sizeof(float) * cap * A);
@@ -69,10 +69,10 @@ static double rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, l
         nn_tensor *o = nn_tensor_new(g, E, O, 0);
         for (int k = 0; k < E * O; k++) o->x[k] = (float)e->obs[k];
         nn_tensor *z = wm_encode(g, w, o, NULL);
-        if (mode == 2) {
-            // the training-time behaviour: the predicted latent, re-anchored every H steps and at resets
-            for (int i = 0; i < E; i++)
-                if (t % H && !anchor[i]) memcpy(z->x + (size_t)i * Z, zp + (size_t)i * Z, sizeof(float) * Z);
+        if (mode == 2 && t % H) {
+            // the training-time behaviour: the predicted latent, re-anchored every H steps (and at
+            // resets, which come only after the first episode, the one counted)
+            memcpy(z->x, zp, sizeof(float) * E * Z);
         }
         for (int k = 0; k < E * A; k++) eps[k] = mode ? nn_rng_normal(&noise) : 0.0f;
         nn_tensor *a = actor_forward(g, n->act, z, mode ? eps : NULL);
@@ -87,7 +87,6 @@ static double rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, l
         env_step(e, u, 0);
         for (int i = 0; i < E; i++) {
             int end = e->term[i] || e->trunc[i];
-            anchor[i] = (unsigned char)end;
             if (done[i]) continue;
             if (rec) {
                 episode *r = &rec[i];
@@ -107,7 +106,7 @@ static double rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, l
     }
     nn_graph_set_no_grad(g, 0);
     nn_graph_free(g);
-    nn_free(eps), nn_free(zp), nn_free(u), nn_free(done), nn_free(anchor), nn_free(steps);
+    nn_free(eps), nn_free(zp), nn_free(u), nn_free(done), nn_free(steps);
     env_batch_free(e);
     return sum / E;
 }
