@@ -21,6 +21,7 @@
 #include "../nn/normalizer.h"
 #include "../worldmodel/wm.h"
 #include "actor.h"
+#include "pwm.h"
 
 #define PWM_DIAG_MAX_K 64
 
@@ -135,7 +136,7 @@ double pwm_diag_closed_loop(const pwm_diag_nets *n, int mode, int envs, int max_
 
 // ---- a PWM checkpoint's networks -------------------------------------------------------------
 
-#define PWM_DIAG_MAX_CRITICS 8
+#define PWM_DIAG_MAX_CRITICS PWM_MAX_CRITICS
 
 // What pwm_diag_load reads and owns; nets points into it (do not move it).
 typedef struct {
