@@ -42,11 +42,12 @@ static void episodes_free(episode *ep, int n) {
     nn_free(ep);
 }
 
-// the first episode of each of E environments; rec (E episodes, may be NULL) records them
-static double rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, long seed, episode *rec, char *err,
-                      size_t errlen) {
+// the mean return of the first episode of each of E environments; rec (E episodes, may be NULL)
+// records them. 0, or -1 with a message
+static int rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, long seed, episode *rec, double *mean,
+                   char *err, size_t errlen) {
     env_batch *e = env_batch_new(n->task, n->physics, NULL, E, (unsigned long)seed, 0, err, errlen);
-    if (!e) return NAN;
+    if (!e) return -1;
     const world_model *w = n->w;
     int O = n->task->obs_dim, A = n->task->act_dim, Z = w->c.latent, left = E;
     if (cap <= 0 || cap > n->task->episode_len) cap = n->task->episode_len;
@@ -108,15 +109,17 @@ static double rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, l
     nn_graph_free(g);
     nn_free(eps), nn_free(zp), nn_free(u), nn_free(done), nn_free(steps);
     env_batch_free(e);
-    return sum / E;
+    *mean = sum / E;
+    return 0;
 }
 
 double pwm_diag_closed_loop(const pwm_diag_nets *n, int mode, int envs, int max_steps, int H, long seed, char *err,
                             size_t errlen) {
-    return rollout(n, mode, envs, max_steps, H, seed, NULL, err, errlen);
+    double mean;
+    return rollout(n, mode, envs, max_steps, H, seed, NULL, &mean, err, errlen) ? NAN : mean;
 }
 
-// rows × cols floats through f in CHUNK-row passes: out = f(in), out rows of d
+// enc(obs) for rows observations (rows × obs_dim) into z (rows × latent), CHUNK rows per pass
 static void encode_all(const world_model *w, const float *obs, int rows, float *z) {
     nn_graph *g = nn_graph_new(GRAPH_BYTES);
     nn_graph_set_no_grad(g, 1);
@@ -364,8 +367,8 @@ int pwm_diagnose(const pwm_diag_nets *n, const pwm_diag_config *c, pwm_diag_resu
                       "grad-starts >= 0, eps > 0 and a critic", PWM_DIAG_MAX_K);
     r->K = c->K, r->episodes = c->episodes;
     episode *ep = nn_malloc(sizeof(episode) * c->episodes);
-    r->ret_det = rollout(n, 0, c->episodes, c->max_steps, c->H, c->seed, ep, err, errlen);
-    if (isnan(r->ret_det)) return episodes_free(ep, c->episodes), -1;
+    if (rollout(n, 0, c->episodes, c->max_steps, c->H, c->seed, ep, &r->ret_det, err, errlen))
+        return episodes_free(ep, c->episodes), -1;
     for (int i = 0; i < c->episodes; i++) {
         ep[i].z = nn_malloc(sizeof(float) * (ep[i].T + 1) * w->c.latent);
         encode_all(w, ep[i].obs, ep[i].T + 1, ep[i].z);
@@ -377,9 +380,8 @@ int pwm_diagnose(const pwm_diag_nets *n, const pwm_diag_config *c, pwm_diag_resu
     int rc = gradients(n, c, ep, r, err, errlen);
     episodes_free(ep, c->episodes);
     if (rc) return -1;
-    r->ret_stoch = rollout(n, 1, c->episodes, c->max_steps, c->H, c->seed, NULL, err, errlen);
-    r->ret_train = rollout(n, 2, c->episodes, c->max_steps, c->H, c->seed, NULL, err, errlen);
-    return isnan(r->ret_stoch) || isnan(r->ret_train) ? -1 : 0;
+    if (rollout(n, 1, c->episodes, c->max_steps, c->H, c->seed, NULL, &r->ret_stoch, err, errlen)) return -1;
+    return rollout(n, 2, c->episodes, c->max_steps, c->H, c->seed, NULL, &r->ret_train, err, errlen);
 }
 
 // ---------------------------------------------------------------------------------------------

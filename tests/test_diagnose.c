@@ -385,6 +385,29 @@ TEST(loader_reads_pwm_checkpoints_and_names_bad_files) {
     nets_free(&s);
 }
 
+TEST(core_csv_appends_rows_under_one_header) {
+    char path[512], buf[4096];
+    snprintf(path, sizeof path, "%s/diagnose.csv", test_tmpdir());
+    pwm_diag_result r;
+    memset(&r, 0, sizeof r);
+    r.K = 4, r.lat_err[0] = 0.25, r.lat_err[3] = 0.5, r.eff_rank = 7.5, r.near_bias = NAN;
+    char err[256];
+    CHECK(pwm_diag_append(path, 10, &r, err, sizeof err) == 0, "%s", err);
+    CHECK(pwm_diag_append(path, 20, &r, err, sizeof err) == 0, "%s", err);
+    test_read_file(path, buf, sizeof buf);
+    char *l1 = strchr(buf, '\n'), *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
+    CHECK(!strncmp(buf, "epoch,K,lat_err_1,", 18) && l1 && l2 && !strncmp(l1 + 1, "10,4,0.25,", 10) &&
+          !strncmp(l2 + 1, "20,4,0.25,", 10), "diagnose.csv:\n%s", buf);
+    // every line has as many columns as the header; lat_err_K is the K-th value, eff_rank the last
+    int cols[3] = {0}, line = 0;
+    for (char *p = buf; *p && line < 3; p++) {
+        if (*p == ',') cols[line]++;
+        if (*p == '\n') line++;
+    }
+    CHECK(cols[0] == cols[1] && cols[1] == cols[2], "columns %d %d %d", cols[0], cols[1], cols[2]);
+    CHECK(strstr(l1, ",0.5,") && strstr(l1, ",7.5\n") && strstr(l1, ",nan,"), "row: %.200s", l1 + 1);
+}
+
 const test_case diagnose_tests[] = {
     {"effective_rank_of_known_spectra", effective_rank_of_known_spectra},
     {"monte_carlo_returns_by_hand", monte_carlo_returns_by_hand},
@@ -395,6 +418,7 @@ const test_case diagnose_tests[] = {
     {"gradient_cosines_agree_where_their_returns_do", gradient_cosines_agree_where_their_returns_do},
     {"constant_mean_actor_closed_loops", constant_mean_actor_closed_loops},
     {"training_time_with_h1_is_the_stochastic_closed_loop", training_time_with_h1_is_the_stochastic_closed_loop},
+    {"core_csv_appends_rows_under_one_header", core_csv_appends_rows_under_one_header},
     {"loader_reads_pwm_checkpoints_and_names_bad_files", loader_reads_pwm_checkpoints_and_names_bad_files},
     {0},
 };
