@@ -10,6 +10,7 @@
 #include "../envs/env.h"
 #include "../nn/checkpoint.h"
 #include "../nn/common.h"
+#include "../policy/pwm.h"
 #include "../policy/pwm_diagnose.h"
 #include "test.h"
 
@@ -408,6 +409,45 @@ TEST(core_csv_appends_rows_under_one_header) {
     CHECK(strstr(l1, ",0.5,") && strstr(l1, ",7.5\n") && strstr(l1, ",nan,"), "row: %.200s", l1 + 1);
 }
 
+TEST(diagnoses_a_pwm_train_checkpoint) {
+    // the loader against the layout pwm train really writes: a one-epoch run on a tiny model
+    nets s;
+    nets_init(&s, 12);
+    char wm[512], wm8[512], dir[512], ck[600], err[512];
+    snprintf(wm, sizeof wm, "%s/diag_run_wm.safetensors", test_tmpdir());
+    snprintf(wm8, sizeof wm8, "%s/diag_run_wm8.safetensors", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/diag_run", test_tmpdir());
+    CHECK(wm_save(&s.w, NULL, &s.rms, 0, wm, err, sizeof err) == 0, "%s", err);
+    pwm_config c;
+    CHECK(pwm_preset(&c, "hopper", "quick", err, sizeof err) == 0, "%s", err);
+    c.wm = wm, c.envs = 2, c.horizon = 3, c.epochs = 1, c.eval_episodes = 1, c.eval_every = 1, c.save_every = 1;
+    c.actor_units = "8", c.critic_units = "8", c.critics = 2, c.critic_minibatches = 1, c.wm_iters = 0;
+    CHECK(nn_mkdirs(dir) == 0, "mkdir %s", dir);
+    CHECK(pwm_train(&c, dir, 0, 1) == 0, "pwm train failed");
+    snprintf(ck, sizeof ck, "%s/final.safetensors", dir);
+    pwm_diag_loaded L;
+    CHECK(pwm_diag_load(&L, ck, NULL, "hopper", 0.99, &s.phys, err, sizeof err) == 0, "%s", err);
+    pwm_diag_config cfg = pwm_diag_defaults();
+    cfg.episodes = 2, cfg.max_steps = 20, cfg.K = 2, cfg.H = 2, cfg.H_long = 4, cfg.grad_starts = 1;
+    pwm_diag_result r;
+    CHECK(pwm_diagnose(&L.nets, &cfg, &r, err, sizeof err) == 0, "%s", err);
+    CHECK(r.states > 0 && isfinite(r.lat_err[0]) && isfinite(r.critic_bias) && isfinite(r.eff_rank) &&
+          r.replay_err == 0 && isfinite(r.ret_train), "figures: %ld states, err %g, critic %g, rank %g, replay %g",
+          r.states, r.lat_err[0], r.critic_bias, r.eff_rank, r.replay_err);
+    pwm_diag_unload(&L);
+    // a model of another latent width under this actor: refused, naming both files
+    world_model w8;
+    wm_config c8 = s.w.c;
+    c8.latent = 8;
+    wm_init(&w8, &c8, 1);
+    CHECK(wm_save(&w8, NULL, &s.rms, 0, wm8, err, sizeof err) == 0, "%s", err);
+    wm_free(&w8);
+    CHECK(pwm_diag_load(&L, ck, wm8, "hopper", 0.99, &s.phys, err, sizeof err) != 0 && strstr(err, wm8) &&
+          strstr(err, ck) && strstr(err, "latent"), "a latent-8 model accepted: %s", err);
+    pwm_diag_unload(&L);
+    nets_free(&s);
+}
+
 const test_case diagnose_tests[] = {
     {"effective_rank_of_known_spectra", effective_rank_of_known_spectra},
     {"monte_carlo_returns_by_hand", monte_carlo_returns_by_hand},
@@ -419,6 +459,7 @@ const test_case diagnose_tests[] = {
     {"constant_mean_actor_closed_loops", constant_mean_actor_closed_loops},
     {"training_time_with_h1_is_the_stochastic_closed_loop", training_time_with_h1_is_the_stochastic_closed_loop},
     {"core_csv_appends_rows_under_one_header", core_csv_appends_rows_under_one_header},
+    {"diagnoses_a_pwm_train_checkpoint", diagnoses_a_pwm_train_checkpoint},
     {"loader_reads_pwm_checkpoints_and_names_bad_files", loader_reads_pwm_checkpoints_and_names_bad_files},
     {0},
 };
