@@ -13,6 +13,7 @@ int cmd_wm(int argc, char **argv);
 int cmd_snu_convert(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
 
 #endif

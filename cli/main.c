@@ -27,6 +27,7 @@ static const struct {
     {"rollout", "returns of a fixed policy (random, zero) on a task", cmd_rollout},
     {"shac", "train a policy with SHAC through the MuJoCo dynamics", cmd_shac},
     {"train", "train a policy with PWM through a pretrained world model", cmd_train},
+    {"diagnose", "why a PWM policy does or does not learn: model, gradients, critic, returns", cmd_diagnose},
     {"compare", "SHAC vs PWM with matched env-step budgets, CSV and plots", cmd_compare},
     {"experiment", "the paper's experiments (pwm experiment --help): CSVs, plots, summary", cmd_experiment},
     {"eval", "evaluate a policy checkpoint's deterministic policy", cmd_eval},

@@ -1,0 +1,172 @@
+// pwm diagnose: gradients of a return with respect to an open-loop action sequence, the true one
+// by central differences through MuJoCo from an exactly restored state, and the world model's
+// through the nn graph (the actions as leaf tensors).
+#include <math.h>
+#include <string.h>
+
+#include "../nn/common.h"
+#include "pwm_diagnose.h"
+
+#define GRAPH_BYTES ((size_t)4 << 20)
+
+// ---------------------------------------------------------------------------------------------
+// saved real states: qpos, qvel, act, qacc_warmstart, prev, steps (as lrn_env_state_write keeps them)
+
+size_t pwm_diag_state_size(const env_batch *e) {
+    const mjModel *m = e->pm->m;
+    return (size_t)m->nq + 2 * (size_t)m->nv + (size_t)m->na + (size_t)e->task->act_dim + 1;
+}
+
+void pwm_diag_save(const env_batch *e, int i, double *s) {
+    const mjModel *m = e->pm->m;
+    const mjData *d = e->b->d[i];
+    int A = e->task->act_dim;
+    memcpy(s, d->qpos, sizeof(double) * m->nq), s += m->nq;
+    memcpy(s, d->qvel, sizeof(double) * m->nv), s += m->nv;
+    if (m->na) memcpy(s, d->act, sizeof(double) * m->na);
+    s += m->na;
+    memcpy(s, d->qacc_warmstart, sizeof(double) * m->nv), s += m->nv;
+    memcpy(s, e->prev + (size_t)i * A, sizeof(double) * A), s += A;
+    *s = e->steps[i];
+}
+
+void pwm_diag_restore(env_batch *e, int i, const double *s) {
+    const mjModel *m = e->pm->m;
+    mjData *d = e->b->d[i];
+    int A = e->task->act_dim, O = e->task->obs_dim;
+    // the warm start after ph_set_state's mj_forward, as a resumed run restores it
+    ph_set_state(e->b, i, s, s + m->nq, m->na ? s + m->nq + m->nv : NULL);
+    memcpy(d->qacc_warmstart, s + m->nq + m->nv + m->na, sizeof(double) * m->nv);
+    memcpy(e->prev + (size_t)i * A, s + m->nq + 2 * m->nv + m->na, sizeof(double) * A);
+    e->steps[i] = (int)s[m->nq + 2 * m->nv + m->na + A];
+    e->ret[i] = 0;
+    e->task->observe(e->task, m, d, e->prev + (size_t)i * A, e->obs + (size_t)i * O, NULL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the true gradient
+
+void pwm_diag_true_grad(env_batch *fd, const double *s, const double *u, int h, double gamma, double eps,
+                        double *grad, double *J, int h_short, double *grad_short) {
+    int A = fd->task->act_dim, F = fd->n, P = 2 * h * A + 1;
+    nn_check(F > 0 && h > 0, "pwm_diag_true_grad: %d environments, horizon %d", F, h);
+    double *U = nn_malloc(sizeof(double) * F * A), *ret = nn_malloc(sizeof(double) * P);
+    double *ret_s = nn_malloc(sizeof(double) * P), *step = nn_malloc(sizeof(double) * h * A);
+    unsigned char *done = nn_malloc((size_t)F);
+    // perturbation p: 0 none; 1 + 2m moves component m (step m / A, action m % A) up, 2 + 2m down,
+    // both kept inside [−1, 1] (the environment clips there)
+    for (int m = 0; m < h * A; m++) step[m] = fmin(u[m] + eps, 1.0) - fmax(u[m] - eps, -1.0);
+    for (int p0 = 0; p0 < P; p0 += F) {
+        int cnt = P - p0 < F ? P - p0 : F;
+        for (int i = 0; i < F; i++) pwm_diag_restore(fd, i, s);
+        memset(done, 0, (size_t)F);
+        for (int i = 0; i < cnt; i++) ret[p0 + i] = ret_s[p0 + i] = 0;
+        double disc = 1;
+        for (int j = 0; j < h; j++) {
+            for (int i = 0; i < F; i++) {
+                memcpy(U + (size_t)i * A, u + (size_t)j * A, sizeof(double) * A);
+                int p = p0 + i, m = (p - 1) / 2;
+                if (i < cnt && p > 0 && m / A == j) {
+                    double *x = U + (size_t)i * A + m % A;
+                    *x = p % 2 ? fmin(*x + eps, 1.0) : fmax(*x - eps, -1.0);
+                }
+            }
+            env_step(fd, U, 0);
+            for (int i = 0; i < cnt; i++) {
+                if (done[i]) continue;
+                ret[p0 + i] += disc * fd->rew[i];
+                if (j < h_short) ret_s[p0 + i] += disc * fd->rew[i];
+                // rewards after a termination (or a time-out) do not count
+                done[i] = fd->term[i] || fd->trunc[i];
+            }
+            disc *= gamma;
+        }
+    }
+    *J = ret[0];
+    for (int m = 0; m < h * A; m++) {
+        grad[m] = (ret[1 + 2 * m] - ret[2 + 2 * m]) / step[m];
+        if (grad_short) grad_short[m] = m / A < h_short ? (ret_s[1 + 2 * m] - ret_s[2 + 2 * m]) / step[m] : 0.0;
+    }
+    nn_free(U), nn_free(ret), nn_free(ret_s), nn_free(step), nn_free(done);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the model's gradient
+
+// the parameter tensors of the world model and the critics, held without gradient meanwhile
+typedef struct {
+    nn_tensor *t[1024];
+    int flag[1024], n;
+} held;
+
+static void hold(held *h, nn_tensor *t) {
+    if (!t || h->n == 1024) return;
+    h->t[h->n] = t, h->flag[h->n++] = t->requires_grad;
+    t->requires_grad = 0;
+}
+
+static void hold_nets(held *h, const pwm_diag_nets *n) {
+    h->n = 0;
+    for (int i = 0; i < n->w->p.n; i++) hold(h, &n->w->p.list[i].t);
+    for (int k = 0; k < n->ncritics; k++)
+        for (int l = 0; l < n->critics[k].n_layers; l++) {
+            const nn_mlp *m = &n->critics[k];
+            hold(h, m->W[l]), hold(h, m->b[l]), hold(h, m->ln_w[l]), hold(h, m->ln_b[l]);
+        }
+}
+
+static void release(held *h) {
+    for (int i = 0; i < h->n; i++) h->t[i]->requires_grad = h->flag[i];
+}
+
+void pwm_diag_model_grad(const pwm_diag_nets *n, const float *z0, const float *u, int rows, int h, const int *len,
+                         int task_units, int value, float *grad, double *ret) {
+    const world_model *w = n->w;
+    int A = w->c.act_dim, Z = w->c.latent;
+    held hd;
+    hold_nets(&hd, n);
+    nn_graph *g = nn_graph_new(GRAPH_BYTES);
+    double std = sqrt((double)n->rew_rms->var[0] + n->rew_rms->eps);
+    double shift = task_units && !n->rew_rms->scale_only ? n->rew_rms->mean[0] : 0.0;
+    float scale = task_units ? (float)std : 1.0f, *col = nn_graph_alloc(g, sizeof(float) * rows);
+    nn_tensor **a = nn_graph_alloc(g, sizeof(nn_tensor *) * h), *z = nn_tensor_from(g, z0, rows, Z, 0), *total = NULL;
+    double *base = nn_malloc(sizeof(double) * rows);  // the reward shift Σ γ^j·mean of task units
+    memset(base, 0, sizeof(double) * rows);
+    double disc = 1;
+    for (int j = 0; j < h; j++, disc *= n->gamma) {
+        a[j] = nn_tensor_from(g, u + (size_t)j * rows * A, rows, A, 1);
+        for (int i = 0; i < rows; i++) {
+            int on = !len || j < len[i];
+            col[i] = on ? (float)(disc * scale) : 0.0f;
+            base[i] += on ? disc * shift : 0.0;
+        }
+        nn_tensor *r = nn_mul(g, wm_reward(g, w, z, a[j], NULL), nn_tensor_from(g, col, rows, 1, 0));
+        total = total ? nn_add(g, total, r) : r;
+        if (j < h - 1 || value) z = wm_dynamics(g, w, z, a[j], NULL);
+    }
+    if (value) {
+        // + γ^h·min_k V_k(ẑ_h): each row's gradient goes to its smallest critic, as a min op's does
+        nn_tensor *v[64];
+        int K = n->ncritics < 64 ? n->ncritics : 64;
+        for (int k = 0; k < K; k++) v[k] = nn_mlp_forward(g, &n->critics[k], z);
+        for (int k = 0; k < K; k++) {
+            for (int i = 0; i < rows; i++) {
+                int best = 0;
+                for (int q = 1; q < K; q++)
+                    if (v[q]->x[i] < v[best]->x[i]) best = q;
+                col[i] = best == k && (!len || len[i] == h) ? (float)disc : 0.0f;
+            }
+            total = nn_add(g, total, nn_mul(g, v[k], nn_tensor_from(g, col, rows, 1, 0)));
+        }
+    }
+    // rows are independent: the gradient of their sum is each row's own
+    nn_backward(g, nn_scale(g, nn_mean(g, total), (float)rows));
+    for (int i = 0; ret && i < rows; i++) ret[i] = total->x[i] + base[i];
+    for (int j = 0; grad && j < h; j++) {
+        if (a[j]->g) memcpy(grad + (size_t)j * rows * A, a[j]->g, sizeof(float) * rows * A);
+        else memset(grad + (size_t)j * rows * A, 0, sizeof(float) * rows * A);
+    }
+    nn_free(base);
+    nn_graph_free(g);
+    release(&hd);
+}
