@@ -16,6 +16,7 @@
 #include "../worldmodel/train.h"
 #include "actor.h"
 #include "learner.h"
+#include "pwm_diagnose.h"
 #include "version.h"
 
 #define FORMAT "pwm-pwm-1"
@@ -72,12 +73,13 @@ typedef struct {
     ds_recorder rec;
     int recording;
     char online_dir[1024];
+    char diag_path[1100];   // --diagnose-every: DIR/diagnose.csv
     double t_env, t_actor, t_backward, t_critic, t_wm;
     int freeze_ret;         // the gradient check holds the return normaliser fixed
     const float *actor_in;  // and the actor's inputs (H × N × Z), which the loss sees through sg()
 } pwm;
 
-static void critic_spec(nn_mlp_spec *s, int in, const int *units, int n) {
+void pwm_critic_spec(nn_mlp_spec *s, int in, const int *units, int n) {
     *s = (nn_mlp_spec){.in = in, .out = 1, .n_hidden = n, .act = NN_ACT_MISH, .block = NN_BLOCK_ACT_NORM,
                        .layernorm = 1, .out_kind = NN_OUT_LINEAR};
     for (int i = 0; i < n; i++) s->hidden[i] = units[i];
@@ -220,7 +222,7 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     nn_params_alloc(&s->ap);
     actor_init(&s->act, &r, (float)c->logstd_init);
     nn_mlp_spec cs;
-    critic_spec(&cs, s->Z, cu, nc);
+    pwm_critic_spec(&cs, s->Z, cu, nc);
     nn_params_init(&s->cp, 0);
     for (int k = 0; k < c->critics; k++) {
         char name[32];
@@ -244,6 +246,8 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     }
     s->aopt = s->copt = (nn_adam){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = 1e-8f};
     s->pr.best_eval = -INFINITY;
+    if (out_dir) snprintf(s->diag_path, sizeof s->diag_path, "%s/diagnose.csv", out_dir);
+    if (c->diagnose_every < 0) return nn_err(err, errlen, "--diagnose-every must be >= 0");
     if (!c->offline) {
         s->e = env_batch_new(t, &c->physics, NULL, s->N, (unsigned long)c->seed, 0, err, errlen);
         if (!s->e) return -1;
@@ -664,6 +668,20 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
 // ---------------------------------------------------------------------------------------------
 // training
 
+// --diagnose-every: the core pwm diagnose figures of the current networks, a row of DIR/diagnose.csv
+// (its own environments, graphs and random streams: the run's numbers do not change)
+static void diagnose(pwm *s, long ep) {
+    const pwm_config *c = &s->c;
+    pwm_diag_nets n = {&s->w, &s->rew_rms, &s->act, c->target_alpha > 0 ? s->targets_net : s->critics, c->critics,
+                       c->gamma, env_find(c->env), &c->physics};
+    pwm_diag_config dc = pwm_diag_defaults();
+    dc.H = c->horizon, dc.seed = c->seed + 2000000;
+    pwm_diag_result r;
+    char err[1024];
+    if (pwm_diagnose(&n, &dc, &r, err, sizeof err) || pwm_diag_append(s->diag_path, ep, &r, err, sizeof err))
+        fprintf(stderr, "pwm train: epoch %ld: diagnose: %s\n", ep, err);
+}
+
 // one epoch: the actor through the model, its update, the critics, the model's fine-tuning
 static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
     pwm *s = ctx;
@@ -685,6 +703,7 @@ static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
     t1 = nn_now();
     double wloss = finetune(s, lr_w);
     s->t_wm = nn_now() - t1;
+    if (c->diagnose_every > 0 && ep % c->diagnose_every == 0 && s->diag_path[0]) diagnose(s, ep);
     snprintf(cols, n, "%.6g,%.6g,%.6g,%.6g,%d", loss, norm, closs, wloss, skipped);
     snprintf(tcols, n, "%.4f,%.4f,%.4f,%.4f,%.4f", s->t_env, s->t_actor, s->t_backward, s->t_critic, s->t_wm);
 }
@@ -707,6 +726,7 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
         pwm_free(&s);
         return 1;
     }
+    if (resume) lrn_truncate_csv(s.diag_path, s.pr.epoch);
     printf("pwm %s (%s): %d %s x %d steps, %d epochs, world model %s (latent %d, %.2fM parameters), actor [%s], "
            "%d critics [%s], seed %ld%s; rewards %s\n", c->env, c->offline ? "offline" : "online", s.N,
            c->offline ? "dataset starts" : "envs", s.H, c->epochs, c->wm, s.Z, nn_params_numel(&s.w.p) / 1e6,

@@ -12,6 +12,7 @@
 #ifndef PWM_POLICY_PWM_H
 #define PWM_POLICY_PWM_H
 
+#include "../nn/mlp.h"
 #include "../nn/params.h"
 #include "../nn/rng.h"
 #include "../physics/physics.h"
@@ -48,6 +49,9 @@ typedef struct {
     int eval_episodes, eval_every, save_every, max_bad_updates, stop_after;
     ph_config physics;
 } pwm_config;
+
+// The critics' layout: in → Linear → Mish → LayerNorm blocks of units[0..n) → Linear → 1.
+void pwm_critic_spec(nn_mlp_spec *s, int in, const int *units, int n);
 
 // The preset's settings (the paper's PWM config, or the 2-core "quick" variant). -1 with a message
 // for an unknown preset.

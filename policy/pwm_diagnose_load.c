@@ -48,10 +48,8 @@ int pwm_diag_load(pwm_diag_loaded *L, const char *ckpt, const char *wm_file, con
         int Z = L->w.c.latent;
         actor_declare(&L->act, &L->ap, "actor.", Z, L->task->act_dim, au, na, NN_ACT_MISH);
         nn_params_alloc(&L->ap);
-        // the critics as pwm.c declares them: Linear → Mish → LayerNorm blocks, a linear output
-        nn_mlp_spec cs = {.in = Z, .out = 1, .n_hidden = ncu, .act = NN_ACT_MISH, .block = NN_BLOCK_ACT_NORM,
-                          .layernorm = 1, .out_kind = NN_OUT_LINEAR};
-        memcpy(cs.hidden, cw, sizeof(int) * ncu);
+        nn_mlp_spec cs;
+        pwm_critic_spec(&cs, Z, cw, ncu);
         for (int k = 0; k < K; k++) {
             char name[32];
             snprintf(name, sizeof name, "critic%d", k);

@@ -226,6 +226,39 @@ TEST(bad_inputs) {
     CHECK(pwm_train(&c, dir, 1, 1) != 0, "resumed without a checkpoint");
 }
 
+TEST(diagnose_every_rows_survive_resume) {
+    // --diagnose-every 1: a row per epoch in DIR/diagnose.csv; a run stopped after epoch 1 and
+    // resumed writes the same rows as one run straight through, and the log is unchanged by it
+    pwm_config c = small();
+    c.epochs = 2, c.diagnose_every = 1;
+    char dir[3][512], path[1600];
+    static char txt[3][65536];
+    for (int i = 0; i < 3; i++) {
+        snprintf(dir[i], sizeof dir[i], "%s/pwm_diag%d", test_tmpdir(), i);
+        CHECK(nn_mkdirs(dir[i]) == 0, "mkdir %s", dir[i]);
+    }
+    CHECK(pwm_train(&c, dir[0], 0, 1) == 0, "run failed");
+    c.stop_after = 1;
+    CHECK(pwm_train(&c, dir[1], 0, 1) == 0, "run failed");
+    c.stop_after = 0;
+    CHECK(pwm_train(&c, dir[1], 1, 1) == 0, "resume failed");
+    c.diagnose_every = 0;
+    CHECK(pwm_train(&c, dir[2], 0, 1) == 0, "run failed");
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/diagnose.csv", dir[i]);
+        test_read_file(path, txt[i], sizeof txt[i]);
+    }
+    CHECK(!strncmp(txt[0], "epoch,", 6) && strstr(txt[0], "\n1,") && strstr(txt[0], "\n2,"),
+          "diagnose.csv should have rows for epochs 1 and 2:\n%s", txt[0]);
+    CHECK(!strcmp(txt[0], txt[1]), "the resumed run's diagnose.csv differs:\n%s\nvs\n%s", txt[0], txt[1]);
+    for (int i = 0; i < 3; i += 2) {
+        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
+        test_read_file(path, txt[i], sizeof txt[i]);
+        test_strip_wall(txt[i]);
+    }
+    CHECK(!strcmp(txt[0], txt[2]), "diagnosing changed the run:\n%s\nvs\n%s", txt[0], txt[2]);
+}
+
 TEST(compare_end_to_end) {
     // a tiny comparison through the program's own stages (build/pwm, built with the tests), with
     // stiffer contacts: both methods' curves, the summary and the plots
@@ -298,6 +331,7 @@ const test_case pwm_tests[] = {
     {"offline_targets", offline_targets},
     {"reproducible_resumable_and_evaluates", reproducible_resumable_and_evaluates},
     {"bad_inputs", bad_inputs},
+    {"diagnose_every_rows_survive_resume", diagnose_every_rows_survive_resume},
     {"compare_end_to_end", compare_end_to_end},
     {"compare_pretrained_protocol", compare_pretrained_protocol},
     {0},
