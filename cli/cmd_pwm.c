@@ -23,7 +23,7 @@ int cmd_train(int argc, char **argv) {
     char err[1024];
     if (pwm_preset(&c, env ? env : "hopper", preset ? preset : "quick", err, sizeof err))
         return fprintf(stderr, "pwm train: %s\n", err), 2;
-    const char *out = NULL, *config = NULL, **data = NULL;
+    const char *out = NULL, *config = NULL, **data = NULL, *critic_data = "model";
     int resume = 0, threads = 0;
     physics_opts po;
     args_opt opts[60] = {
@@ -65,6 +65,9 @@ int cmd_train(int argc, char **argv) {
         {"closed-loop", ARG_FLAG, &c.closed_loop,
          "online: the actor acts on the encoded observations of the lock-step environments, not on the predicted "
          "latents (not in the paper)", NULL, NULL},
+        {"critic-data", ARG_CHOICE, &critic_data,
+         "what the critics learn from: model (the imagined rollout, the paper's) or real (the lock-step environments' "
+         "encoded states, real rewards and ends; not in the paper)", "model|real", NULL},
         {"diagnose-every", ARG_INT, &c.diagnose_every,
          "every N epochs append the core pwm diagnose figures to DIR/diagnose.csv (0: never)", NULL, "N"},
         {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},
@@ -86,7 +89,7 @@ int cmd_train(int argc, char **argv) {
         {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (exploding) updates in a row", NULL, "N"},
         {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
     };
-    int nopt = 45;
+    int nopt = 46;
     physics_opts_init(&po, opts + nopt);
     po.cfg = c.physics;
     args_spec spec = {"pwm train --env NAME --wm FILE [--data DIR...] [--offline] [--preset quick|paper] [options]",
@@ -102,6 +105,7 @@ int cmd_train(int argc, char **argv) {
     physics_opts_resolve(&po);
     c.physics = po.cfg;
     c.data = data;
+    c.critic_real = !strcmp(critic_data, "real");
     if (!c.wm) return fprintf(stderr, "pwm train: --wm FILE is required (pretrain one with pwm wm train)\n"), 2;
     char defout[512];
     if (!out) {

@@ -60,6 +60,7 @@ typedef struct {
     nn_graph *g;
     lrn_progress pr;
     float *zbuf, *rew_buf, *done_buf, *next_val, *targets, *eps, *obs_f;  // H × N (× Z) and N × (A, O)
+    float *creal;  // --critic-data real: the critics' inputs, enc(o_k) of the real environments (H × N × Z)
     float *bc_act, *bc_mask;  // offline: the start states' dataset actions and which starts have one (N × A)
     double *u;
     // the replay buffer: episodes in arrival order (datasets first), some owned
@@ -157,7 +158,7 @@ static void pwm_free(pwm *s) {
     nn_params_free(&s->ap), nn_params_free(&s->cp), nn_params_free(&s->tp);
     nn_rms_free(&s->rew_rms), nn_rms_free(&s->ret_rms);
     nn_graph_free(s->g);
-    nn_free(s->zbuf), nn_free(s->rew_buf), nn_free(s->done_buf), nn_free(s->next_val), nn_free(s->targets);
+    nn_free(s->zbuf), nn_free(s->creal), nn_free(s->rew_buf), nn_free(s->done_buf), nn_free(s->next_val), nn_free(s->targets);
     nn_free(s->eps), nn_free(s->obs_f), nn_free(s->u), nn_free(s->wobs), nn_free(s->wact), nn_free(s->wrew);
     nn_free(s->wterm), nn_free(s->bc_act), nn_free(s->bc_mask);
 }
@@ -262,6 +263,10 @@ static int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int thread
     }
     size_t hn = (size_t)s->H * s->N;
     s->zbuf = nn_malloc(sizeof(float) * hn * s->Z);
+    if (c->critic_real) {
+        if (c->offline) return nn_err(err, errlen, "--critic-data real needs the online environments");
+        s->creal = nn_malloc(sizeof(float) * hn * s->Z);
+    }
     s->rew_buf = nn_malloc(sizeof(float) * hn);
     s->done_buf = nn_malloc(sizeof(float) * hn);
     s->next_val = nn_malloc(sizeof(float) * hn);
@@ -409,6 +414,11 @@ static float actor_window(pwm *s) {
             S = nn_mul(g, S, cont);
             vw = nn_mul(g, v, S);
         }
+        // --critic-data real: the critics learn from the real encoded state before the step
+        if (s->creal) {
+            nn_tensor *zr = encode_obs(s, e->obs);
+            memcpy(s->creal + (size_t)k * N * Z, zr->x, sizeof(float) * N * Z);
+        }
         s->t_actor += nn_now() - t0;
         t0 = nn_now();
         unsigned char none[N];
@@ -440,13 +450,27 @@ static float actor_window(pwm *s) {
         for (int i = 0; i < N; i++) col[i] = (float)gam[i];
         R = nn_add(g, R, nn_mul(g, rw, nn_tensor_from(g, col, N, 1, 0)));
         pwm_close_weights(N, last, gamma, gam, term, trunc, orig, col, rk, coef);
+        // --critic-data real: the real reward (normalised as the model's) and the value of the real
+        // next state (the final observation of an episode that ended)
+        float rreal[N];
+        const float *vreal = NULL;
+        if (s->creal) {
+            double nxt[N * s->O];
+            for (int i = 0; i < N; i++) {
+                const double *src = term[i] || trunc[i] ? e->obs_final : e->obs;
+                memcpy(nxt + (size_t)i * s->O, src + (size_t)i * s->O, sizeof(double) * s->O);
+                rreal[i] = (float)e->rew[i];
+            }
+            nn_rms_normalize(&s->rew_rms, rreal, rreal, N);
+            vreal = min_value(s, encode_obs(s, nxt))->x;
+        }
         int any_done = 0;
         for (int i = 0; i < N; i++) {
             int done = term[i] || trunc[i];
             any_done |= done;
-            s->rew_buf[(size_t)k * N + i] = r->x[i];
+            s->rew_buf[(size_t)k * N + i] = vreal ? rreal[i] : r->x[i];
             s->done_buf[(size_t)k * N + i] = pwm_done_flag(done, last, !e, orig);
-            s->next_val[(size_t)k * N + i] = term[i] ? 0.0f : v->x[i] * (cont ? cont->x[i] : 1.0f);
+            s->next_val[(size_t)k * N + i] = term[i] ? 0.0f : vreal ? vreal[i] : v->x[i] * (cont ? cont->x[i] : 1.0f);
             keep[i] = done ? 0.0f : 1.0f;
             gam[i] = done ? 1.0 : gam[i] * gamma;
             if (done) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
@@ -696,7 +720,7 @@ static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
     double norm = lrn_actor_update(&s->ap, &s->aopt, c->actor_clip, lr_a, &s->pr, "pwm train", &skipped);
     double t1 = nn_now();
     lrn_td_lambda(s->N, s->H, c->gamma, c->lambda, s->rew_buf, s->done_buf, s->next_val, s->targets);
-    double closs = lrn_fit_critics(s->g, s->critics, c->critics, &s->cp, &s->copt, s->zbuf, s->targets, s->N * s->H,
+    double closs = lrn_fit_critics(s->g, s->critics, c->critics, &s->cp, &s->copt, s->creal ? s->creal : s->zbuf, s->targets, s->N * s->H,
                                    s->Z, c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
     if (c->target_alpha > 0) nn_params_copy(&s->tp, &s->cp, (float)c->target_alpha);
     s->t_critic = nn_now() - t1;

@@ -38,6 +38,9 @@ typedef struct {
     int closed_loop;                      // online: the actor acts on enc(o_k) of the lock-step environments
                                           // instead of the predicted latent (not in the paper)
     int diagnose_every;                   // write DIR/diagnose.csv every N epochs (0: never)
+    int critic_real;                      // online: the critics fit TD(λ) targets of the real trajectory
+                                          // (enc(o_k), real rewards and ends) instead of the imagined one
+                                          // (not in the paper)
     int critic_iters, critic_minibatches;
     int wm_iters, wm_batch;               // fine-tuning steps per epoch (online) and their batch
     double wm_lr, wm_clip;

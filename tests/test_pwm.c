@@ -226,6 +226,37 @@ TEST(bad_inputs) {
     CHECK(pwm_train(&c, dir, 1, 1) != 0, "resumed without a checkpoint");
 }
 
+TEST(extensions_change_the_run_and_resume) {
+    // --closed-loop, --target-alpha and --critic-data real, each on its own and all together: each
+    // changes the numbers (none is a no-op), and the combined run resumes bit for bit (the target
+    // critics travel in the checkpoint)
+    pwm_config base = small();
+    base.epochs = 2;
+    char dir[6][512], path[4096];
+    static char txt[6][65536];
+    for (int i = 0; i < 6; i++) {
+        pwm_config c = base;
+        if (i == 1 || i >= 4) c.closed_loop = 1;
+        if (i == 2 || i >= 4) c.target_alpha = 0.5;
+        if (i == 3 || i >= 4) c.critic_real = 1;
+        snprintf(dir[i], sizeof dir[i], "%s/pwm_ext%d", test_tmpdir(), i);
+        CHECK(nn_mkdirs(dir[i]) == 0, "mkdir %s", dir[i]);
+        if (i == 5) {
+            c.stop_after = 1;
+            CHECK(pwm_train(&c, dir[i], 0, 1) == 0, "run %d failed", i);
+            c.stop_after = 0;
+            CHECK(pwm_train(&c, dir[i], 1, 1) == 0, "resume failed");
+        } else {
+            CHECK(pwm_train(&c, dir[i], 0, 1) == 0, "run %d failed", i);
+        }
+        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
+        test_read_file(path, txt[i], sizeof txt[i]);
+        test_strip_wall(txt[i]);
+    }
+    for (int i = 1; i < 5; i++) CHECK(strcmp(txt[0], txt[i]), "variant %d logged the default run's numbers", i);
+    CHECK(!strcmp(txt[4], txt[5]), "the resumed run differs:\n%s\nvs\n%s", txt[4], txt[5]);
+}
+
 TEST(diagnose_every_rows_survive_resume) {
     // --diagnose-every 1: a row per epoch in DIR/diagnose.csv; a run stopped after epoch 1 and
     // resumed writes the same rows as one run straight through, and the log is unchanged by it
@@ -331,6 +362,7 @@ const test_case pwm_tests[] = {
     {"offline_targets", offline_targets},
     {"reproducible_resumable_and_evaluates", reproducible_resumable_and_evaluates},
     {"bad_inputs", bad_inputs},
+    {"extensions_change_the_run_and_resume", extensions_change_the_run_and_resume},
     {"diagnose_every_rows_survive_resume", diagnose_every_rows_survive_resume},
     {"compare_end_to_end", compare_end_to_end},
     {"compare_pretrained_protocol", compare_pretrained_protocol},
