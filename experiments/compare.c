@@ -123,6 +123,17 @@ int compare_run(const compare_config *cc, const char *exe) {
         snprintf(ks, sizeof ks, "%.17g", c.contact_stiffness), snprintf(kd, sizeof kd, "%.17g", c.contact_damping);
         phys[0] = "--contact-stiffness", phys[1] = ks, phys[2] = "--contact-damping", phys[3] = kd;
     }
+    // --pwm-extra: its words, appended to every PWM run
+    char extra_buf[512], *extra[17] = {NULL};
+    snprintf(extra_buf, sizeof extra_buf, "%s", c.pwm_extra ? c.pwm_extra : "");
+    int nextra = 0;
+    for (char *tok = strtok(extra_buf, " \t"); tok; tok = strtok(NULL, " \t")) {
+        if (nextra == 16) {
+            fprintf(stderr, "pwm compare: --pwm-extra holds more than 16 words\n");
+            return 1;
+        }
+        extra[nextra++] = tok;
+    }
     double t0 = nn_now();
     int stages = pretrained ? 2 + 2 * c.seeds : 4 * c.seeds, done = 0;
     // pretrained: the task's dataset and world model, shared by every seed
@@ -199,10 +210,13 @@ int compare_run(const compare_config *cc, const char *exe) {
             int resume = nn_file_exists(logcsv);
             char *args[] = {(char *)exe, "train", "--env", (char *)c.env, "--preset", (char *)c.preset, "--wm", wm,
                             "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
-                            "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL};
-            char *res[3] = {resume ? "--resume" : NULL, NULL, NULL};
-            if (c.reproduce_original) res[resume ? 1 : 0] = "--reproduce-original";
-            res_add_args(args, res), res_add_args(args, phys);
+                            "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+            // the pretrained protocol fine-tunes as the paper does, 8 steps per epoch
+            char *res[5] = {resume ? "--resume" : NULL, NULL, NULL, NULL, NULL}, **r = res + (resume ? 1 : 0);
+            if (c.reproduce_original) *r++ = "--reproduce-original";
+            if (pretrained) *r++ = "--wm-iters", *r++ = "8";
+            res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
             if (res_run_stage(exe, args, logp)) goto fail;
         }
         nn_progress("compare stages", ++done, stages, t0);
@@ -277,8 +291,9 @@ int compare_run(const compare_config *cc, const char *exe) {
     res_machine(machine, sizeof machine);
     if ((f = fopen(path, "w"))) {
         fprintf(f, "# SHAC vs PWM on %s (%s preset)\n\n", c.env, c.preset);
-        fprintf(f, "Command: `pwm compare --env %s --preset %s --protocol %s --seeds %d --out %s%s`", c.env, c.preset,
-                pretrained ? "pretrained" : "matched", c.seeds, c.out, c.threads ? " --threads N" : "");
+        fprintf(f, "Command: `pwm compare --env %s --preset %s --protocol %s --seeds %d --out %s%s%s%s%s`", c.env,
+                c.preset, pretrained ? "pretrained" : "matched", c.seeds, c.out, c.threads ? " --threads N" : "",
+                c.pwm_extra ? " --pwm-extra '" : "", c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
         if (phys[0]) fprintf(f, " with `--contact-stiffness %s --contact-damping %s`", ks, kd);
         fprintf(f, "  \n");
         fprintf(f, "Git commit: %s  \nMachine: %s  \nWall time of this invocation: %.0f s  \n\n", PWM_GIT_COMMIT,
@@ -286,7 +301,8 @@ int compare_run(const compare_config *cc, const char *exe) {
         if (pretrained)
             fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
                     "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. Online budget per run: %ld "
-                    "environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld epochs x %ld steps.\n\n", pdata,
+                    "environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld epochs x %ld steps, 8 fine-tuning "
+                    "steps per epoch (the paper's).\n\n", pdata,
                     c.data_seed, wall_pre, c.budget, shac_epochs, shac_per, pwm_epochs, pwm_per);
         else
             fprintf(f, "Protocol: matched. Budget per run: %ld environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld "

@@ -20,6 +20,7 @@ typedef struct {
     long data_epochs;           // pretrained: epochs of the SHAC run whose history is the data (0: its preset's)
     const char *pretrain_wm;    // pretrained: an existing world model to use instead of training one (NULL: train)
     int reproduce_original;     // pass --reproduce-original to the world model and PWM
+    const char *pwm_extra;      // more pwm train options for every PWM run, whitespace-separated (NULL: none)
     int seeds, threads;
     long budget;        // environment steps per method and seed (0: the preset's)
     long collect;       // random-policy steps PWM collects for pretraining (0: the preset's); pretrained: the

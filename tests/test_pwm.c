@@ -327,7 +327,7 @@ TEST(compare_pretrained_protocol) {
     if (!nn_file_exists("build/pwm")) test_skip("build/pwm not built (run from the repository root after make)");
     compare_config c = {.env = "hopper", .preset = "quick", .protocol = "pretrained", .seeds = 2, .threads = 1,
                         .budget = 2048, .collect = 500, .data_epochs = 2, .data_seed = 101, .wm_steps = 3,
-                        .wm_size = "small", .evals = 1, .contact_stiffness = -1};
+                        .wm_size = "small", .evals = 1, .contact_stiffness = -1, .pwm_extra = " --closed-loop "};
     char out[512], path[700];
     snprintf(out, sizeof out, "%s/compare-pre", test_tmpdir());
     c.out = out;
@@ -344,6 +344,8 @@ TEST(compare_pretrained_protocol) {
         snprintf(path, sizeof path, "%s/pwm-seed%d/run/config.txt", out, s);
         test_read_file(path, txt, sizeof txt);
         CHECK(strstr(txt, "/pretrain/wm.safetensors") && strstr(txt, "/pretrain/data"), "%s:\n%s", path, txt);
+        // the paper's fine-tuning steps, and --pwm-extra reached the run
+        CHECK(strstr(txt, "wm-iters = 8") && strstr(txt, "closed-loop = true"), "%s:\n%s", path, txt);
         snprintf(path, sizeof path, "%s/pwm-seed%d/wm.done", out, s);
         CHECK(!nn_file_exists(path), "seed %d trained a world model of its own", s);
     }
