@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "kernels.h"
 
 nn_gemm_prof nn_gemm_stats;
 
@@ -149,40 +150,16 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 // ---------------------------------------------------------------------------------------------
 // activations
 
-// exp(x) in plain arithmetic, so loops that call it vectorise (within 2 ulp of expf on [-87, 88];
-// NaN stays NaN): exp(x) = 2^n·exp(r), n = round(x·log2 e), |r| <= ln2/2, Cephes' polynomial
-static inline float fast_expf(float x) {
-    x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
-    float n = rintf(x * 1.44269504088896341f);
-    float r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23};
-    return p * scale.f;
-}
-
-// mish pieces from e = exp(min(x, 20)): tanh(softplus(x)) = (e²+2e)/(e²+2e+2), sigmoid = e/(1+e)
-static inline float mish_t(float e) {
-    float q = e * (e + 2.0f);
-    return q / (q + 2.0f);
-}
-
 void act_forward(float *out, const float *inp, size_t n, nn_act act) {
     // one loop per activation, so each vectorises
     switch (act) {
     case NN_ACT_RELU:
         #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) out[i] = nn_k_relu(inp[i]);
         break;
     case NN_ACT_ELU:
         #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : fast_expf(inp[i]) - 1.0f;
+        for (size_t i = 0; i < n; i++) out[i] = nn_k_elu(inp[i]);
         break;
     case NN_ACT_TANH:
         #pragma omp parallel for schedule(static)
@@ -190,10 +167,7 @@ void act_forward(float *out, const float *inp, size_t n, nn_act act) {
         break;
     case NN_ACT_MISH:
         #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) {
-            float x = inp[i];
-            out[i] = x * mish_t(fast_expf(x < 20.0f ? x : 20.0f));
-        }
+        for (size_t i = 0; i < n; i++) out[i] = nn_k_mish(inp[i]);
         break;
     default:
         if (out != inp) memcpy(out, inp, sizeof(float) * n);
@@ -205,23 +179,19 @@ void act_backward(float *dinp, const float *dout, const float *inp, const float 
     switch (act) {
     case NN_ACT_RELU:
         #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) dinp[i] += nn_k_relu_bwd(dout[i], inp[i]);
         break;
     case NN_ACT_ELU:
         #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * (inp[i] > 0.0f ? 1.0f : out[i] + 1.0f);
+        for (size_t i = 0; i < n; i++) dinp[i] += nn_k_elu_bwd(dout[i], inp[i], out[i]);
         break;
     case NN_ACT_TANH:
         #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
+        for (size_t i = 0; i < n; i++) dinp[i] += nn_k_tanh_bwd(dout[i], out[i]);
         break;
     case NN_ACT_MISH:
-        // d/dx x·t(x) = t + x·(1 − t²)·sigmoid(x)
         #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) {
-            float x = inp[i], e = fast_expf(x < 20.0f ? x : 20.0f), t = mish_t(e);
-            dinp[i] += dout[i] * (t + x * (1.0f - t * t) * (e / (1.0f + e)));
-        }
+        for (size_t i = 0; i < n; i++) dinp[i] += nn_k_mish_bwd(dout[i], inp[i]);
         break;
     default:
         #pragma omp parallel for simd schedule(static)
@@ -246,7 +216,7 @@ void softmax_forward(float *out, const float *inp, int N, int C) {
         float *y = out + (size_t)n * C;
         float mx = row_max(x, C), sum = 0.0f;
         #pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < C; c++) sum += (y[c] = fast_expf(x[c] - mx));
+        for (int c = 0; c < C; c++) sum += (y[c] = nn_k_expf(x[c] - mx));
         float inv = 1.0f / sum;
         for (int c = 0; c < C; c++) y[c] *= inv;
     }
@@ -271,7 +241,7 @@ void log_softmax_forward(float *out, const float *inp, int N, int C) {
         float *y = out + (size_t)n * C;
         float mx = row_max(x, C), sum = 0.0f;
         #pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < C; c++) sum += fast_expf(x[c] - mx);
+        for (int c = 0; c < C; c++) sum += nn_k_expf(x[c] - mx);
         float lse = mx + logf(sum);
         for (int c = 0; c < C; c++) y[c] = x[c] - lse;
     }
@@ -284,7 +254,7 @@ void log_softmax_backward(float *dinp, const float *dout, const float *out, int 
         float sum = 0.0f;
         for (int c = 0; c < C; c++) sum += dy[c];
         float *dx = dinp + (size_t)n * C;
-        for (int c = 0; c < C; c++) dx[c] += dy[c] - fast_expf(y[c]) * sum;
+        for (int c = 0; c < C; c++) dx[c] += dy[c] - nn_k_expf(y[c]) * sum;
     }
 }
 
@@ -302,48 +272,33 @@ void simnorm_backward(float *dinp, const float *dout, const float *out, int N, i
 
 void symlog_forward(float *out, const float *inp, size_t n) {
     #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = copysignf(log1pf(fabsf(inp[i])), inp[i]);
+    for (size_t i = 0; i < n; i++) out[i] = nn_k_symlog(inp[i]);
 }
 
 void symlog_backward(float *dinp, const float *dout, const float *inp, size_t n) {
     #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] / (1.0f + fabsf(inp[i]));
+    for (size_t i = 0; i < n; i++) dinp[i] += nn_k_symlog_bwd(dout[i], inp[i]);
 }
 
 void symexp_forward(float *out, const float *inp, size_t n) {
     #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = copysignf(expm1f(fabsf(inp[i])), inp[i]);
+    for (size_t i = 0; i < n; i++) out[i] = nn_k_symexp(inp[i]);
 }
 
 void symexp_backward(float *dinp, const float *dout, const float *inp, size_t n) {
     #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * expf(fabsf(inp[i]));
+    for (size_t i = 0; i < n; i++) dinp[i] += nn_k_symexp_bwd(dout[i], inp[i]);
 }
 
 // ---------------------------------------------------------------------------------------------
 // two-hot
 
-static inline float bin_size(nn_bins b) { return (b.vmax - b.vmin) / (float)(b.nb - 1); }
-
-// position of x on the bin axis: lower bin k and fraction f towards bin k+1
-static inline void two_hot_locate(float x, nn_bins b, int *k, float *f, int *clamped) {
-    float s = copysignf(log1pf(fabsf(x)), x);
-    *clamped = s < b.vmin || s > b.vmax;
-    s = s < b.vmin ? b.vmin : s > b.vmax ? b.vmax : s;
-    float u = (s - b.vmin) / bin_size(b);
-    int kk = (int)floorf(u);
-    if (kk > b.nb - 1) kk = b.nb - 1;
-    if (kk < 0) kk = 0;
-    *k = kk;
-    *f = u - (float)kk;
-}
-
 void two_hot_forward(float *out, const float *x, int N, nn_bins bins) {
     memset(out, 0, sizeof(float) * (size_t)N * bins.nb);
     for (int n = 0; n < N; n++) {
-        int k, clamped;
+        int k;
         float f;
-        two_hot_locate(x[n], bins, &k, &f, &clamped);
+        nn_k_two_hot_locate(x[n], bins, &k, &f);
         float *y = out + (size_t)n * bins.nb;
         y[k] = 1.0f - f;
         if (k + 1 < bins.nb) y[k + 1] = f;
@@ -351,36 +306,25 @@ void two_hot_forward(float *out, const float *x, int N, nn_bins bins) {
 }
 
 void two_hot_backward(float *dx, const float *dout, const float *x, int N, nn_bins bins) {
-    for (int n = 0; n < N; n++) {
-        int k, clamped;
-        float f;
-        two_hot_locate(x[n], bins, &k, &f, &clamped);
-        if (clamped || k + 1 >= bins.nb) continue;
-        // ∂f/∂x = symlog'(x) / bin size; out[k] = 1 − f, out[k+1] = f
-        const float *dy = dout + (size_t)n * bins.nb;
-        float dfdx = 1.0f / ((1.0f + fabsf(x[n])) * bin_size(bins));
-        dx[n] += (dy[k + 1] - dy[k]) * dfdx;
-    }
+    for (int n = 0; n < N; n++) dx[n] += nn_k_two_hot_bwd(dout + (size_t)n * bins.nb, x[n], bins);
 }
 
 void two_hot_expect_forward(float *out, float *prob, const float *logits, int N, nn_bins bins) {
     softmax_forward(prob, logits, N, bins.nb);
-    float bs = bin_size(bins);
     for (int n = 0; n < N; n++) {
         const float *p = prob + (size_t)n * bins.nb;
         float e = 0.0f;
-        for (int k = 0; k < bins.nb; k++) e += p[k] * (bins.vmin + bs * (float)k);
+        for (int k = 0; k < bins.nb; k++) e += p[k] * nn_k_bin_value(bins, k);
         out[n] = e;
     }
 }
 
 void two_hot_expect_backward(float *dlogits, const float *dout, const float *prob, const float *out,
                              int N, nn_bins bins) {
-    float bs = bin_size(bins);
     for (int n = 0; n < N; n++) {
         const float *p = prob + (size_t)n * bins.nb;
         float *dl = dlogits + (size_t)n * bins.nb;
-        for (int k = 0; k < bins.nb; k++) dl[k] += dout[n] * p[k] * (bins.vmin + bs * (float)k - out[n]);
+        for (int k = 0; k < bins.nb; k++) dl[k] += dout[n] * p[k] * (nn_k_bin_value(bins, k) - out[n]);
     }
 }
 
