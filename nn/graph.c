@@ -24,7 +24,7 @@ struct nn_node {
     nn_tensor *in[3];
     nn_tensor **list;  // concat's inputs
     int k;             // concat: count; split: column offset; simnorm: group; act: activation
-    float *aux[2];     // saved buffers (mean/rstd, probabilities, ...)
+    float *aux[4];     // saved buffers (mean/rstd, probabilities, ...)
     float s, lo, hi;   // scale factor; clamp bounds
     nn_custom_backward custom;
     void *ctx;
@@ -198,6 +198,45 @@ nn_tensor *nn_layernorm(nn_graph *g, nn_tensor *x, nn_tensor *w, nn_tensor *b) {
     if (nd) {
         nd->aux[0] = mean;
         nd->aux[1] = rstd;
+    }
+    return y;
+}
+
+// Linear → LayerNorm → act (or SimNorm) as one node: list = {x, W, b, ln_w, ln_b}, aux = {h (the
+// Linear's output), LayerNorm output, mean, rstd}, k = act, s = SimNorm group (0: none)
+static void linear_norm_act_bwd(nn_graph *g, nn_node *nd) {
+    nn_tensor *x = nd->list[0], *W = nd->list[1], *b = nd->list[2], *lw = nd->list[3], *lb = nd->list[4];
+    int N = x->n, OC = W->n;
+    float *dh = nn_graph_alloc(g, sizeof(float) * (size_t)N * OC), *gln = nn_graph_alloc(g, sizeof(float) * (size_t)N * OC);
+    layernorm_act_backward(dh, grad_if(g, lw), grad_if(g, lb), grad_if(g, b), gln, nd->out->g, nd->aux[0], nd->aux[1],
+                           nd->out->x, lw->x, nd->aux[2], nd->aux[3], N, OC, (nn_act)nd->k, (int)nd->s);
+    linear_backward(grad_if(g, x), grad_if(g, W), NULL, dh, x->x, W->x, N, x->d, OC);
+}
+
+nn_tensor *nn_linear_norm_act(nn_graph *g, nn_tensor *x, nn_tensor *W, nn_tensor *b, nn_tensor *ln_w, nn_tensor *ln_b,
+                              nn_act act, int group) {
+    nn_check(W->d == x->d, "linear: input has %d columns but the weight expects %d", x->d, W->d);
+    nn_check(!b || (b->n == 1 && b->d == W->n), "linear: bias must be 1x%d", W->n);
+    nn_check(ln_w->n * ln_w->d == W->n && ln_b->n * ln_b->d == W->n, "layernorm: affine parameters must have %d values",
+             W->n);
+    int N = x->n, OC = W->n;
+    size_t bytes = sizeof(float) * (size_t)N * OC;
+    float *h = nn_graph_alloc(g, bytes), *ln = nn_graph_alloc(g, bytes);
+    float *mean = nn_graph_alloc(g, sizeof(float) * N), *rstd = nn_graph_alloc(g, sizeof(float) * N);
+    nn_tensor *y = nn_tensor_new(g, N, OC, 0);
+    linear_forward(h, x->x, W->x, b ? b->x : NULL, N, x->d, OC);
+    layernorm_act_forward(y->x, ln, mean, rstd, h, ln_w->x, ln_b->x, N, OC, act, group);
+    int need = x->requires_grad || W->requires_grad || (b && b->requires_grad) || ln_w->requires_grad ||
+               ln_b->requires_grad;
+    nn_node *nd = push_node(g, y, linear_norm_act_bwd, need);
+    if (nd) {
+        nd->list = nn_graph_alloc(g, sizeof(nn_tensor *) * 5);
+        nn_tensor *l[5] = {x, W, b, ln_w, ln_b};
+        memcpy(nd->list, l, sizeof l);
+        float *aux[4] = {h, ln, mean, rstd};
+        memcpy(nd->aux, aux, sizeof aux);
+        nd->k = (int)act;
+        nd->s = (float)group;
     }
     return y;
 }
