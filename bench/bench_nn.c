@@ -27,8 +27,7 @@ static float wm_step(world_model *w, nn_graph *g, nn_adam *opt, const nn_bench_c
     nn_params_zero_grad(&w->p);
     nn_tensor *loss = wm_loss(g, w, obs, act, rew, NULL, NULL, c->batch, c->horizon, 0.99f, NULL, NULL, NULL);
     nn_backward(g, loss);
-    nn_clip_grad_norm(&w->p, 20.0);
-    nn_adam_step(opt, &w->p, 3e-4f);
+    nn_clip_adam_step(opt, &w->p, 3e-4f, 20.0);
     return loss->x[0];
 }
 

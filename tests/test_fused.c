@@ -2,6 +2,7 @@
 // against finite differences: Linear → LayerNorm → act/SimNorm (ops.h: layernorm_act_*, graph.h:
 // nn_linear_norm_act, used by nn_mlp_forward), Adam with the clip factor folded in, and the
 // gradient norm; each also bitwise the same on 1 and 2 threads.
+#include <math.h>
 #include <string.h>
 
 #include "../nn/common.h"
@@ -173,9 +174,65 @@ TEST(mlp_fused_bitwise_as_unfused) {
     nn_params_free(&p);
 }
 
+// two identical parameter sets of 40000 values (three norm chunks) with gradients of norm ~60
+static void two_param_sets(nn_params *p, nn_params *q) {
+    nn_params *s[2] = {p, q};
+    for (int k = 0; k < 2; k++) {
+        nn_params_init(s[k], 0);
+        nn_params_add(s[k], "w", 200, 200);
+        nn_params_add_vec(s[k], "b", 7);
+        nn_params_alloc(s[k]);
+        fd_fill(s[k]->values, s[k]->count, -1, 1, 21);
+        fd_fill(s[k]->grads, s[k]->count, -0.5f, 0.5f, 22);
+    }
+}
+
+TEST(clip_adam_bitwise_as_clip_then_adam) {
+    // clipping active (max norm 5) and inactive (1e3); weight decay on; three steps
+    double limits[2] = {5.0, 1e3};
+    for (int l = 0; l < 2; l++) {
+        nn_params p, q;
+        two_param_sets(&p, &q);
+        nn_adam a = nn_adam_default(), b = nn_adam_default();
+        a.weight_decay = b.weight_decay = 0.01f;
+        for (int it = 0; it < 3; it++) {
+            nn_set_threads(1 + it % 2);
+            double n1 = nn_clip_grad_norm(&p, limits[l]);
+            nn_adam_step(&a, &p, 1e-3f);
+            double n2 = nn_clip_adam_step(&b, &q, 1e-3f, limits[l]);
+            CHECK(n1 == n2, "norms differ: %.17g vs %.17g", n1, n2);
+            // fresh gradients for the next step, the same in both
+            fd_fill(p.grads, p.count, -0.5f, 0.5f, 30u + (unsigned)it);
+            memcpy(q.grads, p.grads, sizeof(float) * p.count);
+        }
+        nn_set_threads(0);
+        CHECK(!memcmp(p.values, q.values, sizeof(float) * p.count), "max norm %g: parameters differ", limits[l]);
+        CHECK(!memcmp(p.m, q.m, sizeof(float) * p.count) && !memcmp(p.v, q.v, sizeof(float) * p.count),
+              "max norm %g: Adam moments differ", limits[l]);
+        nn_params_free(&p), nn_params_free(&q);
+    }
+}
+
+TEST(grad_norm_same_over_threads) {
+    nn_params p, q;
+    two_param_sets(&p, &q);
+    double ref = 0;
+    for (size_t i = 0; i < p.count; i++) ref += (double)p.grads[i] * p.grads[i];
+    nn_set_threads(1);
+    double n1 = nn_grad_norm(&p);
+    nn_set_threads(2);
+    double n2 = nn_grad_norm(&p);
+    nn_set_threads(0);
+    CHECK(n1 == n2, "grad norm differs between 1 and 2 threads: %.17g vs %.17g", n1, n2);
+    CHECK_CLOSE(n1, sqrt(ref), 1e-12, 0);
+    nn_params_free(&p), nn_params_free(&q);
+}
+
 const test_case fused_tests[] = {
     {"layernorm_act_bitwise_as_unfused_and_over_threads", layernorm_act_bitwise_as_unfused_and_over_threads},
     {"linear_norm_act_finite_differences", linear_norm_act_finite_differences},
     {"mlp_fused_bitwise_as_unfused", mlp_fused_bitwise_as_unfused},
+    {"clip_adam_bitwise_as_clip_then_adam", clip_adam_bitwise_as_clip_then_adam},
+    {"grad_norm_same_over_threads", grad_norm_same_over_threads},
     {0},
 };
