@@ -9,13 +9,16 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ops.h"
 
 #ifdef __CUDACC__
 #define NN_HD static inline __host__ __device__
+#define NN_PRAGMA(x)
 #else
 #define NN_HD static inline
+#define NN_PRAGMA(x) _Pragma(#x)
 #endif
 
 // exp(x) in plain arithmetic, so loops that call it vectorise (within 2 ulp of expf on [-87, 88];
@@ -83,6 +86,116 @@ NN_HD float nn_k_ln_out(float x, float m, float s, float w, float b) { return (x
 NN_HD float nn_k_ln_dx(float dy, float x, float w, float m, float s, float gmean, float gxmean) {
     float xhat = (x - m) * s;
     return s * (dy * w - gmean - xhat * gxmean);
+}
+
+// ---- whole rows: the CPU runs these on OpenMP threads (one row each, vectorised), the GPU one
+// row per CUDA thread (NN_PRAGMA drops the OpenMP hints there, so its sums run in index order) --
+// one row: y = LayerNorm(x), its mean and 1/std into *m, *s (two passes: mean, then the variance
+// about the mean)
+NN_HD void nn_k_ln_row_forward(float *y, float *m, float *s, const float *x, const float *w, const float *b, int C) {
+    float mu = 0.0f;
+    NN_PRAGMA(omp simd reduction(+ : mu))
+    for (int c = 0; c < C; c++) mu += x[c];
+    mu /= (float)C;
+    float v = 0.0f;
+    NN_PRAGMA(omp simd reduction(+ : v))
+    for (int c = 0; c < C; c++) v += (x[c] - mu) * (x[c] - mu);
+    v /= (float)C;
+    float r = nn_k_ln_rstd(v);
+    for (int c = 0; c < C; c++) y[c] = nn_k_ln_out(x[c], mu, r, w[c], b[c]);
+    *m = mu;
+    *s = r;
+}
+
+// one row: dx (+= when acc, else =) the input gradient for the output gradient dy
+NN_HD void nn_k_ln_row_backward(float *dx, const float *dy, const float *x, const float *w, float m, float s, int C,
+                                   int acc) {
+    float gmean = 0.0f, gxmean = 0.0f;
+    NN_PRAGMA(omp simd reduction(+ : gmean, gxmean))
+    for (int c = 0; c < C; c++) {
+        float g = dy[c] * w[c];
+        gmean += g;
+        gxmean += g * (x[c] - m) * s;
+    }
+    gmean /= (float)C;
+    gxmean /= (float)C;
+    if (acc)
+        for (int c = 0; c < C; c++) dx[c] += nn_k_ln_dx(dy[c], x[c], w[c], m, s, gmean, gxmean);
+    else
+        for (int c = 0; c < C; c++) dx[c] = nn_k_ln_dx(dy[c], x[c], w[c], m, s, gmean, gxmean);
+}
+
+NN_HD float nn_k_row_max(const float *x, int C) {
+    float mx = x[0];
+    for (int c = 1; c < C; c++) mx = x[c] > mx ? x[c] : mx;
+    return mx;
+}
+
+// one row of C values: y = softmax(x); and dx (+= when acc, else =) y·(dy − Σ dy·y)
+NN_HD void nn_k_softmax_row(float *y, const float *x, int C) {
+    float mx = nn_k_row_max(x, C), sum = 0.0f;
+    NN_PRAGMA(omp simd reduction(+ : sum))
+    for (int c = 0; c < C; c++) sum += (y[c] = nn_k_expf(x[c] - mx));
+    float inv = 1.0f / sum;
+    for (int c = 0; c < C; c++) y[c] *= inv;
+}
+
+NN_HD void nn_k_softmax_row_backward(float *dx, const float *dy, const float *y, int C, int acc) {
+    float dot = 0.0f;
+    NN_PRAGMA(omp simd reduction(+ : dot))
+    for (int c = 0; c < C; c++) dot += dy[c] * y[c];
+    if (acc)
+        for (int c = 0; c < C; c++) dx[c] += y[c] * (dy[c] - dot);
+    else
+        for (int c = 0; c < C; c++) dx[c] = y[c] * (dy[c] - dot);
+}
+
+// one row of C values: y = act(x); and dx = the input gradient (written, not accumulated)
+NN_HD void nn_k_act_row(float *y, const float *x, int C, nn_act act) {
+    switch (act) {
+    case NN_ACT_RELU:
+        NN_PRAGMA(omp simd)
+        for (int c = 0; c < C; c++) y[c] = nn_k_relu(x[c]);
+        break;
+    case NN_ACT_ELU:
+        NN_PRAGMA(omp simd)
+        for (int c = 0; c < C; c++) y[c] = nn_k_elu(x[c]);
+        break;
+    case NN_ACT_TANH:
+        for (int c = 0; c < C; c++) y[c] = tanhf(x[c]);
+        break;
+    case NN_ACT_MISH:
+        NN_PRAGMA(omp simd)
+        for (int c = 0; c < C; c++) y[c] = nn_k_mish(x[c]);
+        break;
+    default:
+        if (y != x) memcpy(y, x, sizeof(float) * C);
+        break;
+    }
+}
+
+NN_HD void nn_k_act_row_backward(float *dx, const float *dy, const float *x, const float *y, int C, nn_act act) {
+    switch (act) {
+    case NN_ACT_RELU:
+        NN_PRAGMA(omp simd)
+        for (int c = 0; c < C; c++) dx[c] = nn_k_relu_bwd(dy[c], x[c]);
+        break;
+    case NN_ACT_ELU:
+        NN_PRAGMA(omp simd)
+        for (int c = 0; c < C; c++) dx[c] = nn_k_elu_bwd(dy[c], x[c], y[c]);
+        break;
+    case NN_ACT_TANH:
+        NN_PRAGMA(omp simd)
+        for (int c = 0; c < C; c++) dx[c] = nn_k_tanh_bwd(dy[c], y[c]);
+        break;
+    case NN_ACT_MISH:
+        NN_PRAGMA(omp simd)
+        for (int c = 0; c < C; c++) dx[c] = nn_k_mish_bwd(dy[c], x[c]);
+        break;
+    default:
+        memcpy(dx, dy, sizeof(float) * C);
+        break;
+    }
 }
 
 // ---- symlog / symexp ------------------------------------------------------------------------

@@ -80,41 +80,6 @@ void linear_backward(float *dinp, float *dW, float *db, const float *dout, const
 // ---------------------------------------------------------------------------------------------
 // layernorm
 
-// one row: y = LayerNorm(x), its mean and 1/std into *m, *s (two passes: mean, then the variance
-// about the mean)
-static inline void ln_row_forward(float *y, float *m, float *s, const float *x, const float *w, const float *b, int C) {
-    float mu = 0.0f;
-    #pragma omp simd reduction(+ : mu)
-    for (int c = 0; c < C; c++) mu += x[c];
-    mu /= (float)C;
-    float v = 0.0f;
-    #pragma omp simd reduction(+ : v)
-    for (int c = 0; c < C; c++) v += (x[c] - mu) * (x[c] - mu);
-    v /= (float)C;
-    float r = nn_k_ln_rstd(v);
-    for (int c = 0; c < C; c++) y[c] = nn_k_ln_out(x[c], mu, r, w[c], b[c]);
-    *m = mu;
-    *s = r;
-}
-
-// one row: dx (+= when acc, else =) the input gradient for the output gradient dy
-static inline void ln_row_backward(float *dx, const float *dy, const float *x, const float *w, float m, float s, int C,
-                                   int acc) {
-    float gmean = 0.0f, gxmean = 0.0f;
-    #pragma omp simd reduction(+ : gmean, gxmean)
-    for (int c = 0; c < C; c++) {
-        float g = dy[c] * w[c];
-        gmean += g;
-        gxmean += g * (x[c] - m) * s;
-    }
-    gmean /= (float)C;
-    gxmean /= (float)C;
-    if (acc)
-        for (int c = 0; c < C; c++) dx[c] += nn_k_ln_dx(dy[c], x[c], w[c], m, s, gmean, gxmean);
-    else
-        for (int c = 0; c < C; c++) dx[c] = nn_k_ln_dx(dy[c], x[c], w[c], m, s, gmean, gxmean);
-}
-
 // LayerNorm's affine gradients dw += Σ_n dy·xhat, db += Σ_n dy, and (fused Linear) dbias += Σ_n dh:
 // reductions over rows, split by column; any output may be NULL
 static void ln_affine_grads(float *dw, float *db, float *dbias, const float *dy, const float *dh, const float *inp,
@@ -144,7 +109,7 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
                        const float *b, int N, int C) {
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++)
-        ln_row_forward(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)n * C, w, b, C);
+        nn_k_ln_row_forward(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)n * C, w, b, C);
 }
 
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -152,7 +117,7 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
     if (dinp) {
         #pragma omp parallel for schedule(static)
         for (int n = 0; n < N; n++)
-            ln_row_backward(dinp + (size_t)n * C, dout + (size_t)n * C, inp + (size_t)n * C, w, mean[n], rstd[n], C, 1);
+            nn_k_ln_row_backward(dinp + (size_t)n * C, dout + (size_t)n * C, inp + (size_t)n * C, w, mean[n], rstd[n], C, 1);
     }
     if (dw || db) ln_affine_grads(dw, db, NULL, dout, NULL, inp, mean, rstd, N, C);
 }
@@ -213,39 +178,14 @@ void act_backward(float *dinp, const float *dout, const float *inp, const float 
 // ---------------------------------------------------------------------------------------------
 // softmax family
 
-static inline float row_max(const float *x, int C) {
-    float mx = x[0];
-    for (int c = 1; c < C; c++) mx = x[c] > mx ? x[c] : mx;
-    return mx;
-}
-
-// one row of C values: y = softmax(x); and dx (+= when acc, else =) y·(dy − Σ dy·y)
-static inline void softmax_row(float *y, const float *x, int C) {
-    float mx = row_max(x, C), sum = 0.0f;
-    #pragma omp simd reduction(+ : sum)
-    for (int c = 0; c < C; c++) sum += (y[c] = nn_k_expf(x[c] - mx));
-    float inv = 1.0f / sum;
-    for (int c = 0; c < C; c++) y[c] *= inv;
-}
-
-static inline void softmax_row_backward(float *dx, const float *dy, const float *y, int C, int acc) {
-    float dot = 0.0f;
-    #pragma omp simd reduction(+ : dot)
-    for (int c = 0; c < C; c++) dot += dy[c] * y[c];
-    if (acc)
-        for (int c = 0; c < C; c++) dx[c] += y[c] * (dy[c] - dot);
-    else
-        for (int c = 0; c < C; c++) dx[c] = y[c] * (dy[c] - dot);
-}
-
 void softmax_forward(float *out, const float *inp, int N, int C) {
     #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) softmax_row(out + (size_t)n * C, inp + (size_t)n * C, C);
+    for (int n = 0; n < N; n++) nn_k_softmax_row(out + (size_t)n * C, inp + (size_t)n * C, C);
 }
 
 void softmax_backward(float *dinp, const float *dout, const float *out, int N, int C) {
     #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) softmax_row_backward(dinp + (size_t)n * C, dout + (size_t)n * C, out + (size_t)n * C, C, 1);
+    for (int n = 0; n < N; n++) nn_k_softmax_row_backward(dinp + (size_t)n * C, dout + (size_t)n * C, out + (size_t)n * C, C, 1);
 }
 
 void log_softmax_forward(float *out, const float *inp, int N, int C) {
@@ -253,7 +193,7 @@ void log_softmax_forward(float *out, const float *inp, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *y = out + (size_t)n * C;
-        float mx = row_max(x, C), sum = 0.0f;
+        float mx = nn_k_row_max(x, C), sum = 0.0f;
         #pragma omp simd reduction(+ : sum)
         for (int c = 0; c < C; c++) sum += nn_k_expf(x[c] - mx);
         float lse = mx + logf(sum);
@@ -284,54 +224,6 @@ void simnorm_backward(float *dinp, const float *dout, const float *out, int N, i
 // ---------------------------------------------------------------------------------------------
 // fused LayerNorm → activation or SimNorm (the tail of Linear → LayerNorm → act)
 
-// one row of C values: y = act(x); and dx = the input gradient (written, not accumulated)
-static inline void act_row(float *y, const float *x, int C, nn_act act) {
-    switch (act) {
-    case NN_ACT_RELU:
-        #pragma omp simd
-        for (int c = 0; c < C; c++) y[c] = nn_k_relu(x[c]);
-        break;
-    case NN_ACT_ELU:
-        #pragma omp simd
-        for (int c = 0; c < C; c++) y[c] = nn_k_elu(x[c]);
-        break;
-    case NN_ACT_TANH:
-        for (int c = 0; c < C; c++) y[c] = tanhf(x[c]);
-        break;
-    case NN_ACT_MISH:
-        #pragma omp simd
-        for (int c = 0; c < C; c++) y[c] = nn_k_mish(x[c]);
-        break;
-    default:
-        if (y != x) memcpy(y, x, sizeof(float) * C);
-        break;
-    }
-}
-
-static inline void act_row_backward(float *dx, const float *dy, const float *x, const float *y, int C, nn_act act) {
-    switch (act) {
-    case NN_ACT_RELU:
-        #pragma omp simd
-        for (int c = 0; c < C; c++) dx[c] = nn_k_relu_bwd(dy[c], x[c]);
-        break;
-    case NN_ACT_ELU:
-        #pragma omp simd
-        for (int c = 0; c < C; c++) dx[c] = nn_k_elu_bwd(dy[c], x[c], y[c]);
-        break;
-    case NN_ACT_TANH:
-        #pragma omp simd
-        for (int c = 0; c < C; c++) dx[c] = nn_k_tanh_bwd(dy[c], y[c]);
-        break;
-    case NN_ACT_MISH:
-        #pragma omp simd
-        for (int c = 0; c < C; c++) dx[c] = nn_k_mish_bwd(dy[c], x[c]);
-        break;
-    default:
-        memcpy(dx, dy, sizeof(float) * C);
-        break;
-    }
-}
-
 void layernorm_act_forward(float *out, float *ln, float *mean, float *rstd, const float *inp, const float *w,
                            const float *b, int N, int C, nn_act act, int group) {
     nn_check(group == 0 || (group > 0 && C % group == 0), "layernorm_act: width %d is not a multiple of the group %d",
@@ -339,11 +231,11 @@ void layernorm_act_forward(float *out, float *ln, float *mean, float *rstd, cons
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         float *l = ln + (size_t)n * C, *y = out + (size_t)n * C;
-        ln_row_forward(l, mean + n, rstd + n, inp + (size_t)n * C, w, b, C);
+        nn_k_ln_row_forward(l, mean + n, rstd + n, inp + (size_t)n * C, w, b, C);
         if (group)
-            for (int c = 0; c < C; c += group) softmax_row(y + c, l + c, group);
+            for (int c = 0; c < C; c += group) nn_k_softmax_row(y + c, l + c, group);
         else
-            act_row(y, l, C, act);
+            nn_k_act_row(y, l, C, act);
     }
 }
 
@@ -354,10 +246,10 @@ void layernorm_act_backward(float *dinp, float *dw, float *db, float *dbias, flo
     for (int n = 0; n < N; n++) {
         size_t o = (size_t)n * C;
         if (group)
-            for (int c = 0; c < C; c += group) softmax_row_backward(gln + o + c, dout + o + c, out + o + c, group, 0);
+            for (int c = 0; c < C; c += group) nn_k_softmax_row_backward(gln + o + c, dout + o + c, out + o + c, group, 0);
         else
-            act_row_backward(gln + o, dout + o, ln + o, out + o, C, act);
-        ln_row_backward(dinp + o, gln + o, inp + o, w, mean[n], rstd[n], C, 0);
+            nn_k_act_row_backward(gln + o, dout + o, ln + o, out + o, C, act);
+        nn_k_ln_row_backward(dinp + o, gln + o, inp + o, w, mean[n], rstd[n], C, 0);
     }
     ln_affine_grads(dw, db, dbias, gln, dinp, inp, mean, rstd, N, C);
 }
