@@ -232,6 +232,69 @@ NN_HD float nn_k_two_hot_bwd(const float *dy, float x, nn_bins b) {
     return (dy[k + 1] - dy[k]) * (1.0f / ((1.0f + fabsf(x)) * nn_k_bin_size(b)));
 }
 
+// one row: out(NB) = the two-hot encoding of x
+NN_HD void nn_k_two_hot_row(float *y, float x, nn_bins b) {
+    for (int j = 0; j < b.nb; j++) y[j] = 0.0f;
+    int k;
+    float f;
+    nn_k_two_hot_locate(x, b, &k, &f);
+    y[k] = 1.0f - f;
+    if (k + 1 < b.nb) y[k + 1] = f;
+}
+
+// Σ_k p(k)·bin_k, the expectation of a row of bin probabilities (symlog space)
+NN_HD float nn_k_bin_expect(const float *p, nn_bins b) {
+    float e = 0.0f;
+    for (int k = 0; k < b.nb; k++) e += p[k] * nn_k_bin_value(b, k);
+    return e;
+}
+
+// ---- log-softmax and the losses, one row ----------------------------------------------------
+NN_HD void nn_k_log_softmax_row(float *y, const float *x, int C) {
+    float mx = nn_k_row_max(x, C), sum = 0.0f;
+    NN_PRAGMA(omp simd reduction(+ : sum))
+    for (int c = 0; c < C; c++) sum += nn_k_expf(x[c] - mx);
+    float lse = mx + logf(sum);
+    for (int c = 0; c < C; c++) y[c] = x[c] - lse;
+}
+
+NN_HD void nn_k_log_softmax_row_backward(float *dx, const float *dy, const float *y, int C) {
+    float sum = 0.0f;
+    for (int c = 0; c < C; c++) sum += dy[c];
+    for (int c = 0; c < C; c++) dx[c] += dy[c] - nn_k_expf(y[c]) * sum;
+}
+
+// soft cross-entropy −Σ t·logp, and its gradients (dlogits += dloss·(softmax·Σt − t), dtarget −=
+// dloss·logp; either may be NULL)
+NN_HD float nn_k_soft_ce_row(const float *logp, const float *t, int C) {
+    float l = 0.0f;
+    for (int c = 0; c < C; c++) l -= t[c] * logp[c];
+    return l;
+}
+
+NN_HD void nn_k_soft_ce_row_backward(float *dlogits, float *dtarget, float dloss, const float *logp, const float *t,
+                                     int C) {
+    if (dlogits) {
+        float tsum = 0.0f;
+        for (int c = 0; c < C; c++) tsum += t[c];
+        for (int c = 0; c < C; c++) dlogits[c] += dloss * (expf(logp[c]) * tsum - t[c]);
+    }
+    if (dtarget)
+        for (int c = 0; c < C; c++) dtarget[c] -= dloss * logp[c];
+}
+
+// mean squared error (1/C)·Σ (a−b)², and the gradient one element of a gets (b gets its negative)
+NN_HD float nn_k_mse_row(const float *a, const float *b, int C) {
+    float l = 0.0f;
+    for (int c = 0; c < C; c++) {
+        float d = a[c] - b[c];
+        l += d * d;
+    }
+    return l / (float)C;
+}
+
+NN_HD float nn_k_mse_bwd(float dloss, float a, float b, int C) { return 2.0f * dloss / (float)C * (a - b); }
+
 // ---- Adam (PyTorch's, L2 weight decay) --------------------------------------------------------
 // Constants of one step: the bias corrections folded into a step size and 1/√c2.
 typedef struct {

@@ -190,26 +190,13 @@ void softmax_backward(float *dinp, const float *dout, const float *out, int N, i
 
 void log_softmax_forward(float *out, const float *inp, int N, int C) {
     #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *y = out + (size_t)n * C;
-        float mx = nn_k_row_max(x, C), sum = 0.0f;
-        #pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < C; c++) sum += nn_k_expf(x[c] - mx);
-        float lse = mx + logf(sum);
-        for (int c = 0; c < C; c++) y[c] = x[c] - lse;
-    }
+    for (int n = 0; n < N; n++) nn_k_log_softmax_row(out + (size_t)n * C, inp + (size_t)n * C, C);
 }
 
 void log_softmax_backward(float *dinp, const float *dout, const float *out, int N, int C) {
     #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *y = out + (size_t)n * C, *dy = dout + (size_t)n * C;
-        float sum = 0.0f;
-        for (int c = 0; c < C; c++) sum += dy[c];
-        float *dx = dinp + (size_t)n * C;
-        for (int c = 0; c < C; c++) dx[c] += dy[c] - nn_k_expf(y[c]) * sum;
-    }
+    for (int n = 0; n < N; n++)
+        nn_k_log_softmax_row_backward(dinp + (size_t)n * C, dout + (size_t)n * C, out + (size_t)n * C, C);
 }
 
 void simnorm_forward(float *out, const float *inp, int N, int C, int V) {
@@ -281,15 +268,7 @@ void symexp_backward(float *dinp, const float *dout, const float *inp, size_t n)
 // two-hot
 
 void two_hot_forward(float *out, const float *x, int N, nn_bins bins) {
-    memset(out, 0, sizeof(float) * (size_t)N * bins.nb);
-    for (int n = 0; n < N; n++) {
-        int k;
-        float f;
-        nn_k_two_hot_locate(x[n], bins, &k, &f);
-        float *y = out + (size_t)n * bins.nb;
-        y[k] = 1.0f - f;
-        if (k + 1 < bins.nb) y[k + 1] = f;
-    }
+    for (int n = 0; n < N; n++) nn_k_two_hot_row(out + (size_t)n * bins.nb, x[n], bins);
 }
 
 void two_hot_backward(float *dx, const float *dout, const float *x, int N, nn_bins bins) {
@@ -298,12 +277,7 @@ void two_hot_backward(float *dx, const float *dout, const float *x, int N, nn_bi
 
 void two_hot_expect_forward(float *out, float *prob, const float *logits, int N, nn_bins bins) {
     softmax_forward(prob, logits, N, bins.nb);
-    for (int n = 0; n < N; n++) {
-        const float *p = prob + (size_t)n * bins.nb;
-        float e = 0.0f;
-        for (int k = 0; k < bins.nb; k++) e += p[k] * nn_k_bin_value(bins, k);
-        out[n] = e;
-    }
+    for (int n = 0; n < N; n++) out[n] = nn_k_bin_expect(prob + (size_t)n * bins.nb, bins);
 }
 
 void two_hot_expect_backward(float *dlogits, const float *dout, const float *prob, const float *out,
@@ -320,49 +294,28 @@ void two_hot_expect_backward(float *dlogits, const float *dout, const float *pro
 
 void soft_ce_forward(float *loss, float *logp, const float *logits, const float *target, int N, int C) {
     log_softmax_forward(logp, logits, N, C);
-    for (int n = 0; n < N; n++) {
-        float l = 0.0f;
-        for (int c = 0; c < C; c++) l -= target[(size_t)n * C + c] * logp[(size_t)n * C + c];
-        loss[n] = l;
-    }
+    for (int n = 0; n < N; n++) loss[n] = nn_k_soft_ce_row(logp + (size_t)n * C, target + (size_t)n * C, C);
 }
 
 void soft_ce_backward(float *dlogits, float *dtarget, const float *dloss, const float *logp,
                       const float *target, int N, int C) {
-    for (int n = 0; n < N; n++) {
-        const float *t = target + (size_t)n * C, *lp = logp + (size_t)n * C;
-        if (dlogits) {
-            // ∂/∂logits = softmax·Σt − t
-            float tsum = 0.0f;
-            for (int c = 0; c < C; c++) tsum += t[c];
-            for (int c = 0; c < C; c++) dlogits[(size_t)n * C + c] += dloss[n] * (expf(lp[c]) * tsum - t[c]);
-        }
-        if (dtarget)
-            for (int c = 0; c < C; c++) dtarget[(size_t)n * C + c] -= dloss[n] * lp[c];
-    }
+    for (int n = 0; n < N; n++)
+        nn_k_soft_ce_row_backward(dlogits ? dlogits + (size_t)n * C : NULL, dtarget ? dtarget + (size_t)n * C : NULL,
+                                  dloss[n], logp + (size_t)n * C, target + (size_t)n * C, C);
 }
 
 void mse_forward(float *loss, const float *a, const float *b, int N, int C) {
     #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        float l = 0.0f;
-        for (int c = 0; c < C; c++) {
-            float d = a[(size_t)n * C + c] - b[(size_t)n * C + c];
-            l += d * d;
-        }
-        loss[n] = l / (float)C;
-    }
+    for (int n = 0; n < N; n++) loss[n] = nn_k_mse_row(a + (size_t)n * C, b + (size_t)n * C, C);
 }
 
 void mse_backward(float *da, float *db, const float *dloss, const float *a, const float *b, int N, int C) {
     #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        float s = 2.0f * dloss[n] / (float)C;
+    for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             size_t i = (size_t)n * C + c;
-            float g = s * (a[i] - b[i]);
+            float g = nn_k_mse_bwd(dloss[n], a[i], b[i], C);
             if (da) da[i] += g;
             if (db) db[i] -= g;
         }
-    }
 }
