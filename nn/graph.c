@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "device.h"
 
 // ---------------------------------------------------------------------------------------------
 // arena: a list of blocks; a pass bumps through them and reset rewinds to the first
@@ -48,7 +49,7 @@ void nn_graph_free(nn_graph *g) {
     if (!g) return;
     for (arena_block *b = g->first, *next; b; b = next) {
         next = b->next;
-        nn_free(b->mem);
+        nn_device_free(b->mem);
         nn_free(b);
     }
     nn_free(g);
@@ -83,7 +84,7 @@ void *nn_graph_alloc(nn_graph *g, size_t bytes) {
     // else a new block right after the current one
     arena_block *nb = nn_malloc(sizeof *nb);
     nb->size = bytes > g->chunk ? bytes : g->chunk;
-    nb->mem = nn_malloc(nb->size);
+    nb->mem = nn_device_alloc(nb->size);
     if (cur) {
         nb->next = cur->next;
         cur->next = nb;

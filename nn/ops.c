@@ -7,6 +7,20 @@
 
 #include "common.h"
 #include "kernels.h"
+#ifdef PWM_CUDA
+#include "cuda/cuda.h"
+#include "device.h"
+// while the CUDA device is selected, an op runs its cuda_ twin (nn/cuda/cuda.h) and returns
+#define CUDA_OR_CPU(call)          \
+    do {                           \
+        if (nn_cuda_active) {      \
+            cuda_##call;           \
+            return;                \
+        }                          \
+    } while (0)
+#else
+#define CUDA_OR_CPU(call) ((void)0)
+#endif
 
 nn_gemm_prof nn_gemm_stats;
 
@@ -20,9 +34,9 @@ int nn_act_parse(const char *s) {
     return -1;
 }
 
-void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-              const float *B, int ldb, float beta, float *C, int ldc) {
-    double t0 = nn_gemm_stats.enabled ? nn_now() : 0;
+// C = alpha·op(A)·op(B) + beta·C on the CPU, in row blocks chosen by shape alone
+static void sgemm_blocks(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                         const float *B, int ldb, float beta, float *C, int ldc) {
     // OpenBLAS's own threading changes the rounding with the thread count, so OpenBLAS runs on one
     // thread and the rows of C are split into blocks that depend on the shape only, one
     // single-threaded sgemm per block on the OpenMP threads
@@ -37,6 +51,16 @@ void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     m, N, K, alpha, Ai, lda, B, ldb, beta, C + (size_t)r0 * ldc, ldc);
     }
+}
+
+void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc) {
+    double t0 = nn_gemm_stats.enabled ? nn_now() : 0;
+#ifdef PWM_CUDA
+    if (nn_cuda_active) cuda_sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+#endif
+        sgemm_blocks(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (nn_gemm_stats.enabled) {
         nn_gemm_stats.seconds += nn_now() - t0;
         nn_gemm_stats.flops += 2.0 * M * N * K;
@@ -62,6 +86,7 @@ static void sum_rows_into(float *out, const float *x, int N, int C) {
 // linear
 
 void linear_forward(float *out, const float *inp, const float *W, const float *b, int N, int C, int OC) {
+    CUDA_OR_CPU(linear_forward(out, inp, W, b, N, C, OC));
     // out = b broadcast over rows, then out += inp·W^T
     if (b) {
         #pragma omp parallel for schedule(static)
@@ -72,6 +97,7 @@ void linear_forward(float *out, const float *inp, const float *W, const float *b
 
 void linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
                      const float *W, int N, int C, int OC) {
+    CUDA_OR_CPU(linear_backward(dinp, dW, db, dout, inp, W, N, C, OC));
     if (dinp) nn_sgemm(0, 0, N, C, OC, 1.0f, dout, OC, W, C, 1.0f, dinp, C);
     if (dW) nn_sgemm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dW, C);
     if (db) sum_rows_into(db, dout, N, OC);
@@ -107,6 +133,7 @@ static void ln_affine_grads(float *dw, float *db, float *dbias, const float *dy,
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                        const float *b, int N, int C) {
+    CUDA_OR_CPU(layernorm_forward(out, mean, rstd, inp, w, b, N, C));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++)
         nn_k_ln_row_forward(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)n * C, w, b, C);
@@ -114,6 +141,7 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
 
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, int N, int C) {
+    CUDA_OR_CPU(layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C));
     if (dinp) {
         #pragma omp parallel for schedule(static)
         for (int n = 0; n < N; n++)
@@ -126,6 +154,7 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 // activations
 
 void act_forward(float *out, const float *inp, size_t n, nn_act act) {
+    CUDA_OR_CPU(act_forward(out, inp, n, act));
     // one loop per activation, so each vectorises
     switch (act) {
     case NN_ACT_RELU:
@@ -151,6 +180,7 @@ void act_forward(float *out, const float *inp, size_t n, nn_act act) {
 }
 
 void act_backward(float *dinp, const float *dout, const float *inp, const float *out, size_t n, nn_act act) {
+    CUDA_OR_CPU(act_backward(dinp, dout, inp, out, n, act));
     switch (act) {
     case NN_ACT_RELU:
         #pragma omp parallel for simd schedule(static)
@@ -179,21 +209,25 @@ void act_backward(float *dinp, const float *dout, const float *inp, const float 
 // softmax family
 
 void softmax_forward(float *out, const float *inp, int N, int C) {
+    CUDA_OR_CPU(softmax_forward(out, inp, N, C));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) nn_k_softmax_row(out + (size_t)n * C, inp + (size_t)n * C, C);
 }
 
 void softmax_backward(float *dinp, const float *dout, const float *out, int N, int C) {
+    CUDA_OR_CPU(softmax_backward(dinp, dout, out, N, C));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) nn_k_softmax_row_backward(dinp + (size_t)n * C, dout + (size_t)n * C, out + (size_t)n * C, C, 1);
 }
 
 void log_softmax_forward(float *out, const float *inp, int N, int C) {
+    CUDA_OR_CPU(log_softmax_forward(out, inp, N, C));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) nn_k_log_softmax_row(out + (size_t)n * C, inp + (size_t)n * C, C);
 }
 
 void log_softmax_backward(float *dinp, const float *dout, const float *out, int N, int C) {
+    CUDA_OR_CPU(log_softmax_backward(dinp, dout, out, N, C));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++)
         nn_k_log_softmax_row_backward(dinp + (size_t)n * C, dout + (size_t)n * C, out + (size_t)n * C, C);
@@ -215,6 +249,7 @@ void layernorm_act_forward(float *out, float *ln, float *mean, float *rstd, cons
                            const float *b, int N, int C, nn_act act, int group) {
     nn_check(group == 0 || (group > 0 && C % group == 0), "layernorm_act: width %d is not a multiple of the group %d",
              C, group);
+    CUDA_OR_CPU(layernorm_act_forward(out, ln, mean, rstd, inp, w, b, N, C, act, group));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         float *l = ln + (size_t)n * C, *y = out + (size_t)n * C;
@@ -229,6 +264,7 @@ void layernorm_act_forward(float *out, float *ln, float *mean, float *rstd, cons
 void layernorm_act_backward(float *dinp, float *dw, float *db, float *dbias, float *gln, const float *dout,
                             const float *inp, const float *ln, const float *out, const float *w, const float *mean,
                             const float *rstd, int N, int C, nn_act act, int group) {
+    CUDA_OR_CPU(layernorm_act_backward(dinp, dw, db, dbias, gln, dout, inp, ln, out, w, mean, rstd, N, C, act, group));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         size_t o = (size_t)n * C;
@@ -245,21 +281,25 @@ void layernorm_act_backward(float *dinp, float *dw, float *db, float *dbias, flo
 // symlog / symexp
 
 void symlog_forward(float *out, const float *inp, size_t n) {
+    CUDA_OR_CPU(symlog_forward(out, inp, n));
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) out[i] = nn_k_symlog(inp[i]);
 }
 
 void symlog_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    CUDA_OR_CPU(symlog_backward(dinp, dout, inp, n));
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) dinp[i] += nn_k_symlog_bwd(dout[i], inp[i]);
 }
 
 void symexp_forward(float *out, const float *inp, size_t n) {
+    CUDA_OR_CPU(symexp_forward(out, inp, n));
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) out[i] = nn_k_symexp(inp[i]);
 }
 
 void symexp_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    CUDA_OR_CPU(symexp_backward(dinp, dout, inp, n));
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) dinp[i] += nn_k_symexp_bwd(dout[i], inp[i]);
 }
@@ -268,20 +308,24 @@ void symexp_backward(float *dinp, const float *dout, const float *inp, size_t n)
 // two-hot
 
 void two_hot_forward(float *out, const float *x, int N, nn_bins bins) {
+    CUDA_OR_CPU(two_hot_forward(out, x, N, bins));
     for (int n = 0; n < N; n++) nn_k_two_hot_row(out + (size_t)n * bins.nb, x[n], bins);
 }
 
 void two_hot_backward(float *dx, const float *dout, const float *x, int N, nn_bins bins) {
+    CUDA_OR_CPU(two_hot_backward(dx, dout, x, N, bins));
     for (int n = 0; n < N; n++) dx[n] += nn_k_two_hot_bwd(dout + (size_t)n * bins.nb, x[n], bins);
 }
 
 void two_hot_expect_forward(float *out, float *prob, const float *logits, int N, nn_bins bins) {
+    CUDA_OR_CPU(two_hot_expect_forward(out, prob, logits, N, bins));
     softmax_forward(prob, logits, N, bins.nb);
     for (int n = 0; n < N; n++) out[n] = nn_k_bin_expect(prob + (size_t)n * bins.nb, bins);
 }
 
 void two_hot_expect_backward(float *dlogits, const float *dout, const float *prob, const float *out,
                              int N, nn_bins bins) {
+    CUDA_OR_CPU(two_hot_expect_backward(dlogits, dout, prob, out, N, bins));
     for (int n = 0; n < N; n++) {
         const float *p = prob + (size_t)n * bins.nb;
         float *dl = dlogits + (size_t)n * bins.nb;
@@ -293,23 +337,27 @@ void two_hot_expect_backward(float *dlogits, const float *dout, const float *pro
 // losses
 
 void soft_ce_forward(float *loss, float *logp, const float *logits, const float *target, int N, int C) {
+    CUDA_OR_CPU(soft_ce_forward(loss, logp, logits, target, N, C));
     log_softmax_forward(logp, logits, N, C);
     for (int n = 0; n < N; n++) loss[n] = nn_k_soft_ce_row(logp + (size_t)n * C, target + (size_t)n * C, C);
 }
 
 void soft_ce_backward(float *dlogits, float *dtarget, const float *dloss, const float *logp,
                       const float *target, int N, int C) {
+    CUDA_OR_CPU(soft_ce_backward(dlogits, dtarget, dloss, logp, target, N, C));
     for (int n = 0; n < N; n++)
         nn_k_soft_ce_row_backward(dlogits ? dlogits + (size_t)n * C : NULL, dtarget ? dtarget + (size_t)n * C : NULL,
                                   dloss[n], logp + (size_t)n * C, target + (size_t)n * C, C);
 }
 
 void mse_forward(float *loss, const float *a, const float *b, int N, int C) {
+    CUDA_OR_CPU(mse_forward(loss, a, b, N, C));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) loss[n] = nn_k_mse_row(a + (size_t)n * C, b + (size_t)n * C, C);
 }
 
 void mse_backward(float *da, float *db, const float *dloss, const float *a, const float *b, int N, int C) {
+    CUDA_OR_CPU(mse_backward(da, db, dloss, a, b, N, C));
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {

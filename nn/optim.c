@@ -4,6 +4,10 @@
 #include <math.h>
 
 #include "kernels.h"
+#ifdef PWM_CUDA
+#include "cuda/cuda.h"
+#include "device.h"
+#endif
 
 nn_adam nn_adam_default(void) { return (nn_adam){.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}; }
 
@@ -13,6 +17,12 @@ static void adam_pass(nn_adam *opt, nn_params *p, float lr, float gscale) {
     float c1 = 1.0f - powf(opt->beta1, (float)opt->step), c2 = 1.0f - powf(opt->beta2, (float)opt->step);
     nn_k_adam a = {opt->beta1, opt->beta2, opt->weight_decay, opt->eps, lr / c1, 1.0f / sqrtf(c2), gscale};
     float *x = p->values, *g = p->grads, *m = p->m, *v = p->v;
+#ifdef PWM_CUDA
+    if (nn_cuda_active) {
+        cuda_adam(&a, x, m, v, g, p->count);
+        return;
+    }
+#endif
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < p->count; i++) nn_k_adam_update(&a, x + i, m + i, v + i, g[i]);
 }
@@ -35,6 +45,9 @@ double nn_clip_adam_step(nn_adam *opt, nn_params *p, float lr, double max_norm) 
 
 double nn_grad_norm(const nn_params *p) {
     // sum of squares per fixed chunk (in parallel), then the chunks in order
+#ifdef PWM_CUDA
+    if (nn_cuda_active) return sqrt(cuda_sum_squares(p->grads, p->count, NORM_CHUNK));
+#endif
     size_t nchunks = (p->count + NORM_CHUNK - 1) / NORM_CHUNK;
     double partial[nchunks ? nchunks : 1];
     #pragma omp parallel for schedule(static)

@@ -43,7 +43,7 @@ static unsigned grid(size_t n) { return (unsigned)((n + TPB - 1) / TPB); }
 // device, cuBLAS, arena
 
 static cublasHandle_t blas;
-static char dev_name[256];
+static char dev_name[320];
 static unsigned char *arena;
 static size_t arena_size, arena_used;
 static long arena_live;
