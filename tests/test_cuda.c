@@ -9,11 +9,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "../bench/bench.h"
 #include "../nn/common.h"
 #include "../nn/device.h"
 #include "../nn/optim.h"
-#include "../policy/actor.h"
-#include "../worldmodel/wm.h"
 #include "gradcheck.h"
 #include "test.h"
 
@@ -236,9 +235,8 @@ TEST(world_model_step_matches_cpu) {
 }
 
 TEST(pwm_actor_step_matches_cpu) {
-    // PWM's policy extraction step through a frozen world model: z0 = enc(obs); H steps of
-    // a = actor(z), r = R(z, a), z = dyn(z, a); loss = −(Σ γ^t r_t + γ^H V(z_H)) / H with a frozen
-    // critic V; the actor's gradient, then its clipped Adam step
+    // PWM's policy extraction step through a frozen world model (bench.h: bench_actor_loss, what
+    // `bench nn` times) with a frozen critic: the actor's gradient, then its clipped Adam step
     use_gpu();
     int B = 64, H = 8, A = 3;
     wm_config wc = {.obs_dim = 11, .act_dim = A, .latent = 64, .enc_dim = 96, .enc_layers = 1, .mlp_dim = 128,
@@ -272,17 +270,7 @@ TEST(pwm_actor_step_matches_cpu) {
         nn_params_set_frozen(&cp, 1);
         nn_graph *g = nn_graph_new(0);
         nn_params_zero_grad(&ap);
-        nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, obs, B, 11, 0), NULL), *ret = NULL;
-        float disc = 1.0f;
-        for (int t = 0; t < H; t++) {
-            nn_tensor *u = actor_forward(g, &a, z, NULL);
-            nn_tensor *rt = nn_scale(g, nn_mean(g, wm_reward(g, &w, z, u, NULL)), disc);
-            ret = ret ? nn_add(g, ret, rt) : rt;
-            z = wm_dynamics(g, &w, z, u, NULL);
-            disc *= 0.99f;
-        }
-        ret = nn_add(g, ret, nn_scale(g, nn_mean(g, nn_mlp_forward(g, &critic, z)), disc));
-        nn_tensor *l = nn_scale(g, ret, -1.0f / (float)H);
+        nn_tensor *l = bench_actor_loss(g, &w, &a, &critic, obs, B, H, 0.99f);
         nn_backward(g, l);
         loss[k] = l->x[0];
         count = ap.count;
