@@ -69,9 +69,16 @@ extern "C" int cuda_init(char *err, size_t errlen) {
     // plain fp32 products (no TF32), no atomics: reruns are bitwise equal
     CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH));
     CUBLAS_CHECK(cublasSetAtomicsMode(blas, CUBLAS_ATOMICS_NOT_ALLOWED));
-    // the arena: one managed allocation, PWM_CUDA_ARENA_MB (default 16384), populated on first touch
+    // the arena: one managed allocation of PWM_CUDA_ARENA_MB (default 16384), never more than half
+    // the GPU's free memory (asking for more managed memory than is free can hang a GPU)
     const char *mb = getenv("PWM_CUDA_ARENA_MB");
     arena_size = (size_t)(mb && atol(mb) > 0 ? atol(mb) : 16384) << 20;
+    size_t free_b = 0, total_b = 0;
+    if ((e = cudaMemGetInfo(&free_b, &total_b)) != cudaSuccess) {
+        snprintf(err, errlen, "cudaMemGetInfo: %s", cudaGetErrorString(e));
+        return -1;
+    }
+    if (arena_size > free_b / 2) arena_size = free_b / 2 & ~(size_t)((1 << 20) - 1);
     if ((e = cudaMallocManaged(&arena, arena_size, cudaMemAttachGlobal)) != cudaSuccess) {
         snprintf(err, errlen, "could not reserve the %zu MiB device arena (%s); set PWM_CUDA_ARENA_MB lower",
                  arena_size >> 20, cudaGetErrorString(e));
