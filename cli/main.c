@@ -21,7 +21,7 @@ static int cmd_version(int argc, char **argv) {
         printf("CUDA backend: built with nvcc %s; NOT YET RUN ON A GPU (make test-cuda has never run on one)\n",
                PWM_NVCC_VERSION);
     else
-        printf("CUDA backend: not built (nvcc was not found); CPU only\n");
+        printf("CUDA backend: not built (nvcc was not found, or CUDA=0); CPU only\n");
     return 0;
 }
 

@@ -26,7 +26,7 @@ static int start_cuda(char *err, size_t errlen) {
     started = 1;
     return 0;
 #else
-    return nn_err(err, errlen, "this build has no CUDA backend (nvcc was not found when it was built; rebuild with "
+    return nn_err(err, errlen, "this build has no CUDA backend (built without nvcc or with CUDA=0; rebuild with "
                                "the CUDA toolkit on PATH)");
 #endif
 }

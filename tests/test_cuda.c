@@ -19,7 +19,7 @@
 // select the GPU or skip the case; the CPU is selected again by use_cpu
 static void use_gpu(void) {
     char err[512];
-    if (!nn_device_cuda_built()) test_skip("this build has no CUDA backend (nvcc was not found when it was built)");
+    if (!nn_device_cuda_built()) test_skip("this build has no CUDA backend (built without nvcc or with CUDA=0)");
     if (nn_device_select("cuda", err, sizeof err)) test_skip("%s", err);
 }
 
