@@ -76,3 +76,13 @@ void nn_device_free(void *p) {
 #endif
     nn_free(p);
 }
+
+void nn_device_zero(void *p, size_t bytes) {
+#ifdef PWM_CUDA
+    if (cuda_owns(p)) {
+        cuda_zero(p, bytes);
+        return;
+    }
+#endif
+    memset(p, 0, bytes);
+}

@@ -31,5 +31,7 @@ int nn_device_cuda_built(void);
 // CUDA); nn_device_free takes either kind.
 void *nn_device_alloc(size_t bytes);
 void nn_device_free(void *p);
+// memset(p, 0, bytes) where p lives: on the GPU for the device arena (so the pages stay there)
+void nn_device_zero(void *p, size_t bytes);
 
 #endif

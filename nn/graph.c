@@ -119,7 +119,7 @@ float *nn_grad(nn_graph *g, nn_tensor *t) {
     if (!t->g) {
         size_t bytes = sizeof(float) * (size_t)t->n * t->d;
         t->g = nn_graph_alloc(g, bytes);
-        memset(t->g, 0, bytes);
+        nn_device_zero(t->g, bytes);
     }
     return t->g;
 }

@@ -67,7 +67,7 @@ size_t nn_params_numel(const nn_params *p) {
     return n;
 }
 
-void nn_params_zero_grad(nn_params *p) { memset(p->grads, 0, sizeof(float) * p->count); }
+void nn_params_zero_grad(nn_params *p) { nn_device_zero(p->grads, sizeof(float) * p->count); }
 
 void nn_params_set_frozen(nn_params *p, int frozen) {
     p->frozen = frozen;

@@ -37,6 +37,8 @@ const char *cuda_device_name(void);
 void *cuda_alloc(size_t bytes);
 void cuda_free(void *p);
 int cuda_owns(const void *p);
+// memset(p, 0, bytes) on the GPU (the pages stay on the device), finished when it returns.
+void cuda_zero(void *p, size_t bytes);
 // Bytes of the arena handed out now, and its size.
 size_t cuda_arena_used(void);
 size_t cuda_arena_size(void);

@@ -99,8 +99,7 @@ extern "C" void *cuda_alloc(size_t bytes) {
     void *p = arena + arena_used;
     arena_used += need;
     arena_live++;
-    CUDA_CHECK(cudaMemset(p, 0, bytes));
-    CUDA_CHECK(cudaDeviceSynchronize());
+    cuda_zero(p, bytes);
     return p;
 }
 
@@ -111,6 +110,11 @@ extern "C" void cuda_free(void *p) {
 
 extern "C" int cuda_owns(const void *p) {
     return arena && (const unsigned char *)p >= arena && (const unsigned char *)p < arena + arena_size;
+}
+
+extern "C" void cuda_zero(void *p, size_t bytes) {
+    CUDA_CHECK(cudaMemset(p, 0, bytes));
+    CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 extern "C" size_t cuda_arena_used(void) { return arena_used; }
