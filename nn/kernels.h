@@ -157,6 +157,15 @@ NN_HD void nn_k_softmax_row_backward(float *dx, const float *dy, const float *y,
         for (int c = 0; c < C; c++) dx[c] = y[c] * (dy[c] - dot);
 }
 
+// SimNorm over one row of C values: softmax within each group of V; and its backward
+NN_HD void nn_k_simnorm_row(float *y, const float *x, int C, int V) {
+    for (int c = 0; c < C; c += V) nn_k_softmax_row(y + c, x + c, V);
+}
+
+NN_HD void nn_k_simnorm_row_backward(float *dx, const float *dy, const float *y, int C, int V, int acc) {
+    for (int c = 0; c < C; c += V) nn_k_softmax_row_backward(dx + c, dy + c, y + c, V, acc);
+}
+
 // one row of C values: y = act(x); and dx = the input gradient (written, not accumulated)
 NN_HD void nn_k_act_row(float *y, const float *x, int C, nn_act act) {
     switch (act) {

@@ -235,11 +235,16 @@ void log_softmax_backward(float *dinp, const float *dout, const float *out, int 
 
 void simnorm_forward(float *out, const float *inp, int N, int C, int V) {
     nn_check(C % V == 0, "simnorm: width %d is not a multiple of the group size %d", C, V);
-    softmax_forward(out, inp, N * (C / V), V);
+    CUDA_OR_CPU(simnorm_forward(out, inp, N, C, V));
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) nn_k_simnorm_row(out + (size_t)n * C, inp + (size_t)n * C, C, V);
 }
 
 void simnorm_backward(float *dinp, const float *dout, const float *out, int N, int C, int V) {
-    softmax_backward(dinp, dout, out, N * (C / V), V);
+    CUDA_OR_CPU(simnorm_backward(dinp, dout, out, N, C, V));
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        nn_k_simnorm_row_backward(dinp + (size_t)n * C, dout + (size_t)n * C, out + (size_t)n * C, C, V, 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,7 +260,7 @@ void layernorm_act_forward(float *out, float *ln, float *mean, float *rstd, cons
         float *l = ln + (size_t)n * C, *y = out + (size_t)n * C;
         nn_k_ln_row_forward(l, mean + n, rstd + n, inp + (size_t)n * C, w, b, C);
         if (group)
-            for (int c = 0; c < C; c += group) nn_k_softmax_row(y + c, l + c, group);
+            nn_k_simnorm_row(y, l, C, group);
         else
             nn_k_act_row(y, l, C, act);
     }
@@ -269,7 +274,7 @@ void layernorm_act_backward(float *dinp, float *dw, float *db, float *dbias, flo
     for (int n = 0; n < N; n++) {
         size_t o = (size_t)n * C;
         if (group)
-            for (int c = 0; c < C; c += group) nn_k_softmax_row_backward(gln + o + c, dout + o + c, out + o + c, group, 0);
+            nn_k_simnorm_row_backward(gln + o, dout + o, out + o, C, group, 0);
         else
             nn_k_act_row_backward(gln + o, dout + o, ln + o, out + o, C, act);
         nn_k_ln_row_backward(dinp + o, gln + o, inp + o, w, mean[n], rstd[n], C, 0);
