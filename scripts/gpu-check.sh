@@ -40,6 +40,12 @@ mkdir -p "$out"
 if [ -x .gpu-check/bin/pwm ]; then
     export LD_LIBRARY_PATH="$PWD/.gpu-check/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     pwm=.gpu-check/bin/pwm tests=.gpu-check/bin/tests
+    # cuBLAS where this machine keeps it, if not under /usr/local/cuda/lib64 (the binaries' rpath)
+    if ldd "$tests" | grep -q 'libcublas.*not found'; then
+        dir=$(find /usr/local /opt /usr/lib -name 'libcublas.so.13*' 2>/dev/null | head -1 | xargs -r dirname)
+        [ -n "$dir" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$dir"
+    fi
+    ldd "$tests" | grep 'not found' && echo "gpu-check: libraries missing (above); see docs/cuda.md"
 else
     make -j"$(nproc)" > "$out/build.txt" 2>&1 || { tail -20 "$out/build.txt"; exit 1; }
     pwm=build/pwm tests=build/tests
