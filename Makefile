@@ -46,7 +46,8 @@ endif
 
 # nvcc: detected and reported. Where it is found the CUDA backend (nn/cuda/*.cu) is compiled and
 # linked in (CUDA=0 turns it off; SANITIZE=1 builds without it); the CPU path is the same either way
-NVCC := $(shell command -v nvcc 2>/dev/null)
+# (on PATH, else the toolkit's usual place)
+NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 CUDA ?= $(if $(NVCC),1,0)
 ifeq ($(SANITIZE),1)
 CUDA := 0
