@@ -20,7 +20,7 @@
 #include "bench.h"
 
 typedef struct {
-    int obs, act, latent, enc_dim, enc_layers, mlp_dim, batch, horizon, steps, warmup, threads, envs;
+    int obs, act, latent, enc_dim, enc_layers, mlp_dim, batch, horizon, steps, warmup, threads, envs, actor_steps;
     const char *size, *device;
 } nn_bench_cfg;
 
@@ -70,7 +70,8 @@ static double actor_step_seconds(world_model *w, const nn_bench_cfg *c, const fl
     nn_graph *g = nn_graph_new(0);
     nn_adam opt = nn_adam_default();
     double t0 = 0;
-    for (int i = 0; i < c->warmup + c->steps; i++) {
+    int steps = c->actor_steps < 0 ? c->steps : c->actor_steps;
+    for (int i = 0; i < c->warmup + steps; i++) {
         if (i == c->warmup) t0 = nn_now();
         nn_graph_reset(g);
         nn_params_zero_grad(&ap);
@@ -79,7 +80,7 @@ static double actor_step_seconds(world_model *w, const nn_bench_cfg *c, const fl
         nn_clip_adam_step(&opt, &ap, 2e-3f, 1.0);
         *loss = l->x[0];
     }
-    double dt = (nn_now() - t0) / c->steps;
+    double dt = (nn_now() - t0) / steps;
     nn_params_set_frozen(&w->p, 0);
     nn_graph_free(g);
     nn_params_free(&ap), nn_params_free(&cp);
@@ -126,7 +127,7 @@ static const char nn_summary[] =
 
 int bench_nn(int argc, char **argv) {
     nn_bench_cfg c = {.obs = 11, .act = 3, .latent = -1, .enc_dim = -1, .enc_layers = -1, .mlp_dim = -1,
-                      .batch = 256, .horizon = 16, .steps = 20, .warmup = 3, .threads = 0, .envs = 64,
+                      .batch = 256, .horizon = 16, .steps = 20, .warmup = 3, .threads = 0, .envs = 64, .actor_steps = -1,
                       .size = "single", .device = "cpu"};
     const args_opt opts[] = {
         {"size", ARG_CHOICE, &c.size, "model size preset: single (5M-class, the paper's single-task WM) or paper (48M)", "single|paper", NULL},
@@ -142,6 +143,7 @@ int bench_nn(int argc, char **argv) {
         {"warmup", ARG_INT, &c.warmup, "untimed steps first", NULL, "N"},
         {"threads", ARG_INT, &c.threads, "threads (0: all cores)", NULL, "T"},
         {"envs", ARG_INT, &c.envs, "the actor step's batch (PWM's environments)", NULL, "N"},
+        {"actor-steps", ARG_INT, &c.actor_steps, "timed actor steps (-1: as --steps; 0: skip the actor step)", NULL, "N"},
         {"device", ARG_CHOICE, &c.device, "where to compute: auto (CUDA if a GPU answers), cpu, or cuda (the CUDA path "
                                           "has not yet run on a GPU)", "auto|cpu|cuda", NULL},
         {0},
@@ -219,9 +221,11 @@ int bench_nn(int argc, char **argv) {
     }
     printf("activation arena       %9.1f MiB\n", (double)nn_graph_bytes(g) / (1 << 20));
     fflush(stdout);
-    double aloss = 0, actor_step = actor_step_seconds(&w, &c, obs, &aloss);
-    printf("PWM actor step         %9.2f ms   (%d starts x horizon %d through the frozen model, actor [400, 200, 100];"
+    double aloss = 0, actor_step = c.actor_steps ? actor_step_seconds(&w, &c, obs, &aloss) : 0;
+    if (c.actor_steps) printf("PWM actor step         %9.2f ms   (%d starts x horizon %d through the frozen model, actor [400, 200, 100];"
            " loss %.4g)\n", 1e3 * actor_step, c.envs, H, aloss);
+    if (c.actor_steps) printf("10k actor steps        %9.1f min  (the issue's GPU target at the 48M size: < 2 min)\n",
+                              1e4 * actor_step / 60);
 
     nn_graph_free(g);
     wm_free(&w);
