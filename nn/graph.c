@@ -385,8 +385,10 @@ static void concat_bwd(nn_graph *g, nn_node *nd) {
         nn_tensor *x = nd->list[i];
         if (x->requires_grad) {
             float *dx = nn_grad(g, x);
+            const float *dy = nd->out->g;
+            #pragma omp parallel for schedule(static) if ((size_t)n * x->d >= 65536)
             for (int r = 0; r < n; r++)
-                for (int c = 0; c < x->d; c++) dx[(size_t)r * x->d + c] += nd->out->g[(size_t)r * D + off + c];
+                for (int c = 0; c < x->d; c++) dx[(size_t)r * x->d + c] += dy[(size_t)r * D + off + c];
         }
         off += x->d;
     }
@@ -400,8 +402,9 @@ nn_tensor *nn_concat(nn_graph *g, nn_tensor **xs, int k) {
         need |= xs[i]->requires_grad;
     }
     nn_tensor *y = nn_tensor_new(g, xs[0]->n, D, 0);
-    for (int r = 0, off = 0; r < y->n; r++, off = 0)
-        for (int i = 0; i < k; i++) {
+    #pragma omp parallel for schedule(static) if ((size_t)y->n * D >= 65536)
+    for (int r = 0; r < y->n; r++)
+        for (int i = 0, off = 0; i < k; i++) {
             memcpy(y->x + (size_t)r * D + off, xs[i]->x + (size_t)r * xs[i]->d, sizeof(float) * xs[i]->d);
             off += xs[i]->d;
         }
