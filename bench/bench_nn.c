@@ -124,7 +124,9 @@ static const char nn_summary[] =
     "reward (latent+act) -> [mlp-dim, mlp-dim], batch x horizon, PWM's loss. Prints ms per step,\n"
     "GFLOP/s of the matrix products, the share of time in GEMM vs everything else, and OpenBLAS's own\n"
     "threaded sgemm on the same shapes for comparison. --size paper uses the 48M model\n"
-    "(latent 768, encoder [1792]x3, mlp [1792, 1792]); explicit options override the size preset.";
+    "(latent 768, encoder [1792]x3, mlp [1792, 1792]); explicit options override the size preset. Then PWM's actor\n"
+    "step through the frozen model (64 starts x horizon 16, actor [400, 200, 100]). --device cuda runs both on the\n"
+    "CUDA backend, which has not yet run on a GPU (docs/cuda.md).";
 
 int bench_nn(int argc, char **argv) {
     nn_bench_cfg c = {.obs = 11, .act = 3, .latent = -1, .enc_dim = -1, .enc_layers = -1, .mlp_dim = -1,
