@@ -1,6 +1,8 @@
 # make            build build/pwm (installs missing Debian packages first, see `make deps`)
 # make test       build and run the test suite (build/tests)
 # make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+# make test-cuda  the GPU checks of the CUDA backend against the CPU (skip without a GPU)
+# make CUDA=0     a CPU-only build even where nvcc is found
 # make deps       install libmujoco-dev, libopenblas-dev, gnuplot-nox when missing
 # make demo       the quick Hopper comparison, SHAC vs PWM, one seed (runs/demo)
 # make clean
@@ -42,35 +44,71 @@ ifneq ($(MAKECMDGOALS),clean)
 $(info cflags: $(CFLAGS))
 endif
 
-# nvcc: detected and reported; the CPU build never needs it
-NVCC := $(shell command -v nvcc 2>/dev/null)
-ifneq ($(MAKECMDGOALS),clean)
-$(info nvcc: $(if $(NVCC),found at $(NVCC),not found (CPU-only build)); cpu flags: $(if $(ARCH),$(ARCH),portable x86-64))
+# nvcc: detected and reported. Where it is found the CUDA backend (nn/cuda/*.cu) is compiled and
+# linked in (CUDA=0 turns it off; SANITIZE=1 builds without it); the CPU path is the same either way
+# (on PATH, else the toolkit's usual place)
+NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA ?= $(if $(NVCC),1,0)
+ifeq ($(SANITIZE),1)
+CUDA := 0
 endif
+CU_SRC := $(wildcard nn/cuda/*.cu)
+CU_OBJ :=
+ifeq ($(CUDA),1)
+ifeq ($(NVCC),)
+$(error CUDA=1 but nvcc is not on PATH: add the CUDA toolkit's bin/ to PATH, or build with CUDA=0)
+endif
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+# Ampere (sm_80) and Hopper (sm_90, H100/H200) code, plus PTX that newer GPUs compile at load
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+# --fmad=false: no FMA contraction, as the CPU build, so kernels.h's arithmetic rounds alike
+NVFLAGS := -O3 -std=c++17 --fmad=false -Xcompiler -Wall $(CUDA_ARCH) -MMD -MP
+CU_OBJ  := $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
+CFLAGS  += -DPWM_CUDA
+LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart_static -ldl -lrt -lstdc++
+endif
+ifneq ($(MAKECMDGOALS),clean)
+$(info nvcc: $(if $(NVCC),found at $(NVCC),not found); CUDA backend: $(if $(filter 1,$(CUDA)),built (not yet run on a GPU),off (CPU-only build)); cpu flags: $(if $(ARCH),$(ARCH),portable x86-64))
+endif
+
+# the flags in build/flags.txt, rewritten only when they change, so switching CUDA or ARCH rebuilds
+$(shell mkdir -p $(BUILD) && echo '$(CFLAGS) | $(NVFLAGS)' > $(BUILD)/flags.txt.new && \
+        (cmp -s $(BUILD)/flags.txt.new $(BUILD)/flags.txt || cp $(BUILD)/flags.txt.new $(BUILD)/flags.txt))
 
 # the git commit goes into build/version.h, rewritten only when it changes
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
-$(shell mkdir -p $(BUILD) && echo '#define PWM_GIT_COMMIT "$(GIT_COMMIT)"' > $(BUILD)/version.h.new && \
+NVCC_VERSION := $(if $(filter 1,$(CUDA)),$(shell $(NVCC) --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))
+$(shell mkdir -p $(BUILD) && (echo '#define PWM_GIT_COMMIT "$(GIT_COMMIT)"'; echo '#define PWM_NVCC_VERSION "$(NVCC_VERSION)"') > $(BUILD)/version.h.new && \
         (cmp -s $(BUILD)/version.h.new $(BUILD)/version.h || cp $(BUILD)/version.h.new $(BUILD)/version.h))
 
-.PHONY: all test deps clean demo
+.PHONY: all test test-cuda deps clean demo
 all: $(BUILD)/pwm
 
-$(BUILD)/pwm: $(LIB_OBJ) $(BUILD)/obj/cli/main.o
+$(BUILD)/pwm: $(LIB_OBJ) $(CU_OBJ) $(BUILD)/obj/cli/main.o
 	@echo "ld $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests: $(LIB_OBJ) $(TEST_OBJ)
+$(BUILD)/tests: $(LIB_OBJ) $(CU_OBJ) $(TEST_OBJ)
 	@echo "ld $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/%.o: %.c | $(DEPS_PREREQ)
+$(BUILD)/obj/%.o: %.c $(BUILD)/flags.txt | $(DEPS_PREREQ)
 	@mkdir -p $(dir $@)
 	@echo "cc $<"
 	@$(CC) $(CFLAGS) -I$(BUILD) -c -o $@ $<
 
+$(BUILD)/obj/%.o: %.cu $(BUILD)/flags.txt
+	@mkdir -p $(dir $@)
+	@echo "nvcc $<"
+	@$(NVCC) $(NVFLAGS) -c -o $@ $<
+
 test: $(BUILD)/tests $(BUILD)/pwm
 	./$(BUILD)/tests
+
+# the CUDA backend against the CPU on a GPU: every op, a world-model training step, a PWM actor
+# step (tests/test_cuda.c); each case skips with the reason where there is no GPU or CUDA build
+test-cuda: $(BUILD)/tests
+	./$(BUILD)/tests cuda_tests
 
 deps:
 	@sh scripts/deps.sh
@@ -85,4 +123,4 @@ demo: $(BUILD)/pwm
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/cli/main.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CU_OBJ:.o=.d) $(BUILD)/obj/cli/main.d

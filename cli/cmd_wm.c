@@ -3,12 +3,13 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../nn/device.h"
 #include "../worldmodel/train.h"
 #include "args.h"
 #include "commands.h"
 
 static int wm_train_cmd(int argc, char **argv) {
-    const char **data = NULL, *out = NULL;
+    const char **data = NULL, *out = NULL, *device = "cpu";
     int resume = 0, threads = 0;
     wm_train_config c = {.size = "small", .activation = "simnorm", .reward = "mse", .steps = 5000, .batch = 256, .horizon = 16,
                          .lr = 3e-4, .clip = 20, .rho = 0.99, .holdout = 0.1, .seed = 0, .save_every = 0,
@@ -42,6 +43,8 @@ static int wm_train_cmd(int argc, char **argv) {
         {"log-every", ARG_INT, &c.log_every, "log (with a held-out loss) every N steps", NULL, "N"},
         {"resume", ARG_FLAG, &resume, "continue training OUT", NULL, NULL},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        {"device", ARG_CHOICE, &device, "where to compute: auto (CUDA if a GPU answers), cpu, or cuda (the CUDA path "
+                                        "has not yet run on a GPU)", "auto|cpu|cuda", NULL},
         {0},
     };
     args_spec spec = {"pwm wm train --data DIR... --env NAME --out FILE [options]",
@@ -55,6 +58,8 @@ static int wm_train_cmd(int argc, char **argv) {
     if (c.steps < 1 || c.batch < 1 || c.horizon < 1 || c.log_every < 1 || c.holdout < 0 || c.holdout >= 1)
         return fprintf(stderr, "pwm wm train: steps, batch, horizon, log-every >= 1 and holdout in [0, 1)\n"), 2;
     nn_set_threads(threads);
+    char err[512];
+    if (nn_device_select(device, err, sizeof err)) return fprintf(stderr, "pwm wm train: %s\n", err), 1;
     c.data = data;
     return wm_train(&c, out, resume);
 }

@@ -6,15 +6,22 @@
 #include <string.h>
 
 #include "../bench/bench.h"
+#include "../nn/device.h"
 #include "commands.h"
 #include "version.h"
 
 static int cmd_version(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: pwm version\n\nPrints the git commit this binary was built from and the library versions.\n");
+        printf("usage: pwm version\n\nPrints the git commit this binary was built from, the library versions and whether\n"
+               "the CUDA backend is built in.\n");
         return 0;
     }
     printf("pwm %s\nMuJoCo %d\n%s\n", PWM_GIT_COMMIT, mj_version(), openblas_get_config());
+    if (nn_device_cuda_built())
+        printf("CUDA backend: built with nvcc %s; NOT YET RUN ON A GPU (make test-cuda has never run on one)\n",
+               PWM_NVCC_VERSION);
+    else
+        printf("CUDA backend: not built (nvcc was not found, or CUDA=0); CPU only\n");
     return 0;
 }
 

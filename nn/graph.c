@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "device.h"
 
 // ---------------------------------------------------------------------------------------------
 // arena: a list of blocks; a pass bumps through them and reset rewinds to the first
@@ -24,7 +25,7 @@ struct nn_node {
     nn_tensor *in[3];
     nn_tensor **list;  // concat's inputs
     int k;             // concat: count; split: column offset; simnorm: group; act: activation
-    float *aux[2];     // saved buffers (mean/rstd, probabilities, ...)
+    float *aux[4];     // saved buffers (mean/rstd, probabilities, ...)
     float s, lo, hi;   // scale factor; clamp bounds
     nn_custom_backward custom;
     void *ctx;
@@ -48,7 +49,7 @@ void nn_graph_free(nn_graph *g) {
     if (!g) return;
     for (arena_block *b = g->first, *next; b; b = next) {
         next = b->next;
-        nn_free(b->mem);
+        nn_device_free(b->mem);
         nn_free(b);
     }
     nn_free(g);
@@ -83,7 +84,7 @@ void *nn_graph_alloc(nn_graph *g, size_t bytes) {
     // else a new block right after the current one
     arena_block *nb = nn_malloc(sizeof *nb);
     nb->size = bytes > g->chunk ? bytes : g->chunk;
-    nb->mem = nn_malloc(nb->size);
+    nb->mem = nn_device_alloc(nb->size);
     if (cur) {
         nb->next = cur->next;
         cur->next = nb;
@@ -118,7 +119,7 @@ float *nn_grad(nn_graph *g, nn_tensor *t) {
     if (!t->g) {
         size_t bytes = sizeof(float) * (size_t)t->n * t->d;
         t->g = nn_graph_alloc(g, bytes);
-        memset(t->g, 0, bytes);
+        nn_device_zero(t->g, bytes);
     }
     return t->g;
 }
@@ -198,6 +199,45 @@ nn_tensor *nn_layernorm(nn_graph *g, nn_tensor *x, nn_tensor *w, nn_tensor *b) {
     if (nd) {
         nd->aux[0] = mean;
         nd->aux[1] = rstd;
+    }
+    return y;
+}
+
+// Linear → LayerNorm → act (or SimNorm) as one node: list = {x, W, b, ln_w, ln_b}, aux = {h (the
+// Linear's output), LayerNorm output, mean, rstd}, k = act, s = SimNorm group (0: none)
+static void linear_norm_act_bwd(nn_graph *g, nn_node *nd) {
+    nn_tensor *x = nd->list[0], *W = nd->list[1], *b = nd->list[2], *lw = nd->list[3], *lb = nd->list[4];
+    int N = x->n, OC = W->n;
+    float *dh = nn_graph_alloc(g, sizeof(float) * (size_t)N * OC), *gln = nn_graph_alloc(g, sizeof(float) * (size_t)N * OC);
+    layernorm_act_backward(dh, grad_if(g, lw), grad_if(g, lb), grad_if(g, b), gln, nd->out->g, nd->aux[0], nd->aux[1],
+                           nd->out->x, lw->x, nd->aux[2], nd->aux[3], N, OC, (nn_act)nd->k, (int)nd->s);
+    linear_backward(grad_if(g, x), grad_if(g, W), NULL, dh, x->x, W->x, N, x->d, OC);
+}
+
+nn_tensor *nn_linear_norm_act(nn_graph *g, nn_tensor *x, nn_tensor *W, nn_tensor *b, nn_tensor *ln_w, nn_tensor *ln_b,
+                              nn_act act, int group) {
+    nn_check(W->d == x->d, "linear: input has %d columns but the weight expects %d", x->d, W->d);
+    nn_check(!b || (b->n == 1 && b->d == W->n), "linear: bias must be 1x%d", W->n);
+    nn_check(ln_w->n * ln_w->d == W->n && ln_b->n * ln_b->d == W->n, "layernorm: affine parameters must have %d values",
+             W->n);
+    int N = x->n, OC = W->n;
+    size_t bytes = sizeof(float) * (size_t)N * OC;
+    float *h = nn_graph_alloc(g, bytes), *ln = nn_graph_alloc(g, bytes);
+    float *mean = nn_graph_alloc(g, sizeof(float) * N), *rstd = nn_graph_alloc(g, sizeof(float) * N);
+    nn_tensor *y = nn_tensor_new(g, N, OC, 0);
+    linear_forward(h, x->x, W->x, b ? b->x : NULL, N, x->d, OC);
+    layernorm_act_forward(y->x, ln, mean, rstd, h, ln_w->x, ln_b->x, N, OC, act, group);
+    int need = x->requires_grad || W->requires_grad || (b && b->requires_grad) || ln_w->requires_grad ||
+               ln_b->requires_grad;
+    nn_node *nd = push_node(g, y, linear_norm_act_bwd, need);
+    if (nd) {
+        nd->list = nn_graph_alloc(g, sizeof(nn_tensor *) * 5);
+        nn_tensor *l[5] = {x, W, b, ln_w, ln_b};
+        memcpy(nd->list, l, sizeof l);
+        float *aux[4] = {h, ln, mean, rstd};
+        memcpy(nd->aux, aux, sizeof aux);
+        nd->k = (int)act;
+        nd->s = (float)group;
     }
     return y;
 }
@@ -345,8 +385,10 @@ static void concat_bwd(nn_graph *g, nn_node *nd) {
         nn_tensor *x = nd->list[i];
         if (x->requires_grad) {
             float *dx = nn_grad(g, x);
+            const float *dy = nd->out->g;
+            #pragma omp parallel for schedule(static) if ((size_t)n * x->d >= 65536)
             for (int r = 0; r < n; r++)
-                for (int c = 0; c < x->d; c++) dx[(size_t)r * x->d + c] += nd->out->g[(size_t)r * D + off + c];
+                for (int c = 0; c < x->d; c++) dx[(size_t)r * x->d + c] += dy[(size_t)r * D + off + c];
         }
         off += x->d;
     }
@@ -360,8 +402,9 @@ nn_tensor *nn_concat(nn_graph *g, nn_tensor **xs, int k) {
         need |= xs[i]->requires_grad;
     }
     nn_tensor *y = nn_tensor_new(g, xs[0]->n, D, 0);
-    for (int r = 0, off = 0; r < y->n; r++, off = 0)
-        for (int i = 0; i < k; i++) {
+    #pragma omp parallel for schedule(static) if ((size_t)y->n * D >= 65536)
+    for (int r = 0; r < y->n; r++)
+        for (int i = 0, off = 0; i < k; i++) {
             memcpy(y->x + (size_t)r * D + off, xs[i]->x + (size_t)r * xs[i]->d, sizeof(float) * xs[i]->d);
             off += xs[i]->d;
         }

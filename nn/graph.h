@@ -55,6 +55,11 @@ nn_tensor *nn_linear(nn_graph *g, nn_tensor *x, nn_tensor *W, nn_tensor *b);
 // LayerNorm over each row, w and b (1×d).
 nn_tensor *nn_layernorm(nn_graph *g, nn_tensor *x, nn_tensor *w, nn_tensor *b);
 nn_tensor *nn_activation(nn_graph *g, nn_tensor *x, nn_act act);
+// act(LayerNorm(x·W^T + b)) as one node with the fused kernels (ops.h: layernorm_act_*); SimNorm over
+// groups of `group` instead of act when group > 0. Bitwise the same values and gradients as
+// nn_linear, nn_layernorm and nn_activation (or nn_simnorm) in a row, with fewer passes over memory.
+nn_tensor *nn_linear_norm_act(nn_graph *g, nn_tensor *x, nn_tensor *W, nn_tensor *b, nn_tensor *ln_w, nn_tensor *ln_b,
+                              nn_act act, int group);
 nn_tensor *nn_softmax(nn_graph *g, nn_tensor *x);
 nn_tensor *nn_log_softmax(nn_graph *g, nn_tensor *x);
 nn_tensor *nn_simnorm(nn_graph *g, nn_tensor *x, int group);

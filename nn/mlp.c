@@ -56,18 +56,19 @@ nn_tensor *nn_mlp_forward(nn_graph *g, const nn_mlp *m, nn_tensor *x) {
     nn_check(x->d == m->spec.in, "mlp: input has %d columns, the model expects %d", x->d, m->spec.in);
     const nn_mlp_spec *s = &m->spec;
     for (int i = 0; i < m->n_layers; i++) {
-        x = nn_linear(g, x, m->W[i], m->b[i]);
-        if (i == m->n_layers - 1) {
-            if (s->out_kind == NN_OUT_SIMNORM)
-                x = nn_simnorm(g, nn_layernorm(g, x, m->ln_w[i], m->ln_b[i]), s->simnorm_group);
-            else if (s->out_kind == NN_OUT_NORM_ACT)
-                x = nn_activation(g, nn_layernorm(g, x, m->ln_w[i], m->ln_b[i]), s->act);
-        } else if (s->block == NN_BLOCK_NORM_ACT) {
-            if (m->ln_w[i]) x = nn_layernorm(g, x, m->ln_w[i], m->ln_b[i]);
-            x = nn_activation(g, x, s->act);
-        } else {
-            x = nn_activation(g, x, s->act);
-            if (m->ln_w[i]) x = nn_layernorm(g, x, m->ln_w[i], m->ln_b[i]);
+        int last = i == m->n_layers - 1;
+        // Linear → LayerNorm → act or SimNorm: one fused node
+        if (last && s->out_kind != NN_OUT_LINEAR)
+            x = nn_linear_norm_act(g, x, m->W[i], m->b[i], m->ln_w[i], m->ln_b[i], s->act,
+                                   s->out_kind == NN_OUT_SIMNORM ? s->simnorm_group : 0);
+        else if (!last && s->block == NN_BLOCK_NORM_ACT && m->ln_w[i])
+            x = nn_linear_norm_act(g, x, m->W[i], m->b[i], m->ln_w[i], m->ln_b[i], s->act, 0);
+        else if (last)
+            x = nn_linear(g, x, m->W[i], m->b[i]);
+        else {
+            // Linear → act, then LayerNorm in the act-norm order
+            x = nn_activation(g, nn_linear(g, x, m->W[i], m->b[i]), s->act);
+            if (s->block == NN_BLOCK_ACT_NORM && m->ln_w[i]) x = nn_layernorm(g, x, m->ln_w[i], m->ln_b[i]);
         }
     }
     return x;

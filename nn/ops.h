@@ -31,6 +31,20 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, int N, int C);
 
+// Fused LayerNorm → post-op, the row-wise tail of a Linear → LayerNorm → act block in one pass:
+// out(N,C) = post(LayerNorm(inp)), post = act elementwise, or SimNorm over groups of `group` values
+// when group > 0 (act is then unused). ln(N,C) receives the LayerNorm output, mean(N) and rstd(N)
+// as layernorm_forward. Bitwise the same as layernorm_forward then act_forward (or simnorm_forward).
+void layernorm_act_forward(float *out, float *ln, float *mean, float *rstd, const float *inp, const float *w,
+                           const float *b, int N, int C, nn_act act, int group);
+// Its backward. dinp(N,C) and gln(N,C) (the gradient at the LayerNorm output) are WRITTEN, not
+// accumulated: they are the fused op's own buffers. dw, db (LayerNorm affine) and dbias (the bias of
+// the Linear in front: Σ_rows dinp) accumulate; any of the three may be NULL. Bitwise the same as the
+// unfused backward passes into zeroed buffers, linear_backward's bias sum included.
+void layernorm_act_backward(float *dinp, float *dw, float *db, float *dbias, float *gln, const float *dout,
+                            const float *inp, const float *ln, const float *out, const float *w, const float *mean,
+                            const float *rstd, int N, int C, nn_act act, int group);
+
 // Elementwise activation over n values. Backward uses the saved input and output.
 void act_forward(float *out, const float *inp, size_t n, nn_act act);
 void act_backward(float *dinp, const float *dout, const float *inp, const float *out, size_t n, nn_act act);

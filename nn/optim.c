@@ -3,27 +3,51 @@
 #include <float.h>
 #include <math.h>
 
+#include "kernels.h"
+#ifdef PWM_CUDA
+#include "cuda/cuda.h"
+#include "device.h"
+#endif
+
 nn_adam nn_adam_default(void) { return (nn_adam){.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}; }
 
-void nn_adam_step(nn_adam *opt, nn_params *p, float lr) {
+// one pass over the buffer: every parameter's gradient times gscale, then Adam
+static void adam_pass(nn_adam *opt, nn_params *p, float lr, float gscale) {
     opt->step++;
-    float b1 = opt->beta1, b2 = opt->beta2, wd = opt->weight_decay, eps = opt->eps;
-    float c1 = 1.0f - powf(b1, (float)opt->step), c2 = 1.0f - powf(b2, (float)opt->step);
-    float step_size = lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2);
+    float c1 = 1.0f - powf(opt->beta1, (float)opt->step), c2 = 1.0f - powf(opt->beta2, (float)opt->step);
+    nn_k_adam a = {opt->beta1, opt->beta2, opt->weight_decay, opt->eps, lr / c1, 1.0f / sqrtf(c2), gscale};
     float *x = p->values, *g = p->grads, *m = p->m, *v = p->v;
-    #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < p->count; i++) {
-        float gi = g[i] + wd * x[i];
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        x[i] -= step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_c2 + eps);
+#ifdef PWM_CUDA
+    if (nn_cuda_active) {
+        cuda_adam(&a, x, m, v, g, p->count);
+        return;
     }
+#endif
+    #pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < p->count; i++) nn_k_adam_update(&a, x + i, m + i, v + i, g[i]);
+}
+
+void nn_adam_step(nn_adam *opt, nn_params *p, float lr) { adam_pass(opt, p, lr, 1.0f); }
+
+// the factor clip_grad_norm_ scales the gradients by: max_norm/(norm + 1e-6) when below 1
+static float clip_coef(double norm, double max_norm) {
+    double coef = max_norm / (norm + 1e-6);
+    return coef < 1.0 ? (float)coef : 1.0f;
+}
+
+double nn_clip_adam_step(nn_adam *opt, nn_params *p, float lr, double max_norm) {
+    double norm = nn_grad_norm(p);
+    adam_pass(opt, p, lr, clip_coef(norm, max_norm));
+    return norm;
 }
 
 #define NORM_CHUNK 16384
 
 double nn_grad_norm(const nn_params *p) {
     // sum of squares per fixed chunk (in parallel), then the chunks in order
+#ifdef PWM_CUDA
+    if (nn_cuda_active) return sqrt(cuda_sum_squares(p->grads, p->count, NORM_CHUNK));
+#endif
     size_t nchunks = (p->count + NORM_CHUNK - 1) / NORM_CHUNK;
     double partial[nchunks ? nchunks : 1];
     #pragma omp parallel for schedule(static)
@@ -40,9 +64,8 @@ double nn_grad_norm(const nn_params *p) {
 
 double nn_clip_grad_norm(nn_params *p, double max_norm) {
     double norm = nn_grad_norm(p);
-    double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) {
-        float c = (float)coef;
+    float c = clip_coef(norm, max_norm);
+    if (c < 1.0f) {
         #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < p->count; i++) p->grads[i] *= c;
     }

@@ -14,6 +14,10 @@ typedef struct {
 nn_adam nn_adam_default(void);
 // One Adam update of every parameter with learning rate lr (PyTorch's Adam, L2 weight decay).
 void nn_adam_step(nn_adam *opt, nn_params *p, float lr);
+// nn_clip_grad_norm then nn_adam_step in one pass over the buffer: the clip factor multiplies each
+// gradient inside Adam, so the parameters end bitwise as with the two calls, but the stored
+// gradients are left unscaled. Returns the norm before clipping.
+double nn_clip_adam_step(nn_adam *opt, nn_params *p, float lr, double max_norm);
 // Global L2 norm of the gradients.
 double nn_grad_norm(const nn_params *p);
 // Scale gradients so their global norm is at most max_norm (as torch's clip_grad_norm_, with

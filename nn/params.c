@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "device.h"
 
 void nn_params_init(nn_params *p, int cap) {
     memset(p, 0, sizeof *p);
@@ -36,7 +37,7 @@ nn_tensor *nn_params_add_vec(nn_params *p, const char *name, int d) {
 void nn_params_alloc(nn_params *p) {
     nn_check(!p->mem, "nn_params_alloc called twice");
     size_t c = p->count ? p->count : 16;
-    p->mem = nn_malloc(sizeof(float) * 4 * c);
+    p->mem = nn_device_alloc(sizeof(float) * 4 * c);
     p->values = p->mem;
     p->grads = p->mem + c;
     p->m = p->mem + 2 * c;
@@ -49,7 +50,7 @@ void nn_params_alloc(nn_params *p) {
 }
 
 void nn_params_free(nn_params *p) {
-    nn_free(p->mem);
+    nn_device_free(p->mem);
     nn_free(p->list);
     memset(p, 0, sizeof *p);
 }
@@ -66,7 +67,7 @@ size_t nn_params_numel(const nn_params *p) {
     return n;
 }
 
-void nn_params_zero_grad(nn_params *p) { memset(p->grads, 0, sizeof(float) * p->count); }
+void nn_params_zero_grad(nn_params *p) { nn_device_zero(p->grads, sizeof(float) * p->count); }
 
 void nn_params_set_frozen(nn_params *p, int frozen) {
     p->frozen = frozen;

@@ -36,7 +36,7 @@ void nn_params_init(nn_params *p, int cap);
 nn_tensor *nn_params_add(nn_params *p, const char *name, int n, int d);
 // Declare a vector of d values (a 1×d tensor, saved with the 1-D shape [d]).
 nn_tensor *nn_params_add_vec(nn_params *p, const char *name, int d);
-// Allocate the buffer (zeroed) and point every tensor into it. No nn_params_add after this.
+// Allocate the buffer (zeroed, on the current device: nn/device.h) and point every tensor into it. No nn_params_add after this.
 void nn_params_alloc(nn_params *p);
 void nn_params_free(nn_params *p);
 // The tensor called name, or NULL.

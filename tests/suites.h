@@ -1,5 +1,8 @@
 // Every test suite, in the order the runner runs them. Each is a {name, fn} table ending in {0}.
 SUITE(ops_tests)
+SUITE(fused_tests)
+SUITE(kernels_tests)
+SUITE(cuda_tests)
 SUITE(safetensors_tests)
 SUITE(args_tests)
 SUITE(rng_tests)

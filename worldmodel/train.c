@@ -112,8 +112,7 @@ double wm_train_step(nn_graph *g, world_model *w, nn_adam *opt, const float *obs
     nn_backward(g, loss);
     *bad = nn_grad_nonfinite(&w->p);
     if (*bad) return NAN;
-    nn_clip_grad_norm(&w->p, clip);
-    nn_adam_step(opt, &w->p, lr);
+    nn_clip_adam_step(opt, &w->p, lr, clip);
     return loss->x[0];
 }
 

@@ -1,0 +1,316 @@
+// The CUDA backend against the CPU, on a GPU (`make test-cuda` runs this suite alone): every op's
+// forward and backward, Adam and the gradient norm, a whole world-model training step and a whole
+// PWM actor step. Where there is no CUDA build or no GPU, each case skips and says why.
+//
+// Tolerances: an element passes when |gpu − cpu| <= atol + rtol·max(|gpu|, |cpu|). Ops: rtol 1e-4,
+// atol 1e-5 (sums run in another order, cuBLAS against OpenBLAS); whole steps: the loss within
+// rtol 1e-4 and the gradient within 1e-3 relative L2 norm (errors grow through 16 unrolled steps).
+// Reruns on the GPU must be bitwise equal (determinism by design, nn/cuda/cuda.h).
+#include <math.h>
+#include <string.h>
+
+#include "../bench/bench.h"
+#include "../nn/common.h"
+#include "../nn/device.h"
+#include "../nn/optim.h"
+#include "gradcheck.h"
+#include "test.h"
+
+// select the GPU or skip the case; the CPU is selected again by use_cpu
+static void use_gpu(void) {
+    char err[512];
+    if (!nn_device_cuda_built()) test_skip("this build has no CUDA backend (built without nvcc or with CUDA=0)");
+    if (nn_device_select("cuda", err, sizeof err)) test_skip("%s", err);
+}
+
+static void use_cpu(void) {
+    char err[64];
+    nn_device_select("cpu", err, sizeof err);
+}
+
+// ---- every op: the same call on CPU copies and on device copies of the same buffers ----------
+
+#define MAXBUF 12
+typedef struct {
+    const char *name;
+    int nbuf;
+    size_t size[MAXBUF];
+    void (*run)(float **b);
+} op_case;
+
+enum { N = 64, C = 96, OC = 40, NB = 101 };
+static const nn_bins bins = {NB, -10.0f, 10.0f};
+
+static void k_linear_fwd(float **b) { linear_forward(b[0], b[1], b[2], b[3], N, C, OC); }
+static void k_linear_bwd(float **b) { linear_backward(b[0], b[1], b[2], b[3], b[4], b[5], N, C, OC); }
+static void k_ln_fwd(float **b) { layernorm_forward(b[0], b[1], b[2], b[3], b[4], b[5], N, C); }
+static void k_ln_bwd(float **b) { layernorm_backward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], N, C); }
+static void k_lna_fwd(float **b) { layernorm_act_forward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], N, C, NN_ACT_MISH, 0); }
+static void k_lns_fwd(float **b) { layernorm_act_forward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], N, C, NN_ACT_NONE, 8); }
+static void k_lna_bwd(float **b) {
+    layernorm_act_backward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], N, C, NN_ACT_MISH, 0);
+}
+static void k_lns_bwd(float **b) {
+    layernorm_act_backward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], N, C, NN_ACT_NONE, 8);
+}
+static void k_mish_fwd(float **b) { act_forward(b[0], b[1], (size_t)N * C, NN_ACT_MISH); }
+static void k_mish_bwd(float **b) { act_backward(b[0], b[1], b[2], b[3], (size_t)N * C, NN_ACT_MISH); }
+static void k_relu_fwd(float **b) { act_forward(b[0], b[1], (size_t)N * C, NN_ACT_RELU); }
+static void k_relu_bwd(float **b) { act_backward(b[0], b[1], b[2], b[3], (size_t)N * C, NN_ACT_RELU); }
+static void k_elu_fwd(float **b) { act_forward(b[0], b[1], (size_t)N * C, NN_ACT_ELU); }
+static void k_elu_bwd(float **b) { act_backward(b[0], b[1], b[2], b[3], (size_t)N * C, NN_ACT_ELU); }
+static void k_tanh_fwd(float **b) { act_forward(b[0], b[1], (size_t)N * C, NN_ACT_TANH); }
+static void k_tanh_bwd(float **b) { act_backward(b[0], b[1], b[2], b[3], (size_t)N * C, NN_ACT_TANH); }
+static void k_softmax_fwd(float **b) { softmax_forward(b[0], b[1], N, C); }
+static void k_softmax_bwd(float **b) { softmax_backward(b[0], b[1], b[2], N, C); }
+static void k_logsm_fwd(float **b) { log_softmax_forward(b[0], b[1], N, C); }
+static void k_logsm_bwd(float **b) { log_softmax_backward(b[0], b[1], b[2], N, C); }
+static void k_simnorm_fwd(float **b) { simnorm_forward(b[0], b[1], N, C, 8); }
+static void k_simnorm_bwd(float **b) { simnorm_backward(b[0], b[1], b[2], N, C, 8); }
+static void k_symlog_fwd(float **b) { symlog_forward(b[0], b[1], (size_t)N * C); }
+static void k_symlog_bwd(float **b) { symlog_backward(b[0], b[1], b[2], (size_t)N * C); }
+static void k_symexp_fwd(float **b) { symexp_forward(b[0], b[1], (size_t)N * C); }
+static void k_symexp_bwd(float **b) { symexp_backward(b[0], b[1], b[2], (size_t)N * C); }
+static void k_twohot_fwd(float **b) { two_hot_forward(b[0], b[1], N, bins); }
+static void k_twohot_bwd(float **b) { two_hot_backward(b[0], b[1], b[2], N, bins); }
+static void k_expect_fwd(float **b) { two_hot_expect_forward(b[0], b[1], b[2], N, bins); }
+static void k_expect_bwd(float **b) { two_hot_expect_backward(b[0], b[1], b[2], b[3], N, bins); }
+static void k_ce_fwd(float **b) { soft_ce_forward(b[0], b[1], b[2], b[3], N, C); }
+static void k_ce_bwd(float **b) { soft_ce_backward(b[0], b[1], b[2], b[3], b[4], N, C); }
+static void k_mse_fwd(float **b) { mse_forward(b[0], b[1], b[2], N, C); }
+static void k_mse_bwd(float **b) { mse_backward(b[0], b[1], b[2], b[3], b[4], N, C); }
+
+#define NC ((size_t)N * C)
+static const op_case ops[] = {
+    {"linear_forward", 4, {N * OC, NC, OC * C, OC}, k_linear_fwd},
+    {"linear_backward", 6, {NC, OC * C, OC, N * OC, NC, OC * C}, k_linear_bwd},
+    {"layernorm_forward", 6, {NC, N, N, NC, C, C}, k_ln_fwd},
+    {"layernorm_backward", 8, {NC, C, C, NC, NC, C, N, N}, k_ln_bwd},
+    {"layernorm_act_forward mish", 7, {NC, NC, N, N, NC, C, C}, k_lna_fwd},
+    {"layernorm_act_forward simnorm", 7, {NC, NC, N, N, NC, C, C}, k_lns_fwd},
+    {"layernorm_act_backward mish", 12, {NC, C, C, C, NC, NC, NC, NC, NC, C, N, N}, k_lna_bwd},
+    {"layernorm_act_backward simnorm", 12, {NC, C, C, C, NC, NC, NC, NC, NC, C, N, N}, k_lns_bwd},
+    {"act mish forward", 2, {NC, NC}, k_mish_fwd},
+    {"act mish backward", 4, {NC, NC, NC, NC}, k_mish_bwd},
+    {"act relu forward", 2, {NC, NC}, k_relu_fwd},
+    {"act relu backward", 4, {NC, NC, NC, NC}, k_relu_bwd},
+    {"act elu forward", 2, {NC, NC}, k_elu_fwd},
+    {"act elu backward", 4, {NC, NC, NC, NC}, k_elu_bwd},
+    {"act tanh forward", 2, {NC, NC}, k_tanh_fwd},
+    {"act tanh backward", 4, {NC, NC, NC, NC}, k_tanh_bwd},
+    {"softmax_forward", 2, {NC, NC}, k_softmax_fwd},
+    {"softmax_backward", 3, {NC, NC, NC}, k_softmax_bwd},
+    {"log_softmax_forward", 2, {NC, NC}, k_logsm_fwd},
+    {"log_softmax_backward", 3, {NC, NC, NC}, k_logsm_bwd},
+    {"simnorm_forward", 2, {NC, NC}, k_simnorm_fwd},
+    {"simnorm_backward", 3, {NC, NC, NC}, k_simnorm_bwd},
+    {"symlog_forward", 2, {NC, NC}, k_symlog_fwd},
+    {"symlog_backward", 3, {NC, NC, NC}, k_symlog_bwd},
+    {"symexp_forward", 2, {NC, NC}, k_symexp_fwd},
+    {"symexp_backward", 3, {NC, NC, NC}, k_symexp_bwd},
+    {"two_hot_forward", 2, {N * NB, N}, k_twohot_fwd},
+    {"two_hot_backward", 3, {N, N * NB, N}, k_twohot_bwd},
+    {"two_hot_expect_forward", 3, {N, N * NB, N * NB}, k_expect_fwd},
+    {"two_hot_expect_backward", 4, {N * NB, N, N * NB, N}, k_expect_bwd},
+    {"soft_ce_forward", 4, {N, NC, NC, NC}, k_ce_fwd},
+    {"soft_ce_backward", 5, {NC, NC, N, NC, NC}, k_ce_bwd},
+    {"mse_forward", 3, {N, NC, NC}, k_mse_fwd},
+    {"mse_backward", 5, {NC, NC, N, NC, NC}, k_mse_bwd},
+};
+
+// the largest |gpu − cpu| / (atol/rtol + max(|gpu|, |cpu|)) style check, failing on the first miss
+static void compare(const char *op, int buf, const float *cpu, const float *gpu, size_t n, double rtol, double atol) {
+    for (size_t i = 0; i < n; i++) {
+        double a = cpu[i], b = gpu[i];
+        CHECK(fabs(a - b) <= atol + rtol * fmax(fabs(a), fabs(b)) || (isnan(a) && isnan(b)),
+              "%s: buffer %d [%zu]: cpu %.9g, gpu %.9g", op, buf, i, a, b);
+    }
+}
+
+TEST(every_op_matches_cpu) {
+    use_gpu();
+    use_cpu();
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+        const op_case *c = &ops[o];
+        float *init[MAXBUF], *cpu[MAXBUF], *gpu[MAXBUF], *gpu2[MAXBUF];
+        for (int i = 0; i < c->nbuf; i++) {
+            init[i] = nn_malloc(sizeof(float) * c->size[i]);
+            fd_fill(init[i], c->size[i], -1, 1, 100u * (unsigned)o + (unsigned)i);
+            cpu[i] = nn_malloc(sizeof(float) * c->size[i]);
+            memcpy(cpu[i], init[i], sizeof(float) * c->size[i]);
+        }
+        c->run(cpu);
+        use_gpu();
+        for (int r = 0; r < 2; r++) {
+            float **dst = r ? gpu2 : gpu;
+            for (int i = 0; i < c->nbuf; i++) {
+                dst[i] = nn_device_alloc(sizeof(float) * c->size[i]);
+                memcpy(dst[i], init[i], sizeof(float) * c->size[i]);
+            }
+            c->run(dst);
+        }
+        use_cpu();
+        for (int i = 0; i < c->nbuf; i++) {
+            compare(c->name, i, cpu[i], gpu[i], c->size[i], 1e-4, 1e-5);
+            CHECK(!memcmp(gpu[i], gpu2[i], sizeof(float) * c->size[i]), "%s: buffer %d differs between two GPU runs",
+                  c->name, i);
+        }
+        for (int i = 0; i < c->nbuf; i++) nn_free(init[i]), nn_free(cpu[i]), nn_device_free(gpu[i]), nn_device_free(gpu2[i]);
+    }
+}
+
+TEST(adam_and_grad_norm_match_cpu) {
+    use_gpu();
+    nn_params p[2];
+    nn_adam opt[2] = {nn_adam_default(), nn_adam_default()};
+    double norm[2];
+    for (int k = 0; k < 2; k++) {
+        if (k) use_gpu();
+        else use_cpu();
+        nn_params_init(&p[k], 0);
+        nn_params_add(&p[k], "w", 300, 200);
+        nn_params_add_vec(&p[k], "b", 33);
+        nn_params_alloc(&p[k]);
+        fd_fill(p[k].values, p[k].count, -1, 1, 1);
+        fd_fill(p[k].grads, p[k].count, -1, 1, 2);
+        opt[k].weight_decay = 0.01f;
+        for (int it = 0; it < 3; it++) norm[k] = nn_clip_adam_step(&opt[k], &p[k], 1e-3f, 5.0);
+    }
+    use_cpu();
+    CHECK_CLOSE(norm[1], norm[0], 1e-12, 0);
+    compare("adam values", 0, p[0].values, p[1].values, p[0].count, 1e-5, 1e-7);
+    compare("adam m", 1, p[0].m, p[1].m, p[0].count, 1e-5, 1e-9);
+    compare("adam v", 2, p[0].v, p[1].v, p[0].count, 1e-5, 1e-12);
+    nn_params_free(&p[0]), nn_params_free(&p[1]);
+}
+
+// ---- whole steps ----
+
+// relative L2 distance of two arrays
+static double rel_l2(const float *a, const float *b, size_t n) {
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; i++) d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), s += (double)a[i] * a[i];
+    return sqrt(d / (s > 0 ? s : 1));
+}
+
+TEST(world_model_step_matches_cpu) {
+    // PWM's world-model loss at a small size, batch 64 × horizon 8: loss, every gradient, then one
+    // clipped Adam step; and two GPU runs bitwise equal
+    use_gpu();
+    int B = 64, H = 8;
+    wm_config wc = {.obs_dim = 11, .act_dim = 3, .latent = 64, .enc_dim = 96, .enc_layers = 1, .mlp_dim = 128,
+                    .activation = WM_SIMNORM};
+    float *obs = nn_malloc(sizeof(float) * (H + 1) * B * 11), *act = nn_malloc(sizeof(float) * H * B * 3);
+    float *rew = nn_malloc(sizeof(float) * H * B);
+    fd_fill(obs, (size_t)(H + 1) * B * 11, -1, 1, 1), fd_fill(act, (size_t)H * B * 3, -1, 1, 2),
+        fd_fill(rew, (size_t)H * B, -1, 1, 3);
+    world_model w[3];
+    double loss[3];
+    float *grads[3];
+    for (int k = 0; k < 3; k++) {
+        if (k) use_gpu();
+        else use_cpu();
+        wm_init(&w[k], &wc, 7);
+        nn_graph *g = nn_graph_new(0);
+        nn_adam opt = nn_adam_default();
+        nn_params_zero_grad(&w[k].p);
+        nn_tensor *l = wm_loss(g, &w[k], obs, act, rew, NULL, NULL, B, H, 0.99f, NULL, NULL, NULL);
+        nn_backward(g, l);
+        loss[k] = l->x[0];
+        grads[k] = nn_malloc(sizeof(float) * w[k].p.count);
+        memcpy(grads[k], w[k].p.grads, sizeof(float) * w[k].p.count);
+        nn_clip_adam_step(&opt, &w[k].p, 3e-4f, 20.0);
+        nn_graph_free(g);
+    }
+    use_cpu();
+    CHECK_CLOSE(loss[1], loss[0], 1e-4, 1e-7);
+    double e = rel_l2(grads[0], grads[1], w[0].p.count);
+    CHECK(e < 1e-3, "world-model gradient: relative L2 error %.3g between GPU and CPU", e);
+    // one Adam step moves each value by at most ~lr, so values agree to about 2·lr
+    compare("world-model values after Adam", 0, w[0].p.values, w[1].p.values, w[0].p.count, 0, 7e-4);
+    CHECK(loss[1] == loss[2] && !memcmp(w[1].p.values, w[2].p.values, sizeof(float) * w[1].p.count),
+          "two GPU world-model steps differ");
+    for (int k = 0; k < 3; k++) wm_free(&w[k]), nn_free(grads[k]);
+    nn_free(obs), nn_free(act), nn_free(rew);
+}
+
+TEST(pwm_actor_step_matches_cpu) {
+    // PWM's policy extraction step through a frozen world model (bench.h: bench_actor_loss, what
+    // `bench nn` times) with a frozen critic: the actor's gradient, then its clipped Adam step
+    use_gpu();
+    int B = 64, H = 8, A = 3;
+    wm_config wc = {.obs_dim = 11, .act_dim = A, .latent = 64, .enc_dim = 96, .enc_layers = 1, .mlp_dim = 128,
+                    .activation = WM_SIMNORM};
+    float *obs = nn_malloc(sizeof(float) * B * 11);
+    fd_fill(obs, (size_t)B * 11, -1, 1, 4);
+    double loss[2];
+    float *grads[2], *values[2];
+    size_t count = 0;
+    for (int k = 0; k < 2; k++) {
+        if (k) use_gpu();
+        else use_cpu();
+        world_model w;
+        wm_init(&w, &wc, 3);
+        fd_fill(w.rew.W[w.rew.n_layers - 1]->x, (size_t)w.rew.W[w.rew.n_layers - 1]->d, -0.1f, 0.1f, 5);
+        nn_params_set_frozen(&w.p, 1);
+        nn_params ap, cp;
+        nn_params_init(&ap, 0), nn_params_init(&cp, 0);
+        actor a;
+        int units[2] = {64, 64};
+        actor_declare(&a, &ap, "actor.", wc.latent, A, units, 2, NN_ACT_ELU);
+        nn_mlp critic;
+        nn_mlp_spec cs = {.in = wc.latent, .out = 1, .n_hidden = 2, .hidden = {64, 64}, .act = NN_ACT_ELU,
+                          .block = NN_BLOCK_ACT_NORM, .layernorm = 1};
+        nn_mlp_declare(&critic, &cp, "critic", &cs);
+        nn_params_alloc(&ap), nn_params_alloc(&cp);
+        nn_rng r;
+        nn_rng_init(&r, 9, 0);
+        actor_init(&a, &r, -1.0f);
+        nn_mlp_init(&critic, NN_INIT_TORCH, 0, &r);
+        nn_params_set_frozen(&cp, 1);
+        nn_graph *g = nn_graph_new(0);
+        nn_params_zero_grad(&ap);
+        nn_tensor *l = bench_actor_loss(g, &w, &a, &critic, obs, B, H, 0.99f);
+        nn_backward(g, l);
+        loss[k] = l->x[0];
+        count = ap.count;
+        grads[k] = nn_malloc(sizeof(float) * count), values[k] = nn_malloc(sizeof(float) * count);
+        memcpy(grads[k], ap.grads, sizeof(float) * count);
+        nn_adam opt = nn_adam_default();
+        nn_clip_adam_step(&opt, &ap, 2e-3f, 1.0);
+        memcpy(values[k], ap.values, sizeof(float) * count);
+        nn_graph_free(g);
+        nn_params_free(&ap), nn_params_free(&cp);
+        wm_free(&w);
+    }
+    use_cpu();
+    CHECK_CLOSE(loss[1], loss[0], 1e-4, 1e-7);
+    double e = rel_l2(grads[0], grads[1], count);
+    CHECK(e < 1e-3, "actor gradient: relative L2 error %.3g between GPU and CPU", e);
+    compare("actor values after Adam", 0, values[0], values[1], count, 0, 4.5e-3);
+    for (int k = 0; k < 2; k++) nn_free(grads[k]), nn_free(values[k]);
+    nn_free(obs);
+}
+
+TEST(cuda_device_errors) {
+    // without a CUDA build or a GPU: --device cuda is a clear error and auto falls back to the CPU
+    char err[512] = "";
+    if (nn_device_cuda_built() && !nn_device_select("cuda", err, sizeof err)) {
+        use_cpu();
+        test_skip("a GPU is present: the no-GPU messages cannot be checked here");
+    }
+    CHECK(nn_device_select("cuda", err, sizeof err) == -1 && strstr(err, "--device cpu"),
+          "--device cuda without a GPU: '%s'", err);
+    CHECK(nn_device_select("auto", err, sizeof err) == 0 && nn_device_current() == NN_DEVICE_CPU, "auto did not fall back");
+    CHECK(nn_device_select("tpu", err, sizeof err) == -1 && strstr(err, "auto, cpu or cuda"), "unknown device: '%s'", err);
+    use_cpu();
+}
+
+const test_case cuda_tests[] = {
+    {"cuda_device_errors", cuda_device_errors},
+    {"every_op_matches_cpu", every_op_matches_cpu},
+    {"adam_and_grad_norm_match_cpu", adam_and_grad_norm_match_cpu},
+    {"world_model_step_matches_cpu", world_model_step_matches_cpu},
+    {"pwm_actor_step_matches_cpu", pwm_actor_step_matches_cpu},
+    {0},
+};
