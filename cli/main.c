@@ -26,6 +26,7 @@ static const struct {
     {"envs", "list the tasks", cmd_envs},
     {"rollout", "returns of a fixed policy (random, zero) on a task", cmd_rollout},
     {"shac", "train a policy with SHAC through the MuJoCo dynamics", cmd_shac},
+    {"ppo", "train a policy with PPO (zeroth-order baseline, plain MuJoCo stepping)", cmd_ppo},
     {"train", "train a policy with PWM through a pretrained world model", cmd_train},
     {"compare", "SHAC vs PWM with matched env-step budgets, CSV and plots", cmd_compare},
     {"experiment", "the paper's experiments (pwm experiment --help): CSVs, plots, summary", cmd_experiment},
