@@ -108,6 +108,8 @@ int cmd_compare(int argc, char **argv) {
         {"preset", ARG_CHOICE, &c.preset, "quick (about 0.3M steps per run, 2 cores) or paper (10.24M, big machines)",
          "quick|paper", NULL},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method", NULL, "K"},
+        {"methods", ARG_STRING, &c.methods, "comma-separated methods among shac, pwm, ppo (default: all three)", NULL,
+         "M,M"},
         {"out", ARG_STRING, &c.out, "output directory (default results/compare/ENV-PRESET); a re-run continues it", NULL,
          "DIR"},
         {"budget", ARG_LONG, &c.budget, "environment steps per run, PWM's collection included (0: the preset's)", NULL, "N"},
@@ -121,11 +123,12 @@ int cmd_compare(int argc, char **argv) {
         {"contact-damping", ARG_DOUBLE, &c.contact_damping, "contact damping with --contact-stiffness", NULL, "D"},
         {0},
     };
-    args_spec spec = {"pwm compare --env NAME [--preset quick|paper] [--seeds K] [--out DIR]",
-                      "SHAC and PWM side by side with matched environment-step budgets. Per seed, PWM collects random-\n"
-                      "policy data, pretrains its world model and trains online; SHAC trains from scratch. Writes\n"
-                      "DIR/compare.csv, summary.csv, summary.md, return_vs_steps.png and return_vs_time.png, and\n"
-                      "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.",
+    args_spec spec = {"pwm compare --env NAME [--preset quick|paper] [--seeds K] [--methods shac,pwm,ppo] [--out DIR]",
+                      "SHAC, PWM and PPO side by side with matched environment-step budgets. Per seed, PWM collects\n"
+                      "random-policy data, pretrains its world model and trains online; SHAC and PPO train from\n"
+                      "scratch. Writes DIR/compare.csv, summary.csv, peaks.csv (peak IQM over seeds), summary.md,\n"
+                      "return_vs_steps.png and return_vs_time.png, and each run's own directory (config, logs,\n"
+                      "checkpoints). Stages already finished are skipped.",
                       opts};
     int rc = args_parse_command(&spec, argc, argv, "pwm compare");
     if (rc >= 0) return rc;

@@ -28,7 +28,7 @@ static const struct {
     {"shac", "train a policy with SHAC through the MuJoCo dynamics", cmd_shac},
     {"ppo", "train a policy with PPO (zeroth-order baseline, plain MuJoCo stepping)", cmd_ppo},
     {"train", "train a policy with PWM through a pretrained world model", cmd_train},
-    {"compare", "SHAC vs PWM with matched env-step budgets, CSV and plots", cmd_compare},
+    {"compare", "SHAC, PWM and PPO with matched env-step budgets, CSV and plots", cmd_compare},
     {"experiment", "the paper's experiments (pwm experiment --help): CSVs, plots, summary", cmd_experiment},
     {"eval", "evaluate a policy checkpoint's deterministic policy", cmd_eval},
     {"collect", "episodes of a task under a policy, into a NumPy dataset", cmd_collect},

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../experiments/compare.h"
 #include "../policy/policy.h"
 #include "../policy/ppo.h"
 #include "test.h"
@@ -189,11 +190,22 @@ TEST(presets) {
     CHECK(ppo_preset(&c, "nope", "quick", err, sizeof err) != 0 && strstr(err, "nope"), "unknown task accepted");
 }
 
+TEST(compare_methods_list) {
+    // pwm compare --methods: a subset, all by default, unknown names refused
+    int on[CMP_METHODS];
+    char err[256];
+    CHECK(compare_methods("ppo,shac", on, err, sizeof err) == 0 && on[0] && !on[1] && on[2], "%s", err);
+    CHECK(compare_methods(NULL, on, err, sizeof err) == 0 && on[0] && on[1] && on[2], "%s", err);
+    CHECK(compare_methods("shac,sac", on, err, sizeof err) != 0 && strstr(err, "sac"), "sac accepted");
+    CHECK(compare_methods(",", on, err, sizeof err) != 0, "an empty list accepted");
+}
+
 const test_case ppo_tests[] = {
     {"gae_hand_computed", gae_hand_computed},
     {"loss_hand_computed", loss_hand_computed},
     {"loss_gradient_matches_differences", loss_gradient_matches_differences},
     {"reproducible_and_resumable", reproducible_and_resumable},
     {"presets", presets},
+    {"compare_methods_list", compare_methods_list},
     {0},
 };
