@@ -2,7 +2,7 @@
 # make test       build and run the test suite (build/tests)
 # make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 # make deps       install libmujoco-dev, libopenblas-dev, gnuplot-nox when missing
-# make demo       the quick Hopper comparison, SHAC vs PWM, one seed (runs/demo)
+# make demo       the quick Hopper comparison, SHAC vs PWM vs PPO, one seed (runs/demo)
 # make clean
 
 CC      ?= cc
@@ -75,8 +75,8 @@ test: $(BUILD)/tests $(BUILD)/pwm
 deps:
 	@sh scripts/deps.sh
 
-# the quick Hopper comparison, SHAC vs PWM (PWM collects random data and pretrains its world
-# model first), one seed, matched env-step budgets: 5 minutes on an idle 2-core VM; results in
+# the quick Hopper comparison, SHAC vs PWM vs PPO (PWM collects random data and pretrains its world
+# model first), one seed, matched env-step budgets: about 7 minutes on an idle 2-core VM; results in
 # runs/demo (summary.md, return_vs_steps.png, return_vs_time.png)
 demo: $(BUILD)/pwm
 	rm -rf runs/demo
