@@ -596,3 +596,36 @@ void ppo_policy_free(ppo_policy *p) {
     nn_free(p->eps);
     nn_free(p);
 }
+
+// ---------------------------------------------------------------------------------------------
+// gradient check of a minibatch loss through both networks
+
+// the first minibatch's loss with parameter i moved by delta (forward only: the gradient stays)
+static double gc_loss(void *ctx, size_t i, double delta) {
+    ppo *s = ctx;
+    float keep = s->p.values[i];
+    s->p.values[i] = keep + (float)delta;
+    nn_graph_reset(s->g);
+    double L = minibatch_loss(s, NULL)->x[0];
+    s->p.values[i] = keep;
+    return L;
+}
+
+int ppo_gradcheck(const ppo_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
+                  size_t errlen) {
+    ppo s;
+    int rc = ppo_init(&s, c, 1, err, errlen);
+    if (rc == 0) {
+        rollout(&s);
+        ppo_gae(s.N, s.h, c->gamma, c->lambda, s.rew_buf, s.done_buf, s.val_buf, s.last_val, s.adv, s.ret);
+        for (int i = 0; i < s.N * s.h; i++) s.perm[i] = i;
+        gather(&s, s.perm);
+        nn_graph_reset(s.g);
+        nn_params_zero_grad(&s.p);
+        nn_backward(s.g, minibatch_loss(&s, NULL));
+        rc = lrn_gradcheck(&s.p, s.p.grads, samples, eps, gc_loss, &s, max_rel, rel_l2);
+        if (rc) nn_err(err, errlen, "the loss was not finite");
+    }
+    ppo_free(&s);
+    return rc;
+}

@@ -75,6 +75,12 @@ typedef struct {
 double ppo_loss(const ppo_batch *b, const ppo_config *c, const float *mu, const float *logstd, const float *v,
                 float *g_mu, float *g_logstd, float *g_v, ppo_stats *st);
 
+// Check the gradient of the first minibatch's loss of a fresh learner's first rollout, through
+// both networks and log σ, against central differences in `samples` parameters spread over every
+// tensor (perturbed by eps). 0 with the max relative and the relative L2 errors, or -1 with a message.
+int ppo_gradcheck(const ppo_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
+                  size_t errlen);
+
 // A trained policy from a PPO checkpoint: the actor's mean, clipped to [−1, 1], or sampled with
 // its σ (and clipped) when r is non-NULL.
 typedef struct ppo_policy ppo_policy;

@@ -114,6 +114,19 @@ TEST(loss_gradient_matches_differences) {
     }
 }
 
+static ppo_config small(const char *env);
+
+TEST(gradient_through_networks_matches_differences) {
+    // the first minibatch's loss (value, surrogate and entropy terms) through both MLPs and log σ,
+    // against central differences in 24 parameters; ratios start at 1 there, inside the clip range
+    ppo_config c = small("hopper");
+    c.ent_coef = 0.01;
+    double max_rel, rel_l2;
+    char err[256];
+    CHECK(ppo_gradcheck(&c, 24, 1e-2, &max_rel, &rel_l2, err, sizeof err) == 0, "%s", err);
+    CHECK(rel_l2 < 1e-2 && max_rel < 5e-2, "gradient through the networks: rel L2 %.3g, max rel %.3g", rel_l2, max_rel);
+}
+
 static ppo_config small(const char *env) {
     ppo_config c = quick(env);
     c.envs = 2, c.horizon = 8, c.epochs = 3, c.update_epochs = 2, c.minibatches = 2, c.units = "16";
@@ -204,6 +217,7 @@ const test_case ppo_tests[] = {
     {"gae_hand_computed", gae_hand_computed},
     {"loss_hand_computed", loss_hand_computed},
     {"loss_gradient_matches_differences", loss_gradient_matches_differences},
+    {"gradient_through_networks_matches_differences", gradient_through_networks_matches_differences},
     {"reproducible_and_resumable", reproducible_and_resumable},
     {"presets", presets},
     {"compare_methods_list", compare_methods_list},
