@@ -4,7 +4,7 @@
 # make test-cuda  the GPU checks of the CUDA backend against the CPU (skip without a GPU)
 # make CUDA=0     a CPU-only build even where nvcc is found
 # make deps       install libmujoco-dev, libopenblas-dev, gnuplot-nox when missing
-# make demo       the quick Hopper comparison, SHAC vs PWM, one seed (runs/demo)
+# make demo       the quick Hopper comparison, SHAC vs PWM vs PPO, one seed (runs/demo)
 # make clean
 
 CC      ?= cc
@@ -113,8 +113,8 @@ test-cuda: $(BUILD)/tests
 deps:
 	@sh scripts/deps.sh
 
-# the quick Hopper comparison, SHAC vs PWM (PWM collects random data and pretrains its world
-# model first), one seed, matched env-step budgets: 5 minutes on an idle 2-core VM; results in
+# the quick Hopper comparison, SHAC vs PWM vs PPO (PWM collects random data and pretrains its world
+# model first), one seed, matched env-step budgets: about 7 minutes on an idle 2-core VM; results in
 # runs/demo (summary.md, return_vs_steps.png, return_vs_time.png)
 demo: $(BUILD)/pwm
 	rm -rf runs/demo

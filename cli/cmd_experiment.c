@@ -94,7 +94,7 @@ static int exe_path(char *exe, size_t n) {
 }
 
 static int exp_table(int argc, char **argv, const char *command) {
-    table_config c = {.preset = "quick", .seeds = 2};
+    table_config c = {.preset = "quick", .seeds = 2, .normalise = "ppo"};
     const args_opt opts[] = {
         {"preset", ARG_CHOICE, &c.preset,
          "quick: smoke-scale budgets, 2 seeds, about 30-40 minutes on 2 cores; paper: pwm compare's paper budget",
@@ -104,13 +104,16 @@ static int exp_table(int argc, char **argv, const char *command) {
         {"out", ARG_STRING, &c.out, "output directory (default results/table/TIMESTAMP); a re-run continues it", NULL,
          "DIR"},
         {"threads", ARG_INT, &c.threads, "threads per run (0: all cores)", NULL, "T"},
+        {"normalise", ARG_CHOICE, &c.normalise, "pooled row divided per task by PPO's peak IQM (the paper's) or SHAC's IQM",
+         "ppo|shac", NULL},
         {0},
     };
-    args_spec spec = {"pwm experiment table [--preset quick|paper] [--tasks T,T] [--seeds K] [--out DIR]",
-                      "The paper's single-task table: a pwm compare per task (SHAC vs PWM, matched environment-step\n"
-                      "budgets, PWM pretraining on random data it collects), then the IQM of the final deterministic\n"
-                      "returns over seeds with bootstrap 95% CIs, per task and pooled (stratified). Writes table.csv,\n"
-                      "table.md, summary.md and one comparison directory per task (curves, runs).",
+    args_spec spec = {"pwm experiment table [--preset quick|paper] [--tasks T,T] [--seeds K] [--normalise ppo|shac] [--out DIR]",
+                      "The paper's single-task table: a pwm compare per task (SHAC, PWM and PPO, matched environment-\n"
+                      "step budgets, PWM pretraining on random data it collects), then the IQM of the final deterministic\n"
+                      "returns over seeds with bootstrap 95% CIs, per task and pooled (stratified) after dividing by\n"
+                      "PPO's peak IQM per task. Writes table.csv, table.md, summary.md and one comparison directory\n"
+                      "per task (curves, runs).",
                       opts};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment table");
     if (rc >= 0) return rc;

@@ -140,6 +140,8 @@ int cmd_compare(int argc, char **argv) {
          "more pwm train options for every PWM run, in one quoted string (e.g. '--closed-loop --target-alpha 0.95')",
          NULL, "'OPTS'"},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method", NULL, "K"},
+        {"methods", ARG_STRING, &c.methods, "comma-separated methods among shac, pwm, ppo (default: all three)", NULL,
+         "M,M"},
         {"out", ARG_STRING, &c.out, "output directory (default results/compare/ENV-PRESET); a re-run continues it", NULL,
          "DIR"},
         {"budget", ARG_LONG, &c.budget, "environment steps per run, PWM's collection included (0: the preset's)", NULL, "N"},
@@ -153,13 +155,13 @@ int cmd_compare(int argc, char **argv) {
         {"contact-damping", ARG_DOUBLE, &c.contact_damping, "contact damping with --contact-stiffness", NULL, "D"},
         {0},
     };
-    args_spec spec = {"pwm compare --env NAME [--preset quick|paper] [--seeds K] [--out DIR]",
-                      "SHAC and PWM side by side. --protocol matched (default): per seed, PWM collects random-policy\n"
-                      "data, pretrains its world model and trains online, all within its budget; SHAC trains from\n"
-                      "scratch. --protocol pretrained: one world model per task, pretrained on a SHAC run's whole\n"
-                      "learning history plus random episodes (seed --data-seed) and not counted; then both learners\n"
-                      "get the same online budget. Writes\n"
-                      "DIR/compare.csv, summary.csv, summary.md, return_vs_steps.png and return_vs_time.png, and\n"
+    args_spec spec = {"pwm compare --env NAME [--preset quick|paper] [--seeds K] [--methods shac,pwm,ppo] [--protocol matched|pretrained] [--out DIR]",
+                      "SHAC, PWM and PPO side by side. --protocol matched (default): per seed, PWM collects\n"
+                      "random-policy data, pretrains its world model and trains online, all within its budget; SHAC\n"
+                      "and PPO train from scratch. --protocol pretrained: one world model per task, pretrained on a\n"
+                      "SHAC run's whole learning history plus random episodes (seed --data-seed) and not counted;\n"
+                      "then every learner gets the same online budget. Writes DIR/compare.csv, summary.csv,\n"
+                      "peaks.csv (peak IQM over seeds), summary.md, return_vs_steps.png and return_vs_time.png, and\n"
                       "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.",
                       opts};
     int rc = args_parse_command(&spec, argc, argv, "pwm compare");

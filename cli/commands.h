@@ -7,6 +7,7 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_envs(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_shac(int argc, char **argv);
+int cmd_ppo(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_wm(int argc, char **argv);

@@ -62,7 +62,8 @@ typedef struct {
     int n;
     env_reward_timing timing;
     nn_rng *rng;             // one stream per environment
-    mjData **pre;            // per environment: the state before the step (tasks with reward_uses_post)
+    mjData **pre;            // per environment: the state before the step (tasks with reward_uses_post):
+                             // time, qpos, qvel and act only, no derived quantities
     double *obs;             // n × obs_dim: the current observation (after resets)
     double *obs_final;       // n × obs_dim: the observation the last step produced, before any reset
     double *prev;            // n × act_dim: previous clipped action

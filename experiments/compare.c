@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../policy/ppo.h"
 #include "../policy/pwm.h"
 #include "../policy/shac.h"
 #include "pretrain.h"
 #include "results.h"
+#include "table.h"
 #include "version.h"
 
 
@@ -33,7 +35,7 @@ typedef struct {
 
 // the evaluations of a run's log.csv (columns epoch, env_steps, wall_s, train, eval, ...), offset
 static int read_curve(const char *dir, double step0, double wall0, curve *cv) {
-    char path[1200], line[1024];
+    char path[1300], line[1024];
     snprintf(path, sizeof path, "%s/log.csv", dir);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
@@ -68,13 +70,118 @@ static void write_mean_curve(const char *path, const curve *cv, int seeds) {
     fclose(f);
 }
 
+int compare_methods(const char *list, int *on, char *err, size_t errlen) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", list ? list : "shac,pwm,ppo");
+    int n = 0;
+    for (int m = 0; m < CMP_METHODS; m++) on[m] = 0;
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        int m = 0;
+        while (m < CMP_METHODS && strcmp(t, cmp_method_names[m])) m++;
+        if (m == CMP_METHODS) return nn_err(err, errlen, "unknown method '%s' in --methods (shac, pwm, ppo)", t);
+        n += !on[m], on[m] = 1;
+    }
+    return n ? 0 : nn_err(err, errlen, "--methods names no method (shac, pwm, ppo)");
+}
+
+const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo"};
+static const char *const titles[CMP_METHODS] = {"SHAC", "PWM", "PPO"};
+
+// a learner that trains from scratch in OUT/<method>-seedS (pwm shac, pwm ppo): skipped when
+// finished (eval.csv), resumed when started. 0, or -1 (its log is logp)
+static int run_learner(const compare_config *c, const char *exe, const char *method, int seed, long epochs,
+                       char **phys, char *logp, size_t logn) {
+    char run[1200], marker[1300], logcsv[1300], a[4][32];
+    snprintf(run, sizeof run, "%s/%s-seed%d", c->out, method, seed);
+    snprintf(marker, sizeof marker, "%s/eval.csv", run);
+    snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
+    snprintf(logp, logn, "%s/%s-seed%d.log", c->out, method, seed);
+    if (nn_file_exists(marker)) return 0;
+    snprintf(a[0], 32, "%d", seed), snprintf(a[1], 32, "%ld", epochs), snprintf(a[2], 32, "%d", c->threads);
+    snprintf(a[3], 32, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
+    char *args[] = {(char *)exe, (char *)method, "--env", (char *)c->env, "--preset", (char *)c->preset, "--epochs",
+                    a[1], "--eval-every", a[3], "--save-every", a[3], "--seed", a[0], "--threads", a[2], "--out", run,
+                    NULL, NULL, NULL, NULL, NULL, NULL};
+    char *res[2] = {nn_file_exists(logcsv) ? "--resume" : NULL, NULL};
+    res_add_args(args, res), res_add_args(args, phys);
+    return res_run_stage(exe, args, logp);
+}
+
+// PWM's stages for one seed: random-policy data, world-model pretraining (matched protocol: pdata and
+// pwm_file NULL; the pretrained protocol gives both), online training; the walls of the first two
+// through the pointers. extra: more pwm train options. 0, or -1 (its log is logp)
+static int run_pwm(const compare_config *c, const char *exe, int s, long epochs, char **phys, char **extra,
+                   const char *pdata, const char *pwm_file, double *wall_collect, double *wall_wm, char *logp,
+                   size_t logn) {
+    char dir[1100], data[1200], wm[1200], run[1200], marker[1300], a[8][64];
+    snprintf(dir, sizeof dir, "%s/pwm-seed%d", c->out, s);
+    snprintf(data, sizeof data, "%s", pdata ? pdata : "");
+    snprintf(wm, sizeof wm, "%s", pwm_file ? pwm_file : "");
+    if (!pdata) snprintf(data, sizeof data, "%s/data", dir);
+    if (!pwm_file) snprintf(wm, sizeof wm, "%s/wm.safetensors", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    snprintf(logp, logn, "%s/stages.log", dir);
+    nn_mkdirs(dir);
+    snprintf(a[0], 64, "%d", s), snprintf(a[1], 64, "%ld", c->collect), snprintf(a[2], 64, "%d", c->threads);
+    snprintf(a[3], 64, "%ld", c->wm_steps), snprintf(a[4], 64, "%ld", epochs);
+    snprintf(a[5], 64, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
+    snprintf(marker, sizeof marker, "%s/collect.done", dir);
+    if (!pdata && (*wall_collect = res_stage_done(marker)) < 0) {
+        char *args[] = {(char *)exe, "collect", "--env", (char *)c->env, "--policy", "random", "--steps", a[1],
+                        "--out", data, "--seed", a[0], "--threads", a[2], NULL, NULL, NULL, NULL, NULL};
+        res_add_args(args, phys);
+        double t = nn_now();
+        if (res_run_stage(exe, args, logp)) return -1;
+        res_mark_done(marker, *wall_collect = nn_now() - t);
+    }
+    if (!pwm_file) {
+        pretrain_wm_config wc = {c->env, data, c->wm_size, c->wm_steps, s, c->threads, c->reproduce_original};
+        if (pretrain_wm(&wc, dir, exe)) return -1;
+        snprintf(marker, sizeof marker, "%s/wm.done", dir);
+        *wall_wm = res_stage_done(marker);
+    }
+    snprintf(marker, sizeof marker, "%s/eval.csv", run);
+    if (!nn_file_exists(marker)) {
+        char logcsv[1300];
+        snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
+        char *args[] = {(char *)exe, "train", "--env", (char *)c->env, "--preset", (char *)c->preset, "--wm", wm,
+                        "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
+                        "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        // the pretrained protocol fine-tunes as the paper does, 8 steps per epoch
+        char *res[5] = {nn_file_exists(logcsv) ? "--resume" : NULL, NULL, NULL, NULL, NULL};
+        char **r = res + (res[0] ? 1 : 0);
+        if (c->reproduce_original) *r++ = "--reproduce-original";
+        if (pwm_file) *r++ = "--wm-iters", *r++ = "8";
+        res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
+        if (res_run_stage(exe, args, logp)) return -1;
+    }
+    return 0;
+}
+
+// the peak over evaluations of the IQM over seeds (evaluations aligned by index), and its env steps
+static double peak_iqm(const curve *cv, int seeds, double *at) {
+    int n = MAX_EVALS;
+    for (int s = 0; s < seeds; s++) n = cv[s].n < n ? cv[s].n : n;
+    double best = NAN, v[MAX_SEEDS];
+    *at = NAN;
+    for (int k = 0; k < n; k++) {
+        for (int s = 0; s < seeds; s++) v[s] = cv[s].ret[k];
+        double q = iqm(v, seeds);
+        if (isnan(best) || q > best) best = q, *at = cv[0].steps[k];
+    }
+    return best;
+}
+
 int compare_run(const compare_config *cc, const char *exe) {
     compare_config c = *cc;
-    int paper = !strcmp(c.preset, "paper");
+    int paper = !strcmp(c.preset, "paper"), on[CMP_METHODS];
     char err[1024];
     shac_config sc;
     pwm_config pc;
-    if (shac_preset(&sc, c.env, c.preset, err, sizeof err) || pwm_preset(&pc, c.env, c.preset, err, sizeof err)) {
+    ppo_config oc;
+    if (compare_methods(c.methods, on, err, sizeof err) || shac_preset(&sc, c.env, c.preset, err, sizeof err) ||
+        pwm_preset(&pc, c.env, c.preset, err, sizeof err) || ppo_preset(&oc, c.env, c.preset, err, sizeof err)) {
         fprintf(stderr, "pwm compare: %s\n", err);
         return 1;
     }
@@ -88,34 +195,42 @@ int compare_run(const compare_config *cc, const char *exe) {
         return 1;
     }
     // the presets: quick ≈ 0.3M steps per run on 2 cores; paper: PWM's logged Hopper length. The
-    // pretrained protocol's quick model: docs/pwm.md "The pretrained protocol"
+    // pretrained protocol's quick model: docs/pwm.md "pwm compare"
     if (!c.budget) c.budget = paper ? 10240000 : pretrained ? QUICK_PRETRAINED_BUDGET : 300000;
     if (!c.collect) c.collect = paper ? 200000 : 20000;
     if (!c.wm_steps) c.wm_steps = paper ? 50000 : pretrained ? QUICK_PRETRAINED_WM_STEPS : 2000;
     if (!c.wm_size) c.wm_size = paper ? "paper" : pretrained ? QUICK_PRETRAINED_WM_SIZE : "small";
     if (!c.evals) c.evals = paper ? 50 : 10;
     if (!c.data_seed) c.data_seed = 100;
-    long shac_per = (long)sc.envs * sc.horizon, pwm_per = (long)pc.envs * pc.horizon;
-    long shac_epochs = c.budget / shac_per, pwm_epochs = (c.budget - (pretrained ? 0 : c.collect)) / pwm_per;
-    if (pwm_epochs < 1 || shac_epochs < 1) {
-        fprintf(stderr, "pwm compare: --budget %ld leaves no epochs after PWM's %ld collection steps\n", c.budget,
-                c.collect);
-        return 1;
-    }
+    long per[CMP_METHODS] = {(long)sc.envs * sc.horizon, (long)pc.envs * pc.horizon, (long)oc.envs * oc.horizon};
+    long epochs[CMP_METHODS] = {c.budget / per[0], (c.budget - (pretrained ? 0 : c.collect)) / per[1],
+                                c.budget / per[2]};
+    for (int m = 0; m < CMP_METHODS; m++)
+        if (on[m] && epochs[m] < 1) {
+            fprintf(stderr, "pwm compare: --budget %ld leaves %s no epoch (%ld steps each%s)\n", c.budget, titles[m],
+                    per[m], m == 1 && !pretrained ? ", after its collection steps" : "");
+            return 1;
+        }
     if (nn_mkdirs(c.out)) {
         fprintf(stderr, "pwm compare: cannot create %s: %s\n", c.out, strerror(errno));
         return 1;
     }
-    char protocol[600];
+    char plan[3][256];
+    snprintf(plan[0], 256, "SHAC %ld epochs x %ld", epochs[0], per[0]);
     if (pretrained)
-        snprintf(protocol, sizeof protocol, "pretrained protocol: one world model (%s, %ld steps) pretrained on %s, "
-                 "not counted", c.pretrain_wm ? "given" : c.wm_size, c.pretrain_wm ? 0 : c.wm_steps,
-                 c.pretrain_data ? c.pretrain_data : "a SHAC run's whole history plus random episodes");
+        snprintf(plan[1], 256, "PWM %ld epochs x %ld, 8 fine-tuning steps each, from one world model (%s, %ld steps) "
+                 "pretrained on %s, not counted", epochs[1], per[1], c.pretrain_wm ? "given" : c.wm_size,
+                 c.pretrain_wm ? 0 : c.wm_steps, c.pretrain_data ? c.pretrain_data : "a SHAC run's whole history plus "
+                 "random episodes");
     else
-        snprintf(protocol, sizeof protocol, "matched protocol: PWM's %ld random steps and its world model (%s, %ld "
-                 "steps) count against its budget", c.collect, c.wm_size, c.wm_steps);
-    printf("compare %s (%s): %d seeds, %ld online env steps per run: SHAC %ld epochs x %ld; PWM %ld epochs x %ld; %s\n",
-           c.env, c.preset, c.seeds, c.budget, shac_epochs, shac_per, pwm_epochs, pwm_per, protocol);
+        snprintf(plan[1], 256, "PWM %ld random steps + world model (%s, %ld steps) + %ld epochs x %ld", c.collect,
+                 c.wm_size, c.wm_steps, epochs[1], per[1]);
+    snprintf(plan[2], 256, "PPO %ld epochs x %ld", epochs[2], per[2]);
+    printf("compare %s (%s, %s protocol): %d seeds, %ld env steps per run:", c.env, c.preset,
+           pretrained ? "pretrained" : "matched", c.seeds, c.budget);
+    for (int m = 0; m < CMP_METHODS; m++)
+        if (on[m]) printf(" %s;", plan[m]);
+    printf("\n");
     fflush(stdout);
     // contact overrides go to every stage that steps MuJoCo
     char ks[64], kd[64], *phys[5] = {NULL};
@@ -135,11 +250,11 @@ int compare_run(const compare_config *cc, const char *exe) {
         extra[nextra++] = tok;
     }
     double t0 = nn_now();
-    int stages = pretrained ? 2 + 2 * c.seeds : 4 * c.seeds, done = 0;
+    int stages = (on[0] + on[1] + on[2]) * c.seeds, done = 0;
     // pretrained: the task's dataset and world model, shared by every seed
     char pdir[1100], pdata[1200], pwm_file[1200];
     double wall_pre = 0;
-    if (pretrained) {
+    if (pretrained && on[1]) {
         snprintf(pdir, sizeof pdir, "%s/pretrain", c.out);
         snprintf(pdata, sizeof pdata, "%s", c.pretrain_data ? c.pretrain_data : "");
         snprintf(pwm_file, sizeof pwm_file, "%s", c.pretrain_wm ? c.pretrain_wm : "");
@@ -149,105 +264,42 @@ int compare_run(const compare_config *cc, const char *exe) {
             if (pretrain_data(&dc, pdir, exe)) return 1;
             snprintf(pdata, sizeof pdata, "%s/data", pdir);
         }
-        nn_progress("compare stages", ++done, stages, t0);
         if (!c.pretrain_wm) {
             pretrain_wm_config wc = {c.env, pdata, c.wm_size, c.wm_steps, c.data_seed, c.threads, c.reproduce_original};
             if (pretrain_wm(&wc, pdir, exe)) return 1;
             snprintf(pwm_file, sizeof pwm_file, "%s/wm.safetensors", pdir);
         }
-        nn_progress("compare stages", ++done, stages, t0);
         char marker[1200];
         snprintf(marker, sizeof marker, "%s/data.done", pdir);
         wall_pre += fmax(res_stage_done(marker), 0);
         snprintf(marker, sizeof marker, "%s/wm.done", pdir);
         wall_pre += fmax(res_stage_done(marker), 0);
     }
-    static curve shac_cv[MAX_SEEDS], pwm_cv[MAX_SEEDS];
+    static curve cv[CMP_METHODS][MAX_SEEDS];
     for (int s = 0; s < c.seeds; s++) {
-        char dir[1100], data[1200], wm[1200], run[1200], marker[1300], logp[1300];
-        char a[16][64];
-        snprintf(dir, sizeof dir, "%s/pwm-seed%d", c.out, s);
-        snprintf(data, sizeof data, "%s/data", dir);
-        snprintf(wm, sizeof wm, "%s/wm.safetensors", dir);
-        snprintf(run, sizeof run, "%s/run", dir);
-        snprintf(logp, sizeof logp, "%s/stages.log", dir);
-        nn_mkdirs(dir);
-        snprintf(a[0], 64, "%d", s), snprintf(a[1], 64, "%ld", c.collect), snprintf(a[2], 64, "%d", c.threads);
-        snprintf(a[4], 64, "%ld", pwm_epochs);
-        snprintf(a[5], 64, "%ld", pwm_epochs / c.evals > 0 ? pwm_epochs / c.evals : 1);
-        snprintf(a[6], 64, "%ld", shac_epochs), snprintf(a[7], 64, "%ld", shac_epochs / c.evals > 0 ? shac_epochs / c.evals : 1);
-        double wall_collect = 0, wall_wm = 0;
-        if (pretrained) {
-            snprintf(data, sizeof data, "%s", pdata);
-            snprintf(wm, sizeof wm, "%s", pwm_file);
+        char logp[1300], run[1200];
+        for (int m = 0; m < CMP_METHODS; m++) {
+            if (!on[m]) continue;
+            double wall_collect = 0, wall_wm = 0;
+            if (m == 1 ? run_pwm(&c, exe, s, epochs[m], phys, extra, pretrained ? pdata : NULL,
+                                 pretrained ? pwm_file : NULL, &wall_collect, &wall_wm, logp, sizeof logp)
+                       : run_learner(&c, exe, cmp_method_names[m], s, epochs[m], phys, logp, sizeof logp)) {
+                fprintf(stderr, "pwm compare: a stage of seed %d failed; see %s (run again to continue where it "
+                        "stopped)\n", s, logp);
+                return 1;
+            }
+            nn_progress("compare runs", ++done, stages, t0);
+            // matched: PWM's curve starts after its collection steps and pretraining time
+            if (m == 1) snprintf(run, sizeof run, "%s/pwm-seed%d/run", c.out, s);
+            else snprintf(run, sizeof run, "%s/%s-seed%d", c.out, cmp_method_names[m], s);
+            if (read_curve(run, m == 1 && !pretrained ? (double)c.collect : 0, wall_collect + wall_wm, &cv[m][s])) {
+                fprintf(stderr, "pwm compare: cannot read %s/log.csv\n", run);
+                return 1;
+            }
         }
-        // 1. random-policy data (matched protocol)
-        snprintf(marker, sizeof marker, "%s/collect.done", dir);
-        if (!pretrained && (wall_collect = res_stage_done(marker)) < 0) {
-            char cmd_data[1200];
-            snprintf(cmd_data, sizeof cmd_data, "%s", data);
-            char *args[] = {(char *)exe, "collect", "--env", (char *)c.env, "--policy", "random", "--steps", a[1],
-                            "--out", cmd_data, "--seed", a[0], "--threads", a[2], NULL, NULL, NULL, NULL, NULL};
-            res_add_args(args, phys);
-            double t = nn_now();
-            if (res_run_stage(exe, args, logp)) goto fail;
-            res_mark_done(marker, wall_collect = nn_now() - t);
-        }
-        // 2. world-model pretraining (matched protocol)
-        if (!pretrained) {
-            nn_progress("compare stages", ++done, stages, t0);
-            pretrain_wm_config wc = {c.env, data, c.wm_size, c.wm_steps, s, c.threads, c.reproduce_original};
-            if (pretrain_wm(&wc, dir, exe)) goto fail;
-            snprintf(marker, sizeof marker, "%s/wm.done", dir);
-            wall_wm = res_stage_done(marker);
-            nn_progress("compare stages", ++done, stages, t0);
-        }
-        // 3. PWM, online
-        snprintf(marker, sizeof marker, "%s/eval.csv", run);
-        if (!nn_file_exists(marker)) {
-            char logcsv[1300];
-            snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
-            int resume = nn_file_exists(logcsv);
-            char *args[] = {(char *)exe, "train", "--env", (char *)c.env, "--preset", (char *)c.preset, "--wm", wm,
-                            "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
-                            "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-            // the pretrained protocol fine-tunes as the paper does, 8 steps per epoch
-            char *res[5] = {resume ? "--resume" : NULL, NULL, NULL, NULL, NULL}, **r = res + (resume ? 1 : 0);
-            if (c.reproduce_original) *r++ = "--reproduce-original";
-            if (pretrained) *r++ = "--wm-iters", *r++ = "8";
-            res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
-            if (res_run_stage(exe, args, logp)) goto fail;
-        }
-        nn_progress("compare stages", ++done, stages, t0);
-        // 4. SHAC
-        snprintf(run, sizeof run, "%s/shac-seed%d", c.out, s);
-        snprintf(marker, sizeof marker, "%s/eval.csv", run);
-        snprintf(logp, sizeof logp, "%s/shac-seed%d.log", c.out, s);
-        if (!nn_file_exists(marker)) {
-            char logcsv[1300];
-            snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
-            int resume = nn_file_exists(logcsv);
-            char *args[] = {(char *)exe, "shac", "--env", (char *)c.env, "--preset", (char *)c.preset, "--epochs", a[6],
-                            "--eval-every", a[7], "--save-every", a[7], "--seed", a[0], "--threads", a[2], "--out", run,
-                            NULL, NULL, NULL, NULL, NULL, NULL};
-            char *res[2] = {resume ? "--resume" : NULL, NULL};
-            res_add_args(args, res), res_add_args(args, phys);
-            if (res_run_stage(exe, args, logp)) goto fail;
-        }
-        nn_progress("compare stages", ++done, stages, t0);
-        snprintf(run, sizeof run, "%s/pwm-seed%d/run", c.out, s);
-        if (read_curve(run, pretrained ? 0.0 : (double)c.collect, wall_collect + wall_wm, &pwm_cv[s])) goto fail;
-        snprintf(run, sizeof run, "%s/shac-seed%d", c.out, s);
-        if (read_curve(run, 0, 0, &shac_cv[s])) goto fail;
-        continue;
-    fail:
-        fprintf(stderr, "pwm compare: a stage of seed %d failed; see %s (run again to continue where it stopped)\n", s,
-                logp);
-        return 1;
     }
     // results
-    char path[1200];
+    char path[1200], methods[64] = "", title[64] = "";
     snprintf(path, sizeof path, "%s/compare.csv", c.out);
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -255,25 +307,37 @@ int compare_run(const compare_config *cc, const char *exe) {
         return 1;
     }
     fprintf(f, "method,seed,env_steps,wall_s,eval_return\n");
-    for (int m = 0; m < 2; m++)
-        for (int s = 0; s < c.seeds; s++) {
-            const curve *cv = m ? &pwm_cv[s] : &shac_cv[s];
-            for (int k = 0; k < cv->n; k++)
-                fprintf(f, "%s,%d,%.0f,%.2f,%.4f\n", m ? "pwm" : "shac", s, cv->steps[k], cv->wall[k], cv->ret[k]);
-        }
+    for (int m = 0; m < CMP_METHODS; m++)
+        for (int s = 0; on[m] && s < c.seeds; s++)
+            for (int k = 0; k < cv[m][s].n; k++)
+                fprintf(f, "%s,%d,%.0f,%.2f,%.4f\n", cmp_method_names[m], s, cv[m][s].steps[k], cv[m][s].wall[k],
+                        cv[m][s].ret[k]);
     fclose(f);
-    snprintf(path, sizeof path, "%s/curve-shac.csv", c.out);
-    write_mean_curve(path, shac_cv, c.seeds);
-    snprintf(path, sizeof path, "%s/curve-pwm.csv", c.out);
-    write_mean_curve(path, pwm_cv, c.seeds);
-    double fs[MAX_SEEDS], fp[MAX_SEEDS], ms, ss, mp, sp;
-    for (int s = 0; s < c.seeds; s++) fs[s] = shac_cv[s].final, fp[s] = pwm_cv[s].final;
-    res_mean_std(fs, c.seeds, &ms, &ss);
-    res_mean_std(fp, c.seeds, &mp, &sp);
+    double fin[CMP_METHODS][MAX_SEEDS], mean[CMP_METHODS], sd[CMP_METHODS], peak[CMP_METHODS], peak_at[CMP_METHODS];
+    for (int m = 0; m < CMP_METHODS; m++) {
+        if (!on[m]) continue;
+        snprintf(path, sizeof path, "%s/curve-%s.csv", c.out, cmp_method_names[m]);
+        write_mean_curve(path, cv[m], c.seeds);
+        for (int s = 0; s < c.seeds; s++) fin[m][s] = cv[m][s].final;
+        res_mean_std(fin[m], c.seeds, &mean[m], &sd[m]);
+        peak[m] = peak_iqm(cv[m], c.seeds, &peak_at[m]);
+        snprintf(methods + strlen(methods), sizeof methods - strlen(methods), "%s%s", *methods ? " " : "",
+                 cmp_method_names[m]);
+        snprintf(title + strlen(title), sizeof title - strlen(title), "%s%s", *title ? " vs " : "", titles[m]);
+    }
     snprintf(path, sizeof path, "%s/summary.csv", c.out);
     if ((f = fopen(path, "w"))) {
         fprintf(f, "method,seed,final_return\n");
-        for (int s = 0; s < c.seeds; s++) fprintf(f, "shac,%d,%.4f\npwm,%d,%.4f\n", s, fs[s], s, fp[s]);
+        for (int s = 0; s < c.seeds; s++)
+            for (int m = 0; m < CMP_METHODS; m++)
+                if (on[m]) fprintf(f, "%s,%d,%.4f\n", cmp_method_names[m], s, fin[m][s]);
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/peaks.csv", c.out);
+    if ((f = fopen(path, "w"))) {
+        fprintf(f, "method,peak_iqm,env_steps\n");
+        for (int m = 0; m < CMP_METHODS; m++)
+            if (on[m]) fprintf(f, "%s,%.4f,%.0f\n", cmp_method_names[m], peak[m], peak_at[m]);
         fclose(f);
     }
     // plots: the script sits in plots/ of the tree this program was built in (exe: .../build/pwm)
@@ -282,46 +346,49 @@ int compare_run(const compare_config *cc, const char *exe) {
     for (int p = 0; p < 2; p++) {
         char cmd[8800];
         snprintf(cmd, sizeof cmd,
-                 "gnuplot -e \"dir='%s'; x=%d; title='%s: SHAC vs PWM (%d seeds, mean and min-max)'\" '%s'",
-                 c.out, p, c.env, c.seeds, gp);
+                 "gnuplot -e \"dir='%s'; x=%d; methods='%s'; title='%s: %s (%d seeds, mean and min-max)'\" '%s'",
+                 c.out, p, methods, c.env, title, c.seeds, gp);
         if (system(cmd)) fprintf(stderr, "pwm compare: gnuplot failed (%s); the CSVs are written\n", cmd);
     }
     snprintf(path, sizeof path, "%s/summary.md", c.out);
     char machine[300];
     res_machine(machine, sizeof machine);
     if ((f = fopen(path, "w"))) {
-        fprintf(f, "# SHAC vs PWM on %s (%s preset)\n\n", c.env, c.preset);
-        fprintf(f, "Command: `pwm compare --env %s --preset %s --protocol %s --seeds %d --out %s%s%s%s%s`", c.env,
-                c.preset, pretrained ? "pretrained" : "matched", c.seeds, c.out, c.threads ? " --threads N" : "",
-                c.pwm_extra ? " --pwm-extra '" : "", c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
+        fprintf(f, "# %s on %s (%s preset)\n\n", title, c.env, c.preset);
+        fprintf(f, "Command: `pwm compare --env %s --preset %s --protocol %s --seeds %d --methods %s --out %s%s%s%s%s`",
+                c.env, c.preset, pretrained ? "pretrained" : "matched", c.seeds, c.methods ? c.methods : "shac,pwm,ppo",
+                c.out, c.threads ? " --threads N" : "", c.pwm_extra ? " --pwm-extra '" : "",
+                c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
         if (phys[0]) fprintf(f, " with `--contact-stiffness %s --contact-damping %s`", ks, kd);
         fprintf(f, "  \n");
         fprintf(f, "Git commit: %s  \nMachine: %s  \nWall time of this invocation: %.0f s  \n\n", PWM_GIT_COMMIT,
                 machine, nn_now() - t0);
-        if (pretrained)
+        if (pretrained && on[1])
             fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
-                    "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. Online budget per run: %ld "
-                    "environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld epochs x %ld steps, 8 fine-tuning "
-                    "steps per epoch (the paper's).\n\n", pdata,
-                    c.data_seed, wall_pre, c.budget, shac_epochs, shac_per, pwm_epochs, pwm_per);
+                    "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. ", pdata, c.data_seed,
+                    wall_pre);
         else
-            fprintf(f, "Protocol: matched. Budget per run: %ld environment steps. SHAC: %ld epochs x %ld steps. PWM: %ld "
-                    "random-policy steps for pretraining (counted) + world model %s, %ld steps + %ld epochs x %ld "
-                    "steps.\n\n", c.budget, shac_epochs, shac_per, c.collect, c.wm_size, c.wm_steps, pwm_epochs,
-                    pwm_per);
-        fprintf(f, "| method | final deterministic return, mean +- std over seeds | per seed |\n|---|---|---|\n");
-        for (int m = 0; m < 2; m++) {
-            fprintf(f, "| %s | %.1f +- %.1f | ", m ? "PWM" : "SHAC", m ? mp : ms, m ? sp : ss);
-            for (int s = 0; s < c.seeds; s++) fprintf(f, "%s%.1f", s ? ", " : "", m ? fp[s] : fs[s]);
-            fprintf(f, " |\n");
+            fprintf(f, "Protocol: matched. ");
+        fprintf(f, "Budget per run: %ld environment steps.", c.budget);
+        for (int m = 0; m < CMP_METHODS; m++)
+            if (on[m]) fprintf(f, " %s%s.", plan[m], m == 1 && !pretrained ? " (the random steps count)" : "");
+        fprintf(f, "\n\n| method | final deterministic return, mean +- std over seeds | per seed | peak IQM over "
+                "seeds (at env steps) |\n|---|---|---|---|\n");
+        for (int m = 0; m < CMP_METHODS; m++) {
+            if (!on[m]) continue;
+            fprintf(f, "| %s | %.1f +- %.1f | ", titles[m], mean[m], sd[m]);
+            for (int s = 0; s < c.seeds; s++) fprintf(f, "%s%.1f", s ? ", " : "", fin[m][s]);
+            fprintf(f, " | %.1f (%.0f) |\n", peak[m], peak_at[m]);
         }
         fprintf(f, "\nSeeds 0..%d. Final return: eval.csv of each run (deterministic policy, at least 10 episodes in "
-                "the real MuJoCo task). Curves: return_vs_steps.png, return_vs_time.png (matched protocol: PWM's curve "
-                "starts after its collection steps and pretraining time). Per-run directories hold config.txt, log.csv, timing.csv and "
-                "checkpoints.\n", c.seeds - 1);
+                "the real MuJoCo task). Peak IQM: the best, over the evaluations along training, of the IQM over "
+                "seeds (the paper's normaliser, for PPO). Curves: return_vs_steps.png, return_vs_time.png (matched "
+                "protocol: PWM's curve starts after its collection steps and pretraining time). Per-run directories hold config.txt, "
+                "log.csv, timing.csv and checkpoints.\n", c.seeds - 1);
         fclose(f);
     }
-    printf("SHAC final return %.1f +- %.1f, PWM %.1f +- %.1f over %d seeds; %s/summary.md\n", ms, ss, mp, sp, c.seeds,
-           c.out);
+    for (int m = 0; m < CMP_METHODS; m++)
+        if (on[m]) printf("%s final return %.1f +- %.1f; ", titles[m], mean[m], sd[m]);
+    printf("over %d seeds; %s/summary.md\n", c.seeds, c.out);
     return 0;
 }

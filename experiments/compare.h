@@ -1,16 +1,24 @@
-// SHAC and PWM side by side on one task (`pwm compare`), under one of two protocols.
+// SHAC, PWM and PPO side by side on one task (`pwm compare`), under one of two protocols.
 //
 // matched: for each seed, PWM collects random-policy episodes, pretrains its world model on them,
-// then trains online; SHAC trains from scratch. Both spend the same number of environment steps in
-// all (PWM's collection counts against its budget; its pretraining wall time counts too).
+// then trains online; SHAC and PPO train from scratch. All spend the same number of environment
+// steps (PWM's collection counts against its budget; its pretraining wall time counts too).
 // pretrained (the paper's): one world model per task is pretrained on a fixed dataset (a SHAC run's
 // whole learning history plus random episodes, from a seed that is no evaluation seed:
-// experiments/pretrain.h), not counted; every seed of PWM starts from it, and both learners get
+// experiments/pretrain.h), not counted; every seed of PWM starts from it, and every learner gets
 // the same online budget.
 // Each stage is a run of this program's own subcommands in OUT/..., so every run keeps its config,
 // log and checkpoints, and a re-run skips the stages already finished.
 #ifndef PWM_EXPERIMENTS_COMPARE_H
 #define PWM_EXPERIMENTS_COMPARE_H
+
+#include <stddef.h>
+
+#define CMP_METHODS 3
+extern const char *const cmp_method_names[CMP_METHODS];  // "shac", "pwm", "ppo": the order of every per-method array
+
+// on[m] = whether a comma-separated list ("shac,ppo"; NULL: all) names method m. 0, or -1 with a message.
+int compare_methods(const char *list, int *on, char *err, size_t errlen);
 
 typedef struct {
     const char *env, *preset, *out;
@@ -21,6 +29,7 @@ typedef struct {
     const char *pretrain_wm;    // pretrained: an existing world model to use instead of training one (NULL: train)
     int reproduce_original;     // pass --reproduce-original to the world model and PWM
     const char *pwm_extra;      // more pwm train options for every PWM run, whitespace-separated (NULL: none)
+    const char *methods;  // comma-separated subset of shac,pwm,ppo (NULL: all)
     int seeds, threads;
     long budget;        // environment steps per method and seed (0: the preset's)
     long collect;       // random-policy steps PWM collects for pretraining (0: the preset's); pretrained: the
@@ -32,7 +41,8 @@ typedef struct {
 } compare_config;
 
 // Run the comparison and write OUT/compare.csv (method, seed, env steps, wall time, eval return),
-// OUT/summary.csv (final returns), OUT/summary.md and the plots OUT/return_vs_steps.png and
+// OUT/summary.csv (final returns), OUT/peaks.csv (each method's peak over training of the IQM over
+// seeds), OUT/summary.md, the mean curves OUT/curve-METHOD.csv and the plots OUT/return_vs_steps.png and
 // OUT/return_vs_time.png. exe is this program's path. Returns 0 or 1 with a message.
 int compare_run(const compare_config *c, const char *exe);
 

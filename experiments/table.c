@@ -44,21 +44,33 @@ void iqm_bootstrap_ci(const double *const *x, const int *n, int strata, int reps
     nn_free(sample), nn_free(stat);
 }
 
-// the final returns of a comparison's summary.csv (method,seed,final_return): shac[] and pwm[]
-static int read_summary(const char *dir, int seeds, double *shac, double *pwm) {
+// the final returns of a comparison's summary.csv (method,seed,final_return) of the methods on[]
+static int read_summary(const char *dir, int seeds, const int *on, double v[CMP_METHODS][MAX_SEEDS]) {
     char path[1200], line[256], method[32];
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
-    int got = 0, s;
-    double v;
+    int got = 0, want = 0, s;
+    double x;
+    for (int m = 0; m < CMP_METHODS; m++) want += on[m] * seeds;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "%31[^,],%d,%lf", method, &s, &v) == 3 && s >= 0 && s < seeds) {
-            if (!strcmp(method, "shac")) shac[s] = v, got++;
-            if (!strcmp(method, "pwm")) pwm[s] = v, got++;
-        }
+        if (sscanf(line, "%31[^,],%d,%lf", method, &s, &x) == 3 && s >= 0 && s < seeds)
+            for (int m = 0; m < CMP_METHODS; m++)
+                if (on[m] && !strcmp(method, cmp_method_names[m])) v[m][s] = x, got++;
     fclose(f);
-    return got == 2 * seeds ? 0 : -1;
+    return got == want ? 0 : -1;
+}
+
+// a method's peak IQM from a comparison's peaks.csv (method,peak_iqm,env_steps); NAN when missing
+static double read_peak(const char *dir, const char *method) {
+    char path[1200], line[256], m[32];
+    snprintf(path, sizeof path, "%s/peaks.csv", dir);
+    FILE *f = fopen(path, "r");
+    double v, at, peak = NAN;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%31[^,],%lf,%lf", m, &v, &at) >= 2 && !strcmp(m, method)) peak = v;
+    if (f) fclose(f);
+    return peak;
 }
 
 // quick budgets per task (2 cores: the table's quick preset is a smoke-scale run, docs/experiments.md)
@@ -92,12 +104,19 @@ int table_run(const table_config *c, const char *exe, const char *command) {
         fprintf(stderr, "pwm experiment table: --seeds must be 1..%d\n", MAX_SEEDS);
         return 1;
     }
+    // the normaliser: PPO's peak IQM per task (the paper's), or SHAC's final IQM
+    const char *norm = c->normalise ? c->normalise : "ppo";
+    int by_ppo = !strcmp(norm, "ppo"), on[CMP_METHODS] = {1, 1, 1};
+    if (!by_ppo && strcmp(norm, "shac")) {
+        fprintf(stderr, "pwm experiment table: --normalise %s: use ppo or shac\n", norm);
+        return 1;
+    }
     snprintf(tasks, sizeof tasks, "%s", c->tasks ? c->tasks : "hopper,ant,humanoid,snu-humanoid");
     int nt = 0;
     for (char *t = strtok(tasks, ","); t && nt < MAX_TASKS; t = strtok(NULL, ",")) names[nt++] = t;
     int paper = !strcmp(c->preset, "paper");
-    double t0 = nn_now();
-    static double shac[MAX_TASKS][MAX_SEEDS], pwm[MAX_TASKS][MAX_SEEDS];
+    double t0 = nn_now(), scale[MAX_TASKS];
+    static double v[MAX_TASKS][CMP_METHODS][MAX_SEEDS];
     for (int t = 0; t < nt; t++) {
         char sub[1100];
         snprintf(sub, sizeof sub, "%s/%s", dir, names[t]);
@@ -106,13 +125,14 @@ int table_run(const table_config *c, const char *exe, const char *command) {
         if (!paper) quick_budget(&cc, names[t]);
         printf("== table: %s (%d of %d)\n", names[t], t + 1, nt);
         fflush(stdout);
-        if (compare_run(&cc, exe) || read_summary(sub, c->seeds, shac[t], pwm[t])) {
+        if (compare_run(&cc, exe) || read_summary(sub, c->seeds, on, v[t])) {
             fprintf(stderr, "pwm experiment table: the comparison on %s failed; run the same command again to continue\n",
                     names[t]);
             return 1;
         }
+        scale[t] = by_ppo ? read_peak(sub, "ppo") : iqm(v[t][0], c->seeds);
     }
-    // per task: IQM [95% CI] over seeds; aggregate: every score divided by SHAC's IQM on its task
+    // per task: IQM [95% CI] over seeds; aggregate: every score divided by the task's normaliser
     char path[1200];
     snprintf(path, sizeof path, "%s/table.csv", dir);
     FILE *f = fopen(path, "w");
@@ -124,52 +144,57 @@ int table_run(const table_config *c, const char *exe, const char *command) {
         if (md) fclose(md);
         return 1;
     }
-    fprintf(f, "task,method,iqm,ci_low,ci_high,mean,seeds\n");
-    fprintf(md, "| task | SHAC IQM [95%% CI] | PWM IQM [95%% CI] | PWM / SHAC |\n|---|---|---|---|\n");
-    // the pooled row needs a positive SHAC score to divide by: tasks where SHAC's IQM is <= 0
-    // are left out of it (and their ratio is n/a)
-    static double norm_s[MAX_TASKS][MAX_SEEDS], norm_p[MAX_TASKS][MAX_SEEDS];
-    const double *xs[MAX_TASKS], *xp[MAX_TASKS];
-    double all_s[MAX_TASKS * MAX_SEEDS], all_p[MAX_TASKS * MAX_SEEDS];
+    fprintf(f, "task,method,iqm,ci_low,ci_high,mean,seeds,normaliser\n");
+    fprintf(md, "| task | SHAC IQM [95%% CI] | PWM IQM [95%% CI] | PPO IQM [95%% CI] | normaliser (%s) |\n"
+            "|---|---|---|---|---|\n", by_ppo ? "PPO's peak IQM" : "SHAC's IQM");
+    // the pooled row needs a positive normaliser: tasks where it is <= 0 are left out of it
+    static double normed[CMP_METHODS][MAX_TASKS][MAX_SEEDS];
+    const double *xs[CMP_METHODS][MAX_TASKS];
+    double all[CMP_METHODS][MAX_TASKS * MAX_SEEDS];
     int ns[MAX_TASKS], np = 0, total = 0;
     for (int t = 0; t < nt; t++) {
-        double m[2], lo[2], hi[2], mean[2] = {0, 0};
-        iqm_row(shac[t], c->seeds, 1, &m[0], &lo[0], &hi[0]);
-        iqm_row(pwm[t], c->seeds, 2, &m[1], &lo[1], &hi[1]);
-        for (int s = 0; s < c->seeds; s++) mean[0] += shac[t][s] / c->seeds, mean[1] += pwm[t][s] / c->seeds;
-        for (int k = 0; k < 2; k++)
-            fprintf(f, "%s,%s,%.4f,%.4f,%.4f,%.4f,%d\n", names[t], k ? "pwm" : "shac", m[k], lo[k], hi[k], mean[k],
-                    c->seeds);
-        fprintf(md, "| %s | %.1f [%.1f, %.1f] | %.1f [%.1f, %.1f] | ", names[t], m[0], lo[0], hi[0], m[1], lo[1], hi[1]);
-        if (m[0] <= 0) {
-            fprintf(md, "n/a (SHAC <= 0) |\n");
+        fprintf(md, "| %s |", names[t]);
+        for (int m = 0; m < CMP_METHODS; m++) {
+            double q, lo, hi, mean = 0;
+            iqm_row(v[t][m], c->seeds, 1 + (uint64_t)m, &q, &lo, &hi);
+            for (int s = 0; s < c->seeds; s++) mean += v[t][m][s] / c->seeds;
+            fprintf(f, "%s,%s,%.4f,%.4f,%.4f,%.4f,%d,%.4f\n", names[t], cmp_method_names[m], q, lo, hi, mean, c->seeds,
+                    scale[t]);
+            fprintf(md, " %.1f [%.1f, %.1f] |", q, lo, hi);
+        }
+        if (!(scale[t] > 0)) {
+            fprintf(md, " %.1f (not positive: left out of the pooled row) |\n", scale[t]);
             continue;
         }
-        fprintf(md, "%.2f |\n", m[1] / m[0]);
-        for (int s = 0; s < c->seeds; s++) {
-            norm_s[np][s] = all_s[total] = shac[t][s] / m[0];
-            norm_p[np][s] = all_p[total++] = pwm[t][s] / m[0];
+        fprintf(md, " %.1f |\n", scale[t]);
+        for (int m = 0; m < CMP_METHODS; m++) {
+            for (int s = 0; s < c->seeds; s++) normed[m][np][s] = all[m][total + s] = v[t][m][s] / scale[t];
+            xs[m][np] = normed[m][np];
         }
-        xs[np] = norm_s[np], xp[np] = norm_p[np], ns[np++] = c->seeds;
+        ns[np++] = c->seeds, total += c->seeds;
     }
     if (np) {
-        double as = iqm(all_s, total), ap = iqm(all_p, total), al, ah, pl, ph;
-        iqm_bootstrap_ci(xs, ns, np, BOOT_REPS, 3, &al, &ah);
-        iqm_bootstrap_ci(xp, ns, np, BOOT_REPS, 4, &pl, &ph);
-        fprintf(md, "| all (÷ SHAC's IQM per task; %d of %d tasks) | %.2f [%.2f, %.2f] | %.2f [%.2f, %.2f] | |\n", np, nt,
-                as, al, ah, ap, pl, ph);
-        fprintf(f, "all,shac_normalised,%.4f,%.4f,%.4f,,%d\nall,pwm_normalised,%.4f,%.4f,%.4f,,%d\n", as, al, ah,
-                total, ap, pl, ph, total);
+        fprintf(md, "| all (÷ %s per task; %d of %d tasks) |", by_ppo ? "PPO's peak IQM" : "SHAC's IQM", np, nt);
+        for (int m = 0; m < CMP_METHODS; m++) {
+            double a = iqm(all[m], total), lo, hi;
+            iqm_bootstrap_ci(xs[m], ns, np, BOOT_REPS, 3 + (uint64_t)m, &lo, &hi);
+            fprintf(md, " %.2f [%.2f, %.2f] |", a, lo, hi);
+            fprintf(f, "all,%s_normalised,%.4f,%.4f,%.4f,,%d,%s\n", cmp_method_names[m], a, lo, hi, total, norm);
+        }
+        fprintf(md, " |\n");
     }
     fclose(f), fclose(md);
     char seeds[64];
     snprintf(seeds, sizeof seeds, "0..%d per task and method", c->seeds - 1);
-    FILE *sm = res_summary_open(dir, "Single-task table: SHAC vs PWM", command, seeds, nn_now() - t0);
+    FILE *sm = res_summary_open(dir, "Single-task table: SHAC, PWM and PPO", command, seeds, nn_now() - t0);
     if (!sm) return 1;
     fprintf(sm, "\nFinal deterministic return (eval.csv of each run, at least 10 episodes in MuJoCo); IQM over seeds "
             "(trim 25%% each side) with a bootstrap 95%% CI (%d resamples of the seeds); the last row pools every "
-            "task's scores divided by SHAC's IQM on that task (tasks where that IQM is not positive are left out), "
-            "with a stratified bootstrap (seeds resampled within tasks). %s\n\n", BOOT_REPS,
+            "task's scores divided by %s (tasks where it is not positive are left out), with a stratified bootstrap "
+            "(seeds resampled within tasks). %s\n\n", BOOT_REPS,
+            by_ppo ? "PPO's peak IQM on that task (the best, over its evaluations along training, of the IQM over "
+                     "seeds: the paper's normaliser)"
+                   : "SHAC's IQM on that task",
             paper ? "Paper preset: each comparison at pwm compare's paper budget."
                   : "Quick preset: smoke-scale budgets for 2 cores (environment steps per run: hopper 61k, ant 31k, "
                     "humanoid 8k, snu-humanoid 3k); the numbers show the pipeline works, not the methods' "
@@ -197,18 +222,19 @@ int stiffness_run(const stiffness_config *c, const char *exe, const char *comman
         fprintf(stderr, "pwm experiment stiffness: --seeds must be 1..%d\n", MAX_SEEDS);
         return 1;
     }
-    int paper = !strcmp(c->preset, "paper");
-    double t0 = nn_now(), v[2][2][MAX_SEEDS];
+    int paper = !strcmp(c->preset, "paper"), on[CMP_METHODS] = {1, 1, 0};
+    double t0 = nn_now(), v[2][CMP_METHODS][MAX_SEEDS];
     const char *cond[2] = {"default", "stiff"};
     for (int k = 0; k < 2; k++) {
         char sub[1100];
         snprintf(sub, sizeof sub, "%s/%s", dir, cond[k]);
-        compare_config cc = {.env = "hopper", .preset = c->preset, .out = sub, .seeds = c->seeds, .threads = c->threads,
-                             .contact_stiffness = k ? c->stiffness : -1, .contact_damping = k ? c->damping : -1};
+        compare_config cc = {.env = "hopper", .preset = c->preset, .out = sub, .methods = "shac,pwm", .seeds = c->seeds,
+                             .threads = c->threads, .contact_stiffness = k ? c->stiffness : -1,
+                             .contact_damping = k ? c->damping : -1};
         if (!paper) cc.budget = 102400, cc.collect = 20480, cc.wm_steps = 1000, cc.evals = 5;
         printf("== stiffness: %s contacts\n", cond[k]);
         fflush(stdout);
-        if (compare_run(&cc, exe) || read_summary(sub, c->seeds, v[k][0], v[k][1])) {
+        if (compare_run(&cc, exe) || read_summary(sub, c->seeds, on, v[k])) {
             fprintf(stderr, "pwm experiment stiffness: the %s comparison failed; run the same command again to "
                     "continue\n", cond[k]);
             return 1;

@@ -1,6 +1,7 @@
 // The paper's single-task table and its contact-stiffness ablation, both built from `pwm compare`
-// runs (SHAC vs PWM with matched environment-step budgets), aggregated as the paper does: the
-// interquartile mean over seeds with stratified-bootstrap 95% confidence intervals.
+// runs (SHAC, PWM and PPO with matched environment-step budgets), aggregated as the paper does: the
+// interquartile mean over seeds with stratified-bootstrap 95% confidence intervals, normalised by
+// PPO's peak IQM per task.
 #ifndef PWM_EXPERIMENTS_TABLE_H
 #define PWM_EXPERIMENTS_TABLE_H
 
@@ -20,7 +21,8 @@ typedef struct {
     const char *preset;  // quick | paper
     const char *tasks;   // comma-separated; NULL: hopper,ant,humanoid,snu-humanoid
     int seeds, threads;
-    const char *out;     // NULL: results/table/<timestamp>
+    const char *out;        // NULL: results/table/<timestamp>
+    const char *normalise;  // the pooled row's per-task divisor: ppo (PPO's peak IQM, the paper's; NULL) | shac (SHAC's IQM)
 } table_config;
 
 // Run (or continue) a comparison per task and write table.csv, table.md and summary.md.

@@ -5,39 +5,46 @@
 #include "../nn/common.h"
 #include "../nn/safetensors.h"
 #include "learner.h"
+#include "ppo.h"
 #include "pwm.h"
 #include "shac.h"
 
 struct trained_policy {
     shac_policy *shac;
     pwm_policy *pwm;
+    ppo_policy *ppo;
 };
 
 trained_policy *policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
     st_file f;
     if (st_read(ckpt, &f, err, errlen)) return NULL;
     const char *format = st_meta(&f, "format");
-    int is_pwm = format && !strncmp(format, "pwm-pwm-", 8);
+    int is_pwm = format && !strncmp(format, "pwm-pwm-", 8), is_ppo = format && !strncmp(format, "pwm-ppo-", 8);
     st_free(&f);
     trained_policy p = {0};
     if (is_pwm) p.pwm = pwm_policy_load(ckpt, env, err, errlen);
+    else if (is_ppo) p.ppo = ppo_policy_load(ckpt, env, err, errlen);
     else p.shac = shac_policy_load(ckpt, env, err, errlen);
-    if (!p.pwm && !p.shac) return NULL;
+    if (!p.pwm && !p.shac && !p.ppo) return NULL;
     trained_policy *q = nn_malloc(sizeof *q);
     *q = p;
     return q;
 }
 
-const char *policy_env(const trained_policy *p) { return p->pwm ? pwm_policy_env(p->pwm) : shac_policy_env(p->shac); }
+const char *policy_env(const trained_policy *p) {
+    return p->pwm ? pwm_policy_env(p->pwm) : p->ppo ? ppo_policy_env(p->ppo) : shac_policy_env(p->shac);
+}
 
 void policy_act(trained_policy *p, const double *obs, int n, double *u, nn_rng *r) {
     if (p->pwm) pwm_policy_act(p->pwm, obs, n, u, r);
+    else if (p->ppo) ppo_policy_act(p->ppo, obs, n, u, r);
     else shac_policy_act(p->shac, obs, n, u, r);
 }
 
 void policy_free(trained_policy *p) {
     if (!p) return;
     pwm_policy_free(p->pwm);
+    ppo_policy_free(p->ppo);
     shac_policy_free(p->shac);
     nn_free(p);
 }

@@ -1,4 +1,4 @@
-// A trained policy from either learner's checkpoint (SHAC's or PWM's, told apart by its format),
+// A trained policy from any learner's checkpoint (SHAC's, PWM's or PPO's, told apart by its format),
 // for evaluation, rollouts and data collection.
 #ifndef PWM_POLICY_POLICY_H
 #define PWM_POLICY_POLICY_H

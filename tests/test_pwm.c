@@ -292,7 +292,7 @@ TEST(diagnose_every_rows_survive_resume) {
 
 TEST(compare_end_to_end) {
     // a tiny comparison through the program's own stages (build/pwm, built with the tests), with
-    // stiffer contacts: both methods' curves, the summary and the plots
+    // stiffer contacts: the three methods' curves, the summary and the plots
     if (!nn_file_exists("build/pwm")) test_skip("build/pwm not built (run from the repository root after make)");
     compare_config c = {.env = "hopper", .preset = "quick", .seeds = 1, .threads = 1, .budget = 4096, .collect = 1024,
                         .wm_steps = 4, .wm_size = "small", .evals = 1, .contact_stiffness = 12642,
@@ -304,15 +304,16 @@ TEST(compare_end_to_end) {
     static char csv[65536];
     snprintf(path, sizeof path, "%s/compare.csv", out);
     test_read_file(path, csv, sizeof csv);
-    CHECK(strstr(csv, "\nshac,0,4096,") && strstr(csv, "\npwm,0,4096,"), "compare.csv:\n%s", csv);
-    const char *files[] = {"summary.md", "summary.csv", "return_vs_steps.png", "return_vs_time.png"};
-    for (int i = 0; i < 4; i++) {
+    CHECK(strstr(csv, "\nshac,0,4096,") && strstr(csv, "\npwm,0,4096,") && strstr(csv, "\nppo,0,4096,"),
+          "compare.csv:\n%s", csv);
+    const char *files[] = {"summary.md", "summary.csv", "peaks.csv", "return_vs_steps.png", "return_vs_time.png"};
+    for (int i = 0; i < 5; i++) {
         snprintf(path, sizeof path, "%s/%s", out, files[i]);
         CHECK(nn_file_exists(path), "%s missing", path);
     }
     // the contact override reached every stage
-    const char *cfgs[] = {"shac-seed0/config.txt", "pwm-seed0/run/config.txt"};
-    for (int i = 0; i < 2; i++) {
+    const char *cfgs[] = {"shac-seed0/config.txt", "pwm-seed0/run/config.txt", "ppo-seed0/config.txt"};
+    for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", out, cfgs[i]);
         test_read_file(path, csv, sizeof csv);
         CHECK(strstr(csv, "contact-stiffness = 12642"), "%s lacks the contact override", path);
