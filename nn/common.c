@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <omp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,12 +12,17 @@
 #include <unistd.h>
 
 void nn_fatal_at(const char *file, int line, const char *fmt, ...) {
+    // threads that fail together (MuJoCo's errors in parallel rollouts) would interleave their
+    // messages: the first one reports and exits, the others wait for the exit
+    static atomic_flag reported = ATOMIC_FLAG_INIT;
+    if (atomic_flag_test_and_set(&reported))
+        for (;;) pause();
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "pwm: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (%s:%d)\n", file, line);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "pwm: error: %s (%s:%d)\n", msg, file, line);
     exit(1);
 }
 
