@@ -227,7 +227,7 @@ int lrn_env_state_read(const char **p, env_batch *e) {
     for (int i = 0; i < n; i++) {
         double *v = envs + (size_t)i * (per + 2);
         for (size_t k = 0; k < per; k++) v[k] = sb_next(p, &ok);
-        v[per] = (double)sb_next_count(p, &ok, INT_MAX);  // the episode's steps so far
+        v[per] = (double)sb_next_count(p, &ok, e->task->episode_len);  // the episode's steps so far
         v[per + 1] = sb_next(p, &ok);                     // its return so far
         rngs[i] = e->rng[i];
         sb_read_rng(p, &ok, &rngs[i]);
