@@ -7,6 +7,7 @@
 #include "../nn/common.h"
 #include "../nn/safetensors.h"
 #include "../worldmodel/npy.h"
+#include "../worldmodel/wm.h"
 #include "test.h"
 
 files_buf files_load(const char *path) {
@@ -119,4 +120,29 @@ void files_fix_crcs(files_buf b) {
         }
         cd += 46 + files_get16(b.p + cd + 28) + files_get16(b.p + cd + 30) + files_get16(b.p + cd + 32);
     }
+}
+
+void files_save_wm(const char *path, int width, int heads, unsigned long seed) {
+    world_model w;
+    wm_config c = {.obs_dim = 11, .act_dim = 3, .latent = 16, .enc_dim = width, .enc_layers = 1, .mlp_dim = width,
+                   .activation = WM_SIMNORM, .reward_bins = heads ? 101 : 0, .termination = heads};
+    wm_init(&w, &c, seed);
+    snprintf(w.tasks, sizeof w.tasks, "hopper");
+    nn_rms rms;
+    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+    char err[512];
+    int rc = wm_save(&w, NULL, &rms, 0, path, err, sizeof err);
+    nn_rms_free(&rms);
+    wm_free(&w);
+    CHECK(rc == 0, "%s", err);
+}
+
+int files_load_wm(const char *path, char *err, size_t n) {
+    world_model w;
+    nn_rms rms;
+    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+    int rc = wm_load(&w, NULL, &rms, NULL, path, err, n);
+    if (rc == 0) wm_free(&w);
+    nn_rms_free(&rms);
+    return rc;
 }

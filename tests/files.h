@@ -32,6 +32,12 @@ void files_set_state_token(const char *from, const char *to, int k, const char *
 // ... with the first value of tensor `name` set to v.
 void files_poison_tensor(const char *from, const char *to, const char *name, float v);
 
+// A Hopper world model (obs 11, act 3, latent 16, widths `width`, the two-hot reward and a
+// termination head when `heads`; unit reward statistics) saved to path.
+void files_save_wm(const char *path, int width, int heads, unsigned long seed);
+// wm_load of path (everything freed again): 0, or -1 with err.
+int files_load_wm(const char *path, char *err, size_t n);
+
 // Recompute the CRC-32 of every member of a stored zip in place (local headers and directory),
 // as far as the directory's offsets and sizes allow.
 void files_fix_crcs(files_buf b);

@@ -117,28 +117,10 @@ TEST(policy_checkpoint_lies_refused) {
     CHECK(strstr(err, "obs_rms.var"), "%s", err);
 }
 
-// a small Hopper world model at path
-static void make_wm(const char *path) {
-    world_model w;
-    wm_config c = {.obs_dim = 11, .act_dim = 3, .latent = 16, .enc_dim = 16, .enc_layers = 1, .mlp_dim = 16,
-                   .activation = WM_SIMNORM};
-    wm_init(&w, &c, 1);
-    snprintf(w.tasks, sizeof w.tasks, "hopper");
-    nn_rms rms;
-    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
-    char err[512];
-    CHECK(wm_save(&w, NULL, &rms, 0, path, err, sizeof err) == 0, "%s", err);
-    nn_rms_free(&rms);
-    wm_free(&w);
-}
+static void make_wm(const char *path) { files_save_wm(path, 16, 0, 1); }
 
 static int load_wm(const char *path, char *err, size_t n) {
-    world_model w;
-    nn_rms rms;
-    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
-    int rc = wm_load(&w, NULL, &rms, NULL, path, err, n);
-    if (rc == 0) wm_free(&w);
-    nn_rms_free(&rms);
+    int rc = files_load_wm(path, err, n);
     CHECK(rc == 0 || strstr(err, path), "the message does not name the file: %s", err);
     return rc;
 }

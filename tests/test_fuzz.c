@@ -71,15 +71,7 @@ static int load_policy(const char *path, char *err, size_t n) {
     return p ? 0 : -1;
 }
 
-static int load_model(const char *path, char *err, size_t n) {
-    world_model w;
-    nn_rms rms;
-    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
-    int rc = wm_load(&w, NULL, &rms, NULL, path, err, n);
-    if (rc == 0) wm_free(&w);
-    nn_rms_free(&rms);
-    return rc;
-}
+static int load_model(const char *path, char *err, size_t n) { return files_load_wm(path, err, n); }
 
 // the offset of the data section, and whether byte i of the JSON header lies inside a string
 static size_t st_data_start(files_buf b) {
@@ -503,16 +495,7 @@ TEST(readers_survive_500_mutations) {
     snprintf(ckpt, sizeof ckpt, "%s/fuzz_resume_seed/ckpt.safetensors", test_tmpdir());
     fuzz_safetensors(&t, "policy", ckpt, load_policy, policy_reads, &r);
     scratch(wm_seed, sizeof wm_seed, "wm_seed.safetensors");
-    world_model w;
-    wm_config wc = {.obs_dim = 11, .act_dim = 3, .latent = 16, .enc_dim = 8, .enc_layers = 1, .mlp_dim = 8,
-                    .activation = WM_SIMNORM, .reward_bins = 101, .termination = 1};
-    wm_init(&w, &wc, 3);
-    snprintf(w.tasks, sizeof w.tasks, "hopper");
-    nn_rms rms;
-    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
-    CHECK(wm_save(&w, NULL, &rms, 7, wm_seed, err, sizeof err) == 0, "%s", err);
-    nn_rms_free(&rms);
-    wm_free(&w);
+    files_save_wm(wm_seed, 8, 1, 3);  // with the two-hot reward and the termination head
     fuzz_safetensors(&t, "world_model", wm_seed, load_model, model_reads, &r);
     scratch(ds_seed, sizeof ds_seed, "ds_seed");
     int next;

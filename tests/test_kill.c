@@ -12,7 +12,7 @@
 
 #include "../nn/common.h"
 #include "../nn/safetensors.h"
-#include "../worldmodel/wm.h"
+#include "files.h"
 #include "test.h"
 
 // the pwm binary next to this one (build/pwm, or build/sanitize/pwm under SANITIZE=1)
@@ -116,18 +116,9 @@ TEST(shac_killed_mid_epoch_resumes_exactly) {
 
 TEST(pwm_killed_mid_epoch_resumes_exactly) {
     // an online run: real environments in lock-step, its own episodes recorded and fine-tuned on
-    char wm[500], err[512];
+    char wm[500];
     snprintf(wm, sizeof wm, "%s/kill_wm.safetensors", test_tmpdir());
-    world_model w;
-    wm_config c = {.obs_dim = 11, .act_dim = 3, .latent = 16, .enc_dim = 16, .enc_layers = 1, .mlp_dim = 16,
-                   .activation = WM_SIMNORM};
-    wm_init(&w, &c, 4);
-    snprintf(w.tasks, sizeof w.tasks, "hopper");
-    nn_rms rms;
-    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
-    CHECK(wm_save(&w, NULL, &rms, 0, wm, err, sizeof err) == 0, "%s", err);
-    nn_rms_free(&rms);
-    wm_free(&w);
+    files_save_wm(wm, 16, 0, 4);
     const char *args[] = {"train", "--env", "hopper", "--wm", wm, "--envs", "8", "--horizon", "8", "--epochs", "24",
                           "--actor-units", "32,32", "--critic-units", "32", "--wm-batch", "8", "--save-every", "1",
                           "--eval-every", "8", "--eval-episodes", "2", "--threads", "1", NULL};
