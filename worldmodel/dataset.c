@@ -138,13 +138,16 @@ int ds_write(const char *dir, int index, const ds_episode *ep, char *err, size_t
 
 // every value of a member finite and within ±DS_MAX_VALUE; else the first bad one (row, column) in why
 static void check_values(const void *data, size_t n, int cols, const char *member, char *why, size_t wl) {
-    const float *v = data;
-    for (size_t i = 0; i < n; i++)
-        if (!(fabsf(v[i]) <= DS_MAX_VALUE)) {
+    const unsigned char *p = data;  // inside the file's buffer: not aligned for float
+    for (size_t i = 0; i < n; i++) {
+        float v;
+        memcpy(&v, p + 4 * i, 4);
+        if (!(fabsf(v) <= DS_MAX_VALUE)) {
             nn_err(why, wl, "%s[%zu, %zu] is %g: %s; the episode is corrupt (collect it again or remove the file)",
-                   member, i / (size_t)cols, i % (size_t)cols, v[i], isfinite(v[i]) ? "beyond +-1e9" : "not finite");
+                   member, i / (size_t)cols, i % (size_t)cols, v, isfinite(v) ? "beyond +-1e9" : "not finite");
             return;
         }
+    }
 }
 
 // one episode from an .npz, checked against the dataset's sizes

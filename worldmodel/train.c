@@ -261,6 +261,7 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
     nn_rms rms;
     nn_rms_init(&rms, 1, 1e-5f, 5.0f);
     if (wm_load(&w, NULL, &rms, NULL, wm_path, err, errlen)) {
+        nn_rms_free(&rms);
         free_all(&e);
         return -1;
     }
