@@ -56,6 +56,20 @@ int nn_err(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
+uint32_t nn_crc32(uint32_t crc, const void *data, size_t n) {
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    const unsigned char *p = data;
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
 int nn_file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 int nn_cmp_double(const void *a, const void *b) {

@@ -553,6 +553,7 @@ static int save_checkpoint(const pwm *s, const char *path, char *err, size_t err
         }
     }
     st_writer_meta(w, "state", b.s);
+    st_writer_seal(w);
     int rc = st_writer_commit(w, path, err, errlen);
     st_writer_free(w);
     nn_free(b.s);

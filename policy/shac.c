@@ -431,6 +431,7 @@ static int save_checkpoint(const shac *s, const char *path, char *err, size_t er
     sb_add_rng(&b, &s->noise);
     lrn_env_state_write(&b, s->e);
     st_writer_meta(w, "state", b.s);
+    st_writer_seal(w);
     int rc = st_writer_commit(w, path, err, errlen);
     st_writer_free(w);
     nn_free(b.s);

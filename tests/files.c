@@ -113,7 +113,7 @@ void files_fix_crcs(files_buf b) {
         if (loc + 30 <= b.n) {
             size_t data = loc + 30 + files_get16(b.p + loc + 26) + files_get16(b.p + loc + 28);
             if (data <= b.n && size <= b.n - data) {
-                uint32_t crc = npz_crc32(0, b.p + data, size);
+                uint32_t crc = nn_crc32(0, b.p + data, size);
                 files_put32(b.p + loc + 14, crc);
                 files_put32(b.p + cd + 16, crc);
             }
@@ -145,4 +145,22 @@ int files_load_wm(const char *path, char *err, size_t n) {
     if (rc == 0) wm_free(&w);
     nn_rms_free(&rms);
     return rc;
+}
+
+void files_edit_header(const char *from, const char *to, const char *old, const char *new_text) {
+    files_buf b = files_load(from);
+    uint64_t hl = 0;
+    for (int k = 7; k >= 0; k--) hl = hl << 8 | b.p[k];
+    char *at = memmem(b.p + 8, (size_t)hl, old, strlen(old));
+    if (!at) files_free(b);
+    CHECK(at, "%s: no '%s' in its header", from, old);
+    size_t before = (size_t)(at - (char *)b.p), lo = strlen(old), ln = strlen(new_text);
+    files_buf o = {nn_malloc(b.n + ln), b.n - lo + ln};
+    memcpy(o.p, b.p, before);
+    memcpy(o.p + before, new_text, ln);
+    memcpy(o.p + before + ln, b.p + before + lo, b.n - before - lo);
+    hl = hl - lo + ln;
+    for (int k = 0; k < 8; k++) o.p[k] = (unsigned char)(hl >> (8 * k));
+    files_save(to, o);
+    files_free(b), files_free(o);
 }

@@ -25,7 +25,11 @@ uint32_t files_get32(const unsigned char *p);
 void files_put16(unsigned char *p, uint16_t v);
 void files_put32(unsigned char *p, uint32_t v);
 
-// Rewrite the safetensors file `from` into `to` with metadata key set to value (NULL: removed).
+// The safetensors file `from` into `to` with the first `old` of its JSON header replaced by `new`
+// (the header length adjusted), bytes otherwise untouched: an edit that keeps any checksum.
+void files_edit_header(const char *from, const char *to, const char *old, const char *new_text);
+// Rewrite the safetensors file `from` into `to` with metadata key set to value (NULL: removed);
+// the rewrite is not sealed (st_read drops the seal).
 void files_set_meta(const char *from, const char *to, const char *key, const char *value);
 // ... with token k (0-based, space-separated) of the "state" metadata replaced by value.
 void files_set_state_token(const char *from, const char *to, int k, const char *value);

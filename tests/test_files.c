@@ -125,6 +125,29 @@ static int load_wm(const char *path, char *err, size_t n) {
     return rc;
 }
 
+TEST(relabelled_checkpoint_refused) {
+    // a Hopper policy relabelled as the Gymnasium Hopper (the same sizes) used to run on that task;
+    // checkpoints are sealed with a checksum of their contents, which the edit breaks
+    shac_config c;
+    const char *src = shac_fixture(&c);
+    char from[600], to[600], err[1024];
+    snprintf(from, sizeof from, "%s/ckpt.safetensors", src);
+    snprintf(to, sizeof to, "%s/files_relabelled.safetensors", test_tmpdir());
+    files_edit_header(from, to, "\"env\":\"hopper\"", "\"env\":\"gym-hopper\"");
+    double mean, std;
+    CHECK(policy_evaluate("gym-hopper", to, 1, 1, &c.physics, &mean, &std, err, sizeof err) != 0,
+          "a relabelled Hopper policy ran on the Gymnasium Hopper");
+    CHECK(strstr(err, to) && strstr(err, "checksum"), "%s", err);
+    // the same edit of a world model, and of a byte of the state inside a resume checkpoint
+    char wm[400], bad[400];
+    snprintf(wm, sizeof wm, "%s/files_relabel_wm.safetensors", test_tmpdir());
+    snprintf(bad, sizeof bad, "%s/files_relabel_wm_bad.safetensors", test_tmpdir());
+    make_wm(wm);
+    files_edit_header(wm, bad, "\"obs_dim\":\"11\"", "\"obs_dim\":\"12\"");
+    CHECK(load_wm(bad, err, sizeof err) != 0 && strstr(err, "checksum"), "an edited world model: %s", err);
+}
+
+
 TEST(world_model_sizes_checked_before_use) {
     char good[400], bad[400], err[1024];
     snprintf(good, sizeof good, "%s/files_wm.safetensors", test_tmpdir());
@@ -322,6 +345,7 @@ TEST(fatal_errors_print_once) {
 const test_case files_tests[] = {
     {"resume_state_out_of_range_refused", resume_state_out_of_range_refused},
     {"policy_checkpoint_lies_refused", policy_checkpoint_lies_refused},
+    {"relabelled_checkpoint_refused", relabelled_checkpoint_refused},
     {"world_model_sizes_checked_before_use", world_model_sizes_checked_before_use},
     {"dataset_lies_and_bad_values_refused", dataset_lies_and_bad_values_refused},
     {"npz_structure_lies_refused", npz_structure_lies_refused},

@@ -11,20 +11,6 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy/.npz code assumes a little-endian host");
 
-uint32_t npz_crc32(uint32_t crc, const void *data, size_t n) {
-    static uint32_t table[256];
-    if (!table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-    const unsigned char *p = data;
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
-
 static size_t itemsize(npy_dtype t) { return t == NPY_F4 ? 4 : 1; }
 
 static size_t numel(const npy_array *a) {
@@ -71,7 +57,7 @@ int npz_write(const char *path, const npy_array *arrays, int n, char *err, size_
         char head[512], name[80];
         size_t hl = npy_header(a, head, sizeof head), bytes = numel(a) * itemsize(a->dtype);
         int nl = snprintf(name, sizeof name, "%s.npy", a->name);
-        uint32_t crc = npz_crc32(npz_crc32(0, head, hl), a->data, bytes);
+        uint32_t crc = nn_crc32(nn_crc32(0, head, hl), a->data, bytes);
         size_t size = hl + bytes;
         if (size > 0xFFFFFFF0u) {
             ok = 0;
@@ -217,7 +203,7 @@ int npz_read(const char *path, npz_file *f, char *err, size_t errlen) {
             nn_err(why, sizeof why, "member '%s' is truncated", arr[i].name);
             break;
         }
-        if (npz_crc32(0, b + data, csize) != crc) {
+        if (nn_crc32(0, b + data, csize) != crc) {
             nn_err(why, sizeof why, "member '%s' fails its CRC-32 check (corrupt)", arr[i].name);
             break;
         }

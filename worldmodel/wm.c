@@ -241,6 +241,7 @@ int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, lon
     st_writer *sw = st_writer_new();
     st_writer_meta(sw, "format", "pwm-worldmodel-1");
     wm_write(sw, w, opt, rew_rms, step);
+    st_writer_seal(sw);
     int rc = st_writer_commit(sw, path, err, errlen);
     st_writer_free(sw);
     return rc;
