@@ -14,7 +14,11 @@
 void nn_fatal_at(const char *file, int line, const char *fmt, ...) {
     // threads that fail together (MuJoCo's errors in parallel rollouts) would interleave their
     // messages: the first one reports and exits, the others wait for the exit
+    // (a fatal error inside the exit that follows one, on the same thread, ends at once)
     static atomic_flag reported = ATOMIC_FLAG_INIT;
+    static _Thread_local int exiting;
+    if (exiting) _exit(1);
+    exiting = 1;
     if (atomic_flag_test_and_set(&reported))
         for (;;) pause();
     char msg[2048];
