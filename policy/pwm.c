@@ -619,7 +619,8 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
             }
         }
         if (!ok) {
-            nn_err(err, errlen, "%s: its run state is truncated or was saved with another --envs or --offline", path);
+            nn_err(err, errlen, "%s: its run state is truncated, corrupt (a value out of range) or was saved with "
+                   "another --envs or --offline", path);
         } else if (!s->recording || restore_online(s, (int)rec[0], err, errlen) == 0) {
             nn_ckpt_read_params(&f, "a/", &s->ap, &s->aopt);
             nn_ckpt_read_params(&f, "c/", &s->cp, &s->copt);

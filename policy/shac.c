@@ -462,7 +462,8 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
         ok = lrn_progress_read(&p, &pr) == 0 && lrn_epoch_parse(epoch, &pr.epoch) == 0;
         sb_read_rng(&p, &ok, &noise);
         if (!ok || lrn_env_state_read(&p, s->e)) {
-            nn_err(err, errlen, "%s: its run state is truncated or was saved with another --envs", path);
+            nn_err(err, errlen, "%s: its run state is truncated, corrupt (a value out of range) or was saved with "
+                   "another --envs", path);
         } else {
             nn_ckpt_read_params(&f, "a/", &s->ap, &s->aopt);
             nn_ckpt_read_params(&f, "c/", &s->cp, &s->copt);
