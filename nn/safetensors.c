@@ -670,7 +670,8 @@ int st_read(const char *path, st_file *f, char *err, size_t errlen) {
                 goto done;
             }
             nn_free(t.meta_keys[i]), nn_free(t.meta_vals[i]);
-            for (int j = i + 1; j < t.n_meta; j++) t.meta_keys[j - 1] = t.meta_keys[j], t.meta_vals[j - 1] = t.meta_vals[j];
+            for (int j = i + 1; j < t.n_meta; j++)
+                t.meta_keys[j - 1] = t.meta_keys[j], t.meta_vals[j - 1] = t.meta_vals[j];
             t.n_meta--;
             break;
         }

@@ -92,9 +92,11 @@ ph_model *ph_load(const char *path, const ph_config *cfg, char *err, size_t errl
     // made from this model gets that much more (measured need, e.g. the Humanoid: step 2,538,
     // transitionFD 6,883; this adds 4,910)
     if (pm->use_mjd) {
-        long extra = (long)pm->nx * (pm->nx + m->nu) + 10L * (m->nq + m->nv + m->na + m->nu) + 4L * m->nsensordata + 100;
+        long extra = (long)pm->nx * (pm->nx + m->nu) + 10L * (m->nq + m->nv + m->na + m->nu) +
+                     4L * m->nsensordata + 100;
         if ((long)m->nstack + extra > INT_MAX) {
-            nn_err(err, errlen, "model '%s': its state is too large for finite-difference Jacobians (nx %d)", path, pm->nx);
+            nn_err(err, errlen, "model '%s': its state is too large for finite-difference Jacobians (nx %d)", path,
+                   pm->nx);
             ph_free(pm);
             return NULL;
         }
