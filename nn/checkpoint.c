@@ -1,6 +1,8 @@
 #include "checkpoint.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,12 @@ static int check_tensor(const st_file *f, const char *name, int ndim, int n, int
         return nn_err(err, errlen, "checkpoint tensor '%s' has shape [%s], the model expects [%s]; it was "
                       "saved from a model of another size", name, got, want);
     }
+    // a weight, moment or statistic that is NaN or infinite would poison everything computed from it
+    const float *v = st_data(f, e);
+    for (size_t i = 0; i < e->nbytes / sizeof(float); i++)
+        if (!isfinite(v[i]))
+            return nn_err(err, errlen, "checkpoint tensor '%s' holds a non-finite value (%g at index %zu); the file "
+                          "is corrupt or was saved from a diverged run: use an earlier checkpoint", name, v[i], i);
     return 0;
 }
 
@@ -75,7 +83,8 @@ int nn_ckpt_check_params(const st_file *f, const char *prefix, const nn_params *
     if (opt) {
         const char *step = st_meta(f, join(name, sizeof name, prefix, "adam.step", ""));
         char *end = NULL;
-        if (!step || strtol(step, &end, 10) < 0 || *end)
+        errno = 0;
+        if (!step || strtol(step, &end, 10) < 0 || *end || end == step || errno)
             return nn_err(err, errlen, "checkpoint has no valid optimizer step '%s' in its metadata; it holds "
                           "weights only and cannot resume training", name);
     }
@@ -112,7 +121,8 @@ int nn_ckpt_check_rms(const st_file *f, const char *prefix, const nn_rms *r, cha
         return -1;
     const char *count = st_meta(f, join(name, sizeof name, prefix, "count", ""));
     char *end = NULL;
-    if (!count || !(strtod(count, &end) > 0.0) || *end)
+    double n = count ? strtod(count, &end) : 0;
+    if (!count || !(n > 0.0 && isfinite(n)) || *end)
         return nn_err(err, errlen, "checkpoint has no valid normaliser count '%s' in its metadata", name);
     return 0;
 }

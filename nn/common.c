@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <omp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,12 +12,21 @@
 #include <unistd.h>
 
 void nn_fatal_at(const char *file, int line, const char *fmt, ...) {
+    // threads that fail together (MuJoCo's errors in parallel rollouts) would interleave their
+    // messages: the first one reports and exits, the others wait for the exit
+    // (a fatal error inside the exit that follows one, on the same thread, ends at once)
+    static atomic_flag reported = ATOMIC_FLAG_INIT;
+    static _Thread_local int exiting;
+    if (exiting) _exit(1);
+    exiting = 1;
+    if (atomic_flag_test_and_set(&reported))
+        for (;;) pause();
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "pwm: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (%s:%d)\n", file, line);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "pwm: error: %s (%s:%d)\n", msg, file, line);
     exit(1);
 }
 
@@ -48,6 +58,20 @@ int nn_err(char *err, size_t errlen, const char *fmt, ...) {
         va_end(ap);
     }
     return -1;
+}
+
+uint32_t nn_crc32(uint32_t crc, const void *data, size_t n) {
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    const unsigned char *p = data;
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
 }
 
 int nn_file_exists(const char *path) { return access(path, F_OK) == 0; }

@@ -4,6 +4,7 @@
 #define PWM_NN_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 // Print "pwm: error: <msg> (file:line)" and exit(1). For conditions a user cannot recover from
@@ -24,6 +25,9 @@ void nn_free(void *p);
 // fopen that reports the path, the reason and a hint on failure.
 FILE *nn_fopen_at(const char *file, int line, const char *path, const char *mode);
 #define nn_fopen(path, mode) nn_fopen_at(__FILE__, __LINE__, (path), (mode))
+
+// CRC-32 (zip's polynomial) of n bytes, continuing from crc (start with 0).
+uint32_t nn_crc32(uint32_t crc, const void *data, size_t n);
 
 // Whether a file (or directory) exists at path.
 int nn_file_exists(const char *path);

@@ -579,13 +579,19 @@ nn_tensor *nn_exp(nn_graph *g, nn_tensor *x) {
     return y;
 }
 
-static void custom_bwd(nn_graph *g, nn_node *nd) { nd->custom(g, nd->ctx, nd->out, nd->in); }
+static void custom_bwd(nn_graph *g, nn_node *nd) { nd->custom(g, nd->ctx, nd->out, nd->list); }
 
 nn_tensor *nn_custom(nn_graph *g, int n, int d, nn_tensor **in, int k, nn_custom_backward backward, void *ctx) {
-    nn_check(k >= 0 && k <= 3, "nn_custom: at most 3 inputs (got %d)", k);
+    nn_check(k >= 0, "nn_custom: %d inputs", k);
+    int need = 0;
+    for (int i = 0; i < k; i++) need |= in[i]->requires_grad;
     nn_tensor *y = nn_tensor_new(g, n, d, 0);
-    nn_node *nd = record(g, y, custom_bwd, k > 0 ? in[0] : NULL, k > 1 ? in[1] : NULL, k > 2 ? in[2] : NULL);
+    nn_node *nd = push_node(g, y, custom_bwd, need);
     if (nd) {
+        // the inputs, any number of them, in the graph's arena (as concat's)
+        nd->list = nn_graph_alloc(g, sizeof(nn_tensor *) * (k ? k : 1));
+        if (k) memcpy(nd->list, in, sizeof(nn_tensor *) * k);
+        nd->k = k;
         nd->custom = backward;
         nd->ctx = ctx;
     }

@@ -96,7 +96,7 @@ nn_tensor *nn_sum_cols(nn_graph *g, nn_tensor *x);
 // Elementwise exp(x).
 nn_tensor *nn_exp(nn_graph *g, nn_tensor *x);
 // An op defined by the caller: a new n×d output whose values the caller writes, recorded with
-// inputs in[0..k) (k <= 3) when one of them requires a gradient. backward(g, ctx, out, in) must
+// inputs in[0..k) (any k) when one of them requires a gradient. backward(g, ctx, out, in) must
 // accumulate into nn_grad(g, in[i]) for the inputs that require one; ctx must stay valid until
 // the graph is reset (allocate it with nn_graph_alloc).
 typedef void (*nn_custom_backward)(nn_graph *g, void *ctx, nn_tensor *out, nn_tensor **in);

@@ -42,8 +42,9 @@ NN_HD float nn_k_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } scale;
-    scale.i = ((int32_t)n + 127) << 23;
+    // NaN has no integer exponent (converting it is undefined): 0 there, and p carries the NaN
+    union { uint32_t i; float f; } scale;
+    scale.i = (uint32_t)((int32_t)(n == n ? n : 0.0f) + 127) << 23;
     return p * scale.f;
 }
 

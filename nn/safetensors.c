@@ -501,6 +501,29 @@ static int cmp_span(const void *a, const void *b) {
     return 0;
 }
 
+// the contents' CRC-32: every metadata pair but the seal itself, then every tensor's name, shape
+// and data, in file order (what writer and reader both see)
+static uint32_t crc_meta(uint32_t crc, char *const *keys, char *const *vals, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(keys[i], ST_SEAL_KEY)) {
+            crc = nn_crc32(crc, keys[i], strlen(keys[i]) + 1);
+            crc = nn_crc32(crc, vals[i], strlen(vals[i]) + 1);
+        }
+    return crc;
+}
+
+static uint32_t crc_tensor(uint32_t crc, const char *name, int ndim, const int64_t *shape, const void *data,
+                           size_t nbytes) {
+    crc = nn_crc32(crc, name, strlen(name) + 1);
+    for (int k = 0; k < ndim; k++) {
+        uint64_t d = (uint64_t)shape[k];
+        unsigned char le[8];
+        for (int j = 0; j < 8; j++) le[j] = (unsigned char)(d >> (8 * j));
+        crc = nn_crc32(crc, le, 8);
+    }
+    return nn_crc32(crc, data, nbytes);
+}
+
 // check names, sizes and that the offsets tile the data section exactly; fills offset/nbytes
 static int validate(const char *path, st_file *f, const uint64_t *offs, size_t data_size, char *err, size_t errlen) {
     // duplicate names and metadata keys
@@ -631,6 +654,27 @@ int st_read(const char *path, st_file *f, char *err, size_t errlen) {
     if (parse_header(&p, &t, &offs)) goto done;
     size_t data_size = size - 8 - (size_t)hl;
     if (validate(path, &t, offs, data_size, err, errlen)) goto done;
+    // a sealed file: its contents against the checksum, then the seal is dropped from the metadata
+    for (int i = 0; i < t.n_meta; i++)
+        if (!strcmp(t.meta_keys[i], ST_SEAL_KEY)) {
+            uint32_t crc = crc_meta(0, t.meta_keys, t.meta_vals, t.n_meta);
+            for (int k = 0; k < t.n; k++)
+                crc = crc_tensor(crc, t.entries[k].name, t.entries[k].ndim, t.entries[k].shape,
+                                 buf + 8 + hl + t.entries[k].offset, t.entries[k].nbytes);
+            char want[16];
+            snprintf(want, sizeof want, "%08x", crc);
+            if (strcmp(want, t.meta_vals[i])) {
+                r = st_fail(path, err, errlen, "its contents do not match its checksum (%s %s, contents %s): the file "
+                            "was edited or is corrupt; use the file as the program wrote it, or re-create it",
+                            ST_SEAL_KEY, t.meta_vals[i], want);
+                goto done;
+            }
+            nn_free(t.meta_keys[i]), nn_free(t.meta_vals[i]);
+            for (int j = i + 1; j < t.n_meta; j++)
+                t.meta_keys[j - 1] = t.meta_keys[j], t.meta_vals[j - 1] = t.meta_vals[j];
+            t.n_meta--;
+            break;
+        }
 
     // move the data section to the start of the (64-byte aligned) buffer so every float is aligned
     memmove(buf, buf + 8 + hl, data_size);
@@ -690,6 +734,7 @@ struct st_writer {
     char **keys, **vals;
     int n_meta, cap_keys, cap_vals;
     char problem[320];  // the first bad argument to add/meta, reported by commit
+    int sealed;         // commit adds the contents' checksum (ST_SEAL_KEY)
 };
 
 // a growable byte buffer for the header
@@ -817,6 +862,8 @@ void st_writer_meta(st_writer *w, const char *key, const char *value) {
     w->n_meta++;
 }
 
+void st_writer_seal(st_writer *w) { w->sealed = 1; }
+
 // fsync the directory holding path so the rename is durable; 0 or an errno value
 static int sync_dir(const char *path) {
     const char *slash = strrchr(path, '/');
@@ -850,6 +897,16 @@ int st_writer_commit(st_writer *w, const char *path, char *err, size_t errlen) {
                              "give every tensor a unique name", path, dup) : 0;
         nn_free(names);
         if (r) return r;
+    }
+
+    if (w->sealed) {
+        uint32_t crc = crc_meta(0, w->keys, w->vals, w->n_meta);
+        for (int i = 0; i < w->n; i++)
+            crc = crc_tensor(crc, w->items[i].name, w->items[i].ndim, w->items[i].shape, w->items[i].data,
+                             w->items[i].nbytes);
+        char hex[16];
+        snprintf(hex, sizeof hex, "%08x", crc);
+        st_writer_meta(w, ST_SEAL_KEY, hex);
     }
 
     // the header: metadata first, then the tensors with contiguous offsets in the order added

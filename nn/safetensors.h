@@ -48,6 +48,12 @@ const float *st_data(const st_file *f, const st_entry *e);
 // The metadata value for key, or NULL if absent.
 const char *st_meta(const st_file *f, const char *key);
 
+// A sealed file carries the CRC-32 of its contents (metadata, tensor names, shapes and data) in
+// the metadata key ST_SEAL_KEY. st_read checks it when present (an edited or corrupt file is an
+// error naming the file) and leaves it out of the metadata it returns; files without it (other
+// writers, older checkpoints) are read unchecked.
+#define ST_SEAL_KEY "pwm_crc32"
+
 typedef struct st_writer st_writer;
 
 // A new, empty writer.
@@ -61,6 +67,8 @@ void st_writer_add(st_writer *w, const char *name, int ndim, const int64_t *shap
 // Set a metadata entry (both strings are copied; a later value for the same key replaces it).
 // Strings must be valid UTF-8; otherwise st_writer_commit fails.
 void st_writer_meta(st_writer *w, const char *key, const char *value);
+// Seal the file at commit (the checksum above; commit stays repeatable).
+void st_writer_seal(st_writer *w);
 // Write everything to path atomically: write "<path>.tmp.<pid>", fflush and fsync it, rename it
 // over path, then fsync the directory. On failure return -1 with err set, leave any existing file
 // at path untouched and remove the temporary file (the one exception: when only the final

@@ -1,6 +1,7 @@
 #include "physics.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -86,6 +87,21 @@ ph_model *ph_load(const char *path, const ph_config *cfg, char *err, size_t errl
     pm->use_mjd = cfg->method == PH_JAC_MJD || (cfg->method == PH_JAC_AUTO && m->opt.integrator != mjINT_RK4);
     pm->force_space = cfg->force_space && m->nu > m->nv && force_space_exact(m);
     if (pm->cfg.substeps == 0) pm->cfg.substeps = 1;
+    // a model's nstack is sized for mj_step; mjd_transitionFD (2.2.2) puts its state vectors and
+    // nx × (nx + nu) of difference matrices on the same stack before stepping, so every mjData
+    // made from this model gets that much more (measured need, e.g. the Humanoid: step 2,538,
+    // transitionFD 6,883; this adds 4,910)
+    if (pm->use_mjd) {
+        long extra = (long)pm->nx * (pm->nx + m->nu) + 10L * (m->nq + m->nv + m->na + m->nu) +
+                     4L * m->nsensordata + 100;
+        if ((long)m->nstack + extra > INT_MAX) {
+            nn_err(err, errlen, "model '%s': its state is too large for finite-difference Jacobians (nx %d)", path,
+                   pm->nx);
+            ph_free(pm);
+            return NULL;
+        }
+        m->nstack += (int)extra;
+    }
     int c = cfg->centered ? 2 : 1, nx = pm->nx;
     if (pm->use_mjd)
         pm->calls_per_step = 1 + c * (nx + (pm->force_space ? 0 : pm->nu)) + (pm->force_space ? 1 + c * pm->nv : 0) + 1;

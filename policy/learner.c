@@ -1,6 +1,7 @@
 #include "learner.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,12 +152,34 @@ void sb_add(strbuf *b, double v) {
 double sb_next(const char **p, int *ok) {
     char *end;
     double v = strtod(*p, &end);
-    if (end == *p) {
+    if (end == *p || !isfinite(v)) {
         *ok = 0;
         return NAN;
     }
     *p = end;
     return v;
+}
+
+// the next value as an integer in [lo, hi]; anything else (a fraction, out of range) clears *ok
+// and gives lo, so a caller never converts an unchecked double
+static long sb_next_int(const char **p, int *ok, long lo, long hi) {
+    double v = sb_next(p, ok);
+    if (!(v >= (double)lo && v <= (double)hi && v == floor(v))) {
+        *ok = 0;
+        return lo;
+    }
+    return (long)v;
+}
+
+long sb_next_count(const char **p, int *ok, long max) { return sb_next_int(p, ok, 0, max); }
+
+int lrn_epoch_parse(const char *s, long *epoch) {
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : -1;
+    if (!s || end == s || *end || errno || v < 0 || v > INT_MAX) return -1;
+    *epoch = v;
+    return 0;
 }
 
 void sb_add_rng(strbuf *b, const nn_rng *r) {
@@ -168,10 +191,11 @@ void sb_add_rng(strbuf *b, const nn_rng *r) {
 }
 
 void sb_read_rng(const char **p, int *ok, nn_rng *r) {
-    r->counter = (uint64_t)sb_next(p, ok);
-    r->pos = (int)sb_next(p, ok);
-    for (int i = 0; i < 4; i++) r->buf[i] = (uint32_t)sb_next(p, ok);
-    r->has_spare = (int)sb_next(p, ok);
+    // the counter is exact in a double up to 2^53 blocks; pos indexes buf (4: empty)
+    r->counter = (uint64_t)sb_next_int(p, ok, 0, 1L << 53);
+    r->pos = (int)sb_next_int(p, ok, 0, 4);
+    for (int i = 0; i < 4; i++) r->buf[i] = (uint32_t)sb_next_int(p, ok, 0, UINT32_MAX);
+    r->has_spare = (int)sb_next_int(p, ok, 0, 1);
     r->spare = (float)sb_next(p, ok);
 }
 
@@ -199,9 +223,12 @@ int lrn_env_state_read(const char **p, env_batch *e) {
     size_t per = (size_t)m->nq + 2 * m->nv + m->na + A;
     double head[2], *envs = nn_malloc(sizeof(double) * n * (per + 2));
     nn_rng *rngs = nn_malloc(sizeof(nn_rng) * n);
-    for (int i = 0; i < 2; i++) head[i] = sb_next(p, &ok);
+    for (int i = 0; i < 2; i++) head[i] = (double)sb_next_count(p, &ok, LONG_MAX / 2);
     for (int i = 0; i < n; i++) {
-        for (size_t k = 0; k < per + 2; k++) envs[(size_t)i * (per + 2) + k] = sb_next(p, &ok);
+        double *v = envs + (size_t)i * (per + 2);
+        for (size_t k = 0; k < per; k++) v[k] = sb_next(p, &ok);
+        v[per] = (double)sb_next_count(p, &ok, e->task->episode_len);  // the episode's steps so far
+        v[per + 1] = sb_next(p, &ok);                     // its return so far
         rngs[i] = e->rng[i];
         sb_read_rng(p, &ok, &rngs[i]);
     }
@@ -400,11 +427,18 @@ void lrn_progress_write(strbuf *b, const lrn_progress *p) {
 
 int lrn_progress_read(const char **p, lrn_progress *out) {
     int ok = 1;
-    double head[6 + LRN_RECENT];
-    for (int i = 0; i < 6 + LRN_RECENT; i++) head[i] = sb_next(p, &ok);
-    if (!ok) return -1;
-    out->env_steps = (long)head[0], out->wall = head[1], out->bad_updates = (int)head[2], out->best_eval = head[3];
-    out->recent.n = (int)head[4], out->recent.i = (int)head[5];
-    for (int i = 0; i < LRN_RECENT; i++) out->recent.v[i] = head[6 + i];
+    lrn_progress r = *out;
+    r.env_steps = sb_next_count(p, &ok, LONG_MAX / 2);
+    r.wall = sb_next(p, &ok);
+    r.bad_updates = (int)sb_next_count(p, &ok, INT_MAX);
+    // the best evaluation starts at -inf, which sb_add writes as "-inf"
+    while (**p == ' ') (*p)++;
+    if (!strncmp(*p, "-inf", 4)) r.best_eval = -INFINITY, *p += 4;
+    else r.best_eval = sb_next(p, &ok);
+    r.recent.n = (int)sb_next_count(p, &ok, LRN_RECENT);
+    r.recent.i = (int)sb_next_count(p, &ok, LRN_RECENT - 1);
+    for (int i = 0; i < LRN_RECENT; i++) r.recent.v[i] = sb_next(p, &ok);
+    if (!ok || r.wall < 0) return -1;
+    *out = r;
     return 0;
 }

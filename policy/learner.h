@@ -112,9 +112,12 @@ typedef struct {
 } strbuf;
 void sb_reserve(strbuf *b, size_t more);  // room for `more` further bytes and a terminating zero
 void sb_add(strbuf *b, double v);
-double sb_next(const char **p, int *ok);  // the next value, or NAN with *ok = 0 when missing
+double sb_next(const char **p, int *ok);  // the next finite value, or NAN with *ok = 0 when missing or not finite
+long sb_next_count(const char **p, int *ok, long max);  // the next value, an integer in 0..max, else 0 and *ok = 0
 void sb_add_rng(strbuf *b, const nn_rng *r);
-void sb_read_rng(const char **p, int *ok, nn_rng *r);
+void sb_read_rng(const char **p, int *ok, nn_rng *r);  // a generator's position, range-checked (*ok = 0 if not)
+// A checkpoint's "epoch" metadata: a decimal in 0..INT_MAX, the whole string. 0, or -1 (nothing set).
+int lrn_epoch_parse(const char *s, long *epoch);
 
 // A policy checkpoint's task and actor widths (metadata "env", "actor_units"); env (may be NULL)
 // must match. NULL with a message otherwise.

@@ -19,8 +19,14 @@ trained_policy *policy_load(const char *ckpt, const char *env, char *err, size_t
     st_file f;
     if (st_read(ckpt, &f, err, errlen)) return NULL;
     const char *format = st_meta(&f, "format");
-    int is_pwm = format && !strncmp(format, "pwm-pwm-", 8), is_ppo = format && !strncmp(format, "pwm-ppo-", 8);
+    int is_pwm = format && !strcmp(format, PWM_CKPT_FORMAT), is_shac = format && !strcmp(format, SHAC_CKPT_FORMAT);
+    int is_ppo = format && !strcmp(format, PPO_CKPT_FORMAT);
+    if (!is_pwm && !is_shac && !is_ppo)
+        nn_err(err, errlen, "%s: not a policy checkpoint of this program (format '%.40s', want %s, %s or %s); give a "
+               "best/final/ckpt.safetensors of pwm shac, pwm train or pwm ppo", ckpt, format ? format : "missing",
+               SHAC_CKPT_FORMAT, PWM_CKPT_FORMAT, PPO_CKPT_FORMAT);
     st_free(&f);
+    if (!is_pwm && !is_shac && !is_ppo) return NULL;
     trained_policy p = {0};
     if (is_pwm) p.pwm = pwm_policy_load(ckpt, env, err, errlen);
     else if (is_ppo) p.ppo = ppo_policy_load(ckpt, env, err, errlen);

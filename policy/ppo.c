@@ -433,7 +433,6 @@ static int run_evaluate(void *ctx, int episodes, long seed, double *mean, double
     return rc;
 }
 
-#define PPO_FORMAT "pwm-ppo-1"
 
 static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
     ppo *s = ctx;
@@ -442,7 +441,7 @@ static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
     nn_ckpt_write_rms(w, "obs_rms.", &s->obs_rms);
     nn_ckpt_write_rms(w, "ret_rms.", &s->ret_rms);
     char buf[64];
-    st_writer_meta(w, "format", PPO_FORMAT);
+    st_writer_meta(w, "format", PPO_CKPT_FORMAT);
     st_writer_meta(w, "env", s->c.env);
     st_writer_meta(w, "actor_units", s->c.units);
     st_writer_meta(w, "activation", s->c.activation);
@@ -459,6 +458,7 @@ static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
     for (int i = 0; i < s->N; i++) sb_add(&b, s->disc[i]);
     lrn_env_state_write(&b, s->e);
     st_writer_meta(w, "state", b.s);
+    st_writer_seal(w);
     int rc = st_writer_commit(w, path, err, errlen);
     st_writer_free(w);
     nn_free(b.s);
@@ -472,7 +472,7 @@ static int load_checkpoint(ppo *s, const char *path, char *err, size_t errlen) {
     const char *env = st_meta(&f, "env"), *state = st_meta(&f, "state"), *epoch = st_meta(&f, "epoch");
     const char *format = st_meta(&f, "format");
     int rc = -1;
-    if (!env || strcmp(env, s->c.env) || !state || !epoch || !format || strcmp(format, PPO_FORMAT)) {
+    if (!env || strcmp(env, s->c.env) || !state || !epoch || !format || strcmp(format, PPO_CKPT_FORMAT)) {
         nn_err(err, errlen, "%s: not a PPO checkpoint of task '%s' (task %s); start a new run or point --out elsewhere",
                path, s->c.env, env ? env : "missing");
     } else if (nn_ckpt_check_params(&f, "p/", &s->p, &s->opt, msg, sizeof msg) ||

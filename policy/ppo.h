@@ -16,6 +16,8 @@
 #include "../nn/rng.h"
 #include "../physics/physics.h"
 
+#define PPO_CKPT_FORMAT "pwm-ppo-1"  // the "format" metadata of PPO checkpoints
+
 typedef struct {
     const char *env;
     const char *preset;            // quick (CleanRL's continuous-control PPO) | paper (SHAC's rl_games PPO)

@@ -1,6 +1,7 @@
 #include "pwm.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 #include "pwm_diagnose.h"
 #include "version.h"
 
-#define FORMAT "pwm-pwm-1"
+#define FORMAT PWM_CKPT_FORMAT
 
 // ---------------------------------------------------------------------------------------------
 // presets (pwm-paper-and-code.md §2.6-§2.7: the algorithm's settings are the same for every task)
@@ -605,6 +606,7 @@ static int save_checkpoint(const pwm *s, const char *path, char *err, size_t err
         }
     }
     st_writer_meta(w, "state", b.s);
+    st_writer_seal(w);
     int rc = st_writer_commit(w, path, err, errlen);
     st_writer_free(w);
     nn_free(b.s);
@@ -647,13 +649,13 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
         const char *p = state;
         double rec[3] = {0};
         lrn_progress pr = s->pr;
-        int ok = lrn_progress_read(&p, &pr) == 0;
+        int ok = lrn_progress_read(&p, &pr) == 0 && lrn_epoch_parse(epoch, &pr.epoch) == 0;
         if (ok && s->e) ok = lrn_env_state_read(&p, s->e) == 0;
         if (ok && s->recording) {
-            for (int i = 0; i < 3; i++) rec[i] = sb_next(&p, &ok);
+            for (int i = 0; i < 3; i++) rec[i] = (double)sb_next_count(&p, &ok, INT_MAX);
             for (int i = 0; ok && i < s->N; i++) {
                 ds_episode *x = &s->rec.eps[i];
-                int T = (int)sb_next(&p, &ok);
+                int T = (int)sb_next_count(&p, &ok, s->rec.cap - 1);
                 char name[64];
                 const char *parts[3] = {"obs", "act", "rew"};
                 size_t sizes[3] = {(size_t)(T + 1) * s->O, (size_t)T * s->A, (size_t)T};
@@ -671,7 +673,8 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
             }
         }
         if (!ok) {
-            nn_err(err, errlen, "%s: its run state is truncated or was saved with another --envs or --offline", path);
+            nn_err(err, errlen, "%s: its run state is truncated, corrupt (a value out of range) or was saved with "
+                   "another --envs or --offline", path);
         } else if (!s->recording || restore_online(s, (int)rec[0], err, errlen) == 0) {
             nn_ckpt_read_params(&f, "a/", &s->ap, &s->aopt);
             nn_ckpt_read_params(&f, "c/", &s->cp, &s->copt);
@@ -680,7 +683,6 @@ static int load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
             nn_ckpt_read_rms(&f, "ret_rms.", &s->ret_rms);
             nn_ckpt_read_rms(&f, "rew_rms.", &s->rew_rms);
             s->pr = pr;
-            s->pr.epoch = strtol(epoch, NULL, 10);
             s->rec.steps = (long)rec[1], s->rec.written = (int)rec[2];
             rc = 0;
         }
@@ -801,12 +803,12 @@ pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t
         } else {
             nn_params_init(&p->ap, 0);
             actor_declare(&p->act, &p->ap, "actor.", p->w.c.latent, t->act_dim, au, na, NN_ACT_MISH);
-            nn_params_alloc(&p->ap);
             if (nn_ckpt_check_params(&f, "a/", &p->ap, NULL, msg, sizeof msg)) {
                 nn_err(err, errlen, "%s: %s", ckpt, msg);
                 pwm_policy_free(p);
                 p = NULL;
             } else {
+                nn_params_alloc(&p->ap);
                 nn_ckpt_read_params(&f, "a/", &p->ap, NULL);
                 p->g = nn_graph_new(1 << 20);
             }

@@ -17,6 +17,7 @@
 #include "../nn/rng.h"
 #include "../physics/physics.h"
 
+#define PWM_CKPT_FORMAT "pwm-pwm-1"  // the "format" metadata of PWM checkpoints
 #define PWM_MAX_CRITICS 8
 #define PWM_MAX_DATA 16
 

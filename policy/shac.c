@@ -418,7 +418,7 @@ static int save_checkpoint(const shac *s, const char *path, char *err, size_t er
     nn_ckpt_write_params(w, "t/", &s->tp, NULL);
     nn_ckpt_write_rms(w, "obs_rms.", &s->obs_rms);
     char buf[64];
-    st_writer_meta(w, "format", "pwm-shac-2");
+    st_writer_meta(w, "format", SHAC_CKPT_FORMAT);
     st_writer_meta(w, "env", s->c.env);
     st_writer_meta(w, "actor_units", s->c.actor_units);
     st_writer_meta(w, "critic_units", s->c.critic_units);
@@ -431,6 +431,7 @@ static int save_checkpoint(const shac *s, const char *path, char *err, size_t er
     sb_add_rng(&b, &s->noise);
     lrn_env_state_write(&b, s->e);
     st_writer_meta(w, "state", b.s);
+    st_writer_seal(w);
     int rc = st_writer_commit(w, path, err, errlen);
     st_writer_free(w);
     nn_free(b.s);
@@ -444,7 +445,7 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
     const char *env = st_meta(&f, "env"), *state = st_meta(&f, "state"), *epoch = st_meta(&f, "epoch");
     const char *format = st_meta(&f, "format");
     int rc = -1;
-    if (!env || strcmp(env, s->c.env) || !state || !epoch || !format || strcmp(format, "pwm-shac-2")) {
+    if (!env || strcmp(env, s->c.env) || !state || !epoch || !format || strcmp(format, SHAC_CKPT_FORMAT)) {
         nn_err(err, errlen, "%s: not a SHAC checkpoint of task '%s' (task %s); start a new run or point --out elsewhere",
                path, s->c.env, env ? env : "missing");
     } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
@@ -458,17 +459,17 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
         int ok = 1;
         lrn_progress pr = s->pr;
         nn_rng noise = s->noise;
-        ok = lrn_progress_read(&p, &pr) == 0;
+        ok = lrn_progress_read(&p, &pr) == 0 && lrn_epoch_parse(epoch, &pr.epoch) == 0;
         sb_read_rng(&p, &ok, &noise);
         if (!ok || lrn_env_state_read(&p, s->e)) {
-            nn_err(err, errlen, "%s: its run state is truncated or was saved with another --envs", path);
+            nn_err(err, errlen, "%s: its run state is truncated, corrupt (a value out of range) or was saved with "
+                   "another --envs", path);
         } else {
             nn_ckpt_read_params(&f, "a/", &s->ap, &s->aopt);
             nn_ckpt_read_params(&f, "c/", &s->cp, &s->copt);
             nn_ckpt_read_params(&f, "t/", &s->tp, NULL);
             nn_ckpt_read_rms(&f, "obs_rms.", &s->obs_rms);
             s->pr = pr;
-            s->pr.epoch = strtol(epoch, NULL, 10);
             s->noise = noise;
             rc = 0;
         }
@@ -557,8 +558,8 @@ shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size
         snprintf(p->env, sizeof p->env, "%s", t->name);
         nn_params_init(&p->ap, 0);
         actor_declare(&p->act, &p->ap, "actor.", t->obs_dim, t->act_dim, au, na, NN_ACT_ELU);
-        nn_params_alloc(&p->ap);
         nn_rms_init(&p->rms, t->obs_dim, 1e-5f, 0.0f);
+        // the shapes are checked against the file before anything of their size is allocated
         if (nn_ckpt_check_params(&f, "a/", &p->ap, NULL, msg, sizeof msg) ||
             nn_ckpt_check_rms(&f, "obs_rms.", &p->rms, msg, sizeof msg)) {
             nn_err(err, errlen, "%s: %s", ckpt, msg);
@@ -567,6 +568,7 @@ shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size
             nn_free(p);
             p = NULL;
         } else {
+            nn_params_alloc(&p->ap);
             nn_ckpt_read_params(&f, "a/", &p->ap, NULL);
             nn_ckpt_read_rms(&f, "obs_rms.", &p->rms);
             p->g = nn_graph_new(1 << 20);

@@ -12,6 +12,8 @@
 #include "../nn/rng.h"
 #include "../physics/physics.h"
 
+#define SHAC_CKPT_FORMAT "pwm-shac-2"  // the "format" metadata of SHAC checkpoints
+
 typedef struct {
     const char *env;
     const char *preset;          // quick | paper: the defaults below come from it

@@ -70,7 +70,11 @@ static int run_case(const test_case *c) {
     return test_skipped ? 2 : 1;
 }
 
+static pid_t runner_pid;
+
+// only the runner's own exit removes it (not a forked child that exits, e.g. through nn_fatal)
 static void remove_tmpdir(void) {
+    if (getpid() != runner_pid) return;
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
@@ -84,6 +88,7 @@ int main(int argc, char **argv) {
     }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/pwm-tests-XXXXXX");
     if (!mkdtemp(tmpdir)) nn_fatal("cannot create a scratch directory under /tmp");
+    runner_pid = getpid();
     atexit(remove_tmpdir);
     nn_set_threads(0);
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "npy.h"
 
 #define DS_FORMAT "pwm-episodes-1"
+#define DS_MAX_DIM 65536  // the largest obs_dim or act_dim dataset.txt may give
+#define DS_MAX_VALUE 1e9f // larger observations, actions or rewards are corrupt data, not a task's
 
 void ds_episode_alloc(ds_episode *ep, int T, int obs_dim, int act_dim) {
     *ep = (ds_episode){.T = T, .obs_dim = obs_dim, .act_dim = act_dim};
@@ -26,6 +29,14 @@ void ds_episode_free(ds_episode *ep) {
     memset(ep, 0, sizeof *ep);
 }
 
+// a size from dataset.txt: the whole value a decimal in 1..DS_MAX_DIM, else -1
+static int parse_dim(const char *s) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return end != s && !*end && !errno && v >= 1 && v <= DS_MAX_DIM ? (int)v : -1;
+}
+
 // read dataset.txt: 0 and the fields, 1 if absent, -1 if malformed
 static int read_meta(const char *dir, char *env, size_t envlen, int *obs_dim, int *act_dim) {
     char path[1100], line[256], key[64], val[128];
@@ -33,11 +44,12 @@ static int read_meta(const char *dir, char *env, size_t envlen, int *obs_dim, in
     FILE *f = fopen(path, "r");
     if (!f) return 1;
     int got = 0, format = 0;
+    *obs_dim = *act_dim = -1;
     while (fgets(line, sizeof line, f))
         if (sscanf(line, " %63[a-z_] = %127s", key, val) == 2) {
             if (!strcmp(key, "env")) snprintf(env, envlen, "%.63s", val), got |= 1;
-            if (!strcmp(key, "obs_dim")) *obs_dim = atoi(val), got |= 2;
-            if (!strcmp(key, "act_dim")) *act_dim = atoi(val), got |= 4;
+            if (!strcmp(key, "obs_dim")) *obs_dim = parse_dim(val), got |= 2;
+            if (!strcmp(key, "act_dim")) *act_dim = parse_dim(val), got |= 4;
             if (!strcmp(key, "format")) format = !strcmp(val, DS_FORMAT);
         }
     fclose(f);
@@ -124,6 +136,20 @@ int ds_write(const char *dir, int index, const ds_episode *ep, char *err, size_t
     return npz_write(path, a, 5, err, errlen);
 }
 
+// every value of a member finite and within ±DS_MAX_VALUE; else the first bad one (row, column) in why
+static void check_values(const void *data, size_t n, int cols, const char *member, char *why, size_t wl) {
+    const unsigned char *p = data;  // inside the file's buffer: not aligned for float
+    for (size_t i = 0; i < n; i++) {
+        float v;
+        memcpy(&v, p + 4 * i, 4);
+        if (!(fabsf(v) <= DS_MAX_VALUE)) {
+            nn_err(why, wl, "%s[%zu, %zu] is %g: %s; the episode is corrupt (collect it again or remove the file)",
+                   member, i / (size_t)cols, i % (size_t)cols, v, isfinite(v) ? "beyond +-1e9" : "not finite");
+            return;
+        }
+    }
+}
+
 // one episode from an .npz, checked against the dataset's sizes
 static int load_episode(const char *path, int O, int A, ds_episode *ep, char *err, size_t errlen) {
     npz_file f;
@@ -146,6 +172,9 @@ static int load_episode(const char *path, int O, int A, ds_episode *ep, char *er
             const uint8_t *tm = term->data, *tr = trunc->data;
             for (long t = 0; t + 1 < T; t++)
                 if (tm[t] || tr[t]) nn_err(why, sizeof why, "an episode-end flag is set before the last step (%ld)", t);
+            if (!why[0]) check_values(obs->data, (size_t)(T + 1) * O, O, "obs", why, sizeof why);
+            if (!why[0]) check_values(act->data, (size_t)T * A, A, "action", why, sizeof why);
+            if (!why[0]) check_values(rew->data, (size_t)T, 1, "reward", why, sizeof why);
             if (!why[0]) {
                 ds_episode_alloc(ep, (int)T, O, A);
                 memcpy(ep->obs, obs->data, sizeof(float) * (size_t)(T + 1) * O);
@@ -168,7 +197,10 @@ int ds_load(const char *dir, ds_dataset *d, char *err, size_t errlen) {
                          "dataset.txt is malformed");
     char **paths;
     int n = list_episodes(dir, &paths);
-    if (n <= 0) return nn_err(err, errlen, "dataset '%s' holds no episode files", dir);
+    if (n <= 0) {
+        if (n == 0) free_paths(paths, n);
+        return nn_err(err, errlen, "dataset '%s' holds no episode files", dir);
+    }
     d->eps = nn_malloc(sizeof(ds_episode) * n);
     for (int i = 0; i < n; i++) {
         if (load_episode(paths[i], d->obs_dim, d->act_dim, &d->eps[i], err, errlen)) {

@@ -4,25 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../nn/common.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy/.npz code assumes a little-endian host");
-
-uint32_t npz_crc32(uint32_t crc, const void *data, size_t n) {
-    static uint32_t table[256];
-    if (!table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-    const unsigned char *p = data;
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
 
 static size_t itemsize(npy_dtype t) { return t == NPY_F4 ? 4 : 1; }
 
@@ -70,7 +57,7 @@ int npz_write(const char *path, const npy_array *arrays, int n, char *err, size_
         char head[512], name[80];
         size_t hl = npy_header(a, head, sizeof head), bytes = numel(a) * itemsize(a->dtype);
         int nl = snprintf(name, sizeof name, "%s.npy", a->name);
-        uint32_t crc = npz_crc32(npz_crc32(0, head, hl), a->data, bytes);
+        uint32_t crc = nn_crc32(nn_crc32(0, head, hl), a->data, bytes);
         size_t size = hl + bytes;
         if (size > 0xFFFFFFF0u) {
             ok = 0;
@@ -123,7 +110,9 @@ static int npy_parse(const unsigned char *p, size_t n, npy_array *a, char *why, 
     if (strstr(d, "'<f4'") == d + strspn(d + 8, " ") + 8) a->dtype = NPY_F4;
     else if (strstr(d, "'|u1'") == d + strspn(d + 8, " ") + 8 || strstr(d, "'|b1'") == d + strspn(d + 8, " ") + 8) a->dtype = NPY_U1;
     else return nn_err(why, wl, "dtype %.12s is not supported (float32 '<f4' or uint8/bool)", d + 8 + strspn(d + 8, " "));
-    if (!strstr(fo, "False")) return nn_err(why, wl, "Fortran-ordered arrays are not supported");
+    const char *fv = fo + 16 + strspn(fo + 16, " ");
+    if (strncmp(fv, "False", 5) || (fv[5] != ',' && fv[5] != ' ' && fv[5] != '}'))
+        return nn_err(why, wl, "'fortran_order' is not False (Fortran-ordered arrays are not supported)");
     const char *q = strchr(sh, '(');
     if (!q) return nn_err(why, wl, "malformed shape");
     a->ndim = 0;
@@ -138,7 +127,13 @@ static int npy_parse(const unsigned char *p, size_t n, npy_array *a, char *why, 
         a->shape[a->ndim++] = v;
         q = end;
     }
-    size_t want = numel(a) * itemsize(a->dtype);
+    // the element count, refused before it can overflow: no dimension may need more than the bytes present
+    size_t want = itemsize(a->dtype);
+    for (int i = 0; i < a->ndim; i++) {
+        if (a->shape[i] && want > (n - start - hl) / (size_t)a->shape[i])
+            return nn_err(why, wl, "its shape needs more bytes than the member holds (truncated or corrupt)");
+        want *= (size_t)a->shape[i];
+    }
     if (start + hl + want != n)
         return nn_err(why, wl, "holds %zu data bytes, its shape needs %zu (truncated or corrupt)", n - start - hl, want);
     a->data = p + start + hl;
@@ -149,9 +144,13 @@ int npz_read(const char *path, npz_file *f, char *err, size_t errlen) {
     memset(f, 0, sizeof *f);
     FILE *fp = fopen(path, "rb");
     if (!fp) return nn_err(err, errlen, "cannot open dataset file '%s': %s", path, strerror(errno));
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) || !S_ISREG(sb.st_mode)) {
+        fclose(fp);
+        return nn_err(err, errlen, "dataset file '%s' is not a regular file (a directory?); remove it or give an .npz",
+                      path);
+    }
+    long size = (long)sb.st_size;
     if (size < 22) {
         fclose(fp);
         return nn_err(err, errlen, "'%s' is not an .npz file (too short); it may be truncated", path);
@@ -173,8 +172,10 @@ int npz_read(const char *path, npz_file *f, char *err, size_t errlen) {
     if (!rd) nn_err(why, sizeof why, "read error");
     else if (e < 0) nn_err(why, sizeof why, "no zip directory (not an .npz, or truncated)");
     for (int i = 0; !why[0] && i < n; i++) {
-        if (cd + 46 > (size_t)e || get32(b + cd) != 0x02014b50u) {
-            nn_err(why, sizeof why, "corrupt zip directory");
+        // the entry's fixed part and its name, extra field and comment must lie before the end record
+        if (cd + 46 > (size_t)e || get32(b + cd) != 0x02014b50u ||
+            cd + 46 + get16(b + cd + 28) + get16(b + cd + 30) + get16(b + cd + 32) > (size_t)e) {
+            nn_err(why, sizeof why, "corrupt zip directory (entry %d runs past its end)", i);
             break;
         }
         uint16_t method = get16(b + cd + 10), nl = get16(b + cd + 28), xl = get16(b + cd + 30), cl = get16(b + cd + 32);
@@ -189,16 +190,20 @@ int npz_read(const char *path, npz_file *f, char *err, size_t errlen) {
         }
         memcpy(arr[i].name, b + cd + 46, nl - 4u);
         arr[i].name[nl - 4] = 0;
+        // numpy would keep the last of two same-named members, a reader of the first another array: refuse
+        for (int j = 0; j < i && !why[0]; j++)
+            if (!strcmp(arr[j].name, arr[i].name)) nn_err(why, sizeof why, "member '%s' appears twice", arr[i].name);
+        if (why[0]) break;
         if ((size_t)loc + 30 > (size_t)size || get32(b + loc) != 0x04034b50u) {
             nn_err(why, sizeof why, "member '%s': corrupt local header", arr[i].name);
             break;
         }
         size_t data = (size_t)loc + 30 + get16(b + loc + 26) + get16(b + loc + 28);
-        if (data + csize > (size_t)e) {
+        if (data > (size_t)e || csize > (size_t)e - data) {
             nn_err(why, sizeof why, "member '%s' is truncated", arr[i].name);
             break;
         }
-        if (npz_crc32(0, b + data, csize) != crc) {
+        if (nn_crc32(0, b + data, csize) != crc) {
             nn_err(why, sizeof why, "member '%s' fails its CRC-32 check (corrupt)", arr[i].name);
             break;
         }

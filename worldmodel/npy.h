@@ -29,8 +29,6 @@ typedef struct {
     unsigned char *buf;  // the whole file
 } npz_file;
 
-// CRC-32 (zip's polynomial) of n bytes, continuing from crc (start with 0).
-uint32_t npz_crc32(uint32_t crc, const void *data, size_t n);
 // Write arrays to path as an uncompressed .npz, atomically (temp file, then rename).
 int npz_write(const char *path, const npy_array *arrays, int n, char *err, size_t errlen);
 // Read and check a .npz (zip structure, CRC-32 of every member, .npy headers, sizes). On any

@@ -20,15 +20,29 @@ typedef struct {
     char names[256];        // task names, comma-separated in id order
 } episodes;
 
+static void free_all(episodes *e) {
+    for (int i = 0; i < e->nsets; i++) ds_free(&e->sets[i]);
+    nn_free(e->sets);
+    nn_free(e->eps);
+    nn_free(e->task);
+    memset(e, 0, sizeof *e);
+}
+
+// on failure nothing stays allocated
 static int load_all(const char *const *dirs, double holdout, episodes *e, char *err, size_t errlen) {
     memset(e, 0, sizeof *e);
-    while (dirs[e->nsets]) e->nsets++;
-    if (!e->nsets) return nn_err(err, errlen, "no dataset given (--data DIR ...)");
-    e->sets = nn_malloc(sizeof(ds_dataset) * e->nsets);
+    int nsets = 0;
+    while (dirs[nsets]) nsets++;
+    if (!nsets) return nn_err(err, errlen, "no dataset given (--data DIR ...)");
+    if (nsets > 64) return nn_err(err, errlen, "at most 64 datasets (got %d)", nsets);
+    e->sets = nn_malloc(sizeof(ds_dataset) * nsets);
     int total = 0, set_task[64];
-    if (e->nsets > 64) return nn_err(err, errlen, "at most 64 datasets");
-    for (int i = 0; i < e->nsets; i++) {
-        if (ds_load(dirs[i], &e->sets[i], err, errlen)) return -1;
+    for (int i = 0; i < nsets; i++) {
+        if (ds_load(dirs[i], &e->sets[i], err, errlen)) {
+            free_all(e);
+            return -1;
+        }
+        e->nsets = i + 1;
         total += e->sets[i].n;
         // its task's id: a task seen before, or the next one
         set_task[i] = -1;
@@ -52,15 +66,12 @@ static int load_all(const char *const *dirs, double holdout, episodes *e, char *
     int held = (int)ceil(holdout * e->n);
     if (e->n >= 2 && held < 1) held = 1;
     e->n_train = e->n - held;
-    if (e->n_train < 1) return nn_err(err, errlen, "%d episodes leave none for training after the hold-out", e->n);
+    if (e->n_train < 1) {
+        nn_err(err, errlen, "%d episodes leave none for training after the hold-out", e->n);
+        free_all(e);
+        return -1;
+    }
     return 0;
-}
-
-static void free_all(episodes *e) {
-    for (int i = 0; i < e->nsets; i++) ds_free(&e->sets[i]);
-    nn_free(e->sets);
-    nn_free(e->eps);
-    nn_free(e->task);
 }
 
 // dst (D floats) = src (d floats) followed by zeros: a smaller task's values in a multi-task model
@@ -252,6 +263,7 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
     nn_rms rms;
     nn_rms_init(&rms, 1, 1e-5f, 5.0f);
     if (wm_load(&w, NULL, &rms, NULL, wm_path, err, errlen)) {
+        nn_rms_free(&rms);
         free_all(&e);
         return -1;
     }

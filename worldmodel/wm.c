@@ -41,7 +41,8 @@ static void specs(const wm_config *c, nn_mlp_spec *enc, nn_mlp_spec *dyn, nn_mlp
     rew->out = c->reward_bins ? c->reward_bins : 1, rew->out_kind = NN_OUT_LINEAR;
 }
 
-void wm_init(world_model *w, const wm_config *c, unsigned long seed) {
+// the model's tensors, declared but not allocated
+static void declare(world_model *w, const wm_config *c) {
     nn_check(c->latent % 8 == 0, "world model: latent %d must be a multiple of 8", c->latent);
     memset(w, 0, sizeof *w);
     w->c = *c;
@@ -56,6 +57,10 @@ void wm_init(world_model *w, const wm_config *c, unsigned long seed) {
         nn_mlp_declare(&w->term, &w->p, "termination", &rs);
     }
     if (c->num_tasks) w->task_emb = nn_params_add(&w->p, "task_embedding", c->num_tasks, c->task_dim);
+}
+
+void wm_init(world_model *w, const wm_config *c, unsigned long seed) {
+    declare(w, c);
     nn_params_alloc(&w->p);
     nn_rng r;
     nn_rng_init(&r, seed, 1u << 22);
@@ -207,6 +212,8 @@ int wm_task_id(const world_model *w, const char *name) {
     return -1;
 }
 
+#define WM_MAX_DIM (1 << 20)  // the largest size a checkpoint's metadata may give
+
 // the config's integer fields in checkpoint metadata
 static const char *const meta_keys[9] = {"obs_dim", "act_dim", "latent", "enc_dim", "enc_layers", "mlp_dim",
                                          "reward_bins", "num_tasks", "task_dim"};
@@ -237,6 +244,7 @@ int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, lon
     st_writer *sw = st_writer_new();
     st_writer_meta(sw, "format", "pwm-worldmodel-1");
     wm_write(sw, w, opt, rew_rms, step);
+    st_writer_seal(sw);
     int rc = st_writer_commit(sw, path, err, errlen);
     st_writer_free(sw);
     return rc;
@@ -244,26 +252,38 @@ int wm_save(const world_model *w, const nn_adam *opt, const nn_rms *rew_rms, lon
 
 int wm_read(const st_file *f, world_model *w, nn_adam *opt, nn_rms *rew_rms, long *step, const char *path, char *err,
             size_t errlen) {
+    // every size a whole decimal in 0..WM_MAX_DIM (so that sums of them cannot overflow), the
+    // first six at least 1, the layers at most NN_MLP_MAX_HIDDEN, tasks with an embedding width
     const char *act = st_meta(f, "activation");
-    int vals[9], ok = act && wm_activation_parse(act) >= 0;
+    int vals[9] = {0}, ok = act && wm_activation_parse(act) >= 0;
     for (int i = 0; ok && i < 9; i++) {
         const char *v = st_meta(f, meta_keys[i]);
-        ok = v && ((vals[i] = atoi(v)) > 0 || (i >= 6 && vals[i] == 0));
+        char *end;
+        long x = v ? strtol(v, &end, 10) : -1;
+        ok = v && end != v && !*end && x >= (i < 6 ? 1 : 0) && x <= WM_MAX_DIM;
+        vals[i] = ok ? (int)x : 0;
+        if (!ok)
+            return nn_err(err, errlen, "%s: holds no world model of this program: its metadata '%s' is %s%s%s, not a "
+                          "size in %d..%d", path, meta_keys[i], v ? "'" : "", v ? v : "missing", v ? "'" : "",
+                          i < 6 ? 1 : 0, WM_MAX_DIM);
     }
-    if (!ok || vals[2] % 8 || vals[4] > NN_MLP_MAX_HIDDEN)
-        return nn_err(err, errlen, "%s: holds no world model of this program (its config metadata is missing or bad)",
-                      path);
+    if (!ok || vals[2] % 8 || vals[4] > NN_MLP_MAX_HIDDEN || (vals[7] && !vals[8]))
+        return nn_err(err, errlen, "%s: holds no world model of this program (its activation, latent %d (a multiple "
+                      "of 8), encoder layers %d (at most %d) or task embedding is bad)", path, vals[2], vals[4],
+                      NN_MLP_MAX_HIDDEN);
     const char *term = st_meta(f, "termination");  // absent in models saved before the head existed
     wm_config c = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], (wm_activation)wm_activation_parse(act),
                    vals[6], vals[7], vals[8], term && !strcmp(term, "1")};
+    // the shapes against the file's tensors first: only sizes the file really holds get allocated
     world_model m;
-    wm_init(&m, &c, 0);
+    declare(&m, &c);
     char msg[512];
     if (nn_ckpt_check_params(f, "wm/", &m.p, opt, msg, sizeof msg) ||
         (rew_rms && nn_ckpt_check_rms(f, "rew_rms.", rew_rms, msg, sizeof msg))) {
         wm_free(&m);
         return nn_err(err, errlen, "%s: %s", path, msg);
     }
+    nn_params_alloc(&m.p);
     nn_ckpt_read_params(f, "wm/", &m.p, opt);
     const char *tasks = st_meta(f, "tasks");
     snprintf(m.tasks, sizeof m.tasks, "%s", tasks ? tasks : "");
