@@ -442,3 +442,13 @@ int lrn_progress_read(const char **p, lrn_progress *out) {
     *out = r;
     return 0;
 }
+
+int lrn_ckpt_header(const st_file *f, const char *path, const char *format, const char *what, const char *env,
+                    const char **state, const char **epoch, char *err, size_t errlen) {
+    const char *task = st_meta(f, "env"), *fmt = st_meta(f, "format");
+    *state = st_meta(f, "state"), *epoch = st_meta(f, "epoch");
+    if (!task || strcmp(task, env) || !*state || !*epoch || !fmt || strcmp(fmt, format))
+        return nn_err(err, errlen, "%s: not a %s checkpoint of task '%s' (task %s); start a new run or point --out "
+                      "elsewhere", path, what, env, task ? task : "missing");
+    return 0;
+}

@@ -121,6 +121,10 @@ int lrn_epoch_parse(const char *s, long *epoch);
 
 // A policy checkpoint's task and actor widths (metadata "env", "actor_units"); env (may be NULL)
 // must match. NULL with a message otherwise.
+// A learner's run checkpoint: its format and task must be these; *state and *epoch receive its run
+// state and epoch metadata. 0, or -1 with a message naming the file (what: "SHAC", "PWM", ...).
+int lrn_ckpt_header(const st_file *f, const char *path, const char *format, const char *what, const char *env,
+                    const char **state, const char **epoch, char *err, size_t errlen);
 const env_task *lrn_policy_meta(const st_file *f, const char *ckpt, const char *env, int *units, int *n_units,
                                 char *err, size_t errlen);
 

@@ -442,12 +442,9 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
     st_file f;
     if (st_read(path, &f, err, errlen)) return -1;
     char msg[512];
-    const char *env = st_meta(&f, "env"), *state = st_meta(&f, "state"), *epoch = st_meta(&f, "epoch");
-    const char *format = st_meta(&f, "format");
+    const char *state, *epoch;
     int rc = -1;
-    if (!env || strcmp(env, s->c.env) || !state || !epoch || !format || strcmp(format, SHAC_CKPT_FORMAT)) {
-        nn_err(err, errlen, "%s: not a SHAC checkpoint of task '%s' (task %s); start a new run or point --out elsewhere",
-               path, s->c.env, env ? env : "missing");
+    if (lrn_ckpt_header(&f, path, SHAC_CKPT_FORMAT, "SHAC", s->c.env, &state, &epoch, err, errlen)) {
     } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
                nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
                nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg) ||
