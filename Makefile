@@ -1,5 +1,6 @@
 # make            build build/pwm (installs missing Debian packages first, see `make deps`)
-# make test       build and run the test suite (build/tests)
+# make test       build and run the test suite (build/tests) after `make check-layers`
+# make check-layers  the include check alone: folders include only their own and lower layers' headers
 # make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 # make test-cuda  the GPU checks of the CUDA backend against the CPU (skip without a GPU)
 # make CUDA=0     a CPU-only build even where nvcc is found
@@ -29,7 +30,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 # modules, bottom of the data flow first; every .c in them is part of the program and the tests
-MODULES := nn physics envs worldmodel policy experiments plots bench cli
+MODULES := nn opts physics envs worldmodel policy experiments plots bench cli
 LIB_SRC := $(filter-out cli/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/*.c)
@@ -81,7 +82,7 @@ NVCC_VERSION := $(if $(filter 1,$(CUDA)),$(shell $(NVCC) --version | sed -n 's/.
 $(shell mkdir -p $(BUILD) && (echo '#define PWM_GIT_COMMIT "$(GIT_COMMIT)"'; echo '#define PWM_NVCC_VERSION "$(NVCC_VERSION)"') > $(BUILD)/version.h.new && \
         (cmp -s $(BUILD)/version.h.new $(BUILD)/version.h || cp $(BUILD)/version.h.new $(BUILD)/version.h))
 
-.PHONY: all test test-cuda deps clean demo
+.PHONY: all test test-cuda check-layers deps clean demo
 all: $(BUILD)/pwm
 
 $(BUILD)/pwm: $(LIB_OBJ) $(CU_OBJ) $(BUILD)/obj/cli/main.o
@@ -102,8 +103,12 @@ $(BUILD)/obj/%.o: %.cu $(BUILD)/flags.txt
 	@echo "nvcc $<"
 	@$(NVCC) $(NVFLAGS) -c -o $@ $<
 
-test: $(BUILD)/tests $(BUILD)/pwm
+test: $(BUILD)/tests $(BUILD)/pwm check-layers
 	./$(BUILD)/tests
+
+# folders include only their own headers and those of lower layers (docs/architecture.md)
+check-layers:
+	@sh scripts/check-layers.sh
 
 # the CUDA backend against the CPU on a GPU: every op, a world-model training step, a PWM actor
 # step (tests/test_cuda.c); each case skips with the reason where there is no GPU or CUDA build

@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../cli/args.h"
-#include "../cli/physics_opts.h"
 #include "../envs/env.h"
 #include "../nn/common.h"
 #include "../nn/rng.h"
+#include "../opts/args.h"
 #include "../physics/physics.h"
+#include "../physics/physics_opts.h"
 #include "bench.h"
 
 static double norm(const double *v, int n) {

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../cli/args.h"
 #include "../nn/common.h"
 #include "../nn/device.h"
 #include "../nn/mlp.h"
 #include "../nn/optim.h"
+#include "../opts/args.h"
 #include "../worldmodel/wm.h"
 #include "bench.h"
 

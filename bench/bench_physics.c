@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/args.h"
-#include "../cli/physics_opts.h"
 #include "../envs/env.h"
 #include "../nn/common.h"
 #include "../nn/rng.h"
+#include "../opts/args.h"
 #include "../physics/physics.h"
+#include "../physics/physics_opts.h"
 #include "bench.h"
 
 typedef struct {

@@ -4,10 +4,10 @@
 
 #include "../envs/env.h"
 #include "../nn/common.h"
+#include "../physics/physics_opts.h"
 #include "../policy/policy.h"
 #include "../worldmodel/dataset.h"
 #include "commands.h"
-#include "physics_opts.h"
 
 int cmd_collect(int argc, char **argv) {
     const char *env = NULL, *policy = "random", *out = NULL;

@@ -3,10 +3,10 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../opts/args.h"
+#include "../physics/physics_opts.h"
 #include "../policy/pwm_diagnose.h"
-#include "args.h"
 #include "commands.h"
-#include "physics_opts.h"
 
 int cmd_diagnose(int argc, char **argv) {
     const char *policy = NULL, *env = NULL, *wm = NULL, *out = NULL;

@@ -5,9 +5,9 @@
 
 #include "../envs/env.h"
 #include "../nn/common.h"
+#include "../physics/physics_opts.h"
 #include "../policy/policy.h"
 #include "commands.h"
-#include "physics_opts.h"
 
 int cmd_envs(int argc, char **argv) {
     const args_opt opts[] = {{0}};

@@ -6,13 +6,13 @@
 
 #include "../experiments/ball_wall_exp.h"
 #include "../experiments/esnr.h"
-#include "../experiments/results.h"
 #include "../experiments/landscape.h"
 #include "../experiments/pretrain.h"
+#include "../experiments/results.h"
 #include "../experiments/table.h"
 #include "../experiments/wm_sweep.h"
 #include "../nn/common.h"
-#include "args.h"
+#include "../opts/args.h"
 #include "commands.h"
 
 static int exp_ball_wall(int argc, char **argv, const char *command) {

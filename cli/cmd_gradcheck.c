@@ -5,8 +5,8 @@
 
 #include "../nn/common.h"
 #include "../physics/gradcheck.h"
+#include "../physics/physics_opts.h"
 #include "commands.h"
-#include "physics_opts.h"
 
 int cmd_gradcheck(int argc, char **argv) {
     const char *model = NULL;

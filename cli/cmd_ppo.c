@@ -1,9 +1,9 @@
 // `pwm ppo`: the zeroth-order baseline (policy/ppo.h), in the run directory format of the other learners.
 #include <stdio.h>
 
+#include "../physics/physics_opts.h"
 #include "../policy/ppo.h"
 #include "commands.h"
-#include "physics_opts.h"
 
 int cmd_ppo(int argc, char **argv) {
     int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");

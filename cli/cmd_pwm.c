@@ -7,10 +7,10 @@
 
 #include "../experiments/compare.h"
 #include "../nn/common.h"
+#include "../opts/args.h"
+#include "../physics/physics_opts.h"
 #include "../policy/pwm.h"
-#include "args.h"
 #include "commands.h"
-#include "physics_opts.h"
 #include "version.h"
 
 int cmd_train(int argc, char **argv) {

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../physics/physics_opts.h"
 #include "../policy/policy.h"
 #include "../policy/shac.h"
 #include "commands.h"
-#include "physics_opts.h"
 #include "version.h"
 
 int cmd_shac(int argc, char **argv) {

@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "../envs/snu_convert.h"
-#include "args.h"
+#include "../opts/args.h"
 #include "commands.h"
 
 int cmd_snu_convert(int argc, char **argv) {

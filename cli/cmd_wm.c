@@ -4,8 +4,8 @@
 
 #include "../nn/common.h"
 #include "../nn/device.h"
+#include "../opts/args.h"
 #include "../worldmodel/train.h"
-#include "args.h"
 #include "commands.h"
 
 static int wm_train_cmd(int argc, char **argv) {

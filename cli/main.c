@@ -1,4 +1,4 @@
-// build/pwm: one program, many subcommands. Each subcommand parses its own options (cli/args.h)
+// build/pwm: one program, many subcommands. Each subcommand parses its own options (opts/args.h)
 // and answers --help.
 #include <cblas.h>
 #include <mujoco/mujoco.h>

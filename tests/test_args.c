@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../cli/args.h"
 #include "../nn/common.h"
+#include "../opts/args.h"
 #include "test.h"
 
 // the variables the test table binds, reset to their defaults by reset()

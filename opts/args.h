@@ -16,8 +16,8 @@
 // Memory: string values on the command line point into argv. Strings read from config files and
 // the arrays built for ARG_LIST options live in memory owned by this module, which stays valid
 // until the program exits (an atexit handler frees it). The module is not thread-safe.
-#ifndef PWM_CLI_ARGS_H
-#define PWM_CLI_ARGS_H
+#ifndef PWM_OPTS_ARGS_H
+#define PWM_OPTS_ARGS_H
 
 #include <stddef.h>
 #include <stdio.h>

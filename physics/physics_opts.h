@@ -1,10 +1,10 @@
 // Options shared by every command that steps MuJoCo: the physics overrides and gradient settings
 // of ph_config, as one block of an option table.
-#ifndef PWM_CLI_PHYSICS_OPTS_H
-#define PWM_CLI_PHYSICS_OPTS_H
+#ifndef PWM_PHYSICS_PHYSICS_OPTS_H
+#define PWM_PHYSICS_PHYSICS_OPTS_H
 
-#include "../physics/physics.h"
-#include "args.h"
+#include "../opts/args.h"
+#include "physics.h"
 
 #define PHYSICS_OPTS_COUNT 10
 
