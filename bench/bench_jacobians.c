@@ -33,7 +33,7 @@ int bench_jacobians(int argc, char **argv) {
     long seed = 1;
     double scale = 0.3;
     physics_opts po;
-    args_opt opts[32] = {
+    const args_opt opts[] = {
         {"env", ARG_STRING, &env, "task (see pwm envs)", NULL, "NAME"},
         {"model", ARG_STRING, &model, "another MJCF file for the task (default: the task's)", NULL, "FILE.xml"},
         {"envs", ARG_INT, &envs, "environments", NULL, "N"},
@@ -42,9 +42,10 @@ int bench_jacobians(int argc, char **argv) {
         {"action-scale", ARG_DOUBLE, &scale, "actions are this times U(-1, 1)", NULL, "X"},
         {"seed", ARG_LONG, &seed, "seed of the start states, actions and probe vectors", NULL, "S"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        {0},
     };
-    physics_opts_init(&po, opts + 8);
-    args_spec spec = {"pwm bench jacobians --env NAME [options]", jacobians_summary, opts};
+    physics_opts_init(&po);
+    args_spec spec = {"pwm bench jacobians --env NAME [options]", jacobians_summary, {opts, po.opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm bench jacobians");
     if (rc >= 0) return rc;
     const env_task *task = env ? env_find(env) : NULL;

@@ -151,7 +151,7 @@ int bench_nn(int argc, char **argv) {
                                           "has not yet run on a GPU)", "auto|cpu|cuda", NULL},
         {0},
     };
-    args_spec spec = {"pwm bench nn [options]", nn_summary, opts};
+    args_spec spec = {"pwm bench nn [options]", nn_summary, {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm bench nn");
     if (rc >= 0) return rc;
     int paper = !strcmp(c.size, "paper");

@@ -70,16 +70,17 @@ static const char physics_summary[] =
 int bench_physics(int argc, char **argv) {
     phys_bench_cfg c = {.model = NULL, .env = NULL, .envs = 0, .steps = 200, .threads = 0, .ctrl_noise = 0.01};
     physics_opts po;
-    args_opt opts[32] = {
+    const args_opt opts[] = {
         {"model", ARG_STRING, &c.model, "MJCF model file (or --env)", NULL, "FILE.xml"},
         {"env", ARG_STRING, &c.env, "a task's model with its substeps (see pwm envs)", NULL, "NAME"},
         {"envs", ARG_INT, &c.envs, "environments (0: 4 per thread)", NULL, "N"},
         {"steps", ARG_INT, &c.steps, "control steps timed", NULL, "T"},
         {"threads", ARG_INT, &c.threads, "threads (0: all cores)", NULL, "T"},
         {"ctrl-noise", ARG_DOUBLE, &c.ctrl_noise, "controls: this times a standard normal", NULL, "X"},
+        {0},
     };
-    physics_opts_init(&po, opts + 6);
-    args_spec spec = {"pwm bench physics (--model FILE.xml | --env NAME) [options]", physics_summary, opts};
+    physics_opts_init(&po);
+    args_spec spec = {"pwm bench physics (--model FILE.xml | --env NAME) [options]", physics_summary, {opts, po.opts}};
     char err[512];
     int rc = args_parse_command(&spec, argc, argv, "pwm bench physics");
     if (rc >= 0) return rc;

@@ -14,7 +14,7 @@ int cmd_collect(int argc, char **argv) {
     long steps = 10000, seed = 1;
     int envs = 16, threads = 0, deterministic = 0;
     physics_opts po;
-    args_opt opts[24] = {
+    const args_opt opts[] = {
         {"env", ARG_STRING, &env, "task (see pwm envs)", NULL, "NAME"},
         {"policy", ARG_STRING, &policy, "random (U(-1, 1)) or a SHAC or PWM checkpoint (its stochastic policy)", NULL,
          "random|CKPT"},
@@ -24,13 +24,14 @@ int cmd_collect(int argc, char **argv) {
         {"envs", ARG_INT, &envs, "environments stepped together", NULL, "N"},
         {"seed", ARG_LONG, &seed, "seed of the start states and actions", NULL, "S"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        {0},
     };
-    physics_opts_init(&po, opts + 8);
+    physics_opts_init(&po);
     args_spec spec = {"pwm collect --env NAME --policy random|CKPT --steps N --out DIR",
                       "Steps a task under a policy and writes every episode to DIR/episode-NNNNNN.npz (obs, action, "
                       "reward, terminated, truncated; numpy.load reads them). Episodes still running at the end are "
                       "written as truncated. An existing dataset of the same task is appended to.",
-                      opts};
+                      {opts, po.opts}};
     char err[1024];
     int rc = args_parse_command(&spec, argc, argv, "pwm collect");
     if (rc >= 0) return rc;

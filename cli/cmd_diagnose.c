@@ -14,7 +14,7 @@ int cmd_diagnose(int argc, char **argv) {
     int threads = 0;
     pwm_diag_config c = pwm_diag_defaults();
     physics_opts po;
-    args_opt opts[16 + PHYSICS_OPTS_COUNT] = {
+    const args_opt opts[] = {
         {"policy", ARG_STRING, &policy, "a pwm train checkpoint (final, best or ckpt.safetensors)", NULL, "CKPT"},
         {"env", ARG_STRING, &env, "its task (see pwm envs)", NULL, "NAME"},
         {"wm", ARG_STRING, &wm, "diagnose the policy through this world model instead of the checkpoint's (pwm wm "
@@ -34,8 +34,9 @@ int cmd_diagnose(int argc, char **argv) {
         {"action-eps", ARG_DOUBLE, &c.fd_eps, "central-difference step on the actions (true gradients)", NULL, "X"},
         {"gamma", ARG_DOUBLE, &gamma, "discount (the run's --gamma)", NULL, "X"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        {0},
     };
-    physics_opts_init(&po, opts + 15);
+    physics_opts_init(&po);
     args_spec spec = {"pwm diagnose --policy CKPT --env NAME [--wm FILE] [--out FILE.csv] [options]",
                       "Measures why a PWM policy does or does not learn, on the deterministic policy's own real\n"
                       "states: the world model's latent error against the true latent change, action drift and\n"
@@ -43,7 +44,7 @@ int cmd_diagnose(int argc, char **argv) {
                       "differences through MuJoCo); the critic against Monte-Carlo returns, overall and near falls;\n"
                       "closed-loop against training-time returns; the latents' spread (effective rank). docs/pwm.md\n"
                       "(Diagnosing a run) defines each figure.",
-                      opts};
+                      {opts, po.opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm diagnose");
     if (rc >= 0) return rc;
     if (!policy) return fprintf(stderr, "pwm diagnose: --policy CKPT is required (see pwm diagnose --help)\n"), 2;

@@ -12,7 +12,7 @@
 int cmd_envs(int argc, char **argv) {
     const args_opt opts[] = {{0}};
     args_spec spec = {"pwm envs", "Lists every task with its observation and action sizes, control dt, episode length "
-                      "and model file.", opts};
+                      "and model file.", {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm envs");
     if (rc >= 0) return rc;
     printf("%-16s %4s %4s %10s %8s  %-20s %s\n", "task", "obs", "act", "control dt", "episode", "model", "what");
@@ -34,7 +34,7 @@ int cmd_rollout(int argc, char **argv) {
     int episodes = 10, envs = 0, threads = 0;
     long seed = 1;
     physics_opts po;
-    args_opt opts[32] = {
+    const args_opt opts[] = {
         {"env", ARG_STRING, &env, "task name (see pwm envs)", NULL, "NAME"},
         {"policy", ARG_STRING, &policy,
          "random: U(-1, 1) actions; zero: all-zero actions; or a policy checkpoint (deterministic actions)", NULL,
@@ -48,12 +48,13 @@ int cmd_rollout(int argc, char **argv) {
          "state terms of the reward on the state before the step (pre: PWM fork) or after it (post: NVlabs)", "pre|post",
          NULL},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        {0},
     };
-    physics_opts_init(&po, opts + 9);
+    physics_opts_init(&po);
     args_spec spec = {"pwm rollout --env NAME [options]",
                       "Runs --episodes episodes of a task with a fixed policy and prints each episode's return and "
                       "length, then their mean and standard deviation.",
-                      opts};
+                      {opts, po.opts}};
     char err[1024];
     int rc = args_parse_command(&spec, argc, argv, "pwm rollout");
     if (rc >= 0) return rc;

@@ -37,7 +37,7 @@ static int exp_ball_wall(int argc, char **argv, const char *command) {
                       "the SimNorm model fitted by MSE (Adam 2e-3, batch 56, 100 x 17 steps); their error, the paper's\n"
                       "optimality gap, and where gradient descent on each ends. Writes landscape.csv, table.csv,\n"
                       "losses.csv, markers.csv, landscape.png, losses.png and summary.md.",
-                      opts};
+                      {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment ball-wall");
     if (rc >= 0) return rc;
     if (c.epochs < 1 || c.gd_steps < 0) return fprintf(stderr, "pwm experiment ball-wall: --epochs >= 1, --gd-steps >= 0\n"), 2;
@@ -76,7 +76,7 @@ static int exp_esnr(int argc, char **argv, const char *command) {
                       "gradient of -sum(r) over H = 1..50 steps, through the true dynamics (MuJoCo with recorded\n"
                       "Jacobians) and through world models trained with H = 3 and H = 16 on random-policy data the\n"
                       "command collects. Writes esnr.csv, variance.png, esnr.png, the data, the models and summary.md.",
-                      opts};
+                      {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment esnr");
     if (rc >= 0) return rc;
     if (c.max_h < 1 || c.samples < 2 || c.collect < 1 || c.wm_steps < 1 || c.wm_batch < 1)
@@ -114,7 +114,7 @@ static int exp_table(int argc, char **argv, const char *command) {
                       "returns over seeds with bootstrap 95% CIs, per task and pooled (stratified) after dividing by\n"
                       "PPO's peak IQM per task. Writes table.csv, table.md, summary.md and one comparison directory\n"
                       "per task (curves, runs).",
-                      opts};
+                      {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment table");
     if (rc >= 0) return rc;
     char exe[1024];
@@ -140,7 +140,7 @@ static int exp_stiffness(int argc, char **argv, const char *command) {
                       "with contacts 5x stiffer (ke/kd 2e4/2e3 -> 1e5/1e4 in this project's MuJoCo mapping,\n"
                       "docs/tasks.md); IQM of the final returns with bootstrap CIs. Writes stiffness.csv, summary.md and\n"
                       "both comparisons (curves, runs).",
-                      opts};
+                      {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment stiffness");
     if (rc >= 0) return rc;
     char exe[1024];
@@ -165,7 +165,7 @@ static int exp_wm_sweep(int argc, char **argv, const char *command, const char *
         {"threads", ARG_INT, &c.threads, "threads per stage (0: all cores)", NULL, "T"},
         {0},
     };
-    args_spec spec = {usage, summary, opts};
+    args_spec spec = {usage, summary, {opts}};
     int rc = args_parse_command(&spec, argc, argv, prog);
     if (rc >= 0) return rc;
     char exe[1024];
@@ -208,7 +208,7 @@ static int exp_landscape(int argc, char **argv, const char *command) {
                       "directions of the actor's weights (a line and a plane), in MuJoCo and in the policy's world\n"
                       "model, at several horizons. Writes landscape_1d.csv, landscape_2d.csv, PNGs per horizon and\n"
                       "summary.md.",
-                      opts};
+                      {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment landscape");
     if (rc >= 0) return rc;
     nn_set_threads(threads);
@@ -235,7 +235,7 @@ static int exp_pretrain_data(int argc, char **argv, const char *command) {
                       "history (from its first epochs to its final policy) plus random-policy episodes, nothing\n"
                       "picked by return. The recipe (commands, seeds, commit, counts) goes into DIR/data/dataset.txt\n"
                       "as source lines. pwm compare --protocol pretrained builds the same itself.",
-                      opts};
+                      {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment pretrain-data");
     if (rc >= 0) return rc;
     if (!out) return fprintf(stderr, "pwm experiment pretrain-data: --out DIR is required\n"), 2;

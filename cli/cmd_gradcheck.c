@@ -14,7 +14,7 @@ int cmd_gradcheck(int argc, char **argv) {
     double tol = 0;
     ph_gc_config gc = ph_gc_default();
     physics_opts po;
-    args_opt opts[32] = {
+    const args_opt opts[] = {
         {"model", ARG_STRING, &model, "MJCF model file (required)", NULL, "FILE.xml"},
         {"steps", ARG_INT, &gc.steps, "control steps K of each rollout", NULL, "K"},
         {"trajectories", ARG_INT, &gc.trajectories, "independent random trajectories", NULL, "N"},
@@ -24,16 +24,16 @@ int cmd_gradcheck(int argc, char **argv) {
         {"action-scale", ARG_DOUBLE, &gc.action_scale, "controls: fraction of each control range used", NULL, "X"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
         {"tol", ARG_DOUBLE, &tol, "exit 1 if the median relative L2 error exceeds this (0: never)", NULL, "X"},
+        {0},
     };
-    int nopt = 9;
-    physics_opts_init(&po, opts + nopt);
+    physics_opts_init(&po);
     args_spec spec = {
         "pwm gradcheck --model FILE.xml [options]",
         "Backpropagates L = sum_t (c.pos_t + w.(qvel_t, act_t)) of K-step rollouts through the recorded\n"
         "finite-difference Jacobians to the start state and every control, and compares with central\n"
         "differences of whole rollouts. Prints, per trajectory, the most contacts seen, the max relative error\n"
         "and the relative L2 error. Contact-free models agree tightly; with contacts the error is measured.",
-        opts};
+        {opts, po.opts}};
     char err[512];
     int rc = args_parse_command(&spec, argc, argv, "pwm gradcheck");
     if (rc >= 0) return rc;

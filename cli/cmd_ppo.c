@@ -18,7 +18,7 @@ int cmd_ppo(int argc, char **argv) {
     const char *out = NULL, *config = NULL;
     int resume = 0, threads = 0;
     physics_opts po;
-    args_opt opts[56] = {
+    const args_opt opts[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "defaults: quick (CleanRL's PPO) or paper (SHAC's rl_games PPO)", "quick|paper", NULL},
         {"config", ARG_STRING, &config, "read options from a key = value file (later options win)", NULL, "FILE"},
@@ -56,10 +56,9 @@ int cmd_ppo(int argc, char **argv) {
         {"save-every", ARG_INT, &c.save_every, "checkpoint every N epochs", NULL, "N"},
         {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (non-finite) updates in a row", NULL, "N"},
         {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
+        {0},
     };
-    int nopt = 0;
-    while (opts[nopt].name) nopt++;
-    physics_opts_init(&po, opts + nopt);
+    physics_opts_init(&po);
     po.cfg = c.physics;
     args_spec spec = {"pwm ppo --env NAME [--preset quick|paper] [options]",
                       "Trains a policy with PPO (no simulator gradients: plain MuJoCo stepping). Writes DIR/config.txt\n"
@@ -67,7 +66,7 @@ int cmd_ppo(int argc, char **argv) {
                       "clip fraction, gradient norm, learning rate), timing.csv (epoch time: physics, policy, update),\n"
                       "ckpt.safetensors (every --save-every epochs), best.safetensors, final.safetensors and eval.csv.\n"
                       "pwm eval, rollout and collect read its checkpoints. See docs/ppo.md.",
-                      opts};
+                      {opts, po.opts}};
     int rc = args_parse_run(&spec, argc, argv, "pwm ppo");
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);

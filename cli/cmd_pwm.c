@@ -26,7 +26,7 @@ int cmd_train(int argc, char **argv) {
     const char *out = NULL, *config = NULL, **data = NULL, *critic_data = "model";
     int resume = 0, threads = 0;
     physics_opts po;
-    args_opt opts[60] = {
+    const args_opt opts[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "defaults: quick (2 cores) or paper (the paper's config)", "quick|paper", NULL},
         {"wm", ARG_STRING, &c.wm, "the pretrained world model (pwm wm train), or a PWM run's checkpoint (its fine-tuned model)",
@@ -88,9 +88,9 @@ int cmd_train(int argc, char **argv) {
         {"save-every", ARG_INT, &c.save_every, "checkpoint every N epochs", NULL, "N"},
         {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (exploding) updates in a row", NULL, "N"},
         {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
+        {0},
     };
-    int nopt = 46;
-    physics_opts_init(&po, opts + nopt);
+    physics_opts_init(&po);
     po.cfg = c.physics;
     args_spec spec = {"pwm train --env NAME --wm FILE [--data DIR...] [--offline] [--preset quick|paper] [options]",
                       "Trains a policy with PWM through a pretrained world model (pwm wm train). Online (default): the\n"
@@ -99,7 +99,7 @@ int cmd_train(int argc, char **argv) {
                       "kept in DIR/online as a dataset). --offline: start states from --data, no environment, the\n"
                       "model frozen. Writes DIR/config.txt (with the git commit), log.csv, timing.csv,\n"
                       "ckpt/best/final.safetensors and eval.csv (deterministic episodes in the real environment).",
-                      opts};
+                      {opts, po.opts}};
     int rc = args_parse_run(&spec, argc, argv, "pwm train");
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);
@@ -163,7 +163,7 @@ int cmd_compare(int argc, char **argv) {
                       "then every learner gets the same online budget. Writes DIR/compare.csv, summary.csv,\n"
                       "peaks.csv (peak IQM over seeds), summary.md, return_vs_steps.png and return_vs_time.png, and\n"
                       "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.",
-                      opts};
+                      {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm compare");
     if (rc >= 0) return rc;
     if (!c.env) return fprintf(stderr, "pwm compare: --env NAME is required\n"), 2;

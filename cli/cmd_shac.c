@@ -26,7 +26,7 @@ int cmd_shac(int argc, char **argv) {
     const char *out = NULL, *config = NULL;
     int resume = 0, threads = 0;
     physics_opts po;
-    args_opt opts[48] = {
+    const args_opt opts[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "defaults: quick (2 cores) or paper (the paper's config)", "quick|paper", NULL},
         {"config", ARG_STRING, &config, "read options from a key = value file (later options win)", NULL, "FILE"},
@@ -60,16 +60,16 @@ int cmd_shac(int argc, char **argv) {
         {"max-bad-updates", ARG_INT, &c.max_bad_updates, "stop after this many skipped (exploding) updates in a row", NULL, "N"},
         {"stop-after", ARG_INT, &c.stop_after, "checkpoint and stop after this epoch (0: run to the end); --resume continues", NULL, "N"},
         {"save-data", ARG_STRING, &c.save_data, "also save every transition the run sees into this dataset directory", NULL, "DIR"},
+        {0},
     };
-    int nopt = 32;
-    physics_opts_init(&po, opts + nopt);
+    physics_opts_init(&po);
     po.cfg = c.physics;
     args_spec spec = {"pwm shac --env NAME [--preset quick|paper] [options]",
                       "Trains a policy with SHAC through the MuJoCo dynamics (finite-difference Jacobians). Writes DIR/\n"
                       "config.txt (resolved options and git commit), log.csv (epoch, env steps, wall time, returns, actor\n"
                       "gradient norm, critic loss), timing.csv (epoch time: physics, Jacobians, backward, actor,\n"
                       "critic), ckpt.safetensors (every --save-every epochs), final.safetensors and eval.csv.",
-                      opts};
+                      {opts, po.opts}};
     int rc = args_parse_run(&spec, argc, argv, "pwm shac");
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);
@@ -88,18 +88,19 @@ int cmd_eval(int argc, char **argv) {
     int episodes = 10, threads = 0;
     long seed = 1;
     physics_opts po;
-    args_opt opts[24] = {
+    const args_opt opts[] = {
         {"env", ARG_STRING, &env, "task (default: the checkpoint's)", NULL, "NAME"},
         {"policy", ARG_STRING, &policy, "policy checkpoint (ckpt.safetensors or final.safetensors of a run)", NULL, "CKPT"},
         {"episodes", ARG_INT, &episodes, "deterministic episodes", NULL, "N"},
         {"seed", ARG_LONG, &seed, "seed of the start states", NULL, "S"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        {0},
     };
-    physics_opts_init(&po, opts + 5);
+    physics_opts_init(&po);
     args_spec spec = {"pwm eval --policy CKPT [--env NAME] [--episodes N]",
                       "Runs a checkpoint's deterministic policy (tanh of the actor's mean) and prints each episode's "
                       "return, then the mean and standard deviation.",
-                      opts};
+                      {opts, po.opts}};
     char err[1024];
     int rc = args_parse_command(&spec, argc, argv, "pwm eval");
     if (rc >= 0) return rc;

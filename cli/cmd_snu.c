@@ -23,7 +23,7 @@ int cmd_snu_convert(int argc, char **argv) {
         "DiffRL's task uses it: the 11 lower-body nodes, the muscles whose every waypoint lies on them (a\n"
         "spatial tendon through a site per waypoint, one fixed-gain actuator each), z-up facing +x. The\n"
         "committed envs/models/snu_humanoid.xml is this command's output with the defaults.",
-        opts};
+        {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm snu-convert");
     if (rc >= 0) return rc;
     char err[1024];

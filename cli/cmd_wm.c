@@ -51,7 +51,7 @@ static int wm_train_cmd(int argc, char **argv) {
                       "Trains the world model (encoder, latent dynamics, reward) with PWM's loss on offline episodes; "
                       "rewards are divided by the training set's reward std (clamped to +-5; --reproduce-original: "
                       "mean subtracted first, as the public code).",
-                      opts};
+                      {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm wm train");
     if (rc >= 0) return rc;
     if (!data || !data[0] || !out) return fprintf(stderr, "pwm wm train: --data DIR... and --out FILE are required\n"), 2;
@@ -79,7 +79,7 @@ static int wm_eval_cmd(int argc, char **argv) {
     args_spec spec = {"pwm wm eval --wm FILE --data DIR... [options]",
                       "On every window of the held-out episodes: latent consistency error after 1 and H open-loop "
                       "steps, the H-step open-loop reward MSE, and the same for a predictor of the training mean reward.",
-                      opts};
+                      {opts}};
     char err[1024];
     int rc = args_parse_command(&spec, argc, argv, "pwm wm eval");
     if (rc >= 0) return rc;

@@ -11,8 +11,7 @@
 #include "../nn/common.h"
 #include "version.h"
 
-#define ARGS_MAX_OPTS 256  // options in one table
-#define HELP_COLUMN 30     // help text starts here unless every option is shorter
+#define HELP_COLUMN 30  // help text starts here unless every option is shorter
 
 // ---------------------------------------------------------------------------------------------
 // memory owned by the module: config strings and list arrays, valid until exit
@@ -52,34 +51,68 @@ static const char *arena_strdup(const char *s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the option table
+// the option table: the spec's groups, combined
 
-// check the table (programming errors are fatal) and count its options
-static int count_opts(const args_spec *spec) {
-    nn_check(spec && spec->opts, "args: spec without an option table");
-    int n = 0;
-    for (const args_opt *o = spec->opts; o->name; o++, n++) {
-        nn_check(o->name[0] && o->name[0] != '-', "args: option name '%s' is empty or starts with '-'", o->name);
-        for (const char *c = o->name; *c; c++)
-            nn_check(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.',
-                     "args: option name '%s' may hold only letters, digits, '-', '_' and '.'", o->name);
-        nn_check(strcmp(o->name, "help") != 0, "args: --help is built in; do not declare it");
-        nn_check(o->type >= ARG_INT && o->type <= ARG_LIST, "args: option --%s has an unknown type %d", o->name,
-                 (int)o->type);
-        nn_check(o->ptr, "args: option --%s has no variable", o->name);
-        nn_check(o->type != ARG_CHOICE || (o->choices && o->choices[0]), "args: choice option --%s has no choices",
-                 o->name);
-        for (const args_opt *p = spec->opts; p < o; p++)
-            nn_check(strcmp(p->name, o->name) != 0, "args: option --%s declared twice", o->name);
+// every option of the spec's groups, in order
+typedef struct {
+    const args_opt *o[ARGS_MAX_OPTS];
+    int n;
+} opt_list;
+
+// the number (from 1) of the group that holds o
+static int group_of(const args_spec *spec, const args_opt *o) {
+    for (int g = 0; g < ARGS_MAX_GROUPS && spec->groups[g]; g++) {
+        const args_opt *p = spec->groups[g];
+        while (p->name && p != o) p++;
+        if (p == o) return g + 1;
     }
-    nn_check(n <= ARGS_MAX_OPTS, "args: %d options in one table; the limit is %d", n, ARGS_MAX_OPTS);
-    return n;
+    return 0;
+}
+
+// every option of the spec's groups into L after checking them: 0, or -1 with what is wrong with
+// the table (a programming mistake) in err
+static int gather(const args_spec *spec, opt_list *L, char *err, size_t errlen) {
+    L->n = 0;
+    if (!spec || !spec->groups[0]) return nn_err(err, errlen, "args: a spec without an option group");
+    for (int g = 0; g < ARGS_MAX_GROUPS && spec->groups[g]; g++)
+        for (const args_opt *o = spec->groups[g]; o->name; o++) {
+            if (!o->name[0] || o->name[0] == '-')
+                return nn_err(err, errlen, "args: option name '%s' is empty or starts with '-'", o->name);
+            for (const char *c = o->name; *c; c++)
+                if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+                    return nn_err(err, errlen, "args: option name '%s' may hold only letters, digits, '-', '_' and '.'",
+                                  o->name);
+            if (!strcmp(o->name, "help")) return nn_err(err, errlen, "args: --help is built in; do not declare it");
+            if (o->type < ARG_INT || o->type > ARG_LIST)
+                return nn_err(err, errlen, "args: option --%s has an unknown type %d", o->name, (int)o->type);
+            if (!o->ptr) return nn_err(err, errlen, "args: option --%s has no variable", o->name);
+            if (o->type == ARG_CHOICE && !(o->choices && o->choices[0]))
+                return nn_err(err, errlen, "args: choice option --%s has no choices", o->name);
+            for (int i = 0; i < L->n; i++)
+                if (!strcmp(L->o[i]->name, o->name))
+                    return nn_err(err, errlen, "args: option --%s is declared twice, in option groups %d and %d of '%s'; "
+                                  "rename one", o->name, group_of(spec, L->o[i]), g + 1, spec->usage ? spec->usage : "?");
+            if (L->n == ARGS_MAX_OPTS) return nn_err(err, errlen, "args: more than %d options in one spec", ARGS_MAX_OPTS);
+            L->o[L->n++] = o;
+        }
+    return 0;
+}
+
+int args_check(const args_spec *spec, char *err, size_t errlen) {
+    opt_list L;
+    return gather(spec, &L, err, errlen);
+}
+
+// gather for the functions that cannot report an error: a bad table is fatal
+static void gather_or_die(const args_spec *spec, opt_list *L) {
+    char err[512];
+    nn_check(gather(spec, L, err, sizeof err) == 0, "%s", err);
 }
 
 // index of the option called name[0..len), or -1
-static int find_opt(const args_spec *spec, const char *name, size_t len) {
-    for (int i = 0; spec->opts[i].name; i++)
-        if (strlen(spec->opts[i].name) == len && !memcmp(spec->opts[i].name, name, len)) return i;
+static int find_opt(const opt_list *L, const char *name, size_t len) {
+    for (int i = 0; i < L->n; i++)
+        if (strlen(L->o[i]->name) == len && !memcmp(L->o[i]->name, name, len)) return i;
     return -1;
 }
 
@@ -122,10 +155,11 @@ static void consider(const char *name, size_t len, const char *prefix, const cha
 
 // the closest option name to name[0..len) into out (empty when none is within 2 edits);
 // on the command line "help" and "no-FLAG" are candidates too
-static void suggest(const args_spec *spec, const char *name, size_t len, int cmdline, char *out, size_t outlen) {
+static void suggest(const opt_list *L, const char *name, size_t len, int cmdline, char *out, size_t outlen) {
     int best = INT_MAX;
     out[0] = 0;
-    for (const args_opt *o = spec->opts; o->name; o++) {
+    for (int i = 0; i < L->n; i++) {
+        const args_opt *o = L->o[i];
         consider(name, len, "", o->name, &best, out, outlen);
         if (cmdline && o->type == ARG_FLAG) consider(name, len, "no-", o->name, &best, out, outlen);
     }
@@ -344,9 +378,10 @@ static int read_token(char **pp, char **tok, int whole, char *err, size_t errlen
     return 0;
 }
 
-// one line of a config file; seen[i] is the line where option i was set, 0 if not yet
-static int load_line(const args_spec *spec, const char *path, int lineno, char *line, int *seen, char *err,
-                     size_t errlen) {
+// one line of a config file; seen[i] is the line where option i was set, 0 if not yet; skip_unknown:
+// pass over the lines of keys the table lacks
+static int load_line(const opt_list *L, const char *path, int lineno, char *line, int *seen, int skip_unknown,
+                     char *err, size_t errlen) {
     char msg[512];
     size_t len = strlen(line);
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
@@ -364,16 +399,17 @@ static int load_line(const args_spec *spec, const char *path, int lineno, char *
         if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
             return nn_err(err, errlen, "%s:%d: malformed key '%.*s'", path, lineno, (int)(kend - p), p);
     size_t klen = (size_t)(kend - p);
-    int idx = find_opt(spec, p, klen);
+    int idx = find_opt(L, p, klen);
+    if (idx < 0 && skip_unknown) return 0;
     if (idx < 0) {
         char hint[128];
-        suggest(spec, p, klen, 0, hint, sizeof hint);
+        suggest(L, p, klen, 0, hint, sizeof hint);
         if (hint[0])
             return nn_err(err, errlen, "%s:%d: unknown key '%.*s'; did you mean '%s'?", path, lineno, (int)klen, p,
                           hint);
         return nn_err(err, errlen, "%s:%d: unknown key '%.*s'", path, lineno, (int)klen, p);
     }
-    const args_opt *o = &spec->opts[idx];
+    const args_opt *o = L->o[idx];
     if (is_config_opt(o))
         return nn_err(err, errlen, "%s:%d: 'config' cannot be set inside a config file", path, lineno);
     if (seen[idx])
@@ -412,8 +448,8 @@ static int load_line(const args_spec *spec, const char *path, int lineno, char *
     return 0;
 }
 
-int args_load_config(const args_spec *spec, const char *path, char *err, size_t errlen) {
-    count_opts(spec);
+// the config file at path into L's variables (skip_unknown: passing over keys L lacks)
+static int load_config(const opt_list *L, const char *path, int skip_unknown, char *err, size_t errlen) {
     int seen[ARGS_MAX_OPTS + 1] = {0};
     FILE *f = fopen(path, "r");
     if (!f) return nn_err(err, errlen, "cannot open config file '%s': %s", path, strerror(errno));
@@ -421,7 +457,7 @@ int args_load_config(const args_spec *spec, const char *path, char *err, size_t 
     size_t cap = 0;
     int lineno = 0, rc = 0;
     while (getline(&line, &cap, f) >= 0) {
-        if ((rc = load_line(spec, path, ++lineno, line, seen, err, errlen))) break;
+        if ((rc = load_line(L, path, ++lineno, line, seen, skip_unknown, err, errlen))) break;
     }
     if (!rc && ferror(f)) rc = nn_err(err, errlen, "error reading config file '%s': %s", path, strerror(errno));
     free(line);  // from getline
@@ -429,11 +465,28 @@ int args_load_config(const args_spec *spec, const char *path, char *err, size_t 
     return rc;
 }
 
+int args_load_config(const args_spec *spec, const char *path, char *err, size_t errlen) {
+    opt_list L;
+    if (gather(spec, &L, err, errlen)) return -1;
+    return load_config(&L, path, 0, err, errlen);
+}
+
+int args_config_value(const char *path, const char *key, char *buf, size_t n, char *err, size_t errlen) {
+    const char *v = NULL;
+    const args_opt o = {key, ARG_STRING, &v, NULL, NULL, NULL};
+    opt_list L = {{&o}, 1};
+    if (load_config(&L, path, 1, err, errlen)) return -1;
+    if (!v) return 0;
+    snprintf(buf, n, "%s", v);
+    return 1;
+}
+
 // ---------------------------------------------------------------------------------------------
 // the command line
 
 int args_parse(const args_spec *spec, int argc, char **argv, char *err, size_t errlen) {
-    count_opts(spec);
+    opt_list L;
+    if (gather(spec, &L, err, errlen)) return -1;
     // --help anywhere wins, so the help shows the defaults
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -451,7 +504,7 @@ int args_parse(const args_spec *spec, int argc, char **argv, char *err, size_t e
         if (strncmp(a, "--", 2) != 0 || !a[2]) {
             if (a[0] == '-' && a[1] && a[1] != '-') {
                 size_t n = strcspn(a + 1, "=");
-                suggest(spec, a + 1, n, 1, hint, sizeof hint);
+                suggest(&L, a + 1, n, 1, hint, sizeof hint);
                 if (hint[0]) return nn_err(err, errlen, "unexpected argument '%s'; did you mean --%s?", a, hint);
             }
             if (last_flag)
@@ -464,18 +517,18 @@ int args_parse(const args_spec *spec, int argc, char **argv, char *err, size_t e
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const char *inl = eq ? eq + 1 : NULL;
-        int idx = find_opt(spec, name, len), negate = 0;
+        int idx = find_opt(&L, name, len), negate = 0;
         if (idx < 0 && len > 3 && !strncmp(name, "no-", 3)) {
-            int f = find_opt(spec, name + 3, len - 3);
-            if (f >= 0 && spec->opts[f].type == ARG_FLAG) idx = f, negate = 1;
+            int f = find_opt(&L, name + 3, len - 3);
+            if (f >= 0 && L.o[f]->type == ARG_FLAG) idx = f, negate = 1;
         }
         if (idx < 0) {
-            suggest(spec, name, len, 1, hint, sizeof hint);
+            suggest(&L, name, len, 1, hint, sizeof hint);
             if (hint[0])
                 return nn_err(err, errlen, "unknown option --%.*s; did you mean --%s?", (int)len, name, hint);
             return nn_err(err, errlen, "unknown option --%.*s; see --help for the options", (int)len, name);
         }
-        const args_opt *o = &spec->opts[idx];
+        const args_opt *o = L.o[idx];
         i++;
         last_flag = NULL;
 
@@ -511,7 +564,7 @@ int args_parse(const args_spec *spec, int argc, char **argv, char *err, size_t e
         }
         if (is_config_opt(o)) {
             *(const char **)o->ptr = val;
-            if (args_load_config(spec, val, err, errlen)) return -1;
+            if (load_config(&L, val, 0, err, errlen)) return -1;
             continue;
         }
         if (set_value(o, val, "--", 0, err, errlen)) return -1;
@@ -624,7 +677,8 @@ static int left_column(const args_opt *o, char *buf, size_t n) {
 }
 
 void args_print_help(const args_spec *spec, FILE *out) {
-    count_opts(spec);
+    opt_list L;
+    gather_or_die(spec, &L);
     if (spec->usage) fprintf(out, "usage: %s\n", spec->usage);
     if (spec->summary) fprintf(out, "\n%s\n", spec->summary);
     fprintf(out, "\noptions:\n");
@@ -632,12 +686,13 @@ void args_print_help(const args_spec *spec, FILE *out) {
     // the help column: after the longest left part up to HELP_COLUMN; longer ones get their own line
     char left[256];
     int width = (int)strlen("-h, --help");
-    for (const args_opt *o = spec->opts; o->name; o++) {
-        int n = left_column(o, left, sizeof left);
+    for (int i = 0; i < L.n; i++) {
+        int n = left_column(L.o[i], left, sizeof left);
         if (n > width && n <= HELP_COLUMN) width = n;
     }
 
-    for (const args_opt *o = spec->opts; o->name; o++) {
+    for (int i = 0; i < L.n; i++) {
+        const args_opt *o = L.o[i];
         int n = left_column(o, left, sizeof left);
         if (n > width) fprintf(out, "  %s\n  %*s  ", left, width, "");
         else fprintf(out, "  %-*s  ", width, left);
@@ -662,8 +717,9 @@ void args_print_help(const args_spec *spec, FILE *out) {
 // resolved config
 
 // one "key = value" per option; unset strings and lists as comments
-static void put_config_lines(const args_spec *spec, FILE *f) {
-    for (const args_opt *o = spec->opts; o->name; o++) {
+static void put_config_lines(const opt_list *L, FILE *f) {
+    for (int i = 0; i < L->n; i++) {
+        const args_opt *o = L->o[i];
         if (is_config_opt(o)) continue;
         int unset = o->type == ARG_LIST ? !*(const char *const *const *)o->ptr
                     : (o->type == ARG_STRING || o->type == ARG_CHOICE) && !*(const char *const *)o->ptr;
@@ -678,7 +734,8 @@ static void put_config_lines(const args_spec *spec, FILE *f) {
 }
 
 int args_write_config(const args_spec *spec, const char *path, const char *header, char *err, size_t errlen) {
-    count_opts(spec);
+    opt_list L;
+    if (gather(spec, &L, err, errlen)) return -1;
     FILE *f = fopen(path, "w");
     if (!f) return nn_err(err, errlen, "cannot write config file '%s': %s", path, strerror(errno));
 
@@ -692,7 +749,7 @@ int args_write_config(const args_spec *spec, const char *path, const char *heade
         if (*h) h++;
     }
 
-    put_config_lines(spec, f);
+    put_config_lines(&L, f);
     int bad = ferror(f);
     if (fclose(f) || bad) return nn_err(err, errlen, "error writing config file '%s': %s", path, strerror(errno));
     return 0;
@@ -753,12 +810,13 @@ int args_parse_run(const args_spec *spec, int argc, char **argv, const char *pro
 }
 
 int args_note_resume(const args_spec *spec, const char *path, const char *commit, char *err, size_t errlen) {
-    count_opts(spec);
+    opt_list L;
+    if (gather(spec, &L, err, errlen)) return -1;
     char *now = NULL, *old = NULL;
     size_t now_len = 0, old_len = 0;
     FILE *m = open_memstream(&now, &now_len);
     if (!m) return nn_err(err, errlen, "out of memory");
-    put_config_lines(spec, m);
+    put_config_lines(&L, m);
     fclose(m);
     // the file's lines, each between newlines, so that a whole line can be searched for
     FILE *f = fopen(path, "r"), *o = open_memstream(&old, &old_len);

@@ -1,7 +1,8 @@
-// Declarative options for subcommands. Each subcommand declares a table of options bound to its
-// variables; one parser reads the command line and config files into them, and the same table
-// prints --help and writes the resolved config. Defaults are whatever the variables hold before
-// parsing.
+// Declarative options for subcommands. Each subcommand declares its options in groups, tables bound
+// to its variables (its own, and shared ones such as physics_opts.h or rundir.h give), which the
+// spec combines in order; one parser reads the command line and config files into them, and the
+// same groups print --help and write the resolved config. Defaults are whatever the variables hold
+// before parsing.
 //
 // Command line: "--name value", "--name=value", "--flag", "--no-flag", "--flag=true|false",
 // "--list v1 v2 ..." (values up to the next "--option"; repeating "--list v" appends),
@@ -32,13 +33,24 @@ typedef struct {
     const char *help;     // one line
     const char *choices;  // ARG_CHOICE only: "cpu|cuda|auto"
     const char *metavar;  // optional, e.g. "N", "FILE"; NULL picks one from the type or name
-} args_opt;               // a table ends with {0}
+} args_opt;               // a group (a table of options) ends with {0}
+
+#define ARGS_MAX_GROUPS 8  // groups in one spec
+#define ARGS_MAX_OPTS 256  // options in one spec, all groups together
 
 typedef struct {
     const char *usage;    // e.g. "pwm bench nn [options]"
     const char *summary;  // a paragraph printed under the usage (may be NULL)
-    const args_opt *opts;
+    // the option groups, combined in this order (--help lists them so); the first NULL ends the list.
+    // An option name may appear in one group only.
+    const args_opt *groups[ARGS_MAX_GROUPS];
 } args_spec;
+
+// Check a spec: option names (letters, digits, '-', '_', '.'; not "help"), types, variables,
+// choices, and that no name is declared twice, in one group or across groups. 0, or -1 with the
+// mistake in err. Every function below checks its spec so: those that return errors return this one
+// (a command prints it and exits 2), args_print_help stops the program with it.
+int args_check(const args_spec *spec, char *err, size_t errlen);
 
 // Parse argv (argv[0] is the subcommand name and is skipped) into the table's variables.
 // Returns 0 when all went well, 1 when --help/-h was given (the help went to stdout; the caller
@@ -54,6 +66,12 @@ int args_parse_command(const args_spec *spec, int argc, char **argv, const char 
 // Load a "key = value" config file into the table's variables. Returns 0, or -1 with a message in
 // err that names the file and line (unknown keys get the same did-you-mean hint as options).
 int args_load_config(const args_spec *spec, const char *path, char *err, size_t errlen);
+
+// The value a config file gives key, as a string option would take it (unquoted), into buf: 1, 0 when
+// the file lacks the key, or -1 with a message in err naming the file and line when it cannot be read
+// or a line is malformed (other keys are not checked against any table). The same parser as
+// args_load_config, for a value needed before the table can be built (a run's task and preset).
+int args_config_value(const char *path, const char *key, char *buf, size_t n, char *err, size_t errlen);
 
 // Print the usage, the summary and every option with its help, choices and current value.
 void args_print_help(const args_spec *spec, FILE *out);

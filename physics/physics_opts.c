@@ -2,11 +2,11 @@
 
 #include <string.h>
 
-void physics_opts_init(physics_opts *p, args_opt *opts) {
+void physics_opts_init(physics_opts *p) {
     p->cfg = ph_config_default();
     p->method = "auto";
     ph_config *c = &p->cfg;
-    const args_opt o[PHYSICS_OPTS_COUNT] = {
+    const args_opt o[] = {
         {"substeps", ARG_INT, &c->substeps, "physics steps per control step (frame skip; 0: the task's, or 1)", NULL, "K"},
         {"timestep", ARG_DOUBLE, &c->timestep, "physics timestep in s (-1: the model's)", NULL, "S"},
         {"contact-stiffness", ARG_DOUBLE, &c->contact_stiffness,
@@ -21,8 +21,10 @@ void physics_opts_init(physics_opts *p, args_opt *opts) {
         {"jacobian", ARG_CHOICE, &p->method,
          "per-step Jacobians: auto (mjd_transitionFD, direct for RK4), mjd, or direct differences of mj_step",
          "auto|mjd|direct", NULL},
+        {0},
     };
-    memcpy(opts, o, sizeof o);
+    _Static_assert(sizeof o <= sizeof p->opts, "physics_opts.opts is too small for the group");
+    memcpy(p->opts, o, sizeof o);
 }
 
 void physics_opts_resolve(physics_opts *p) {

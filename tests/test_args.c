@@ -1,4 +1,4 @@
-// Tests for cli/args: every option type on the command line and in config files, the error
+// Tests for opts/args: every option type on the command line and in config files, the error
 // messages, --help and the write_config -> load_config round trip.
 #include <float.h>
 #include <limits.h>
@@ -33,7 +33,7 @@ static const args_opt opts[] = {
     {"config", ARG_STRING, &v_config, "load options from FILE", NULL, "FILE"},
     {0},
 };
-static const args_spec spec = {"pwm test [options]", "A table with one option of each type.", opts};
+static const args_spec spec = {"pwm test [options]", "A table with one option of each type.", {opts}};
 
 static void reset(void) {
     v_seed = 1;
@@ -404,6 +404,119 @@ TEST(write_load_round_trip) {
               strstr(err, "/nonexistent/dir/x.cfg"), "%s", err);
 }
 
+// a second group, as physics_opts.h or rundir.h give one: its options combine with the first's
+static int g_substeps, g_centered;
+static double g_friction;
+static const args_opt more_opts[] = {
+    {"substeps", ARG_INT, &g_substeps, "physics steps per control step", NULL, "K"},
+    {"friction", ARG_DOUBLE, &g_friction, "sliding friction", NULL, "MU"},
+    {"centered", ARG_FLAG, &g_centered, "central differences", NULL, NULL},
+    {0},
+};
+static const args_spec two_groups = {"pwm test [options]", NULL, {opts, more_opts}};
+
+// the help of a spec into text
+static void help_of(const args_spec *s, char *text, size_t n) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/help_groups.txt", test_tmpdir());
+    FILE *f = nn_fopen(path, "w");
+    args_print_help(s, f);
+    fclose(f);
+    test_read_file(path, text, n);
+}
+
+TEST(groups_combine) {
+    reset();
+    g_substeps = 1, g_friction = -1, g_centered = 0;
+    char err[256];
+    const char *words[] = {"test", "--friction", "0.5", "--seed", "9", "--centered", "--substeps=4", "--no-render", NULL};
+    int rc = args_parse(&two_groups, 8, (char **)words, err, sizeof err);
+    CHECK(rc == 0, "rc %d: %s", rc, err);
+    CHECK(g_friction == 0.5 && g_substeps == 4 && g_centered == 1, "the second group's options");
+    CHECK(v_seed == 9 && v_render == 0, "the first group's options");
+    // a misspelt option of the second group is suggested from it
+    const char *typo[] = {"test", "--fricton", "1", NULL};
+    CHECK(args_parse(&two_groups, 3, (char **)typo, err, sizeof err) == -1 && strstr(err, "did you mean --friction?"),
+          "%s", err);
+
+    // --help lists the first group, then the second, in one column
+    char text[4096];
+    help_of(&two_groups, text, sizeof text);
+    const char *seed = strstr(text, "--seed N"), *config = strstr(text, "--config FILE");
+    const char *substeps = strstr(text, "--substeps K"), *centered = strstr(text, "--[no-]centered");
+    CHECK(seed && config && substeps && centered && seed < config && config < substeps && substeps < centered,
+          "order:\n%s", text);
+
+    // the resolved config holds both groups and reads back
+    char path[512];
+    snprintf(path, sizeof path, "%s/groups.cfg", test_tmpdir());
+    CHECK(args_write_config(&two_groups, path, NULL, err, sizeof err) == 0, "%s", err);
+    reset();
+    g_substeps = 0, g_friction = 0, g_centered = 0;
+    CHECK(args_load_config(&two_groups, path, err, sizeof err) == 0, "%s", err);
+    CHECK(v_seed == 9 && g_friction == 0.5 && g_substeps == 4 && g_centered == 1, "round trip over both groups");
+    // a key of the second group is unknown to the first alone, with its line
+    CHECK(args_load_config(&spec, path, err, sizeof err) == -1 && strstr(err, path) && strstr(err, "unknown key 'substeps'"),
+          "%s", err);
+}
+
+TEST(name_declared_twice_across_groups) {
+    // a group that declares --seed again: every entry point refuses the spec with a message naming
+    // the option and both groups
+    static int seed2;
+    static const args_opt clash[] = {
+        {"jitter", ARG_DOUBLE, &g_friction, "start-state noise", NULL, "X"},
+        {"seed", ARG_INT, &seed2, "another seed", NULL, NULL},
+        {0},
+    };
+    static const args_spec bad = {"pwm clash [options]", NULL, {opts, more_opts, clash}};
+    char err[256] = "";
+    CHECK(args_check(&bad, err, sizeof err) == -1, "the spec was accepted");
+    CHECK(strstr(err, "--seed is declared twice, in option groups 1 and 3 of 'pwm clash [options]'"), "%s", err);
+    const char *words[] = {"test", "--seed", "2", NULL};
+    err[0] = 0;
+    CHECK(args_parse(&bad, 3, (char **)words, err, sizeof err) == -1 && strstr(err, "declared twice"), "%s", err);
+    const char *help[] = {"test", "--help", NULL};
+    err[0] = 0;
+    CHECK(args_parse(&bad, 2, (char **)help, err, sizeof err) == -1 && strstr(err, "declared twice"),
+          "--help of a bad spec: %s", err);
+    char path[512];
+    snprintf(path, sizeof path, "%s/clash.cfg", test_tmpdir());
+    CHECK(args_write_config(&bad, path, NULL, err, sizeof err) == -1 && strstr(err, "declared twice"), "%s", err);
+    CHECK(args_load_config(&bad, path, err, sizeof err) == -1 && strstr(err, "declared twice"), "%s", err);
+    // within one group too
+    static const args_opt twice[] = {
+        {"seed", ARG_INT, &seed2, "a seed", NULL, NULL},
+        {"seed", ARG_INT, &seed2, "a seed", NULL, NULL},
+        {0},
+    };
+    static const args_spec bad1 = {"pwm twice", NULL, {twice}};
+    CHECK(args_check(&bad1, err, sizeof err) == -1 && strstr(err, "--seed is declared twice, in option groups 1 and 1"),
+          "%s", err);
+    CHECK(args_check(&two_groups, err, sizeof err) == 0, "a good spec refused: %s", err);
+}
+
+TEST(config_value_reads_one_key) {
+    // the one config parser, asked for one key before any table exists
+    char buf[64], err[256];
+    const char *path = scratch_file("value.cfg", "# a run\nseed = 3\nenv = \"half cheetah\"  # quoted\n"
+                                                 "preset=paper\nunknown-key = anything\n");
+    CHECK(args_config_value(path, "env", buf, sizeof buf, err, sizeof err) == 1 && !strcmp(buf, "half cheetah"), "env '%s'",
+          buf);
+    CHECK(args_config_value(path, "preset", buf, sizeof buf, err, sizeof err) == 1 && !strcmp(buf, "paper"),
+          "preset '%s'", buf);
+    CHECK(args_config_value(path, "threads", buf, sizeof buf, err, sizeof err) == 0, "a key the file lacks");
+    // malformed lines are errors naming the file and line, whichever key is asked for
+    path = scratch_file("value_bad.cfg", "env = ant\nthis line has no equals sign\n");
+    CHECK(args_config_value(path, "env", buf, sizeof buf, err, sizeof err) == -1 && strstr(err, path) &&
+              strstr(err, ":2: expected 'key = value'"), "%s", err);
+    path = scratch_file("value_twice.cfg", "env = ant\nenv = hopper\n");
+    CHECK(args_config_value(path, "env", buf, sizeof buf, err, sizeof err) == -1 &&
+              strstr(err, ":2: 'env' is already set on line 1"), "%s", err);
+    CHECK(args_config_value("/nonexistent/c.cfg", "env", buf, sizeof buf, err, sizeof err) == -1 &&
+              strstr(err, "/nonexistent/c.cfg"), "%s", err);
+}
+
 TEST(peek_run_reads_a_resumed_runs_config) {
     // a resumed run without --env takes the task and preset its config.txt records
     scratch_file("config.txt", "# pwm shac, git commit x\nenvs = 32\nenv = ant\npreset = paper\n");
@@ -468,6 +581,9 @@ const test_case args_tests[] = {
     {"positional_rejected", positional_rejected},
     {"config_file_and_override", config_file_and_override},
     {"config_errors", config_errors},
+    {"groups_combine", groups_combine},
+    {"name_declared_twice_across_groups", name_declared_twice_across_groups},
+    {"config_value_reads_one_key", config_value_reads_one_key},
     {"write_load_round_trip", write_load_round_trip},
     {"peek_run_reads_a_resumed_runs_config", peek_run_reads_a_resumed_runs_config},
     {"resume_notes_the_changed_options", resume_notes_the_changed_options},
