@@ -1,29 +1,29 @@
 // `pwm ppo`: the zeroth-order baseline (policy/ppo.h), in the run directory format of the other learners.
 #include <stdio.h>
 
+#include "../opts/rundir.h"
 #include "../physics/physics_opts.h"
 #include "../policy/ppo.h"
 #include "commands.h"
 
 int cmd_ppo(int argc, char **argv) {
-    int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");
-    char env_buf[128], preset_buf[32];
-    const char *env = args_peek_run(argc, argv, "env", env_buf, sizeof env_buf);
-    const char *preset = args_peek_run(argc, argv, "preset", preset_buf, sizeof preset_buf);
-    if (!env && !help) return fprintf(stderr, "pwm ppo: --env NAME is required (see pwm envs, pwm ppo --help)\n"), 2;
+    rundir_task t;
+    int rc = rundir_peek_task(&t, argc, argv, "pwm ppo");
+    if (rc) return rc;
     ppo_config c;
     char err[1024];
-    if (ppo_preset(&c, env ? env : "gym-hopper", preset ? preset : "quick", err, sizeof err))
+    if (ppo_preset(&c, t.env ? t.env : "gym-hopper", t.preset ? t.preset : "quick", err, sizeof err))
         return fprintf(stderr, "pwm ppo: %s\n", err), 2;
-    const char *out = NULL, *config = NULL;
-    int resume = 0, threads = 0;
+    int threads = 0;
     physics_opts po;
-    const args_opt opts[] = {
+    rundir_opts ro;
+    rundir_opts_init(&ro, "ppo");
+    const args_opt head[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "defaults: quick (CleanRL's PPO) or paper (SHAC's rl_games PPO)", "quick|paper", NULL},
-        {"config", ARG_STRING, &config, "read options from a key = value file (later options win)", NULL, "FILE"},
-        {"out", ARG_STRING, &out, "run directory (default runs/ppo-ENV-seedS)", NULL, "DIR"},
-        {"resume", ARG_FLAG, &resume, "continue the run in --out from its last checkpoint (its config.txt is loaded first)", NULL, NULL},
+        {0},
+    };
+    const args_opt opts[] = {
         {"seed", ARG_LONG, &c.seed, "seed of the start states, exploration noise, shuffling and initial weights", NULL, "S"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
         {"epochs", ARG_INT, &c.epochs, "training epochs (rollout + update)", NULL, "N"},
@@ -66,16 +66,12 @@ int cmd_ppo(int argc, char **argv) {
                       "clip fraction, gradient norm, learning rate), timing.csv (epoch time: physics, policy, update),\n"
                       "ckpt.safetensors (every --save-every epochs), best.safetensors, final.safetensors and eval.csv.\n"
                       "pwm eval, rollout and collect read its checkpoints. See docs/ppo.md.",
-                      {opts, po.opts}};
-    int rc = args_parse_run(&spec, argc, argv, "pwm ppo");
+                      {head, ro.opts, opts, po.opts}};
+    rc = rundir_parse(&spec, &ro, argc, argv, "pwm ppo");
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);
     c.physics = po.cfg;
-    char defout[512];
-    if (!out) {
-        snprintf(defout, sizeof defout, "runs/ppo-%s-seed%ld", c.env, c.seed);
-        out = defout;
-    }
-    if (args_record_run(&spec, out, resume, "pwm ppo")) return 1;
-    return ppo_train(&c, out, resume, threads);
+    const char *out = rundir_dir(&ro, c.env, c.seed);
+    if (rundir_record(&spec, &ro, out, "pwm ppo")) return 1;
+    return ppo_train(&c, out, ro.resume, threads);
 }

@@ -8,25 +8,26 @@
 #include "../experiments/compare.h"
 #include "../nn/common.h"
 #include "../opts/args.h"
+#include "../opts/rundir.h"
 #include "../physics/physics_opts.h"
 #include "../policy/pwm.h"
 #include "commands.h"
 #include "version.h"
 
 int cmd_train(int argc, char **argv) {
-    int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");
-    char env_buf[128], preset_buf[32];
-    const char *env = args_peek_run(argc, argv, "env", env_buf, sizeof env_buf);
-    const char *preset = args_peek_run(argc, argv, "preset", preset_buf, sizeof preset_buf);
-    if (!env && !help) return fprintf(stderr, "pwm train: --env NAME is required (see pwm envs, pwm train --help)\n"), 2;
+    rundir_task t;
+    int rc = rundir_peek_task(&t, argc, argv, "pwm train");
+    if (rc) return rc;
     pwm_config c;
     char err[1024];
-    if (pwm_preset(&c, env ? env : "hopper", preset ? preset : "quick", err, sizeof err))
+    if (pwm_preset(&c, t.env ? t.env : "hopper", t.preset ? t.preset : "quick", err, sizeof err))
         return fprintf(stderr, "pwm train: %s\n", err), 2;
-    const char *out = NULL, *config = NULL, **data = NULL, *critic_data = "model";
-    int resume = 0, threads = 0;
+    const char **data = NULL, *critic_data = "model";
+    int threads = 0;
     physics_opts po;
-    const args_opt opts[] = {
+    rundir_opts ro;
+    rundir_opts_init(&ro, "pwm");
+    const args_opt head[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "defaults: quick (2 cores) or paper (the paper's config)", "quick|paper", NULL},
         {"wm", ARG_STRING, &c.wm, "the pretrained world model (pwm wm train), or a PWM run's checkpoint (its fine-tuned model)",
@@ -40,9 +41,9 @@ int cmd_train(int argc, char **argv) {
         {"bc-weight", ARG_DOUBLE, &c.bc_weight,
          "offline: add W x the mean squared distance of the deterministic action from the data's at the start states "
          "(TD3+BC-style; not in the paper; 0: plain PWM)", NULL, "W"},
-        {"config", ARG_STRING, &config, "read options from a key = value file (later options win)", NULL, "FILE"},
-        {"out", ARG_STRING, &out, "run directory (default runs/pwm-ENV-seedS)", NULL, "DIR"},
-        {"resume", ARG_FLAG, &resume, "continue the run in --out from its last checkpoint (its config.txt is loaded first)", NULL, NULL},
+        {0},
+    };
+    const args_opt opts[] = {
         {"seed", ARG_LONG, &c.seed, "seed of the start states, exploration noise, batches and initial weights", NULL, "S"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
         {"epochs", ARG_INT, &c.epochs, "training epochs (actor updates)", NULL, "N"},
@@ -99,21 +100,17 @@ int cmd_train(int argc, char **argv) {
                       "kept in DIR/online as a dataset). --offline: start states from --data, no environment, the\n"
                       "model frozen. Writes DIR/config.txt (with the git commit), log.csv, timing.csv,\n"
                       "ckpt/best/final.safetensors and eval.csv (deterministic episodes in the real environment).",
-                      {opts, po.opts}};
-    int rc = args_parse_run(&spec, argc, argv, "pwm train");
+                      {head, ro.opts, opts, po.opts}};
+    rc = rundir_parse(&spec, &ro, argc, argv, "pwm train");
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);
     c.physics = po.cfg;
     c.data = data;
     c.critic_real = !strcmp(critic_data, "real");
     if (!c.wm) return fprintf(stderr, "pwm train: --wm FILE is required (pretrain one with pwm wm train)\n"), 2;
-    char defout[512];
-    if (!out) {
-        snprintf(defout, sizeof defout, "runs/pwm-%s-seed%ld", c.env, c.seed);
-        out = defout;
-    }
-    if (args_record_run(&spec, out, resume, "pwm train")) return 1;
-    return pwm_train(&c, out, resume, threads);
+    const char *out = rundir_dir(&ro, c.env, c.seed);
+    if (rundir_record(&spec, &ro, out, "pwm train")) return 1;
+    return pwm_train(&c, out, ro.resume, threads);
 }
 
 int cmd_compare(int argc, char **argv) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../opts/rundir.h"
 #include "../physics/physics_opts.h"
 #include "../policy/policy.h"
 #include "../policy/shac.h"
@@ -14,24 +15,23 @@
 #include "version.h"
 
 int cmd_shac(int argc, char **argv) {
-    int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");
-    char env_buf[128], preset_buf[32];
-    const char *env = args_peek_run(argc, argv, "env", env_buf, sizeof env_buf);
-    const char *preset = args_peek_run(argc, argv, "preset", preset_buf, sizeof preset_buf);
-    if (!env && !help) return fprintf(stderr, "pwm shac: --env NAME is required (see pwm envs, pwm shac --help)\n"), 2;
+    rundir_task t;
+    int rc = rundir_peek_task(&t, argc, argv, "pwm shac");
+    if (rc) return rc;
     shac_config c;
     char err[1024];
-    if (shac_preset(&c, env ? env : "hopper", preset ? preset : "quick", err, sizeof err))
+    if (shac_preset(&c, t.env ? t.env : "hopper", t.preset ? t.preset : "quick", err, sizeof err))
         return fprintf(stderr, "pwm shac: %s\n", err), 2;
-    const char *out = NULL, *config = NULL;
-    int resume = 0, threads = 0;
+    int threads = 0;
     physics_opts po;
-    const args_opt opts[] = {
+    rundir_opts ro;
+    rundir_opts_init(&ro, "shac");
+    const args_opt head[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "defaults: quick (2 cores) or paper (the paper's config)", "quick|paper", NULL},
-        {"config", ARG_STRING, &config, "read options from a key = value file (later options win)", NULL, "FILE"},
-        {"out", ARG_STRING, &out, "run directory (default runs/shac-ENV-seedS)", NULL, "DIR"},
-        {"resume", ARG_FLAG, &resume, "continue the run in --out from its last checkpoint (its config.txt is loaded first)", NULL, NULL},
+        {0},
+    };
+    const args_opt opts[] = {
         {"seed", ARG_LONG, &c.seed, "seed of the start states, exploration noise and initial weights", NULL, "S"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
         {"epochs", ARG_INT, &c.epochs, "training epochs (windows)", NULL, "N"},
@@ -69,18 +69,14 @@ int cmd_shac(int argc, char **argv) {
                       "config.txt (resolved options and git commit), log.csv (epoch, env steps, wall time, returns, actor\n"
                       "gradient norm, critic loss), timing.csv (epoch time: physics, Jacobians, backward, actor,\n"
                       "critic), ckpt.safetensors (every --save-every epochs), final.safetensors and eval.csv.",
-                      {opts, po.opts}};
-    int rc = args_parse_run(&spec, argc, argv, "pwm shac");
+                      {head, ro.opts, opts, po.opts}};
+    rc = rundir_parse(&spec, &ro, argc, argv, "pwm shac");
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);
     c.physics = po.cfg;
-    char defout[512];
-    if (!out) {
-        snprintf(defout, sizeof defout, "runs/shac-%s-seed%ld", c.env, c.seed);
-        out = defout;
-    }
-    if (args_record_run(&spec, out, resume, "pwm shac")) return 1;
-    return shac_train(&c, out, resume, threads);
+    const char *out = rundir_dir(&ro, c.env, c.seed);
+    if (rundir_record(&spec, &ro, out, "pwm shac")) return 1;
+    return shac_train(&c, out, ro.resume, threads);
 }
 
 int cmd_eval(int argc, char **argv) {

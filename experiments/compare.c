@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../opts/rundir.h"
 #include "../policy/ppo.h"
 #include "../policy/pwm.h"
 #include "../policy/shac.h"
@@ -33,22 +34,12 @@ typedef struct {
     double final;  // eval.csv's mean return
 } curve;
 
-// the evaluations of a run's log.csv (columns epoch, env_steps, wall_s, train, eval, ...), offset
+// the evaluations of a run's log.csv, offset
 static int read_curve(const char *dir, double step0, double wall0, curve *cv) {
-    char path[1300], line[1024];
-    snprintf(path, sizeof path, "%s/log.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    cv->n = 0;
-    while (fgets(line, sizeof line, f) && cv->n < MAX_EVALS) {
-        double v[5];
-        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4]) == 5 && isfinite(v[4])) {
-            cv->steps[cv->n] = v[1] + step0, cv->wall[cv->n] = v[2] + wall0, cv->ret[cv->n] = v[4];
-            cv->n++;
-        }
-    }
-    fclose(f);
-    cv->final = res_final_return(dir);
+    cv->n = rundir_read_evals(dir, MAX_EVALS, cv->steps, cv->wall, cv->ret);
+    if (cv->n < 0) return -1;
+    for (int k = 0; k < cv->n; k++) cv->steps[k] += step0, cv->wall[k] += wall0;
+    cv->final = rundir_final_return(dir);
     return 0;
 }
 
@@ -88,21 +79,20 @@ const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo"};
 static const char *const titles[CMP_METHODS] = {"SHAC", "PWM", "PPO"};
 
 // a learner that trains from scratch in OUT/<method>-seedS (pwm shac, pwm ppo): skipped when
-// finished (eval.csv), resumed when started. 0, or -1 (its log is logp)
+// finished, resumed when started (rundir_state_of). 0, or -1 (its log is logp)
 static int run_learner(const compare_config *c, const char *exe, const char *method, int seed, long epochs,
                        char **phys, char *logp, size_t logn) {
-    char run[1200], marker[1300], logcsv[1300], a[4][32];
+    char run[1200], a[4][32];
     snprintf(run, sizeof run, "%s/%s-seed%d", c->out, method, seed);
-    snprintf(marker, sizeof marker, "%s/eval.csv", run);
-    snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
     snprintf(logp, logn, "%s/%s-seed%d.log", c->out, method, seed);
-    if (nn_file_exists(marker)) return 0;
+    rundir_state st = rundir_state_of(run);
+    if (st == RUNDIR_FINISHED) return 0;
     snprintf(a[0], 32, "%d", seed), snprintf(a[1], 32, "%ld", epochs), snprintf(a[2], 32, "%d", c->threads);
     snprintf(a[3], 32, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
     char *args[] = {(char *)exe, (char *)method, "--env", (char *)c->env, "--preset", (char *)c->preset, "--epochs",
                     a[1], "--eval-every", a[3], "--save-every", a[3], "--seed", a[0], "--threads", a[2], "--out", run,
                     NULL, NULL, NULL, NULL, NULL, NULL};
-    char *res[2] = {nn_file_exists(logcsv) ? "--resume" : NULL, NULL};
+    char *res[2] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL};
     res_add_args(args, res), res_add_args(args, phys);
     return res_run_stage(exe, args, logp);
 }
@@ -140,16 +130,14 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
         snprintf(marker, sizeof marker, "%s/wm.done", dir);
         *wall_wm = res_stage_done(marker);
     }
-    snprintf(marker, sizeof marker, "%s/eval.csv", run);
-    if (!nn_file_exists(marker)) {
-        char logcsv[1300];
-        snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
+    rundir_state st = rundir_state_of(run);
+    if (st != RUNDIR_FINISHED) {
         char *args[] = {(char *)exe, "train", "--env", (char *)c->env, "--preset", (char *)c->preset, "--wm", wm,
                         "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
                         "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
         // the pretrained protocol fine-tunes as the paper does, 8 steps per epoch
-        char *res[5] = {nn_file_exists(logcsv) ? "--resume" : NULL, NULL, NULL, NULL, NULL};
+        char *res[5] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL, NULL, NULL, NULL};
         char **r = res + (res[0] ? 1 : 0);
         if (c->reproduce_original) *r++ = "--reproduce-original";
         if (pwm_file) *r++ = "--wm-iters", *r++ = "8";

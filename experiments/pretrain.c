@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../opts/rundir.h"
 #include "../worldmodel/dataset.h"
 #include "results.h"
 #include "version.h"
@@ -67,7 +68,7 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
     if (count_data(partial, &n1, &e1, err, sizeof err)) return fprintf(stderr, "pwm: %s\n", err), -1;
     snprintf(note, sizeof note, "pwm shac --env %s --preset %s --seed %s (git %s): its whole learning history, %ld "
              "transitions in %d episodes; its final deterministic return %.1f (%s/eval.csv)", c->env, c->preset, seed,
-             PWM_GIT_COMMIT, n1, e1, res_final_return(shac), shac);
+             PWM_GIT_COMMIT, n1, e1, rundir_final_return(shac), shac);
     if (ds_note(partial, "source", note, err, sizeof err)) return fprintf(stderr, "pwm: %s\n", err), -1;
     // 2. random-policy episodes
     if (c->random_steps > 0) {

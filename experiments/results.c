@@ -129,14 +129,3 @@ void res_mark_done(const char *marker, double wall) {
     if (f) fprintf(f, "%.3f\n", wall), fclose(f);
 }
 
-
-double res_final_return(const char *run) {
-    char path[1500], line[256];
-    snprintf(path, sizeof path, "%s/eval.csv", run);
-    FILE *f = fopen(path, "r");
-    double v = NAN;
-    int n;
-    if (f && (!fgets(line, sizeof line, f) || fscanf(f, "%d,%lf", &n, &v) != 2)) v = NAN;
-    if (f) fclose(f);
-    return v;
-}

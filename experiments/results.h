@@ -41,8 +41,4 @@ void res_add_args(char **args, char *const *more);
 double res_stage_done(const char *marker);
 void res_mark_done(const char *marker, double wall);
 
-// The final deterministic return a finished run recorded in run/eval.csv (pwm shac, pwm train);
-// NAN when the file is missing or malformed.
-double res_final_return(const char *run);
-
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../opts/rundir.h"
 #include "../worldmodel/train.h"
 #include "results.h"
 
@@ -95,17 +96,16 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
             err1[v][s] = r.consistency_1, errh[v][s] = r.consistency_h, rew[v][s] = r.reward_mse;
             char run[1300];
             snprintf(run, sizeof run, "%s/pwm-%s", sd, w->label[v]);
-            if (isnan(res_final_return(run))) {
-                char logcsv[1400];
-                snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
+            rundir_state st = rundir_state_of(run);
+            if (st != RUNDIR_FINISHED) {
                 char *args[32] = {(char *)exe, "train", "--env", "hopper", "--preset", (char *)c->preset, "--wm", wm[v],
                                   "--data", data, "--epochs", epo, "--eval-every", evev, "--save-every", evev, "--seed",
                                   seed, "--threads", thr, "--out", run, NULL};
-                char *more[2] = {nn_file_exists(logcsv) ? "--resume" : NULL, NULL};
+                char *more[2] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL};
                 res_add_args(args, more);
                 if (res_run_stage(exe, args, logp)) goto fail;
             }
-            ret[v][s] = res_final_return(run);
+            ret[v][s] = rundir_final_return(run);
             nn_progress(w->experiment, ++done, stages, t0);
         }
         continue;

@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include "../nn/common.h"
-#include "version.h"
 
 #define HELP_COLUMN 30  // help text starts here unless every option is shorter
 
@@ -772,41 +771,10 @@ const char *args_peek(int argc, char **argv, const char *name) {
     return NULL;
 }
 
-const char *args_peek_run(int argc, char **argv, const char *name, char *buf, size_t n) {
-    const char *v = args_peek(argc, argv, name), *out = args_peek(argc, argv, "out");
-    if (v || !out || !args_has_flag(argc, argv, "--resume")) return v;
-    char path[1100], line[1200];
-    snprintf(path, sizeof path, "%s/config.txt", out);
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t len = strlen(name);
-    v = NULL;
-    while (!v && fgets(line, sizeof line, f)) {
-        if (strncmp(line, name, len) || strncmp(line + len, " = ", 3)) continue;
-        line[strcspn(line, "\r\n")] = 0;
-        snprintf(buf, n, "%s", line + len + 3);
-        v = buf;
-    }
-    fclose(f);
-    return v;
-}
-
 int args_has_flag(int argc, char **argv, const char *flag) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], flag)) return 1;
     return 0;
-}
-
-int args_parse_run(const args_spec *spec, int argc, char **argv, const char *prog) {
-    const char *out = args_peek(argc, argv, "out");
-    char path[1100], err[1024];
-    int help = args_has_flag(argc, argv, "--help") || args_has_flag(argc, argv, "-h");
-    if (!help && args_has_flag(argc, argv, "--resume") && out) {
-        snprintf(path, sizeof path, "%s/config.txt", out);
-        if (nn_file_exists(path) && args_load_config(spec, path, err, sizeof err))
-            return fprintf(stderr, "%s: %s\n", prog, err), 2;
-    }
-    return args_parse_command(spec, argc, argv, prog);
 }
 
 int args_note_resume(const args_spec *spec, const char *path, const char *commit, char *err, size_t errlen) {
@@ -849,22 +817,5 @@ int args_note_resume(const args_spec *spec, const char *path, const char *commit
     free(now), free(old);
     int bad = ferror(f);
     if (fclose(f) || bad) return nn_err(err, errlen, "error writing config file '%s': %s", path, strerror(errno));
-    return 0;
-}
-
-int args_record_run(const args_spec *spec, const char *out, int resume, const char *prog) {
-    char path[1100], header[256], err[1024];
-    if (nn_mkdirs(out)) return fprintf(stderr, "%s: cannot create %s: %s\n", prog, out, strerror(errno)), 1;
-    snprintf(path, sizeof path, "%s/config.txt", out);
-    if (resume) {
-        if (nn_file_exists(path) && args_note_resume(spec, path, PWM_GIT_COMMIT, err, sizeof err))
-            return fprintf(stderr, "%s: %s\n", prog, err), 1;
-        return 0;
-    }
-    char logp[1100];
-    snprintf(logp, sizeof logp, "%s/log.csv", out);
-    if (nn_file_exists(logp)) return 0;
-    snprintf(header, sizeof header, "# %s, git commit %s", prog, PWM_GIT_COMMIT);
-    if (args_write_config(spec, path, header, err, sizeof err)) return fprintf(stderr, "%s: %s\n", prog, err), 1;
     return 0;
 }

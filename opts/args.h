@@ -81,26 +81,15 @@ void args_print_help(const args_spec *spec, FILE *out);
 // lines not starting with '#' get "# " prefixed. Returns 0, or -1 with a message in err.
 int args_write_config(const args_spec *spec, const char *path, const char *header, char *err, size_t errlen);
 
-// Before parsing (to pick a preset or a run's recorded config): the value of --name in argv
+// Before parsing (to pick a preset; rundir.h reads a resumed run's): the value of --name in argv
 // (either form), or NULL; and whether argv holds flag.
 const char *args_peek(int argc, char **argv, const char *name);
 int args_has_flag(int argc, char **argv, const char *flag);
-// args_peek, and for a resumed run (--resume --out DIR) without --name the value DIR/config.txt
-// records ("name = value", copied into buf); NULL if neither has it.
-const char *args_peek_run(int argc, char **argv, const char *name, char *buf, size_t n);
-
-// Commands that train into a run directory (--out DIR, --resume): parse argv (returns as
-// args_parse_command), a resumed run first loading its recorded DIR/config.txt; then create the
-// directory and record the resolved config with the git commit (not over a directory that already
-// holds a run's log.csv, which the learner refuses; a resumed run appends args_note_resume's
-// lines instead). 0, or 1 with a message.
-int args_parse_run(const args_spec *spec, int argc, char **argv, const char *prog);
-int args_record_run(const args_spec *spec, const char *out, int resume, const char *prog);
 
 // Appends to the config file at path "# resumed with git commit C" and, as comments
 // ("#   with key = value"), every resolved option whose line the file lacks: what the resumed
 // invocation changed (threads, stop-after, ...). Comments, so a later --resume still loads the
-// run's own config. 0, or -1 with a message in err.
+// run's own config (rundir.h's resume rule). 0, or -1 with a message in err.
 int args_note_resume(const args_spec *spec, const char *path, const char *commit, char *err, size_t errlen);
 
 #endif

@@ -251,29 +251,6 @@ int lrn_env_state_read(const char **p, env_batch *e) {
     return ok ? 0 : -1;
 }
 
-static void paths_init(lrn_paths *p, const char *out_dir) {
-    snprintf(p->best, sizeof p->best, "%s/best.safetensors", out_dir);
-    snprintf(p->ckpt, sizeof p->ckpt, "%s/ckpt.safetensors", out_dir);
-    snprintf(p->final, sizeof p->final, "%s/final.safetensors", out_dir);
-    snprintf(p->log, sizeof p->log, "%s/log.csv", out_dir);
-    snprintf(p->timing, sizeof p->timing, "%s/timing.csv", out_dir);
-    snprintf(p->eval, sizeof p->eval, "%s/eval.csv", out_dir);
-}
-
-int lrn_paths_open(lrn_paths *p, const char *out_dir, int resume, const char *prog) {
-    paths_init(p, out_dir);
-    if (!resume && nn_file_exists(p->log)) {
-        fprintf(stderr, "%s: %s already holds a run (log.csv); use --resume to continue it or another --out\n", prog,
-                out_dir);
-        return -1;
-    }
-    if (resume && !nn_file_exists(p->ckpt)) {
-        fprintf(stderr, "%s: --resume: no checkpoint %s yet; start the run without --resume\n", prog, p->ckpt);
-        return -1;
-    }
-    return 0;
-}
-
 double lrn_actor_update(nn_params *p, nn_adam *opt, double clip, float lr, lrn_progress *pr, const char *prog,
                         int *skipped) {
     double norm = nn_grad_norm(p);
@@ -290,14 +267,7 @@ double lrn_actor_update(nn_params *p, nn_adam *opt, double clip, float lr, lrn_p
     return norm;
 }
 
-static void write_eval(const char *path, int episodes, double mean, double std, long env_steps) {
-    FILE *f = fopen(path, "w");
-    if (!f) return;
-    fprintf(f, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", episodes, mean, std, env_steps);
-    fclose(f);
-}
-
-int lrn_run(const lrn_loop *L, const lrn_paths *P, int resume) {
+int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
     lrn_progress *pr = L->pr;
     char err[1024], hdr[1024], cols[1024], tcols[1024];
     if (resume) {
@@ -305,7 +275,7 @@ int lrn_run(const lrn_loop *L, const lrn_paths *P, int resume) {
         lrn_truncate_csv(P->timing, pr->epoch);
         fprintf(stderr, "%s: resuming after epoch %ld (%ld env steps)\n", L->prog, pr->epoch, pr->env_steps);
     }
-    snprintf(hdr, sizeof hdr, "epoch,env_steps,wall_s,train_return,eval_return,%s", L->log_header);
+    snprintf(hdr, sizeof hdr, RUNDIR_LOG_COLUMNS ",%s", L->log_header);
     FILE *log = lrn_open_log(P->log, hdr);
     snprintf(hdr, sizeof hdr, "epoch,%s", L->timing_header);
     FILE *tlog = lrn_open_log(P->timing, hdr);
@@ -361,7 +331,8 @@ int lrn_run(const lrn_loop *L, const lrn_paths *P, int resume) {
         double mean, std;
         int n = L->eval_episodes >= 10 ? L->eval_episodes : 10;
         if (L->evaluate(L->ctx, n, L->seed + 2000000, &mean, &std, err, sizeof err) == 0) {
-            write_eval(P->eval, n, mean, std, pr->env_steps);
+            if (rundir_write_eval(P, n, mean, std, pr->env_steps))
+                fprintf(stderr, "%s: cannot write %s: %s\n", L->prog, P->eval, strerror(errno));
             printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
         }
     }

@@ -12,6 +12,7 @@
 #include "../nn/optim.h"
 #include "../nn/rng.h"
 #include "../nn/safetensors.h"
+#include "../opts/rundir.h"
 
 #define LRN_MAX_UNITS 8
 #define LRN_RECENT 20  // the training return is the mean of the last LRN_RECENT finished episodes
@@ -54,14 +55,6 @@ typedef struct {
     lrn_recent recent;
 } lrn_progress;
 
-// A run directory's files
-typedef struct {
-    char best[1100], ckpt[1100], final[1100], log[1100], timing[1100], eval[1100];
-} lrn_paths;
-// The paths of out_dir's files, and the start's preconditions: a fresh start refuses a directory that already holds
-// a run (log.csv), a resume needs its checkpoint. 0, or -1 with a message from prog on stderr.
-int lrn_paths_open(lrn_paths *p, const char *out_dir, int resume, const char *prog);
-
 // The actor update with the explosion guard: a non-finite or > 1e6 gradient norm skips it (with
 // a message from prog, counted in pr->bad_updates); otherwise clip and an Adam step. Returns the
 // norm; *skipped says whether the update was skipped.
@@ -85,9 +78,9 @@ typedef struct {
     void *ctx;
     lrn_progress *pr;
 } lrn_loop;
-// Run it from pr->epoch + 1 (a resumed run's logs are cut back to that epoch first). 0, or 1
-// with a message (logs not writable, or the explosion guard stopped the run).
-int lrn_run(const lrn_loop *L, const lrn_paths *P, int resume);
+// Run it in the run directory P (opts/rundir.h; rundir_start checked it) from pr->epoch + 1 (a resumed
+// run's logs are cut back to that epoch first). 0, or 1 with a message (logs not writable, or the explosion guard stopped the run).
+int lrn_run(const lrn_loop *L, const rundir_files *P, int resume);
 
 // A gradient check: the analytic gradient grad (laid out as p's values) against central differences
 // in `samples` parameters spread over every tensor of p; loss(ctx, i, delta) is the loss with

@@ -508,8 +508,8 @@ static int load_checkpoint(ppo *s, const char *path, char *err, size_t errlen) {
 
 int ppo_train(const ppo_config *c, const char *out_dir, int resume, int threads) {
     char err[1024];
-    lrn_paths P;
-    if (lrn_paths_open(&P, out_dir, resume, "pwm ppo")) return 1;
+    rundir_files P;
+    if (rundir_start(&P, out_dir, resume, err, sizeof err)) return fprintf(stderr, "pwm ppo: %s\n", err), 1;
     ppo s;
     if (ppo_init(&s, c, threads, err, sizeof err) || (resume && load_checkpoint(&s, P.ckpt, err, sizeof err))) {
         fprintf(stderr, "pwm ppo: %s\n", err);

@@ -741,8 +741,8 @@ static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
 
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads) {
     char err[1024];
-    lrn_paths P;
-    if (lrn_paths_open(&P, out_dir, resume, "pwm train")) return 1;
+    rundir_files P;
+    if (rundir_start(&P, out_dir, resume, err, sizeof err)) return fprintf(stderr, "pwm train: %s\n", err), 1;
     pwm s;
     if (pwm_init(&s, c, out_dir, threads, err, sizeof err) || (resume && load_checkpoint(&s, P.ckpt, err, sizeof err))) {
         fprintf(stderr, "pwm train: %s\n", err);

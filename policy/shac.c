@@ -511,8 +511,8 @@ static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
 
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads) {
     char err[1024];
-    lrn_paths P;
-    if (lrn_paths_open(&P, out_dir, resume, "pwm shac")) return 1;
+    rundir_files P;
+    if (rundir_start(&P, out_dir, resume, err, sizeof err)) return fprintf(stderr, "pwm shac: %s\n", err), 1;
     shac s;
     if (shac_init(&s, c, threads, err, sizeof err) || (resume && load_checkpoint(&s, P.ckpt, err, sizeof err))) {
         fprintf(stderr, "pwm shac: %s\n", err);

@@ -517,25 +517,6 @@ TEST(config_value_reads_one_key) {
               strstr(err, "/nonexistent/c.cfg"), "%s", err);
 }
 
-TEST(peek_run_reads_a_resumed_runs_config) {
-    // a resumed run without --env takes the task and preset its config.txt records
-    scratch_file("config.txt", "# pwm shac, git commit x\nenvs = 32\nenv = ant\npreset = paper\n");
-    const char *dir = test_tmpdir();
-    char buf[64];
-    char *resumed[] = {"pwm", "--resume", "--out", (char *)dir};
-    const char *v = args_peek_run(4, resumed, "env", buf, sizeof buf);
-    CHECK(v && !strcmp(v, "ant"), "env '%s'", v ? v : "(null)");
-    v = args_peek_run(4, resumed, "preset", buf, sizeof buf);
-    CHECK(v && !strcmp(v, "paper"), "preset '%s'", v ? v : "(null)");
-    CHECK(!args_peek_run(4, resumed, "seed", buf, sizeof buf), "a key the config lacks");
-    // the command line wins; without --resume the config is not read
-    char *given[] = {"pwm", "--resume", "--out", (char *)dir, "--env", "hopper"};
-    v = args_peek_run(6, given, "env", buf, sizeof buf);
-    CHECK(v && !strcmp(v, "hopper"), "env '%s'", v ? v : "(null)");
-    char *fresh[] = {"pwm", "--out", (char *)dir};
-    CHECK(!args_peek_run(3, fresh, "env", buf, sizeof buf), "config read without --resume");
-}
-
 TEST(resume_notes_the_changed_options) {
     // a run's config, then a resumed invocation that changes two options: both are appended as
     // comments with the commit; loading the file still gives the run's own values
@@ -585,7 +566,6 @@ const test_case args_tests[] = {
     {"name_declared_twice_across_groups", name_declared_twice_across_groups},
     {"config_value_reads_one_key", config_value_reads_one_key},
     {"write_load_round_trip", write_load_round_trip},
-    {"peek_run_reads_a_resumed_runs_config", peek_run_reads_a_resumed_runs_config},
     {"resume_notes_the_changed_options", resume_notes_the_changed_options},
     {0},
 };
