@@ -180,24 +180,13 @@ static int parse_long_str(const char *s, long *out) {
     return 0;
 }
 
-// strtod over the whole string: 0 ok, -1 malformed, -2 overflow (underflow to tiny values is fine)
-static int parse_double_str(const char *s, double *out) {
+// strtod over the whole string, or strtof (single; a double holds its value exactly): 0 ok, -1
+// malformed, -2 overflow (underflow to tiny values is fine)
+static int parse_real_str(const char *s, int single, double *out) {
     if (!*s || isspace((unsigned char)*s)) return -1;
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (*end) return -1;
-    if (errno == ERANGE && isinf(v)) return -2;
-    *out = v;
-    return 0;
-}
-
-// strtof over the whole string, as parse_double_str
-static int parse_float_str(const char *s, float *out) {
-    if (!*s || isspace((unsigned char)*s)) return -1;
-    char *end;
-    errno = 0;
-    float v = strtof(s, &end);
+    double v = single ? strtof(s, &end) : strtod(s, &end);
     if (*end) return -1;
     if (errno == ERANGE && isinf(v)) return -2;
     *out = v;
@@ -266,14 +255,10 @@ static int set_value(const args_opt *o, const char *val, const char *dash, int c
     }
     case ARG_FLOAT:
     case ARG_DOUBLE: {
-        int rc;
-        if (o->type == ARG_FLOAT) {
-            float v = 0;
-            if (!(rc = parse_float_str(val, &v))) *(float *)o->ptr = v;
-        } else {
-            double v = 0;
-            if (!(rc = parse_double_str(val, &v))) *(double *)o->ptr = v;
-        }
+        double v = 0;
+        int rc = parse_real_str(val, o->type == ARG_FLOAT, &v);
+        if (!rc && o->type == ARG_FLOAT) *(float *)o->ptr = (float)v;
+        else if (!rc) *(double *)o->ptr = v;
         if (rc == -1) return nn_err(err, errlen, "invalid value '%s' for %s%s: expected a number", val, dash, o->name);
         if (rc == -2)
             return nn_err(err, errlen, "value '%s' for %s%s is out of range for a %s", val, dash, o->name,

@@ -2,6 +2,8 @@
 // tree: every command and target answers --help (so every option spec is well formed: no name
 // declared twice across its groups), a resumed run with a malformed config.txt is refused with a
 // message naming the file, and scripts/check-layers.sh refuses an upward include.
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 
 #include "../nn/common.h"
 #include "test.h"
+
+extern char **environ;
 
 // this test binary's folder (build/ or build/sanitize/)
 static void exe_dir(char *buf, size_t n) {
@@ -23,14 +27,14 @@ static void exe_dir(char *buf, size_t n) {
 static int run_capture(const char *const *argv, char *out, size_t n) {
     char path[600];
     snprintf(path, sizeof path, "%s/cli_out.txt", test_tmpdir());
-    fflush(stdout), fflush(stderr);
-    pid_t pid = fork();
-    CHECK(pid >= 0, "fork");
-    if (pid == 0) {
-        if (!freopen(path, "w", stdout) || dup2(fileno(stdout), 2) < 0) _exit(127);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    int spawned = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    CHECK(spawned == 0, "cannot start %s", argv[0]);
     int status;
     CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
     test_read_file(path, out, n);
