@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../nn/exitcode.h"
 #include "../policy/ppo.h"
 #include "../policy/pwm.h"
 #include "../policy/shac.h"
@@ -87,6 +88,28 @@ int compare_methods(const char *list, int *on, char *err, size_t errlen) {
 const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo"};
 static const char *const titles[CMP_METHODS] = {"SHAC", "PWM", "PPO"};
 
+// What this invocation does with the stage `name` of wave `wave` (done: the file a finished one
+// leaves; started: a file of a partial one): a plain run runs every stage (each skips itself when
+// finished); with a plan it records the stage and runs nothing; with --stage NAME it runs that one
+// only; with --stage merge none, and every stage must be finished. 1: run it, 0: not, -1: a
+// stage is not finished (message).
+static int gate(const compare_config *c, int wave, const char *name, const char *done, const char *started) {
+    if (c->plan) {
+        ex_plan_add(c->plan, wave, c->stage_prefix, name, done, started);
+        return 0;
+    }
+    if (!c->stage) return 1;
+    if (!strcmp(c->stage, "merge")) {
+        if (nn_file_exists(done)) return 0;
+        fprintf(stderr, "pwm compare: stage %s%s is not finished (no %s); --status DIR shows every stage\n",
+                c->stage_prefix ? c->stage_prefix : "", name, done);
+        return -1;
+    }
+    if (strcmp(c->stage, name)) return 0;
+    if (c->stage_found) *c->stage_found = 1;
+    return 1;
+}
+
 // a learner that trains from scratch in OUT/<method>-seedS (pwm shac, pwm ppo): skipped when
 // finished (eval.csv), resumed when started. 0, or -1 (its log is logp)
 static int run_learner(const compare_config *c, const char *exe, const char *method, int seed, long epochs,
@@ -96,7 +119,10 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
     snprintf(marker, sizeof marker, "%s/eval.csv", run);
     snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
     snprintf(logp, logn, "%s/%s-seed%d.log", c->out, method, seed);
-    if (nn_file_exists(marker)) return 0;
+    char name[64];
+    snprintf(name, sizeof name, "%s-seed%d", method, seed);
+    int g = gate(c, 0, name, marker, logcsv);
+    if (g <= 0 || nn_file_exists(marker)) return g;
     snprintf(a[0], 32, "%d", seed), snprintf(a[1], 32, "%ld", epochs), snprintf(a[2], 32, "%d", c->threads);
     snprintf(a[3], 32, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
     char *args[] = {(char *)exe, (char *)method, "--env", (char *)c->env, "--preset", (char *)c->preset, "--epochs",
@@ -109,11 +135,13 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
 
 // PWM's stages for one seed: random-policy data, world-model pretraining (matched protocol: pdata and
 // pwm_file NULL; the pretrained protocol gives both), online training; the walls of the first two
-// through the pointers. extra: more pwm train options. 0, or -1 (its log is logp)
+// through the pointers. extra: more pwm train options; train_wave: the wave of the training stage.
+// 0, or -1 / a stage's exit code (its log is logp)
 static int run_pwm(const compare_config *c, const char *exe, int s, long epochs, char **phys, char **extra,
-                   const char *pdata, const char *pwm_file, double *wall_collect, double *wall_wm, char *logp,
-                   size_t logn) {
-    char dir[1100], data[1200], wm[1200], run[1200], marker[1300], a[8][64];
+                   const char *pdata, const char *pwm_file, int train_wave, double *wall_collect, double *wall_wm,
+                   char *logp, size_t logn) {
+    char dir[1100], data[1200], wm[1200], run[1200], marker[1300], a[8][64], name[64];
+    int g, rc;
     snprintf(dir, sizeof dir, "%s/pwm-seed%d", c->out, s);
     snprintf(data, sizeof data, "%s", pdata ? pdata : "");
     snprintf(wm, sizeof wm, "%s", pwm_file ? pwm_file : "");
@@ -126,24 +154,34 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
     snprintf(a[3], 64, "%ld", c->wm_steps), snprintf(a[4], 64, "%ld", epochs);
     snprintf(a[5], 64, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
     snprintf(marker, sizeof marker, "%s/collect.done", dir);
-    if (!pdata && (*wall_collect = res_stage_done(marker)) < 0) {
+    snprintf(name, sizeof name, "pwm-seed%d-collect", s);
+    if (!pdata && (g = gate(c, 0, name, marker, data)) < 0) return -1;
+    if (!pdata && g && (*wall_collect = res_stage_done(marker)) < 0) {
         char *args[] = {(char *)exe, "collect", "--env", (char *)c->env, "--policy", "random", "--steps", a[1],
                         "--out", data, "--seed", a[0], "--threads", a[2], NULL, NULL, NULL, NULL, NULL};
         res_add_args(args, phys);
         double t = nn_now();
-        if (res_run_stage(exe, args, logp)) return -1;
+        if ((rc = res_run_stage(exe, args, logp))) return rc;
         res_mark_done(marker, *wall_collect = nn_now() - t);
+    } else if (!pdata) {
+        *wall_collect = res_stage_done(marker);
     }
     if (!pwm_file) {
         pretrain_wm_config wc = {c->env, data, c->wm_size, c->wm_steps, s, c->threads, c->reproduce_original};
-        if (pretrain_wm(&wc, dir, exe)) return -1;
         snprintf(marker, sizeof marker, "%s/wm.done", dir);
+        snprintf(name, sizeof name, "pwm-seed%d-wm", s);
+        snprintf(run, sizeof run, "%s/wm.safetensors", dir);
+        if ((g = gate(c, 1, name, marker, run)) < 0) return -1;
+        if (g && (rc = pretrain_wm(&wc, dir, exe))) return rc;
         *wall_wm = res_stage_done(marker);
     }
+    snprintf(run, sizeof run, "%s/run", dir);
     snprintf(marker, sizeof marker, "%s/eval.csv", run);
-    if (!nn_file_exists(marker)) {
-        char logcsv[1300];
-        snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
+    char logcsv[1300];
+    snprintf(logcsv, sizeof logcsv, "%s/log.csv", run);
+    snprintf(name, sizeof name, "pwm-seed%d-train", s);
+    if ((g = gate(c, train_wave, name, marker, logcsv)) < 0) return -1;
+    if (g && !nn_file_exists(marker)) {
         char *args[] = {(char *)exe, "train", "--env", (char *)c->env, "--preset", (char *)c->preset, "--wm", wm,
                         "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
                         "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -154,7 +192,7 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
         if (c->reproduce_original) *r++ = "--reproduce-original";
         if (pwm_file) *r++ = "--wm-iters", *r++ = "8";
         res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
-        if (res_run_stage(exe, args, logp)) return -1;
+        if ((rc = res_run_stage(exe, args, logp))) return rc;
     }
     return 0;
 }
@@ -254,19 +292,28 @@ int compare_run(const compare_config *cc, const char *exe) {
     // pretrained: the task's dataset and world model, shared by every seed
     char pdir[1100], pdata[1200], pwm_file[1200];
     double wall_pre = 0;
+    int train_wave = 2;  // matched: collect, pretrain, train; pretrained: after the shared stages
     if (pretrained && on[1]) {
         snprintf(pdir, sizeof pdir, "%s/pretrain", c.out);
         snprintf(pdata, sizeof pdata, "%s", c.pretrain_data ? c.pretrain_data : "");
         snprintf(pwm_file, sizeof pwm_file, "%s", c.pretrain_wm ? c.pretrain_wm : "");
+        char fin[1200], started[1200];
+        int g, rc;
+        train_wave = !c.pretrain_data + !c.pretrain_wm;
         if (!c.pretrain_data) {
             pretrain_data_config dc = {c.env, c.preset, c.data_seed, c.data_epochs, c.collect, c.threads,
                                        phys[0] ? phys : NULL};
-            if (pretrain_data(&dc, pdir, exe)) return 1;
+            snprintf(fin, sizeof fin, "%s/data.done", pdir), snprintf(started, sizeof started, "%s/shac", pdir);
+            if ((g = gate(&c, 0, "pretrain-data", fin, started)) < 0) return 1;
+            if (g && (rc = pretrain_data(&dc, pdir, exe))) return rc == PWM_EXIT_PREEMPTED ? rc : 1;
             snprintf(pdata, sizeof pdata, "%s/data", pdir);
         }
         if (!c.pretrain_wm) {
             pretrain_wm_config wc = {c.env, pdata, c.wm_size, c.wm_steps, c.data_seed, c.threads, c.reproduce_original};
-            if (pretrain_wm(&wc, pdir, exe)) return 1;
+            snprintf(fin, sizeof fin, "%s/wm.done", pdir);
+            snprintf(started, sizeof started, "%s/wm.safetensors", pdir);
+            if ((g = gate(&c, !c.pretrain_data, "pretrain-wm", fin, started)) < 0) return 1;
+            if (g && (rc = pretrain_wm(&wc, pdir, exe))) return rc == PWM_EXIT_PREEMPTED ? rc : 1;
             snprintf(pwm_file, sizeof pwm_file, "%s/wm.safetensors", pdir);
         }
         char marker[1200];
@@ -275,19 +322,29 @@ int compare_run(const compare_config *cc, const char *exe) {
         snprintf(marker, sizeof marker, "%s/wm.done", pdir);
         wall_pre += fmax(res_stage_done(marker), 0);
     }
+    // merging: a plain run, or --stage merge; a plan or a single stage stop after the stages
+    int merging = !c.plan && (!c.stage || !strcmp(c.stage, "merge"));
     static curve cv[CMP_METHODS][MAX_SEEDS];
     for (int s = 0; s < c.seeds; s++) {
         char logp[1300], run[1200];
         for (int m = 0; m < CMP_METHODS; m++) {
             if (!on[m]) continue;
             double wall_collect = 0, wall_wm = 0;
-            if (m == 1 ? run_pwm(&c, exe, s, epochs[m], phys, extra, pretrained ? pdata : NULL,
-                                 pretrained ? pwm_file : NULL, &wall_collect, &wall_wm, logp, sizeof logp)
-                       : run_learner(&c, exe, cmp_method_names[m], s, epochs[m], phys, logp, sizeof logp)) {
+            int rc = m == 1 ? run_pwm(&c, exe, s, epochs[m], phys, extra, pretrained ? pdata : NULL,
+                                      pretrained ? pwm_file : NULL, train_wave, &wall_collect, &wall_wm, logp,
+                                      sizeof logp)
+                            : run_learner(&c, exe, cmp_method_names[m], s, epochs[m], phys, logp, sizeof logp);
+            if (rc == PWM_EXIT_PREEMPTED) {
+                fprintf(stderr, "pwm compare: a stage of seed %d was preempted after its checkpoint; run again to "
+                        "continue\n", s);
+                return rc;
+            }
+            if (rc) {
                 fprintf(stderr, "pwm compare: a stage of seed %d failed; see %s (run again to continue where it "
                         "stopped)\n", s, logp);
                 return 1;
             }
+            if (!merging) continue;
             nn_progress("compare runs", ++done, stages, t0);
             // matched: PWM's curve starts after its collection steps and pretraining time
             if (m == 1) snprintf(run, sizeof run, "%s/pwm-seed%d/run", c.out, s);
@@ -298,6 +355,7 @@ int compare_run(const compare_config *cc, const char *exe) {
             }
         }
     }
+    if (!merging) return 0;
     // results
     char path[1200], methods[64] = "", title[64] = "";
     snprintf(path, sizeof path, "%s/compare.csv", c.out);

@@ -61,7 +61,8 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
     printf("pretraining data: pwm shac --env %s --preset %s --seed %s, every transition recorded\n", c->env, c->preset,
            seed);
     fflush(stdout);
-    if (res_run_stage(exe, a1, logp)) return fprintf(stderr, "pwm: the SHAC stage failed; see %s\n", logp), -1;
+    int rc;
+    if ((rc = res_run_stage(exe, a1, logp))) return fprintf(stderr, "pwm: the SHAC stage failed; see %s\n", logp), rc;
     long n1;
     int e1;
     if (count_data(partial, &n1, &e1, err, sizeof err)) return fprintf(stderr, "pwm: %s\n", err), -1;
@@ -74,7 +75,8 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
         char *a2[32] = {(char *)exe, "collect", "--env", (char *)c->env, "--policy", "random", "--steps", steps,
                         "--seed", seed, "--threads", threads, "--out", partial, NULL};
         if (c->physics) res_add_args(a2, c->physics);
-        if (res_run_stage(exe, a2, logp)) return fprintf(stderr, "pwm: the random-policy stage failed; see %s\n", logp), -1;
+        if ((rc = res_run_stage(exe, a2, logp)))
+            return fprintf(stderr, "pwm: the random-policy stage failed; see %s\n", logp), rc;
         long n2;
         int e2;
         if (count_data(partial, &n2, &e2, err, sizeof err)) return fprintf(stderr, "pwm: %s\n", err), -1;
@@ -108,7 +110,8 @@ int pretrain_wm(const pretrain_wm_config *c, const char *dir, const char *exe) {
     printf("world model: pwm wm train --size %s --steps %s on %s\n", c->size, steps, c->data);
     fflush(stdout);
     double t0 = nn_now();
-    if (res_run_stage(exe, args, logp)) return fprintf(stderr, "pwm: world-model pretraining failed; see %s\n", logp), -1;
+    int rc = res_run_stage(exe, args, logp);
+    if (rc) return fprintf(stderr, "pwm: world-model pretraining failed; see %s\n", logp), rc;
     res_mark_done(marker, nn_now() - t0);
     return 0;
 }

@@ -33,7 +33,8 @@ void res_plot_script(char *buf, size_t n, const char *exe, const char *name);
 int res_gnuplot(const char *script, const char *vars);
 
 // Experiments made of stages, each a run of this program (exe) whose output goes to a log:
-// run one (args NULL-terminated, args[0] = exe; 0 on success), add the non-NULL values of a
+// run one (args NULL-terminated, args[0] = exe; its exit code: 0 on success, PWM_EXIT_PREEMPTED
+// when a signal stopped it after its checkpoint, else non-zero; executor.h's ex_spawn_wait), add the non-NULL values of a
 // NULL-terminated list to args (which has room for them), and the markers of finished stages,
 // which hold their wall time (res_stage_done: -1 when not finished).
 int res_run_stage(const char *exe, char **args, const char *log_path);

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "executor.h"
+
 // The interquartile mean: the mean of the middle half after trimming floor(n/4) values from each
 // end (scipy's trim_mean(x, 0.25), which rliable uses). x is not modified.
 double iqm(const double *x, int n);
@@ -23,6 +25,10 @@ typedef struct {
     int seeds, threads;
     const char *out;        // NULL: results/table/<timestamp>
     const char *normalise;  // the pooled row's per-task divisor: ppo (PPO's peak IQM, the paper's; NULL) | shac (SHAC's IQM)
+    // the stages of every task's comparison, named "TASK/<compare stage>" (compare.h)
+    const char *stage;  // run this stage only; "merge": none, merge (NULL: all, here)
+    ex_plan *plan;      // non-NULL: record the stages, run nothing
+    int *stage_found;   // with stage: set to 1 when the table holds it
 } table_config;
 
 // Run (or continue) a comparison per task and write table.csv, table.md and summary.md.
@@ -33,6 +39,9 @@ typedef struct {
     int seeds, threads;
     const char *out;  // NULL: results/stiffness/<timestamp>
     double stiffness, damping;  // the stiff contacts (direct solref); defaults: the paper's 5x (docs/tasks.md)
+    const char *stage;  // as table_config's; stage names "default/..." and "stiff/..."
+    ex_plan *plan;
+    int *stage_found;
 } stiffness_config;
 
 // Hopper with the task's contacts and with stiffer ones, SHAC vs PWM: stiffness.csv, summary.md.
