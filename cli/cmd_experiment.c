@@ -144,6 +144,10 @@ static int exp_table(int argc, char **argv, const char *command) {
         {"threads", ARG_INT, &c.threads, "threads per run (0: all cores)", NULL, "T"},
         {"normalise", ARG_CHOICE, &c.normalise, "pooled row divided per task by PPO's peak IQM (the paper's) or SHAC's IQM",
          "ppo|shac", NULL},
+        {"budget", ARG_LONG, &c.budget, "environment steps per run on every task (0: the preset's per task)", NULL, "N"},
+        {"collect", ARG_LONG, &c.collect, "PWM's random-policy steps on every task (0: the preset's)", NULL, "N"},
+        {"wm-steps", ARG_LONG, &c.wm_steps, "world-model pretraining steps on every task (0: the preset's)", NULL, "N"},
+        {"evals", ARG_INT, &c.evals, "evaluations along each run (0: the preset's)", NULL, "N"},
         EXEC_OPTS(xo),
         {0},
     };

@@ -140,6 +140,10 @@ int table_run(const table_config *c, const char *exe, const char *command) {
         compare_config cc = {.env = names[t], .preset = c->preset, .out = sub, .seeds = c->seeds, .threads = c->threads,
                              .contact_stiffness = -1, .contact_damping = -1};
         if (!paper) quick_budget(&cc, names[t]);
+        if (c->budget) cc.budget = c->budget;
+        if (c->collect) cc.collect = c->collect;
+        if (c->wm_steps) cc.wm_steps = c->wm_steps;
+        if (c->evals) cc.evals = c->evals;
         char prefix[64];
         if (!stage_into(&cc, names[t], c->stage, c->plan, c->stage_found, prefix, sizeof prefix)) continue;
         printf("== table: %s (%d of %d)\n", names[t], t + 1, nt);

@@ -25,6 +25,8 @@ typedef struct {
     int seeds, threads;
     const char *out;        // NULL: results/table/<timestamp>
     const char *normalise;  // the pooled row's per-task divisor: ppo (PPO's peak IQM, the paper's; NULL) | shac (SHAC's IQM)
+    long budget, collect, wm_steps;  // every task's comparison budgets (0: the preset's per task)
+    int evals;                       // evaluations along each run (0: the preset's)
     // the stages of every task's comparison, named "TASK/<compare stage>" (compare.h)
     const char *stage;  // run this stage only; "merge": none, merge (NULL: all, here)
     ex_plan *plan;      // non-NULL: record the stages, run nothing
