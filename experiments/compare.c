@@ -398,29 +398,23 @@ int compare_run(const compare_config *cc, const char *exe) {
             if (on[m]) fprintf(f, "%s,%.4f,%.0f\n", cmp_method_names[m], peak[m], peak_at[m]);
         fclose(f);
     }
-    // plots: the script sits in plots/ of the tree this program was built in (exe: .../build/pwm)
-    char gp[PATH_MAX + 32];
-    res_plot_script(gp, sizeof gp, exe, "compare.gp");
+    // plots and summary.md: the shared helpers
     for (int p = 0; p < 2; p++) {
-        char cmd[8800];
-        snprintf(cmd, sizeof cmd,
-                 "gnuplot -e \"dir='%s'; x=%d; methods='%s'; title='%s: %s (%d seeds, mean and min-max)'\" '%s'",
-                 c.out, p, methods, c.env, title, c.seeds, gp);
-        if (system(cmd)) fprintf(stderr, "pwm compare: gnuplot failed (%s); the CSVs are written\n", cmd);
+        char vars[1600];
+        snprintf(vars, sizeof vars, "dir='%s'; x=%d; methods='%s'; title='%s: %s (%d seeds, mean and min-max)'", c.out, p,
+                 methods, c.env, title, c.seeds);
+        res_gnuplot("compare.gp", vars);
     }
-    snprintf(path, sizeof path, "%s/summary.md", c.out);
-    char machine[300];
-    res_machine(machine, sizeof machine);
-    if ((f = fopen(path, "w"))) {
-        fprintf(f, "# %s on %s (%s preset)\n\n", title, c.env, c.preset);
-        fprintf(f, "Command: `pwm compare --env %s --preset %s --protocol %s --seeds %d --methods %s --out %s%s%s%s%s`",
-                c.env, c.preset, pretrained ? "pretrained" : "matched", c.seeds, c.methods ? c.methods : "shac,pwm,ppo",
-                c.out, c.threads ? " --threads N" : "", c.pwm_extra ? " --pwm-extra '" : "",
-                c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
-        if (phys[0]) fprintf(f, " with `--contact-stiffness %s --contact-damping %s`", ks, kd);
-        fprintf(f, "  \n");
-        fprintf(f, "Git commit: %s  \nMachine: %s  \nWall time of this invocation: %.0f s  \n\n", PWM_GIT_COMMIT,
-                machine, nn_now() - t0);
+    char heading[256], command[2048], seeds[64];
+    snprintf(heading, sizeof heading, "%s on %s (%s preset)", title, c.env, c.preset);
+    int len = snprintf(command, sizeof command, "pwm compare --env %s --preset %s --protocol %s --seeds %d --methods %s "
+                       "--out %s%s%s%s%s", c.env, c.preset, pretrained ? "pretrained" : "matched", c.seeds,
+                       c.methods ? c.methods : "shac,pwm,ppo", c.out, c.threads ? " --threads N" : "",
+                       c.pwm_extra ? " --pwm-extra '" : "", c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
+    if (phys[0] && len > 0 && (size_t)len < sizeof command)
+        snprintf(command + len, sizeof command - len, " --contact-stiffness %s --contact-damping %s", ks, kd);
+    snprintf(seeds, sizeof seeds, "0..%d", c.seeds - 1);
+    if ((f = res_summary_open(c.out, heading, command, seeds, nn_now() - t0))) {
         if (pretrained && on[1])
             fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
                     "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. ", pdata, c.data_seed,
