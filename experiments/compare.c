@@ -122,7 +122,7 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
     char name[64];
     snprintf(name, sizeof name, "%s-seed%d", method, seed);
     int g = gate(c, 0, name, marker, logcsv);
-    if (g <= 0 || nn_file_exists(marker)) return g;
+    if (g <= 0 || nn_file_exists(marker)) return g < 0 ? -1 : 0;
     snprintf(a[0], 32, "%d", seed), snprintf(a[1], 32, "%ld", epochs), snprintf(a[2], 32, "%d", c->threads);
     snprintf(a[3], 32, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
     char *args[] = {(char *)exe, (char *)method, "--env", (char *)c->env, "--preset", (char *)c->preset, "--epochs",
