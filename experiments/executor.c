@@ -406,6 +406,8 @@ int ex_main(const ex_options *o, const char *exe, const char *const *words, int 
     if (o->executor && strcmp(o->executor, "local") && strcmp(o->executor, "slurm"))
         return fprintf(stderr, "pwm: --executor %s: local or slurm\n", o->executor), PWM_EXIT_USAGE;
     if (o->stage) {
+        // from here a preemption signal is passed on to the stage's runs, not fatal
+        nn_preempt_install();
         int found = 0, rc = run(ctx, NULL, o->stage, &found);
         if (!found && strcmp(o->stage, "merge")) {
             fprintf(stderr, "pwm: no stage '%s' in this experiment (%s/exec/plan.txt lists them)\n", o->stage, out);
