@@ -103,14 +103,14 @@ typedef struct {
 static int table_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
     staged_ctx *x = ctx;
     table_config *c = x->c;
-    c->plan = plan, c->stage = stage, c->stage_found = found;
+    c->ex = (ex_ctl){.stage = stage, .plan = plan, .found = found};
     return table_run(c, x->exe, x->command);
 }
 
 static int stiffness_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
     staged_ctx *x = ctx;
     stiffness_config *c = x->c;
-    c->plan = plan, c->stage = stage, c->stage_found = found;
+    c->ex = (ex_ctl){.stage = stage, .plan = plan, .found = found};
     return stiffness_run(c, x->exe, x->command);
 }
 

@@ -124,7 +124,7 @@ typedef struct {
 
 static int compare_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
     compare_ctx *x = ctx;
-    x->c.plan = plan, x->c.stage = stage, x->c.stage_found = found;
+    x->c.ex = (ex_ctl){.stage = stage, .plan = plan, .found = found};
     return compare_run(&x->c, x->exe);
 }
 

@@ -88,26 +88,8 @@ int compare_methods(const char *list, int *on, char *err, size_t errlen) {
 const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo"};
 static const char *const titles[CMP_METHODS] = {"SHAC", "PWM", "PPO"};
 
-// What this invocation does with the stage `name` of wave `wave` (done: the file a finished one
-// leaves; started: a file of a partial one): a plain run runs every stage (each skips itself when
-// finished); with a plan it records the stage and runs nothing; with --stage NAME it runs that one
-// only; with --stage merge none, and every stage must be finished. 1: run it, 0: not, -1: a
-// stage is not finished (message).
 static int gate(const compare_config *c, int wave, const char *name, const char *done, const char *started) {
-    if (c->plan) {
-        ex_plan_add(c->plan, wave, c->stage_prefix, name, done, started);
-        return 0;
-    }
-    if (!c->stage) return 1;
-    if (!strcmp(c->stage, "merge")) {
-        if (nn_file_exists(done)) return 0;
-        fprintf(stderr, "pwm compare: stage %s%s is not finished (no %s); --status DIR shows every stage\n",
-                c->stage_prefix ? c->stage_prefix : "", name, done);
-        return -1;
-    }
-    if (strcmp(c->stage, name)) return 0;
-    if (c->stage_found) *c->stage_found = 1;
-    return 1;
+    return ex_gate(&c->ex, wave, name, done, started, "pwm compare");
 }
 
 // a learner that trains from scratch in OUT/<method>-seedS (pwm shac, pwm ppo): skipped when
@@ -323,7 +305,7 @@ int compare_run(const compare_config *cc, const char *exe) {
         wall_pre += fmax(res_stage_done(marker), 0);
     }
     // merging: a plain run, or --stage merge; a plan or a single stage stop after the stages
-    int merging = !c.plan && (!c.stage || !strcmp(c.stage, "merge"));
+    int merging = ex_merging(&c.ex);
     static curve cv[CMP_METHODS][MAX_SEEDS];
     for (int s = 0; s < c.seeds; s++) {
         char logp[1300], run[1200];

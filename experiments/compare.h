@@ -40,18 +40,16 @@ typedef struct {
     const char *wm_size;  // small | paper (NULL: the preset's)
     int evals;          // evaluations along each run (0: the preset's)
     double contact_stiffness, contact_damping;  // MuJoCo direct solref overrides for every stage (< 0: none)
-    // the stages as a plan (executor.h): names "shac-seedS", "ppo-seedS", "pwm-seedS-collect",
-    // "pwm-seedS-wm", "pwm-seedS-train", "pretrain-data", "pretrain-wm"
-    const char *stage;         // run this stage only; "merge": none, merge the finished ones (NULL: all, here)
-    const char *stage_prefix;  // the prefix of these names in a bigger plan (the table's "hopper/"; NULL: none)
-    ex_plan *plan;             // non-NULL: record the stages into it and run nothing
-    int *stage_found;          // with stage: set to 1 when this comparison holds it
+    // its stages (executor.h): "shac-seedS", "ppo-seedS", "pwm-seedS-collect" (wave 0),
+    // "pwm-seedS-wm" (1), "pwm-seedS-train" (2); pretrained: "pretrain-data" (0), "pretrain-wm" (1),
+    // "pwm-seedS-train" (2)
+    ex_ctl ex;
 } compare_config;
 
 // Run the comparison and write OUT/compare.csv (method, seed, env steps, wall time, eval return),
 // OUT/summary.csv (final returns), OUT/peaks.csv (each method's peak over training of the IQM over
 // seeds), OUT/summary.md, the mean curves OUT/curve-METHOD.csv and the plots OUT/return_vs_steps.png and
-// OUT/return_vs_time.png. exe is this program's path. With c->plan, c->stage: see above. Returns
+// OUT/return_vs_time.png. exe is this program's path. c->ex: which stages (executor.h). Returns
 // 0, PWM_EXIT_PREEMPTED (a stage was stopped by a signal after its checkpoint; run again to
 // continue) or 1 with a message.
 int compare_run(const compare_config *c, const char *exe);

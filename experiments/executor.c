@@ -27,6 +27,36 @@ void ex_plan_add(ex_plan *p, int wave, const char *prefix, const char *name, con
     snprintf(s->started, sizeof s->started, "%s", started);
 }
 
+int ex_gate(const ex_ctl *x, int wave, const char *name, const char *done, const char *started, const char *prog) {
+    if (x->plan) {
+        ex_plan_add(x->plan, wave, x->prefix, name, done, started);
+        return 0;
+    }
+    if (!x->stage) return 1;
+    if (!strcmp(x->stage, "merge")) {
+        if (nn_file_exists(done)) return 0;
+        fprintf(stderr, "%s: stage %s%s is not finished (no %s); --status DIR shows every stage\n", prog,
+                x->prefix ? x->prefix : "", name, done);
+        return -1;
+    }
+    if (strcmp(x->stage, name)) return 0;
+    if (x->found) *x->found = 1;
+    return 1;
+}
+
+int ex_merging(const ex_ctl *x) { return !x->plan && (!x->stage || !strcmp(x->stage, "merge")); }
+
+int ex_sub(const ex_ctl *x, const char *sub, ex_ctl *sub_ctl, char *prefix, size_t n) {
+    snprintf(prefix, n, "%s%s/", x->prefix ? x->prefix : "", sub);
+    *sub_ctl = *x;
+    sub_ctl->prefix = prefix;
+    if (!x->stage || !strcmp(x->stage, "merge")) return 1;
+    size_t k = strlen(sub);
+    if (strncmp(x->stage, sub, k) || x->stage[k] != '/') return 0;
+    sub_ctl->stage = x->stage + k + 1;
+    return 1;
+}
+
 int ex_wanted(const ex_options *o) {
     return (o->executor && !strcmp(o->executor, "slurm")) || o->jobs > 1;
 }

@@ -32,6 +32,27 @@ typedef struct {
 // Add a stage (prefix + name); nn_check on overflow.
 void ex_plan_add(ex_plan *p, int wave, const char *prefix, const char *name, const char *done, const char *started);
 
+// What one invocation of a staged experiment does with its stages (the experiment's config holds one).
+typedef struct {
+    const char *stage;   // run this stage only; "merge": none, merge the finished ones (NULL: all, here)
+    const char *prefix;  // the prefix of the experiment's stage names in a bigger plan ("hopper/"; NULL: none)
+    ex_plan *plan;       // non-NULL: record the stages into it and run nothing
+    int *found;          // with stage: set to 1 when the experiment holds it
+} ex_ctl;
+
+// The one gate every stage of an experiment passes, where the experiment would run it (wave: its
+// wave; done: the file a finished one leaves; started: a file of a partial one): a plain run runs
+// every stage (each skips itself when finished); with a plan it records the stage and runs nothing;
+// with stage NAME only that one runs; with "merge" none, and every stage must be finished (else a
+// message from prog naming it). 1: run it, 0: not, -1: a stage is not finished.
+int ex_gate(const ex_ctl *x, int wave, const char *name, const char *done, const char *started, const char *prog);
+// Whether the invocation goes on to the results: a plain run or a merge (not a plan, not one stage).
+int ex_merging(const ex_ctl *x);
+// A part of a staged experiment (sub, e.g. "hopper", one comparison of a table) under the
+// experiment's own ctl: into sub_ctl, with its prefix in prefix[n]. 0 when the invocation has
+// nothing to do in that part (another part's stage).
+int ex_sub(const ex_ctl *x, const char *sub, ex_ctl *sub_ctl, char *prefix, size_t n);
+
 // The options every staged experiment takes (pwm compare, pwm experiment table|stiffness).
 typedef struct {
     const char *executor;     // local | slurm (NULL: local)

@@ -89,22 +89,6 @@ static void quick_budget(compare_config *cc, const char *task) {
     cc->evals = 4;
 }
 
-// A comparison's part in a staged experiment (sub: its name there, "hopper"): cc's plan, prefix
-// and stage from the experiment's. 0 when this invocation has nothing to do in it (another
-// comparison's stage).
-static int stage_into(compare_config *cc, const char *sub, const char *stage, ex_plan *plan, int *found,
-                      char *prefix, size_t n) {
-    snprintf(prefix, n, "%s/", sub);
-    cc->plan = plan, cc->stage_prefix = prefix, cc->stage_found = found, cc->stage = stage;
-    if (!stage || !strcmp(stage, "merge")) return 1;
-    if (strncmp(stage, prefix, strlen(prefix))) return 0;
-    cc->stage = stage + strlen(prefix);
-    return 1;
-}
-
-// whether a staged experiment's invocation stops after its stages (a plan, or one stage)
-static int stages_only(const char *stage, const ex_plan *plan) { return plan || (stage && strcmp(stage, "merge")); }
-
 // IQM and its CI of one method's values on one task
 static void iqm_row(const double *v, int n, uint64_t seed, double *m, double *lo, double *hi) {
     *m = iqm(v, n);
@@ -144,12 +128,12 @@ int table_run(const table_config *c, const char *exe, const char *command) {
         if (c->collect) cc.collect = c->collect;
         if (c->wm_steps) cc.wm_steps = c->wm_steps;
         if (c->evals) cc.evals = c->evals;
-        char prefix[64];
-        if (!stage_into(&cc, names[t], c->stage, c->plan, c->stage_found, prefix, sizeof prefix)) continue;
+        char prefix[128];
+        if (!ex_sub(&c->ex, names[t], &cc.ex, prefix, sizeof prefix)) continue;
         printf("== table: %s (%d of %d)\n", names[t], t + 1, nt);
         fflush(stdout);
         int rc = compare_run(&cc, exe);
-        if (stages_only(c->stage, c->plan) && rc == 0) continue;
+        if (!ex_merging(&c->ex) && rc == 0) continue;
         if (rc || read_summary(sub, c->seeds, on, v[t])) {
             fprintf(stderr, "pwm experiment table: the comparison on %s %s; run the same command again to continue\n",
                     names[t], rc == PWM_EXIT_PREEMPTED ? "was preempted" : "failed");
@@ -157,7 +141,7 @@ int table_run(const table_config *c, const char *exe, const char *command) {
         }
         scale[t] = by_ppo ? read_peak(sub, "ppo") : iqm(v[t][0], c->seeds);
     }
-    if (stages_only(c->stage, c->plan)) return 0;
+    if (!ex_merging(&c->ex)) return 0;
     // per task: IQM [95% CI] over seeds; aggregate: every score divided by the task's normaliser
     char path[1200];
     snprintf(path, sizeof path, "%s/table.csv", dir);
@@ -258,19 +242,19 @@ int stiffness_run(const stiffness_config *c, const char *exe, const char *comman
                              .threads = c->threads, .contact_stiffness = k ? c->stiffness : -1,
                              .contact_damping = k ? c->damping : -1};
         if (!paper) cc.budget = 102400, cc.collect = 20480, cc.wm_steps = 1000, cc.evals = 5;
-        char prefix[64];
-        if (!stage_into(&cc, cond[k], c->stage, c->plan, c->stage_found, prefix, sizeof prefix)) continue;
+        char prefix[128];
+        if (!ex_sub(&c->ex, cond[k], &cc.ex, prefix, sizeof prefix)) continue;
         printf("== stiffness: %s contacts\n", cond[k]);
         fflush(stdout);
         int rc = compare_run(&cc, exe);
-        if (stages_only(c->stage, c->plan) && rc == 0) continue;
+        if (!ex_merging(&c->ex) && rc == 0) continue;
         if (rc || read_summary(sub, c->seeds, on, v[k])) {
             fprintf(stderr, "pwm experiment stiffness: the %s comparison %s; run the same command again to "
                     "continue\n", cond[k], rc == PWM_EXIT_PREEMPTED ? "was preempted" : "failed");
             return rc == PWM_EXIT_PREEMPTED ? rc : 1;
         }
     }
-    if (stages_only(c->stage, c->plan)) return 0;
+    if (!ex_merging(&c->ex)) return 0;
     char path[1200];
     snprintf(path, sizeof path, "%s/stiffness.csv", dir);
     FILE *f = fopen(path, "w");

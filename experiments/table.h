@@ -27,10 +27,7 @@ typedef struct {
     const char *normalise;  // the pooled row's per-task divisor: ppo (PPO's peak IQM, the paper's; NULL) | shac (SHAC's IQM)
     long budget, collect, wm_steps;  // every task's comparison budgets (0: the preset's per task)
     int evals;                       // evaluations along each run (0: the preset's)
-    // the stages of every task's comparison, named "TASK/<compare stage>" (compare.h)
-    const char *stage;  // run this stage only; "merge": none, merge (NULL: all, here)
-    ex_plan *plan;      // non-NULL: record the stages, run nothing
-    int *stage_found;   // with stage: set to 1 when the table holds it
+    ex_ctl ex;  // the stages: every task's comparison's, named "TASK/<compare stage>" (compare.h)
 } table_config;
 
 // Run (or continue) a comparison per task and write table.csv, table.md and summary.md.
@@ -41,9 +38,7 @@ typedef struct {
     int seeds, threads;
     const char *out;  // NULL: results/stiffness/<timestamp>
     double stiffness, damping;  // the stiff contacts (direct solref); defaults: the paper's 5x (docs/tasks.md)
-    const char *stage;  // as table_config's; stage names "default/..." and "stiff/..."
-    ex_plan *plan;
-    int *stage_found;
+    ex_ctl ex;  // the stages: "default/<compare stage>" and "stiff/<compare stage>"
 } stiffness_config;
 
 // Hopper with the task's contacts and with stiffer ones, SHAC vs PWM: stiffness.csv, summary.md.

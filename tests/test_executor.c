@@ -37,12 +37,12 @@ static const char *const tiny[] = {"--env", "hopper", "--methods", "shac,pwm", "
 TEST(compare_plan_is_waves_of_stages) {
     compare_config c = {.env = "hopper", .preset = "quick", .methods = "shac,pwm", .seeds = 2, .threads = 1,
                         .budget = 2048, .collect = 1024, .wm_steps = 3, .wm_size = "small", .evals = 1,
-                        .contact_stiffness = -1, .stage_prefix = "hopper/"};
+                        .contact_stiffness = -1, .ex.prefix = "hopper/"};
     char out[512];
     snprintf(out, sizeof out, "%s/plan", test_tmpdir());
     c.out = out;
     ex_plan *p = nn_malloc(sizeof *p);
-    c.plan = p;
+    c.ex.plan = p;
     CHECK(compare_run(&c, "build/pwm") == 0, "planning failed");
     const char *want[] = {"0 hopper/shac-seed0", "0 hopper/pwm-seed0-collect", "1 hopper/pwm-seed0-wm",
                           "2 hopper/pwm-seed0-train", "0 hopper/shac-seed1", "0 hopper/pwm-seed1-collect",
