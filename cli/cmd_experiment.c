@@ -98,6 +98,7 @@ static int exe_path(char *exe, size_t n) {
 typedef struct {
     void *c;
     const char *exe, *command;
+    int (*sweep)(const wm_sweep_config *, const char *, const char *);  // smoothness_run or accuracy_run
 } staged_ctx;
 
 static int table_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
@@ -114,10 +115,18 @@ static int stiffness_stages(void *ctx, ex_plan *plan, const char *stage, int *fo
     return stiffness_run(c, x->exe, x->command);
 }
 
+static int sweep_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
+    staged_ctx *x = ctx;
+    wm_sweep_config *c = x->c;
+    c->ex = (ex_ctl){.stage = stage, .plan = plan, .found = found};
+    return x->sweep(c, x->exe, x->command);
+}
+
 // an experiment's directory (--out, else results/NAME/TIMESTAMP), absolute when an executor runs
 // its stages elsewhere; then ex_main
 static int run_staged(const ex_options *xo, const char **out, const char *name, int argc, char **argv,
-                      int (*run)(void *, ex_plan *, const char *, int *), void *c, const char *command) {
+                      int (*run)(void *, ex_plan *, const char *, int *), void *c, const char *command,
+                      int (*sweep)(const wm_sweep_config *, const char *, const char *)) {
     char exe[1024], dir[1024], err[1024];
     if (exe_path(exe, sizeof exe)) return 1;
     if (ex_wanted(xo) && !xo->status && !xo->merge) {
@@ -125,7 +134,7 @@ static int run_staged(const ex_options *xo, const char **out, const char *name, 
             return fprintf(stderr, "pwm experiment %s: %s\n", name, err), 1;
         *out = dir;
     }
-    staged_ctx x = {c, exe, command};
+    staged_ctx x = {c, exe, command, sweep};
     const char *words[] = {"experiment", name, NULL};
     return ex_main(xo, exe, words, argc, argv, *out ? *out : ".", run, &x);
 }
@@ -160,7 +169,7 @@ static int exp_table(int argc, char **argv, const char *command) {
                       opts};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment table");
     if (rc >= 0) return rc;
-    return run_staged(&xo, &c.out, "table", argc, argv, table_stages, &c, command);
+    return run_staged(&xo, &c.out, "table", argc, argv, table_stages, &c, command, NULL);
 }
 
 static int exp_stiffness(int argc, char **argv, const char *command) {
@@ -186,13 +195,14 @@ static int exp_stiffness(int argc, char **argv, const char *command) {
                       opts};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment stiffness");
     if (rc >= 0) return rc;
-    return run_staged(&xo, &c.out, "stiffness", argc, argv, stiffness_stages, &c, command);
+    return run_staged(&xo, &c.out, "stiffness", argc, argv, stiffness_stages, &c, command, NULL);
 }
 
 // the world-model sweeps share their options; run is smoothness_run or accuracy_run
 static int exp_wm_sweep(int argc, char **argv, const char *command, const char *name, const char *summary,
                         int (*run)(const wm_sweep_config *, const char *, const char *)) {
     wm_sweep_config c = {.preset = "quick", .seeds = 2};
+    ex_options xo = {.executor = "local", .jobs = 1};
     char prog[64], usage[128];
     snprintf(prog, sizeof prog, "pwm experiment %s", name);
     snprintf(usage, sizeof usage, "%s [--preset quick|paper] [--seeds K] [--out DIR]", prog);
@@ -204,14 +214,13 @@ static int exp_wm_sweep(int argc, char **argv, const char *command, const char *
         {"out", ARG_STRING, &c.out, "output directory (default results/NAME/TIMESTAMP); a re-run continues it", NULL,
          "DIR"},
         {"threads", ARG_INT, &c.threads, "threads per stage (0: all cores)", NULL, "T"},
+        EXEC_OPTS(xo),
         {0},
     };
     args_spec spec = {usage, summary, opts};
     int rc = args_parse_command(&spec, argc, argv, prog);
     if (rc >= 0) return rc;
-    char exe[1024];
-    if (exe_path(exe, sizeof exe)) return 1;
-    return run(&c, exe, command);
+    return run_staged(&xo, &c.out, name, argc, argv, sweep_stages, &c, command, run);
 }
 
 static int exp_smoothness(int argc, char **argv, const char *command) {

@@ -10,6 +10,7 @@
 
 #include "../experiments/compare.h"
 #include "../experiments/executor.h"
+#include "../experiments/wm_sweep.h"
 #include "../nn/common.h"
 #include "../nn/exitcode.h"
 #include "test.h"
@@ -58,6 +59,34 @@ TEST(compare_plan_is_waves_of_stages) {
     char path[700];
     snprintf(path, sizeof path, "%s/shac-seed0", out);
     CHECK(!nn_file_exists(path), "planning started a stage");
+    nn_free(p);
+}
+
+TEST(sweep_plans_are_waves_of_stages) {
+    // smoothness: data, one model per activation, one PWM run per model; accuracy: one model
+    char out[512];
+    ex_plan *p = nn_malloc(sizeof *p);
+    for (int k = 0; k < 2; k++) {
+        snprintf(out, sizeof out, "%s/sweep%d", test_tmpdir(), k);
+        wm_sweep_config c = {.preset = "quick", .seeds = 1, .threads = 1, .out = out, .ex.plan = p};
+        p->n = 0;
+        CHECK((k ? accuracy_run : smoothness_run)(&c, "build/pwm", "test") == 0, "planning failed");
+        const char *smooth[] = {"0 seed0-collect", "1 seed0-wm-simnorm", "1 seed0-wm-mish", "1 seed0-wm-relu",
+                                "2 seed0-pwm-simnorm", "2 seed0-pwm-mish", "2 seed0-pwm-relu"};
+        const char *acc[] = {"0 seed0-collect", "1 seed0-wm", "2 seed0-pwm-250-steps", "2 seed0-pwm-750-steps",
+                             "2 seed0-pwm-2000-steps"};
+        const char **want = k ? acc : smooth;
+        int n = k ? 5 : 7;
+        CHECK(p->n == n, "%s: %d stages", k ? "accuracy" : "smoothness", p->n);
+        for (int i = 0; i < n; i++) {
+            char got[128];
+            snprintf(got, sizeof got, "%d %s", p->s[i].wave, p->s[i].name);
+            CHECK(!strcmp(got, want[i]), "stage %d: %s, not %s", i, got, want[i]);
+        }
+        // a merge before any stage finished refuses
+        wm_sweep_config m = {.preset = "quick", .seeds = 1, .threads = 1, .out = out, .ex.stage = "merge"};
+        CHECK((k ? accuracy_run : smoothness_run)(&m, "build/pwm", "test") == 1, "a merge of unfinished stages passed");
+    }
     nn_free(p);
 }
 
@@ -126,6 +155,7 @@ TEST(local_jobs_equal_the_plain_run) {
 const test_case executor_tests[] = {
     {"stage_command_drops_the_executor_options", stage_command_drops_the_executor_options},
     {"compare_plan_is_waves_of_stages", compare_plan_is_waves_of_stages},
+    {"sweep_plans_are_waves_of_stages", sweep_plans_are_waves_of_stages},
     {"local_jobs_equal_the_plain_run", local_jobs_equal_the_plain_run},
     {0},
 };
