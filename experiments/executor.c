@@ -323,8 +323,13 @@ static int run_slurm(const ex_plan *p, char *const *command, const char *dir, co
     }
     char path[1200], dep[64] = "", id[64];
     snprintf(path, sizeof path, "%s/exec/jobs.txt", dir);
-    FILE *jobs = fopen(path, "w");
+    // appended: every submission's jobs stay on record
+    FILE *jobs = fopen(path, "a");
     if (!jobs) return fprintf(stderr, "pwm: cannot write %s\n", path), PWM_EXIT_FAIL;
+    time_t now = time(NULL);
+    char stamp[64];
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+    fprintf(jobs, "# submitted %s\n", stamp);
     int submitted = 0;
     for (int w = 0; w < EX_MAX_WAVES; w++) {
         int n = 0;

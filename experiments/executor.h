@@ -7,7 +7,7 @@
 // An experiment's directory gets exec/: plan.txt (wave, stage, done marker, started marker per
 // line), command.txt (the stage command, one argument per line; a stage appends --stage NAME),
 // NAME.log (a local stage's output), NAME.rc (each stage command's exit code), wave-W.sbatch,
-// wave-W-TASK.out (Slurm's output) and jobs.txt (the Slurm job id of each wave).
+// wave-W-TASK.out (Slurm's output) and jobs.txt (the Slurm job id of each wave, every submission).
 // docs/experiments.md "On a cluster" tells the whole story.
 #ifndef PWM_EXPERIMENTS_EXECUTOR_H
 #define PWM_EXPERIMENTS_EXECUTOR_H

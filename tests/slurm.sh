@@ -157,6 +157,12 @@ done
 "$PWM" experiment table --status "$tmp/slurm" || fail "not every stage finished: $(cat "$tmp/slurm/exec/"*.out | tail -n 30)"
 "$PWM" experiment table --merge "$tmp/slurm" > "$tmp/merge.txt" 2>&1 || fail "--merge failed: $(tail "$tmp/merge.txt")"
 t2=$(date +%s)
+# submitting again finds every stage finished and submits nothing
+# shellcheck disable=SC2086
+"$PWM" experiment table $opts --executor slurm --out "$tmp/slurm" > "$tmp/submit2.txt" 2>&1 ||
+    fail "the second submission failed: $(cat "$tmp/submit2.txt")"
+grep -q "every stage is finished" "$tmp/submit2.txt" || fail "the second submission: $(cat "$tmp/submit2.txt")"
+[ -z "$(squeue -h -o %i)" ] || fail "the second submission queued jobs: $(squeue)"
 
 # the stage was preempted, requeued and resumed
 grep -q "preempted (checkpoint written): requeueing" "$out" || fail "no requeue in $out: $(cat "$out")"
