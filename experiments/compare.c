@@ -139,6 +139,8 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
     snprintf(name, sizeof name, "pwm-seed%d-collect", s);
     if (!pdata && (g = gate(c, 0, name, marker, data)) < 0) return -1;
     if (!pdata && g && (*wall_collect = res_stage_done(marker)) < 0) {
+        // an interrupted collection starts over: pwm collect appends to an existing dataset
+        if (res_clear_dir(data)) return fprintf(stderr, "pwm compare: cannot clear %s; remove it by hand\n", data), -1;
         char *args[] = {(char *)exe, "collect", "--env", (char *)c->env, "--policy", "random", "--steps", a[1],
                         "--out", data, "--seed", a[0], "--threads", a[2], NULL, NULL, NULL, NULL, NULL};
         res_add_args(args, phys);

@@ -1,6 +1,5 @@
 #include "pretrain.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,21 +9,6 @@
 #include "../worldmodel/dataset.h"
 #include "results.h"
 #include "version.h"
-
-// remove the files of a flat directory and the directory itself (a stage's partial output)
-static int clear_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? 0 : -1;
-    char path[1400];
-    int rc = 0;
-    for (struct dirent *de; (de = readdir(d));) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        rc |= unlink(path);
-    }
-    closedir(d);
-    return rc | rmdir(dir);
-}
 
 // transitions and episodes of a dataset directory; -1 with a message when it cannot be read
 static int count_data(const char *dir, long *steps, int *episodes, char *err, size_t errlen) {
@@ -45,7 +29,7 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
     if (res_stage_done(marker) >= 0) return 0;
     if (nn_mkdirs(dir)) return fprintf(stderr, "pwm: cannot create %s: %s\n", dir, strerror(errno)), -1;
     // an interrupted build starts again: the SHAC run's recording does not resume
-    if (clear_dir(partial) || clear_dir(shac) || clear_dir(data))
+    if (res_clear_dir(partial) || res_clear_dir(shac) || res_clear_dir(data))
         return fprintf(stderr, "pwm: cannot clear the unfinished stage %s or %s; remove them by hand\n", partial, shac), -1;
     char seed[32], steps[32], threads[32], epochs[32];
     snprintf(seed, sizeof seed, "%ld", c->seed), snprintf(steps, sizeof steps, "%ld", c->random_steps);

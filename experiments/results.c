@@ -1,5 +1,6 @@
 #include "results.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -127,4 +128,18 @@ double res_final_return(const char *run) {
     if (f && (!fgets(line, sizeof line, f) || fscanf(f, "%d,%lf", &n, &v) != 2)) v = NAN;
     if (f) fclose(f);
     return v;
+}
+
+int res_clear_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : -1;
+    char path[1400];
+    int rc = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        rc |= unlink(path);
+    }
+    closedir(d);
+    return rc | rmdir(dir);
 }

@@ -42,6 +42,10 @@ void res_add_args(char **args, char *const *more);
 double res_stage_done(const char *marker);
 void res_mark_done(const char *marker, double wall);
 
+// Remove a flat directory's files and the directory (an interrupted stage's partial output, which
+// would otherwise be appended to). 0 (also when it does not exist), or -1.
+int res_clear_dir(const char *dir);
+
 // The final deterministic return a finished run recorded in run/eval.csv (pwm shac, pwm train);
 // NAN when the file is missing or malformed.
 double res_final_return(const char *run);

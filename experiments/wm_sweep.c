@@ -56,6 +56,11 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
         snprintf(name, sizeof name, "seed%d-collect", s);
         if ((g = ex_gate(&c->ex, 0, name, marker, data, prog)) < 0) goto fail;
         if (g && res_stage_done(marker) < 0) {
+            // an interrupted collection starts over: pwm collect appends to an existing dataset
+            if (res_clear_dir(data)) {
+                fprintf(stderr, "%s: cannot clear %s; remove it by hand\n", prog, data);
+                goto fail;
+            }
             char *args[] = {(char *)exe, "collect", "--env", "hopper", "--policy", "random", "--steps", coll, "--out", data,
                             "--seed", seed, "--threads", thr, NULL};
             double t = nn_now();
