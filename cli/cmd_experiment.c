@@ -12,6 +12,7 @@
 #include "../experiments/table.h"
 #include "../experiments/wm_sweep.h"
 #include "../nn/common.h"
+#include "../nn/exitcode.h"
 #include "args.h"
 #include "exec_opts.h"
 #include "commands.h"
@@ -296,7 +297,7 @@ static int exp_pretrain_data(int argc, char **argv, const char *command) {
     if (n <= 0) return fprintf(stderr, "pwm experiment pretrain-data: cannot find this program's path\n"), 1;
     exe[n] = 0;
     (void)command;
-    if (pretrain_data(&c, out, exe)) return 1;
+    if ((rc = pretrain_data(&c, out, exe))) return rc == PWM_EXIT_PREEMPTED ? rc : 1;
     printf("dataset: %s/data (recipe in %s/data/dataset.txt)\n", out, out);
     return 0;
 }
