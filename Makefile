@@ -1,10 +1,11 @@
 # make            build build/pwm (installs missing Debian packages first, see `make deps`)
-# make test       build and run the test suite (build/tests) after `make check-layers`
+# make test       build and run the test suite (build/tests) after `make check-layers`, then test-slurm
 # make check-layers  the include check alone: folders include only their own and lower layers' headers
-# make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+# make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer (without test-slurm)
+# make test-slurm  the Slurm executor on a single-node Slurm the test starts (make test runs it too)
 # make test-cuda  the GPU checks of the CUDA backend against the CPU (skip without a GPU)
 # make CUDA=0     a CPU-only build even where nvcc is found
-# make deps       install libmujoco-dev, libopenblas-dev, gnuplot-nox when missing
+# make deps       install libmujoco-dev, libopenblas-dev, gnuplot-nox, munge and Slurm when missing
 # make demo       the quick Hopper comparison, SHAC vs PWM vs PPO, one seed (runs/demo)
 # make clean
 
@@ -82,7 +83,7 @@ NVCC_VERSION := $(if $(filter 1,$(CUDA)),$(shell $(NVCC) --version | sed -n 's/.
 $(shell mkdir -p $(BUILD) && (echo '#define PWM_GIT_COMMIT "$(GIT_COMMIT)"'; echo '#define PWM_NVCC_VERSION "$(NVCC_VERSION)"') > $(BUILD)/version.h.new && \
         (cmp -s $(BUILD)/version.h.new $(BUILD)/version.h || cp $(BUILD)/version.h.new $(BUILD)/version.h))
 
-.PHONY: all test test-cuda check-layers deps clean demo
+.PHONY: all test test-slurm test-cuda check-layers deps clean demo
 all: $(BUILD)/pwm
 
 $(BUILD)/pwm: $(LIB_OBJ) $(CU_OBJ) $(BUILD)/obj/cli/main.o
@@ -105,6 +106,15 @@ $(BUILD)/obj/%.o: %.cu $(BUILD)/flags.txt
 
 test: $(BUILD)/tests $(BUILD)/pwm check-layers
 	./$(BUILD)/tests
+ifeq ($(SANITIZE),0)
+	@$(MAKE) --no-print-directory test-slurm
+endif
+
+# the Slurm executor against a real single-node Slurm that tests/slurm.sh starts and stops (about
+# 1-2 minutes); it says SKIPPED, and passes, where munge/slurm are missing or the daemons do not
+# start, unless PWM_REQUIRE_SLURM=1 (.ci/run)
+test-slurm: $(BUILD)/pwm
+	sh tests/slurm.sh $(BUILD)/pwm
 
 # folders include only their own headers and those of lower layers (docs/architecture.md)
 check-layers:

@@ -12,7 +12,9 @@
 #include "../experiments/table.h"
 #include "../experiments/wm_sweep.h"
 #include "../nn/common.h"
+#include "../nn/exitcode.h"
 #include "../opts/args.h"
+#include "exec_opts.h"
 #include "commands.h"
 
 static int exp_ball_wall(int argc, char **argv, const char *command) {
@@ -93,8 +95,54 @@ static int exe_path(char *exe, size_t n) {
     return 0;
 }
 
+// the staged experiments: table and stiffness, run through ex_main
+typedef struct {
+    void *c;
+    const char *exe, *command;
+    int (*sweep)(const wm_sweep_config *, const char *, const char *);  // smoothness_run or accuracy_run
+} staged_ctx;
+
+static int table_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
+    staged_ctx *x = ctx;
+    table_config *c = x->c;
+    c->ex = (ex_ctl){.stage = stage, .plan = plan, .found = found};
+    return table_run(c, x->exe, x->command);
+}
+
+static int stiffness_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
+    staged_ctx *x = ctx;
+    stiffness_config *c = x->c;
+    c->ex = (ex_ctl){.stage = stage, .plan = plan, .found = found};
+    return stiffness_run(c, x->exe, x->command);
+}
+
+static int sweep_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
+    staged_ctx *x = ctx;
+    wm_sweep_config *c = x->c;
+    c->ex = (ex_ctl){.stage = stage, .plan = plan, .found = found};
+    return x->sweep(c, x->exe, x->command);
+}
+
+// an experiment's directory (--out, else results/NAME/TIMESTAMP), absolute when an executor runs
+// its stages elsewhere; then ex_main
+static int run_staged(const ex_options *xo, const char **out, const char *name, int argc, char **argv,
+                      int (*run)(void *, ex_plan *, const char *, int *), void *c, const char *command,
+                      int (*sweep)(const wm_sweep_config *, const char *, const char *)) {
+    char exe[1024], dir[1024], err[1024];
+    if (exe_path(exe, sizeof exe)) return 1;
+    if (ex_wanted(xo) && !xo->status && !xo->merge) {
+        if (res_dir(dir, sizeof dir, name, *out, err, sizeof err) || ex_abs_dir(dir, sizeof dir, dir))
+            return fprintf(stderr, "pwm experiment %s: %s\n", name, err), 1;
+        *out = dir;
+    }
+    staged_ctx x = {c, exe, command, sweep};
+    const char *words[] = {"experiment", name, NULL};
+    return ex_main(xo, exe, words, argc, argv, *out ? *out : ".", run, &x);
+}
+
 static int exp_table(int argc, char **argv, const char *command) {
     table_config c = {.preset = "quick", .seeds = 2, .normalise = "ppo"};
+    ex_options xo = {.executor = "local", .jobs = 1};
     const args_opt opts[] = {
         {"preset", ARG_CHOICE, &c.preset,
          "quick: smoke-scale budgets, 2 seeds, about 30-40 minutes on 2 cores; paper: pwm compare's paper budget",
@@ -106,6 +154,11 @@ static int exp_table(int argc, char **argv, const char *command) {
         {"threads", ARG_INT, &c.threads, "threads per run (0: all cores)", NULL, "T"},
         {"normalise", ARG_CHOICE, &c.normalise, "pooled row divided per task by PPO's peak IQM (the paper's) or SHAC's IQM",
          "ppo|shac", NULL},
+        {"budget", ARG_LONG, &c.budget, "environment steps per run on every task (0: the preset's per task)", NULL, "N"},
+        {"collect", ARG_LONG, &c.collect, "PWM's random-policy steps on every task (0: the preset's)", NULL, "N"},
+        {"wm-steps", ARG_LONG, &c.wm_steps, "world-model pretraining steps on every task (0: the preset's)", NULL, "N"},
+        {"evals", ARG_INT, &c.evals, "evaluations along each run (0: the preset's)", NULL, "N"},
+        EXEC_OPTS(xo),
         {0},
     };
     args_spec spec = {"pwm experiment table [--preset quick|paper] [--tasks T,T] [--seeds K] [--normalise ppo|shac] [--out DIR]",
@@ -117,13 +170,12 @@ static int exp_table(int argc, char **argv, const char *command) {
                       {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment table");
     if (rc >= 0) return rc;
-    char exe[1024];
-    if (exe_path(exe, sizeof exe)) return 1;
-    return table_run(&c, exe, command);
+    return run_staged(&xo, &c.out, "table", argc, argv, table_stages, &c, command, NULL);
 }
 
 static int exp_stiffness(int argc, char **argv, const char *command) {
     stiffness_config c = {.preset = "quick", .seeds = 2, .stiffness = 12642, .damping = 126.4};
+    ex_options xo = {.executor = "local", .jobs = 1};
     const args_opt opts[] = {
         {"preset", ARG_CHOICE, &c.preset, "quick: 0.1M steps per run, 2 seeds (2 cores); paper: pwm compare's paper budget",
          "quick|paper", NULL},
@@ -133,6 +185,7 @@ static int exp_stiffness(int argc, char **argv, const char *command) {
         {"out", ARG_STRING, &c.out, "output directory (default results/stiffness/TIMESTAMP); a re-run continues it",
          NULL, "DIR"},
         {"threads", ARG_INT, &c.threads, "threads per run (0: all cores)", NULL, "T"},
+        EXEC_OPTS(xo),
         {0},
     };
     args_spec spec = {"pwm experiment stiffness [--preset quick|paper] [--seeds K] [--out DIR]",
@@ -143,15 +196,14 @@ static int exp_stiffness(int argc, char **argv, const char *command) {
                       {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment stiffness");
     if (rc >= 0) return rc;
-    char exe[1024];
-    if (exe_path(exe, sizeof exe)) return 1;
-    return stiffness_run(&c, exe, command);
+    return run_staged(&xo, &c.out, "stiffness", argc, argv, stiffness_stages, &c, command, NULL);
 }
 
 // the world-model sweeps share their options; run is smoothness_run or accuracy_run
 static int exp_wm_sweep(int argc, char **argv, const char *command, const char *name, const char *summary,
                         int (*run)(const wm_sweep_config *, const char *, const char *)) {
     wm_sweep_config c = {.preset = "quick", .seeds = 2};
+    ex_options xo = {.executor = "local", .jobs = 1};
     char prog[64], usage[128];
     snprintf(prog, sizeof prog, "pwm experiment %s", name);
     snprintf(usage, sizeof usage, "%s [--preset quick|paper] [--seeds K] [--out DIR]", prog);
@@ -163,14 +215,13 @@ static int exp_wm_sweep(int argc, char **argv, const char *command, const char *
         {"out", ARG_STRING, &c.out, "output directory (default results/NAME/TIMESTAMP); a re-run continues it", NULL,
          "DIR"},
         {"threads", ARG_INT, &c.threads, "threads per stage (0: all cores)", NULL, "T"},
+        EXEC_OPTS(xo),
         {0},
     };
     args_spec spec = {usage, summary, {opts}};
     int rc = args_parse_command(&spec, argc, argv, prog);
     if (rc >= 0) return rc;
-    char exe[1024];
-    if (exe_path(exe, sizeof exe)) return 1;
-    return run(&c, exe, command);
+    return run_staged(&xo, &c.out, name, argc, argv, sweep_stages, &c, command, run);
 }
 
 static int exp_smoothness(int argc, char **argv, const char *command) {
@@ -246,7 +297,7 @@ static int exp_pretrain_data(int argc, char **argv, const char *command) {
     if (n <= 0) return fprintf(stderr, "pwm experiment pretrain-data: cannot find this program's path\n"), 1;
     exe[n] = 0;
     (void)command;
-    if (pretrain_data(&c, out, exe)) return 1;
+    if ((rc = pretrain_data(&c, out, exe))) return rc == PWM_EXIT_PREEMPTED ? rc : 1;
     printf("dataset: %s/data (recipe in %s/data/dataset.txt)\n", out, out);
     return 0;
 }

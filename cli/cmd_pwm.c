@@ -11,6 +11,7 @@
 #include "../opts/rundir.h"
 #include "../physics/physics_opts.h"
 #include "../policy/pwm.h"
+#include "exec_opts.h"
 #include "commands.h"
 #include "version.h"
 
@@ -113,8 +114,20 @@ int cmd_train(int argc, char **argv) {
     return pwm_train(&c, out, ro.resume, threads);
 }
 
+typedef struct {
+    compare_config c;
+    const char *exe;
+} compare_ctx;
+
+static int compare_stages(void *ctx, ex_plan *plan, const char *stage, int *found) {
+    compare_ctx *x = ctx;
+    x->c.ex = (ex_ctl){.stage = stage, .plan = plan, .found = found};
+    return compare_run(&x->c, x->exe);
+}
+
 int cmd_compare(int argc, char **argv) {
     compare_config c = {.preset = "quick", .protocol = "matched", .seeds = 3, .contact_stiffness = -1, .contact_damping = -1};
+    ex_options xo = {.executor = "local", .jobs = 1};
     const args_opt opts[] = {
         {"env", ARG_STRING, &c.env, "task (see pwm envs)", NULL, "NAME"},
         {"preset", ARG_CHOICE, &c.preset, "quick (about 0.3M steps per run, 2 cores) or paper (10.24M, big machines)",
@@ -150,6 +163,7 @@ int cmd_compare(int argc, char **argv) {
         {"contact-stiffness", ARG_DOUBLE, &c.contact_stiffness,
          "contact stiffness for every stage, MuJoCo's direct solref (-k, -d) (-1: the task's; docs/tasks.md)", NULL, "K"},
         {"contact-damping", ARG_DOUBLE, &c.contact_damping, "contact damping with --contact-stiffness", NULL, "D"},
+        EXEC_OPTS(xo),
         {0},
     };
     args_spec spec = {"pwm compare --env NAME [--preset quick|paper] [--seeds K] [--methods shac,pwm,ppo] [--protocol matched|pretrained] [--out DIR]",
@@ -159,18 +173,25 @@ int cmd_compare(int argc, char **argv) {
                       "SHAC run's whole learning history plus random episodes (seed --data-seed) and not counted;\n"
                       "then every learner gets the same online budget. Writes DIR/compare.csv, summary.csv,\n"
                       "peaks.csv (peak IQM over seeds), summary.md, return_vs_steps.png and return_vs_time.png, and\n"
-                      "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.",
+                      "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.\n"
+                      "--executor local --jobs K or --executor slurm run the stages as a DAG of waves (docs/experiments.md).",
                       {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm compare");
     if (rc >= 0) return rc;
-    if (!c.env) return fprintf(stderr, "pwm compare: --env NAME is required\n"), 2;
-    char out[512], exe[1024];
+    if (!c.env && !xo.status && !xo.merge) return fprintf(stderr, "pwm compare: --env NAME is required\n"), 2;
+    char out[1024], exe[1024];
     if (!c.out) {
         snprintf(out, sizeof out, "results/compare/%s-%s", c.env, c.preset);
+        c.out = out;
+    }
+    if (ex_wanted(&xo) && !xo.status && !xo.merge) {
+        if (ex_abs_dir(out, sizeof out, c.out)) return 1;
         c.out = out;
     }
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return fprintf(stderr, "pwm compare: cannot find this program's path\n"), 1;
     exe[n] = 0;
-    return compare_run(&c, exe);
+    compare_ctx x = {c, exe};
+    const char *words[] = {"compare", NULL};
+    return ex_main(&xo, exe, words, argc, argv, c.out, compare_stages, &x);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../nn/exitcode.h"
 #include "../opts/rundir.h"
 #include "../policy/ppo.h"
 #include "../policy/pwm.h"
@@ -78,6 +79,10 @@ int compare_methods(const char *list, int *on, char *err, size_t errlen) {
 const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo"};
 static const char *const titles[CMP_METHODS] = {"SHAC", "PWM", "PPO"};
 
+static int gate(const compare_config *c, int wave, const char *name, const char *done, const char *started) {
+    return ex_gate(&c->ex, wave, name, done, started, "pwm compare");
+}
+
 // a learner that trains from scratch in OUT/<method>-seedS (pwm shac, pwm ppo): skipped when
 // finished, resumed when started (rundir_state_of). 0, or -1 (its log is logp)
 static int run_learner(const compare_config *c, const char *exe, const char *method, int seed, long epochs,
@@ -85,8 +90,13 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
     char run[1200], a[4][32];
     snprintf(run, sizeof run, "%s/%s-seed%d", c->out, method, seed);
     snprintf(logp, logn, "%s/%s-seed%d.log", c->out, method, seed);
+    rundir_files rf;
+    rundir_files_of(&rf, run);
+    char name[64];
+    snprintf(name, sizeof name, "%s-seed%d", method, seed);
+    int g = gate(c, 0, name, rf.eval, rf.log);
     rundir_state st = rundir_state_of(run);
-    if (st == RUNDIR_FINISHED) return 0;
+    if (g <= 0 || st == RUNDIR_FINISHED) return g < 0 ? -1 : 0;
     snprintf(a[0], 32, "%d", seed), snprintf(a[1], 32, "%ld", epochs), snprintf(a[2], 32, "%d", c->threads);
     snprintf(a[3], 32, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
     char *args[] = {(char *)exe, (char *)method, "--env", (char *)c->env, "--preset", (char *)c->preset, "--epochs",
@@ -99,11 +109,13 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
 
 // PWM's stages for one seed: random-policy data, world-model pretraining (matched protocol: pdata and
 // pwm_file NULL; the pretrained protocol gives both), online training; the walls of the first two
-// through the pointers. extra: more pwm train options. 0, or -1 (its log is logp)
+// through the pointers. extra: more pwm train options; train_wave: the wave of the training stage.
+// 0, or -1 / a stage's exit code (its log is logp)
 static int run_pwm(const compare_config *c, const char *exe, int s, long epochs, char **phys, char **extra,
-                   const char *pdata, const char *pwm_file, double *wall_collect, double *wall_wm, char *logp,
-                   size_t logn) {
-    char dir[1100], data[1200], wm[1200], run[1200], marker[1300], a[8][64];
+                   const char *pdata, const char *pwm_file, int train_wave, double *wall_collect, double *wall_wm,
+                   char *logp, size_t logn) {
+    char dir[1100], data[1200], wm[1200], run[1200], marker[1300], a[8][64], name[64];
+    int g, rc;
     snprintf(dir, sizeof dir, "%s/pwm-seed%d", c->out, s);
     snprintf(data, sizeof data, "%s", pdata ? pdata : "");
     snprintf(wm, sizeof wm, "%s", pwm_file ? pwm_file : "");
@@ -116,22 +128,34 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
     snprintf(a[3], 64, "%ld", c->wm_steps), snprintf(a[4], 64, "%ld", epochs);
     snprintf(a[5], 64, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
     snprintf(marker, sizeof marker, "%s/collect.done", dir);
-    if (!pdata && (*wall_collect = res_stage_done(marker)) < 0) {
+    snprintf(name, sizeof name, "pwm-seed%d-collect", s);
+    if (!pdata && (g = gate(c, 0, name, marker, data)) < 0) return -1;
+    if (!pdata && g && (*wall_collect = res_stage_done(marker)) < 0) {
+        // an interrupted collection starts over: pwm collect appends to an existing dataset
+        if (res_clear_dir(data)) return fprintf(stderr, "pwm compare: cannot clear %s; remove it by hand\n", data), -1;
         char *args[] = {(char *)exe, "collect", "--env", (char *)c->env, "--policy", "random", "--steps", a[1],
                         "--out", data, "--seed", a[0], "--threads", a[2], NULL, NULL, NULL, NULL, NULL};
         res_add_args(args, phys);
         double t = nn_now();
-        if (res_run_stage(exe, args, logp)) return -1;
+        if ((rc = res_run_stage(exe, args, logp))) return rc;
         res_mark_done(marker, *wall_collect = nn_now() - t);
+    } else if (!pdata) {
+        *wall_collect = res_stage_done(marker);
     }
     if (!pwm_file) {
         pretrain_wm_config wc = {c->env, data, c->wm_size, c->wm_steps, s, c->threads, c->reproduce_original};
-        if (pretrain_wm(&wc, dir, exe)) return -1;
         snprintf(marker, sizeof marker, "%s/wm.done", dir);
+        snprintf(name, sizeof name, "pwm-seed%d-wm", s);
+        if ((g = gate(c, 1, name, marker, wm)) < 0) return -1;
+        if (g && (rc = pretrain_wm(&wc, dir, exe))) return rc;
         *wall_wm = res_stage_done(marker);
     }
+    rundir_files rf;
+    rundir_files_of(&rf, run);
+    snprintf(name, sizeof name, "pwm-seed%d-train", s);
+    if ((g = gate(c, train_wave, name, rf.eval, rf.log)) < 0) return -1;
     rundir_state st = rundir_state_of(run);
-    if (st != RUNDIR_FINISHED) {
+    if (g && st != RUNDIR_FINISHED) {
         char *args[] = {(char *)exe, "train", "--env", (char *)c->env, "--preset", (char *)c->preset, "--wm", wm,
                         "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
                         "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -142,7 +166,7 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
         if (c->reproduce_original) *r++ = "--reproduce-original";
         if (pwm_file) *r++ = "--wm-iters", *r++ = "8";
         res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
-        if (res_run_stage(exe, args, logp)) return -1;
+        if ((rc = res_run_stage(exe, args, logp))) return rc;
     }
     return 0;
 }
@@ -242,19 +266,28 @@ int compare_run(const compare_config *cc, const char *exe) {
     // pretrained: the task's dataset and world model, shared by every seed
     char pdir[1100], pdata[1200], pwm_file[1200];
     double wall_pre = 0;
+    int train_wave = 2;  // matched: collect, pretrain, train; pretrained: after the shared stages
     if (pretrained && on[1]) {
         snprintf(pdir, sizeof pdir, "%s/pretrain", c.out);
         snprintf(pdata, sizeof pdata, "%s", c.pretrain_data ? c.pretrain_data : "");
         snprintf(pwm_file, sizeof pwm_file, "%s", c.pretrain_wm ? c.pretrain_wm : "");
+        char fin[1200], started[1200];
+        int g, rc;
+        train_wave = !c.pretrain_data + !c.pretrain_wm;
         if (!c.pretrain_data) {
             pretrain_data_config dc = {c.env, c.preset, c.data_seed, c.data_epochs, c.collect, c.threads,
                                        phys[0] ? phys : NULL};
-            if (pretrain_data(&dc, pdir, exe)) return 1;
+            snprintf(fin, sizeof fin, "%s/data.done", pdir), snprintf(started, sizeof started, "%s/shac", pdir);
+            if ((g = gate(&c, 0, "pretrain-data", fin, started)) < 0) return 1;
+            if (g && (rc = pretrain_data(&dc, pdir, exe))) return rc == PWM_EXIT_PREEMPTED ? rc : 1;
             snprintf(pdata, sizeof pdata, "%s/data", pdir);
         }
         if (!c.pretrain_wm) {
             pretrain_wm_config wc = {c.env, pdata, c.wm_size, c.wm_steps, c.data_seed, c.threads, c.reproduce_original};
-            if (pretrain_wm(&wc, pdir, exe)) return 1;
+            snprintf(fin, sizeof fin, "%s/wm.done", pdir);
+            snprintf(started, sizeof started, "%s/wm.safetensors", pdir);
+            if ((g = gate(&c, !c.pretrain_data, "pretrain-wm", fin, started)) < 0) return 1;
+            if (g && (rc = pretrain_wm(&wc, pdir, exe))) return rc == PWM_EXIT_PREEMPTED ? rc : 1;
             snprintf(pwm_file, sizeof pwm_file, "%s/wm.safetensors", pdir);
         }
         char marker[1200];
@@ -263,19 +296,29 @@ int compare_run(const compare_config *cc, const char *exe) {
         snprintf(marker, sizeof marker, "%s/wm.done", pdir);
         wall_pre += fmax(res_stage_done(marker), 0);
     }
+    // merging: a plain run, or --stage merge; a plan or a single stage stop after the stages
+    int merging = ex_merging(&c.ex);
     static curve cv[CMP_METHODS][MAX_SEEDS];
     for (int s = 0; s < c.seeds; s++) {
         char logp[1300], run[1200];
         for (int m = 0; m < CMP_METHODS; m++) {
             if (!on[m]) continue;
             double wall_collect = 0, wall_wm = 0;
-            if (m == 1 ? run_pwm(&c, exe, s, epochs[m], phys, extra, pretrained ? pdata : NULL,
-                                 pretrained ? pwm_file : NULL, &wall_collect, &wall_wm, logp, sizeof logp)
-                       : run_learner(&c, exe, cmp_method_names[m], s, epochs[m], phys, logp, sizeof logp)) {
+            int rc = m == 1 ? run_pwm(&c, exe, s, epochs[m], phys, extra, pretrained ? pdata : NULL,
+                                      pretrained ? pwm_file : NULL, train_wave, &wall_collect, &wall_wm, logp,
+                                      sizeof logp)
+                            : run_learner(&c, exe, cmp_method_names[m], s, epochs[m], phys, logp, sizeof logp);
+            if (rc == PWM_EXIT_PREEMPTED) {
+                fprintf(stderr, "pwm compare: a stage of seed %d was preempted after its checkpoint; run again to "
+                        "continue\n", s);
+                return rc;
+            }
+            if (rc) {
                 fprintf(stderr, "pwm compare: a stage of seed %d failed; see %s (run again to continue where it "
                         "stopped)\n", s, logp);
                 return 1;
             }
+            if (!merging) continue;
             nn_progress("compare runs", ++done, stages, t0);
             // matched: PWM's curve starts after its collection steps and pretraining time
             if (m == 1) snprintf(run, sizeof run, "%s/pwm-seed%d/run", c.out, s);
@@ -286,6 +329,7 @@ int compare_run(const compare_config *cc, const char *exe) {
             }
         }
     }
+    if (!merging) return 0;
     // results
     char path[1200], methods[64] = "", title[64] = "";
     snprintf(path, sizeof path, "%s/compare.csv", c.out);
@@ -328,29 +372,23 @@ int compare_run(const compare_config *cc, const char *exe) {
             if (on[m]) fprintf(f, "%s,%.4f,%.0f\n", cmp_method_names[m], peak[m], peak_at[m]);
         fclose(f);
     }
-    // plots: the script sits in plots/ of the tree this program was built in (exe: .../build/pwm)
-    char gp[PATH_MAX + 32];
-    res_plot_script(gp, sizeof gp, exe, "compare.gp");
+    // plots and summary.md: the shared helpers
     for (int p = 0; p < 2; p++) {
-        char cmd[8800];
-        snprintf(cmd, sizeof cmd,
-                 "gnuplot -e \"dir='%s'; x=%d; methods='%s'; title='%s: %s (%d seeds, mean and min-max)'\" '%s'",
-                 c.out, p, methods, c.env, title, c.seeds, gp);
-        if (system(cmd)) fprintf(stderr, "pwm compare: gnuplot failed (%s); the CSVs are written\n", cmd);
+        char vars[1600];
+        snprintf(vars, sizeof vars, "dir='%s'; x=%d; methods='%s'; title='%s: %s (%d seeds, mean and min-max)'", c.out, p,
+                 methods, c.env, title, c.seeds);
+        res_gnuplot("compare.gp", vars);
     }
-    snprintf(path, sizeof path, "%s/summary.md", c.out);
-    char machine[300];
-    res_machine(machine, sizeof machine);
-    if ((f = fopen(path, "w"))) {
-        fprintf(f, "# %s on %s (%s preset)\n\n", title, c.env, c.preset);
-        fprintf(f, "Command: `pwm compare --env %s --preset %s --protocol %s --seeds %d --methods %s --out %s%s%s%s%s`",
-                c.env, c.preset, pretrained ? "pretrained" : "matched", c.seeds, c.methods ? c.methods : "shac,pwm,ppo",
-                c.out, c.threads ? " --threads N" : "", c.pwm_extra ? " --pwm-extra '" : "",
-                c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
-        if (phys[0]) fprintf(f, " with `--contact-stiffness %s --contact-damping %s`", ks, kd);
-        fprintf(f, "  \n");
-        fprintf(f, "Git commit: %s  \nMachine: %s  \nWall time of this invocation: %.0f s  \n\n", PWM_GIT_COMMIT,
-                machine, nn_now() - t0);
+    char heading[256], command[2048], seeds[64];
+    snprintf(heading, sizeof heading, "%s on %s (%s preset)", title, c.env, c.preset);
+    int len = snprintf(command, sizeof command, "pwm compare --env %s --preset %s --protocol %s --seeds %d --methods %s "
+                       "--out %s%s%s%s%s", c.env, c.preset, pretrained ? "pretrained" : "matched", c.seeds,
+                       c.methods ? c.methods : "shac,pwm,ppo", c.out, c.threads ? " --threads N" : "",
+                       c.pwm_extra ? " --pwm-extra '" : "", c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
+    if (phys[0] && len > 0 && (size_t)len < sizeof command)
+        snprintf(command + len, sizeof command - len, " --contact-stiffness %s --contact-damping %s", ks, kd);
+    snprintf(seeds, sizeof seeds, "0..%d", c.seeds - 1);
+    if ((f = res_summary_open(c.out, heading, command, seeds, nn_now() - t0))) {
         if (pretrained && on[1])
             fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
                     "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. ", pdata, c.data_seed,

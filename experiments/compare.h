@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "executor.h"
+
 #define CMP_METHODS 3
 extern const char *const cmp_method_names[CMP_METHODS];  // "shac", "pwm", "ppo": the order of every per-method array
 
@@ -38,12 +40,18 @@ typedef struct {
     const char *wm_size;  // small | paper (NULL: the preset's)
     int evals;          // evaluations along each run (0: the preset's)
     double contact_stiffness, contact_damping;  // MuJoCo direct solref overrides for every stage (< 0: none)
+    // its stages (executor.h): "shac-seedS", "ppo-seedS", "pwm-seedS-collect" (wave 0),
+    // "pwm-seedS-wm" (1), "pwm-seedS-train" (2); pretrained: "pretrain-data" (0), "pretrain-wm" (1),
+    // "pwm-seedS-train" (2)
+    ex_ctl ex;
 } compare_config;
 
 // Run the comparison and write OUT/compare.csv (method, seed, env steps, wall time, eval return),
 // OUT/summary.csv (final returns), OUT/peaks.csv (each method's peak over training of the IQM over
 // seeds), OUT/summary.md, the mean curves OUT/curve-METHOD.csv and the plots OUT/return_vs_steps.png and
-// OUT/return_vs_time.png. exe is this program's path. Returns 0 or 1 with a message.
+// OUT/return_vs_time.png. exe is this program's path. c->ex: which stages (executor.h). Returns
+// 0, PWM_EXIT_PREEMPTED (a stage was stopped by a signal after its checkpoint; run again to
+// continue) or 1 with a message.
 int compare_run(const compare_config *c, const char *exe);
 
 #endif

@@ -1,6 +1,5 @@
 #include "pretrain.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,21 +10,6 @@
 #include "../worldmodel/dataset.h"
 #include "results.h"
 #include "version.h"
-
-// remove the files of a flat directory and the directory itself (a stage's partial output)
-static int clear_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? 0 : -1;
-    char path[1400];
-    int rc = 0;
-    for (struct dirent *de; (de = readdir(d));) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        rc |= unlink(path);
-    }
-    closedir(d);
-    return rc | rmdir(dir);
-}
 
 // transitions and episodes of a dataset directory; -1 with a message when it cannot be read
 static int count_data(const char *dir, long *steps, int *episodes, char *err, size_t errlen) {
@@ -46,7 +30,7 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
     if (res_stage_done(marker) >= 0) return 0;
     if (nn_mkdirs(dir)) return fprintf(stderr, "pwm: cannot create %s: %s\n", dir, strerror(errno)), -1;
     // an interrupted build starts again: the SHAC run's recording does not resume
-    if (clear_dir(partial) || clear_dir(shac) || clear_dir(data))
+    if (res_clear_dir(partial) || res_clear_dir(shac) || res_clear_dir(data))
         return fprintf(stderr, "pwm: cannot clear the unfinished stage %s or %s; remove them by hand\n", partial, shac), -1;
     char seed[32], steps[32], threads[32], epochs[32];
     snprintf(seed, sizeof seed, "%ld", c->seed), snprintf(steps, sizeof steps, "%ld", c->random_steps);
@@ -62,7 +46,8 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
     printf("pretraining data: pwm shac --env %s --preset %s --seed %s, every transition recorded\n", c->env, c->preset,
            seed);
     fflush(stdout);
-    if (res_run_stage(exe, a1, logp)) return fprintf(stderr, "pwm: the SHAC stage failed; see %s\n", logp), -1;
+    int rc;
+    if ((rc = res_run_stage(exe, a1, logp))) return fprintf(stderr, "pwm: the SHAC stage failed; see %s\n", logp), rc;
     long n1;
     int e1;
     if (count_data(partial, &n1, &e1, err, sizeof err)) return fprintf(stderr, "pwm: %s\n", err), -1;
@@ -75,7 +60,8 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
         char *a2[32] = {(char *)exe, "collect", "--env", (char *)c->env, "--policy", "random", "--steps", steps,
                         "--seed", seed, "--threads", threads, "--out", partial, NULL};
         if (c->physics) res_add_args(a2, c->physics);
-        if (res_run_stage(exe, a2, logp)) return fprintf(stderr, "pwm: the random-policy stage failed; see %s\n", logp), -1;
+        if ((rc = res_run_stage(exe, a2, logp)))
+            return fprintf(stderr, "pwm: the random-policy stage failed; see %s\n", logp), rc;
         long n2;
         int e2;
         if (count_data(partial, &n2, &e2, err, sizeof err)) return fprintf(stderr, "pwm: %s\n", err), -1;
@@ -109,7 +95,8 @@ int pretrain_wm(const pretrain_wm_config *c, const char *dir, const char *exe) {
     printf("world model: pwm wm train --size %s --steps %s on %s\n", c->size, steps, c->data);
     fflush(stdout);
     double t0 = nn_now();
-    if (res_run_stage(exe, args, logp)) return fprintf(stderr, "pwm: world-model pretraining failed; see %s\n", logp), -1;
+    int rc = res_run_stage(exe, args, logp);
+    if (rc) return fprintf(stderr, "pwm: world-model pretraining failed; see %s\n", logp), rc;
     res_mark_done(marker, nn_now() - t0);
     return 0;
 }

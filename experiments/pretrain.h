@@ -21,7 +21,8 @@ typedef struct {
 } pretrain_data_config;
 
 // Build the dataset DIR/data (and keep the SHAC run in DIR/shac): skipped when DIR/data.done
-// exists. Stage logs go to DIR/stages.log. exe is this program's path. 0, or -1 with a message.
+// exists. Stage logs go to DIR/stages.log. exe is this program's path. 0, or non-zero with a
+// message (PWM_EXIT_PREEMPTED when a signal stopped it).
 int pretrain_data(const pretrain_data_config *c, const char *dir, const char *exe);
 
 typedef struct {
@@ -31,7 +32,8 @@ typedef struct {
 } pretrain_wm_config;
 
 // Pretrain the world model DIR/wm.safetensors on c->data (resuming an interrupted run): skipped when
-// DIR/wm.done exists. 0, or -1 with a message on stderr.
+// DIR/wm.done exists. 0, or non-zero with a message on stderr (PWM_EXIT_PREEMPTED when a signal
+// stopped it after its checkpoint).
 int pretrain_wm(const pretrain_wm_config *c, const char *dir, const char *exe);
 
 #endif

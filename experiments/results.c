@@ -1,9 +1,7 @@
 #include "results.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,9 +10,9 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "executor.h"
 #include "version.h"
 
-extern char **environ;
 
 int res_dir(char *dir, size_t n, const char *experiment, const char *out, char *err, size_t errlen) {
     if (out) {
@@ -97,17 +95,8 @@ int res_gnuplot(const char *script, const char *vars) {
 }
 
 int res_run_stage(const char *exe, char **args, const char *log_path) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, exe, &fa, NULL, args, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc) return -1;
-    int status;
-    if (waitpid(pid, &status, 0) < 0) return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    (void)exe;
+    return ex_spawn_wait(args, log_path);
 }
 
 void res_add_args(char **args, char *const *more) {
@@ -129,3 +118,16 @@ void res_mark_done(const char *marker, double wall) {
     if (f) fprintf(f, "%.3f\n", wall), fclose(f);
 }
 
+int res_clear_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : -1;
+    char path[1400];
+    int rc = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        rc |= unlink(path);
+    }
+    closedir(d);
+    return rc | rmdir(dir);
+}

@@ -33,12 +33,17 @@ void res_plot_script(char *buf, size_t n, const char *exe, const char *name);
 int res_gnuplot(const char *script, const char *vars);
 
 // Experiments made of stages, each a run of this program (exe) whose output goes to a log:
-// run one (args NULL-terminated, args[0] = exe; 0 on success), add the non-NULL values of a
+// run one (args NULL-terminated, args[0] = exe; its exit code: 0 on success, PWM_EXIT_PREEMPTED
+// when a signal stopped it after its checkpoint, else non-zero; executor.h's ex_spawn_wait), add the non-NULL values of a
 // NULL-terminated list to args (which has room for them), and the markers of finished stages,
 // which hold their wall time (res_stage_done: -1 when not finished).
 int res_run_stage(const char *exe, char **args, const char *log_path);
 void res_add_args(char **args, char *const *more);
 double res_stage_done(const char *marker);
 void res_mark_done(const char *marker, double wall);
+
+// Remove a flat directory's files and the directory (an interrupted stage's partial output, which
+// would otherwise be appended to). 0 (also when it does not exist), or -1.
+int res_clear_dir(const char *dir);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../nn/exitcode.h"
 #include "../nn/rng.h"
 #include "compare.h"
 #include "results.h"
@@ -123,15 +124,24 @@ int table_run(const table_config *c, const char *exe, const char *command) {
         compare_config cc = {.env = names[t], .preset = c->preset, .out = sub, .seeds = c->seeds, .threads = c->threads,
                              .contact_stiffness = -1, .contact_damping = -1};
         if (!paper) quick_budget(&cc, names[t]);
+        if (c->budget) cc.budget = c->budget;
+        if (c->collect) cc.collect = c->collect;
+        if (c->wm_steps) cc.wm_steps = c->wm_steps;
+        if (c->evals) cc.evals = c->evals;
+        char prefix[128];
+        if (!ex_sub(&c->ex, names[t], &cc.ex, prefix, sizeof prefix)) continue;
         printf("== table: %s (%d of %d)\n", names[t], t + 1, nt);
         fflush(stdout);
-        if (compare_run(&cc, exe) || read_summary(sub, c->seeds, on, v[t])) {
-            fprintf(stderr, "pwm experiment table: the comparison on %s failed; run the same command again to continue\n",
-                    names[t]);
-            return 1;
+        int rc = compare_run(&cc, exe);
+        if (!ex_merging(&c->ex) && rc == 0) continue;
+        if (rc || read_summary(sub, c->seeds, on, v[t])) {
+            fprintf(stderr, "pwm experiment table: the comparison on %s %s; run the same command again to continue\n",
+                    names[t], rc == PWM_EXIT_PREEMPTED ? "was preempted" : "failed");
+            return rc == PWM_EXIT_PREEMPTED ? rc : 1;
         }
         scale[t] = by_ppo ? read_peak(sub, "ppo") : iqm(v[t][0], c->seeds);
     }
+    if (!ex_merging(&c->ex)) return 0;
     // per task: IQM [95% CI] over seeds; aggregate: every score divided by the task's normaliser
     char path[1200];
     snprintf(path, sizeof path, "%s/table.csv", dir);
@@ -232,14 +242,19 @@ int stiffness_run(const stiffness_config *c, const char *exe, const char *comman
                              .threads = c->threads, .contact_stiffness = k ? c->stiffness : -1,
                              .contact_damping = k ? c->damping : -1};
         if (!paper) cc.budget = 102400, cc.collect = 20480, cc.wm_steps = 1000, cc.evals = 5;
+        char prefix[128];
+        if (!ex_sub(&c->ex, cond[k], &cc.ex, prefix, sizeof prefix)) continue;
         printf("== stiffness: %s contacts\n", cond[k]);
         fflush(stdout);
-        if (compare_run(&cc, exe) || read_summary(sub, c->seeds, on, v[k])) {
-            fprintf(stderr, "pwm experiment stiffness: the %s comparison failed; run the same command again to "
-                    "continue\n", cond[k]);
-            return 1;
+        int rc = compare_run(&cc, exe);
+        if (!ex_merging(&c->ex) && rc == 0) continue;
+        if (rc || read_summary(sub, c->seeds, on, v[k])) {
+            fprintf(stderr, "pwm experiment stiffness: the %s comparison %s; run the same command again to "
+                    "continue\n", cond[k], rc == PWM_EXIT_PREEMPTED ? "was preempted" : "failed");
+            return rc == PWM_EXIT_PREEMPTED ? rc : 1;
         }
     }
+    if (!ex_merging(&c->ex)) return 0;
     char path[1200];
     snprintf(path, sizeof path, "%s/stiffness.csv", dir);
     FILE *f = fopen(path, "w");

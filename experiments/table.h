@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "executor.h"
+
 // The interquartile mean: the mean of the middle half after trimming floor(n/4) values from each
 // end (scipy's trim_mean(x, 0.25), which rliable uses). x is not modified.
 double iqm(const double *x, int n);
@@ -23,6 +25,9 @@ typedef struct {
     int seeds, threads;
     const char *out;        // NULL: results/table/<timestamp>
     const char *normalise;  // the pooled row's per-task divisor: ppo (PPO's peak IQM, the paper's; NULL) | shac (SHAC's IQM)
+    long budget, collect, wm_steps;  // every task's comparison budgets (0: the preset's per task)
+    int evals;                       // evaluations along each run (0: the preset's)
+    ex_ctl ex;  // the stages: every task's comparison's, named "TASK/<compare stage>" (compare.h)
 } table_config;
 
 // Run (or continue) a comparison per task and write table.csv, table.md and summary.md.
@@ -33,6 +38,7 @@ typedef struct {
     int seeds, threads;
     const char *out;  // NULL: results/stiffness/<timestamp>
     double stiffness, damping;  // the stiff contacts (direct solref); defaults: the paper's 5x (docs/tasks.md)
+    ex_ctl ex;  // the stages: "default/<compare stage>" and "stiff/<compare stage>"
 } stiffness_config;
 
 // Hopper with the task's contacts and with stiffer ones, SHAC vs PWM: stiffness.csv, summary.md.

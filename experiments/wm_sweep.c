@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../nn/exitcode.h"
 #include "../opts/rundir.h"
 #include "../worldmodel/train.h"
 #include "results.h"
@@ -32,6 +33,10 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
         fprintf(stderr, "pwm experiment %s: --seeds must be 1..%d\n", w->experiment, MAX_SEEDS);
         return 1;
     }
+    // a plan or a single stage stop after the stages; a plain run or a merge goes on to the results
+    int merging = ex_merging(&c->ex), rc = 0;
+    char prog[64];
+    snprintf(prog, sizeof prog, "pwm experiment %s", w->experiment);
     double t0 = nn_now(), err1[MAX_VARIANTS][MAX_SEEDS], errh[MAX_VARIANTS][MAX_SEEDS];
     double rew[MAX_VARIANTS][MAX_SEEDS], ret[MAX_VARIANTS][MAX_SEEDS];
     int stages = c->seeds * (2 + 2 * w->nv), done = 0;
@@ -46,12 +51,21 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
         snprintf(logp, sizeof logp, "%s/stages.log", sd);
         nn_mkdirs(sd);
         // random-policy data, shared by the seed's models
+        char name[96];
+        int g;
         snprintf(marker, sizeof marker, "%s/collect.done", sd);
-        if (res_stage_done(marker) < 0) {
+        snprintf(name, sizeof name, "seed%d-collect", s);
+        if ((g = ex_gate(&c->ex, 0, name, marker, data, prog)) < 0) goto fail;
+        if (g && res_stage_done(marker) < 0) {
+            // an interrupted collection starts over: pwm collect appends to an existing dataset
+            if (res_clear_dir(data)) {
+                fprintf(stderr, "%s: cannot clear %s; remove it by hand\n", prog, data);
+                goto fail;
+            }
             char *args[] = {(char *)exe, "collect", "--env", "hopper", "--policy", "random", "--steps", coll, "--out", data,
                             "--seed", seed, "--threads", thr, NULL};
             double t = nn_now();
-            if (res_run_stage(exe, args, logp)) goto fail;
+            if ((rc = res_run_stage(exe, args, logp))) goto fail;
             res_mark_done(marker, nn_now() - t);
         }
         nn_progress(w->experiment, ++done, stages, t0);
@@ -65,10 +79,13 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
             if (!w->activation[v] && v > 0) continue;  // accuracy: one training run
             if (w->activation[v]) snprintf(marker, sizeof marker, "%.1300s.done", wm[v]);
             else snprintf(marker, sizeof marker, "%s/wm.done", sd);
-            if (res_stage_done(marker) >= 0) continue;
             char out[1500];
             if (w->activation[v]) snprintf(out, sizeof out, "%.1300s", wm[v]);
             else snprintf(out, sizeof out, "%s/wm.safetensors", sd);
+            if (w->activation[v]) snprintf(name, sizeof name, "seed%d-wm-%s", s, w->activation[v]);
+            else snprintf(name, sizeof name, "seed%d-wm", s);
+            if ((g = ex_gate(&c->ex, 1, name, marker, out, prog)) < 0) goto fail;
+            if (!g || res_stage_done(marker) >= 0) continue;
             snprintf(wms, sizeof wms, "%ld", w->activation[v] ? w->wm_steps : w->steps[w->nv - 1]);
             char every[32];
             snprintf(every, sizeof every, "%ld", w->steps[0]);
@@ -80,7 +97,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
             if (nn_file_exists(out)) more[2] = "--resume";
             res_add_args(args, more);
             double t = nn_now();
-            if (res_run_stage(exe, args, logp)) goto fail;
+            if ((rc = res_run_stage(exe, args, logp))) goto fail;
             res_mark_done(marker, nn_now() - t);
         }
         done += w->nv;
@@ -89,31 +106,36 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
         const char *dsets[2] = {data, NULL};
         for (int v = 0; v < w->nv; v++) {
             wm_eval_result r;
-            if (wm_evaluate(wm[v], dsets, 0.1, 16, &r, err, sizeof err)) {
+            if (merging && wm_evaluate(wm[v], dsets, 0.1, 16, &r, err, sizeof err)) {
                 fprintf(stderr, "pwm experiment %s: %s\n", w->experiment, err);
                 return 1;
             }
-            err1[v][s] = r.consistency_1, errh[v][s] = r.consistency_h, rew[v][s] = r.reward_mse;
+            if (merging) err1[v][s] = r.consistency_1, errh[v][s] = r.consistency_h, rew[v][s] = r.reward_mse;
             char run[1300];
             snprintf(run, sizeof run, "%s/pwm-%s", sd, w->label[v]);
+            rundir_files rf;
+            rundir_files_of(&rf, run);
+            snprintf(name, sizeof name, "seed%d-pwm-%s", s, w->label[v]);
+            if ((g = ex_gate(&c->ex, 2, name, rf.eval, rf.log, prog)) < 0) goto fail;
             rundir_state st = rundir_state_of(run);
-            if (st != RUNDIR_FINISHED) {
+            if (g && st != RUNDIR_FINISHED) {
                 char *args[32] = {(char *)exe, "train", "--env", "hopper", "--preset", (char *)c->preset, "--wm", wm[v],
                                   "--data", data, "--epochs", epo, "--eval-every", evev, "--save-every", evev, "--seed",
                                   seed, "--threads", thr, "--out", run, NULL};
                 char *more[2] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL};
                 res_add_args(args, more);
-                if (res_run_stage(exe, args, logp)) goto fail;
+                if ((rc = res_run_stage(exe, args, logp))) goto fail;
             }
             ret[v][s] = rundir_final_return(run);
             nn_progress(w->experiment, ++done, stages, t0);
         }
         continue;
     fail:
-        fprintf(stderr, "pwm experiment %s: a stage of seed %d failed; see %s (run again to continue)\n", w->experiment,
-                s, logp);
-        return 1;
+        fprintf(stderr, "pwm experiment %s: a stage of seed %d %s; see %s (run again to continue)\n", w->experiment,
+                s, rc == PWM_EXIT_PREEMPTED ? "was preempted after its checkpoint" : "failed", logp);
+        return rc == PWM_EXIT_PREEMPTED ? rc : 1;
     }
+    if (!merging) return 0;
     // sweep.csv (one row per model and seed), the scatter plot, summary.md
     char path[1100];
     snprintf(path, sizeof path, "%s/sweep.csv", dir);

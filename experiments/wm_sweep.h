@@ -6,10 +6,15 @@
 #ifndef PWM_EXPERIMENTS_WM_SWEEP_H
 #define PWM_EXPERIMENTS_WM_SWEEP_H
 
+#include "executor.h"
+
 typedef struct {
     const char *preset;  // quick | paper
     int seeds, threads;
     const char *out;     // NULL: results/<experiment>/<timestamp>
+    // the stages (executor.h): per seed "seedS-collect" (wave 0); "seedS-wm-ACTIVATION" (smoothness)
+    // or "seedS-wm" (accuracy) (1); "seedS-pwm-LABEL" (2)
+    ex_ctl ex;
 } wm_sweep_config;
 
 int smoothness_run(const wm_sweep_config *c, const char *exe, const char *command);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../nn/exitcode.h"
 
 int lrn_parse_units(const char *s, int *units) {
     int n = 0;
@@ -285,6 +286,7 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
         if (tlog) fclose(tlog);
         return 1;
     }
+    nn_preempt_install();
     double t_start = nn_now(), wall0 = pr->wall;
     int rc = 0;
     long first = pr->epoch + 1;
@@ -312,17 +314,26 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
             fprintf(stderr, "%s: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
                     "The last good checkpoint is %s. Lower --actor-lr, or check the task or model.\n", L->prog,
                     pr->bad_updates, nn_file_exists(P->ckpt) ? P->ckpt : "(none yet)");
-            rc = 1;
+            rc = PWM_EXIT_DIVERGED;
             break;
         }
-        int stop = L->stop_after > 0 && ep == L->stop_after && ep < L->epochs;
-        if ((ep % L->save_every == 0 || ep == L->epochs || stop) && L->save(L->ctx, P->ckpt, err, sizeof err))
+        // a preemption signal (SIGTERM, SIGUSR1) stops at the end of this epoch, as --stop-after
+        int preempt = nn_preempted() && ep < L->epochs;
+        int stop = (L->stop_after > 0 && ep == L->stop_after && ep < L->epochs) || preempt;
+        if ((ep % L->save_every == 0 || ep == L->epochs || stop) && L->save(L->ctx, P->ckpt, err, sizeof err)) {
             fprintf(stderr, "%s: checkpoint not written: %s\n", L->prog, err);
+            if (preempt) rc = PWM_EXIT_FAIL;
+        }
         nn_progress(L->prog, ep - first + 1, L->epochs - first + 1, t_start);
         if (stop) {
-            printf("stopped after epoch %ld as asked (--stop-after); continue with --resume\n", ep);
+            if (preempt)
+                printf("preempted (signal %d): checkpoint of epoch %ld written; continue with --resume (exit %d)\n",
+                       nn_preempt_signal(), ep, PWM_EXIT_PREEMPTED);
+            else
+                printf("stopped after epoch %ld as asked (--stop-after); continue with --resume\n", ep);
+            fflush(stdout);
             fclose(log), fclose(tlog);
-            return 0;
+            return preempt ? (rc ? rc : PWM_EXIT_PREEMPTED) : 0;
         }
     }
     fclose(log), fclose(tlog);

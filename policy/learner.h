@@ -79,7 +79,10 @@ typedef struct {
     lrn_progress *pr;
 } lrn_loop;
 // Run it in the run directory P (opts/rundir.h; rundir_start checked it) from pr->epoch + 1 (a resumed
-// run's logs are cut back to that epoch first). 0, or 1 with a message (logs not writable, or the explosion guard stopped the run).
+// run's logs are cut back to that epoch first). SIGTERM or SIGUSR1 (nn/exitcode.h) stops it at the end
+// of the current epoch, after its checkpoint. Returns an exit code: PWM_EXIT_OK; PWM_EXIT_FAIL with a
+// message (logs not writable); PWM_EXIT_DIVERGED (the explosion guard stopped the run);
+// PWM_EXIT_PREEMPTED (a signal asked; --resume continues).
 int lrn_run(const lrn_loop *L, const rundir_files *P, int resume);
 
 // A gradient check: the analytic gradient grad (laid out as p's values) against central differences

@@ -45,7 +45,7 @@ int ppo_preset(ppo_config *c, const char *env, const char *preset, char *err, si
 
 // Train into out_dir (config.txt is the caller's; log.csv, timing.csv, ckpt/best/final.safetensors,
 // eval.csv as the other learners). With resume, continue bit for bit from out_dir/ckpt.safetensors.
-// 0, or non-zero with a message on stderr.
+// Returns an exit code of nn/exitcode.h (lrn_run's), with a message on stderr.
 int ppo_train(const ppo_config *c, const char *out_dir, int resume, int threads);
 
 // GAE over a time-major h × N rollout: rewards, done (1 where the step ended the episode; a

@@ -63,6 +63,7 @@ int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, si
 
 // Train into out_dir: log.csv, timing.csv, ckpt/best/final.safetensors, eval.csv and (online) the
 // transitions seen, as a dataset in out_dir/online. resume continues from out_dir/ckpt.safetensors.
+// Returns an exit code of nn/exitcode.h (lrn_run's), with a message on stderr.
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads);
 
 // A trained PWM policy: the world model's encoder and the actor.

@@ -37,8 +37,8 @@ int shac_preset(shac_config *c, const char *env, const char *preset, char *err, 
 
 // Train, writing into out_dir: config.txt (resolved, with the git commit), log.csv, checkpoints
 // (ckpt.safetensors, final.safetensors) and eval.csv. With resume, continue from
-// out_dir/ckpt.safetensors. config_text is the resolved config to record. Returns 0, or non-zero
-// with a message on stderr.
+// out_dir/ckpt.safetensors. config_text is the resolved config to record. Returns an exit code
+// of nn/exitcode.h (lrn_run's: 0, fail, diverged, preempted), with a message on stderr.
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads);
 
 // A trained policy loaded from a checkpoint: actor and observation statistics.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../nn/exitcode.h"
 #include "dataset.h"
 
 // all episodes of the datasets, split into training and held-out (the last episodes)
@@ -200,6 +201,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     printf("world model (%s, %s): %.2fM parameters; %d training / %d held-out episodes; batch %d x %d steps\n",
            c->size, wm_activation_name(w.c.activation), nn_params_numel(&w.p) / 1e6, e.n_train, e.n - e.n_train, B, H);
     fflush(stdout);
+    nn_preempt_install();
     double t0 = nn_now();
     long first = step;
     int rc = 0;
@@ -219,7 +221,7 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
         if (bad) {
             fprintf(stderr, "pwm wm train: step %ld: non-finite gradient in '%s'; stopped (last checkpoint %s)\n", step,
                     bad, out);
-            rc = 1;
+            rc = PWM_EXIT_DIVERGED;
             break;
         }
         if (step % c->log_every == 0 || step == c->steps) {
@@ -234,15 +236,27 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
             fprintf(log, "%ld,%.6g,%.6g,%.6g,%.6g\n", step, loss, dl, rl, val);
             fflush(log);
         }
-        int last = step == c->steps;
-        if ((c->save_every > 0 && step % c->save_every == 0) || last || step % 1000 == 0) {
-            if (wm_save(&w, &opt, &rms, step, out, err, sizeof err)) fprintf(stderr, "pwm wm train: %s\n", err);
+        int last = step == c->steps, preempt = nn_preempted() && !last;
+        if ((c->save_every > 0 && step % c->save_every == 0) || last || step % 1000 == 0 || preempt) {
+            if (wm_save(&w, &opt, &rms, step, out, err, sizeof err)) {
+                fprintf(stderr, "pwm wm train: %s\n", err);
+                if (preempt) preempt = 0, rc = PWM_EXIT_FAIL;
+            }
             if (c->save_every > 0 && step % c->save_every == 0) {
                 snprintf(path, sizeof path, "%s.step-%ld.safetensors", out, step);
                 if (wm_save(&w, NULL, &rms, step, path, err, sizeof err)) fprintf(stderr, "pwm wm train: %s\n", err);
             }
         }
         nn_progress("wm train", step - first, c->steps - first, t0);
+        if (preempt || rc) {
+            if (preempt) {
+                printf("preempted (signal %d): %s written at step %ld; continue with --resume (exit %d)\n",
+                       nn_preempt_signal(), out, step, PWM_EXIT_PREEMPTED);
+                rc = PWM_EXIT_PREEMPTED;
+            }
+            step++;
+            break;
+        }
     }
     printf("trained to step %ld in %.1f s (%.0f samples/s)\n", step - 1, nn_now() - t0,
            (double)(step - 1 - first) * B / (nn_now() - t0));

@@ -21,7 +21,9 @@ typedef struct {
 
 // Train and write out (datasets of several tasks give a multi-task model: zero-padded observations
 // and actions, a task embedding; one task gives PWM's single-task model, no embedding) (a safetensors checkpoint with Adam state, for --resume), out.log.csv, and
-// out.step-N.safetensors every save_every steps (0: none). Returns 0 or 1 with a message on stderr.
+// out.step-N.safetensors every save_every steps (0: none). SIGTERM or SIGUSR1 stops it after the
+// current step with out written (nn/exitcode.h). Returns an exit code: PWM_EXIT_OK, PWM_EXIT_FAIL
+// with a message on stderr, PWM_EXIT_DIVERGED (a non-finite gradient) or PWM_EXIT_PREEMPTED.
 int wm_train(const wm_train_config *c, const char *out, int resume);
 
 // B windows of H+1 steps drawn by r from episodes eps[lo, hi) (time-major: obs (H+1)·B × O,
