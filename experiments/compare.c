@@ -83,6 +83,10 @@ static int gate(const compare_config *c, int wave, const char *name, const char 
     return ex_gate(&c->ex, wave, name, done, started, "pwm compare");
 }
 
+static int gate_run(const compare_config *c, int wave, const char *name, const char *run, rundir_state *st) {
+    return ex_gate_run(&c->ex, wave, name, run, "pwm compare", st);
+}
+
 // a learner that trains from scratch in OUT/<method>-seedS (pwm shac, pwm ppo): skipped when
 // finished, resumed when started (rundir_state_of). 0, or -1 (its log is logp)
 static int run_learner(const compare_config *c, const char *exe, const char *method, int seed, long epochs,
@@ -90,12 +94,10 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
     char run[1200], a[4][32];
     snprintf(run, sizeof run, "%s/%s-seed%d", c->out, method, seed);
     snprintf(logp, logn, "%s/%s-seed%d.log", c->out, method, seed);
-    rundir_files rf;
-    rundir_files_of(&rf, run);
     char name[64];
     snprintf(name, sizeof name, "%s-seed%d", method, seed);
-    int g = gate(c, 0, name, rf.eval, rf.log);
-    rundir_state st = rundir_state_of(run);
+    rundir_state st;
+    int g = gate_run(c, 0, name, run, &st);
     if (g <= 0 || st == RUNDIR_FINISHED) return g < 0 ? -1 : 0;
     snprintf(a[0], 32, "%d", seed), snprintf(a[1], 32, "%ld", epochs), snprintf(a[2], 32, "%d", c->threads);
     snprintf(a[3], 32, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
@@ -150,11 +152,9 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
         if (g && (rc = pretrain_wm(&wc, dir, exe))) return rc;
         *wall_wm = res_stage_done(marker);
     }
-    rundir_files rf;
-    rundir_files_of(&rf, run);
     snprintf(name, sizeof name, "pwm-seed%d-train", s);
-    if ((g = gate(c, train_wave, name, rf.eval, rf.log)) < 0) return -1;
-    rundir_state st = rundir_state_of(run);
+    rundir_state st;
+    if ((g = gate_run(c, train_wave, name, run, &st)) < 0) return -1;
     if (g && st != RUNDIR_FINISHED) {
         char *args[] = {(char *)exe, "train", "--env", (char *)c->env, "--preset", (char *)c->preset, "--wm", wm,
                         "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],

@@ -44,6 +44,13 @@ int ex_gate(const ex_ctl *x, int wave, const char *name, const char *done, const
     return 1;
 }
 
+int ex_gate_run(const ex_ctl *x, int wave, const char *name, const char *run, const char *prog, rundir_state *st) {
+    rundir_files f;
+    rundir_files_of(&f, run);
+    *st = rundir_state_of(run);
+    return ex_gate(x, wave, name, f.eval, f.log, prog);
+}
+
 int ex_merging(const ex_ctl *x) { return !x->plan && (!x->stage || !strcmp(x->stage, "merge")); }
 
 int ex_sub(const ex_ctl *x, const char *sub, ex_ctl *sub_ctl, char *prefix, size_t n) {

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "../opts/rundir.h"
+
 #define EX_MAX_STAGES 256
 #define EX_MAX_WAVES 8
 
@@ -46,6 +48,9 @@ typedef struct {
 // with stage NAME only that one runs; with "merge" none, and every stage must be finished (else a
 // message from prog naming it). 1: run it, 0: not, -1: a stage is not finished.
 int ex_gate(const ex_ctl *x, int wave, const char *name, const char *done, const char *started, const char *prog);
+// ex_gate for a stage that is a learner's run directory (opts/rundir.h): done is its eval.csv, started
+// its log.csv; *st gets the directory's state (whether to skip it, resume it or start it).
+int ex_gate_run(const ex_ctl *x, int wave, const char *name, const char *run, const char *prog, rundir_state *st);
 // Whether the invocation goes on to the results: a plain run or a merge (not a plan, not one stage).
 int ex_merging(const ex_ctl *x);
 // A part of a staged experiment (sub, e.g. "hopper", one comparison of a table) under the

@@ -113,11 +113,9 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
             if (merging) err1[v][s] = r.consistency_1, errh[v][s] = r.consistency_h, rew[v][s] = r.reward_mse;
             char run[1300];
             snprintf(run, sizeof run, "%s/pwm-%s", sd, w->label[v]);
-            rundir_files rf;
-            rundir_files_of(&rf, run);
             snprintf(name, sizeof name, "seed%d-pwm-%s", s, w->label[v]);
-            if ((g = ex_gate(&c->ex, 2, name, rf.eval, rf.log, prog)) < 0) goto fail;
-            rundir_state st = rundir_state_of(run);
+            rundir_state st;
+            if ((g = ex_gate_run(&c->ex, 2, name, run, prog, &st)) < 0) goto fail;
             if (g && st != RUNDIR_FINISHED) {
                 char *args[32] = {(char *)exe, "train", "--env", "hopper", "--preset", (char *)c->preset, "--wm", wm[v],
                                   "--data", data, "--epochs", epo, "--eval-every", evev, "--save-every", evev, "--seed",
