@@ -145,44 +145,34 @@ static void interrupt_and_resume(const char *name, const char *const *args, int 
     same_files(name, a, b, files, 1, how);
 }
 
-static void kill_and_resume(const char *name, const char *const *args, int kill_at) {
-    interrupt_and_resume(name, args, kill_at, SIGKILL);
-}
-
-TEST(shac_killed_mid_epoch_resumes_exactly) {
+// a SHAC run saving every save_every epochs, interrupted by sig at epoch at, then resumed
+static void shac_interrupted(const char *name, const char *save_every, int at, int sig) {
     const char *args[] = {"shac", "--env", "hopper", "--envs", "8", "--horizon", "16", "--epochs", "24",
-                          "--actor-units", "32,32", "--critic-units", "32", "--save-every", "1", "--eval-every", "8",
-                          "--eval-episodes", "2", "--threads", "1", NULL};
-    kill_and_resume("shac", args, 6);
+                          "--actor-units", "32,32", "--critic-units", "32", "--save-every", save_every, "--eval-every",
+                          "8", "--eval-episodes", "2", "--threads", "1", NULL};
+    interrupt_and_resume(name, args, at, sig);
 }
 
-TEST(pwm_killed_mid_epoch_resumes_exactly) {
-    // an online run: real environments in lock-step, its own episodes recorded and fine-tuned on
+// the same for an online PWM run: real environments in lock-step, its own episodes recorded and
+// fine-tuned on
+static void pwm_interrupted(const char *name, const char *save_every, int at, int sig) {
     char wm[500];
-    snprintf(wm, sizeof wm, "%s/kill_wm.safetensors", test_tmpdir());
+    snprintf(wm, sizeof wm, "%s/%s_wm.safetensors", test_tmpdir(), name);
     files_save_wm(wm, 16, 0, 4);
     const char *args[] = {"train", "--env", "hopper", "--wm", wm, "--envs", "8", "--horizon", "8", "--epochs", "24",
-                          "--actor-units", "32,32", "--critic-units", "32", "--wm-batch", "8", "--save-every", "1",
-                          "--eval-every", "8", "--eval-episodes", "2", "--threads", "1", NULL};
-    kill_and_resume("pwm", args, 6);
+                          "--actor-units", "32,32", "--critic-units", "32", "--wm-batch", "8", "--save-every",
+                          save_every, "--eval-every", "8", "--eval-episodes", "2", "--threads", "1", NULL};
+    interrupt_and_resume(name, args, at, sig);
 }
+
+TEST(shac_killed_mid_epoch_resumes_exactly) { shac_interrupted("shac", "1", 6, SIGKILL); }
+
+TEST(pwm_killed_mid_epoch_resumes_exactly) { pwm_interrupted("pwm", "1", 6, SIGKILL); }
 
 // learners that save every 4 epochs: a preemption still loses nothing
-static const char *const shac_args[] = {"shac", "--env", "hopper", "--envs", "8", "--horizon", "16", "--epochs", "24",
-                                        "--actor-units", "32,32", "--critic-units", "32", "--save-every", "4",
-                                        "--eval-every", "8", "--eval-episodes", "2", "--threads", "1", NULL};
+TEST(shac_preempted_resumes_exactly) { shac_interrupted("shac_usr1", "4", 5, SIGUSR1); }
 
-TEST(shac_preempted_resumes_exactly) { interrupt_and_resume("shac_usr1", shac_args, 5, SIGUSR1); }
-
-TEST(pwm_preempted_resumes_exactly) {
-    char wm[500];
-    snprintf(wm, sizeof wm, "%s/preempt_wm.safetensors", test_tmpdir());
-    files_save_wm(wm, 16, 0, 4);
-    const char *args[] = {"train", "--env", "hopper", "--wm", wm, "--envs", "8", "--horizon", "8", "--epochs", "24",
-                          "--actor-units", "32,32", "--critic-units", "32", "--wm-batch", "8", "--save-every", "4",
-                          "--eval-every", "8", "--eval-episodes", "2", "--threads", "1", NULL};
-    interrupt_and_resume("pwm_usr1", args, 5, SIGUSR1);
-}
+TEST(pwm_preempted_resumes_exactly) { pwm_interrupted("pwm_usr1", "4", 5, SIGUSR1); }
 
 TEST(ppo_preempted_resumes_exactly) {
     const char *args[] = {"ppo", "--env", "hopper", "--envs", "4", "--horizon", "32", "--epochs", "24",
