@@ -153,6 +153,9 @@ int cmd_compare(int argc, char **argv) {
         {"pwm-extra", ARG_STRING, &c.pwm_extra,
          "more pwm train options for every PWM run, in one quoted string (e.g. '--closed-loop --target-alpha 0.95')",
          NULL, "'OPTS'"},
+        {"device", ARG_CHOICE, &c.device,
+         "where PWM's world-model pretraining and training compute (pwm wm train and pwm train --device; SHAC and PPO "
+         "stay on the CPU; none: theirs, the CPU; the CUDA path has not yet run on a GPU)", "auto|cpu|cuda", NULL},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method", NULL, "K"},
         {"methods", ARG_STRING, &c.methods, "comma-separated methods among shac, pwm, ppo (default: all three)", NULL,
          "M,M"},
