@@ -58,7 +58,6 @@ typedef struct {
     nn_graph *g, *gz;            // the policy's graph; a no-grad graph for encodings
     int from_rest;               // reset to rest before each true-dynamics sample
     double true_scale, true_shift;  // the true reward as reported: r·scale + shift
-    double *dldx, *dldu;         // (H + 1) × nx and H × act_dim scratch
     int cap;                     // the longest horizon
 } esnr_sampler;
 
