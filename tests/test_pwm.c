@@ -12,6 +12,7 @@
 #include "../policy/learner.h"
 #include "../policy/policy.h"
 #include "../policy/pwm.h"
+#include "../policy/replay.h"
 #include "../worldmodel/dataset.h"
 #include "../worldmodel/wm.h"
 #include "test.h"
@@ -361,7 +362,30 @@ TEST(compare_pretrained_protocol) {
     CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
 }
 
+TEST(replay_keeps_its_capacity) {
+    // episodes of 10, 20, 30, 40 transitions into a buffer of 60: the oldest leave, the newest
+    // always stays (even alone past the capacity), the copies are the buffer's own
+    replay r;
+    replay_init(&r, 60);
+    ds_episode ep[4];
+    for (int k = 0; k < 4; k++) {
+        ds_episode_alloc(&ep[k], 10 * (k + 1), 2, 1);
+        for (int t = 0; t <= ep[k].T; t++) ep[k].obs[2 * t] = (float)k;
+    }
+    replay_push(&r, &ep[0], 0);
+    replay_push_copy(&r, &ep[1]);
+    replay_push_copy(&r, &ep[2]);
+    CHECK(r.n == 3 && r.steps == 60, "held %d episodes, %ld steps", r.n, r.steps);
+    replay_push_copy(&r, &ep[3]);
+    // 100 > 60: the first two leave (30 + 40 = 70 still > 60: the third too), the newest stays
+    CHECK(r.n == 1 && r.steps == 40 && r.eps[0]->obs[0] == 3.0f && r.eps[0] != &ep[3] && r.owned[0],
+          "held %d episodes, %ld steps", r.n, r.steps);
+    replay_free(&r);
+    for (int k = 0; k < 4; k++) ds_episode_free(&ep[k]);
+}
+
 const test_case pwm_tests[] = {
+    {"replay_keeps_its_capacity", replay_keeps_its_capacity},
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
     {"bootstrap_and_edge_case_decisions", bootstrap_and_edge_case_decisions},
     {"offline_targets", offline_targets},
