@@ -10,25 +10,18 @@
 #include "../nn/checkpoint.h"
 #include "../nn/common.h"
 #include "pwm_internal.h"
-#include "version.h"
 
 int pwm_save_checkpoint(const pwm *s, const char *path, char *err, size_t errlen) {
-    st_writer *w = st_writer_new();
+    st_writer *w = lrn_ckpt_writer(PWM_CKPT_FORMAT, s->c.env, s->c.actor_units);
     nn_ckpt_write_params(w, "a/", &s->ap, &s->aopt);
     nn_ckpt_write_params(w, "c/", &s->cp, &s->copt);
     if (s->c.target_alpha > 0) nn_ckpt_write_params(w, "t/", &s->tp, NULL);
     nn_ckpt_write_rms(w, "ret_rms.", &s->ret_rms);
     wm_write(w, &s->w, &s->wopt, &s->rew_rms, 0);
     char buf[64];
-    st_writer_meta(w, "format", PWM_CKPT_FORMAT);
-    st_writer_meta(w, "env", s->c.env);
-    st_writer_meta(w, "actor_units", s->c.actor_units);
     st_writer_meta(w, "critic_units", s->c.critic_units);
-    st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
     snprintf(buf, sizeof buf, "%d", s->c.critics);
     st_writer_meta(w, "critics", buf);
-    snprintf(buf, sizeof buf, "%ld", s->pr.epoch);
-    st_writer_meta(w, "epoch", buf);
     strbuf b = {0};
     lrn_progress_write(&b, &s->pr);
     if (s->e) lrn_env_state_write(&b, s->e);
@@ -50,12 +43,7 @@ int pwm_save_checkpoint(const pwm *s, const char *path, char *err, size_t errlen
             }
         }
     }
-    st_writer_meta(w, "state", b.s);
-    st_writer_seal(w);
-    int rc = st_writer_commit(w, path, err, errlen);
-    st_writer_free(w);
-    nn_free(b.s);
-    return rc;
+    return lrn_ckpt_commit(w, s->pr.epoch, &b, path, err, errlen);
 }
 
 // remove the online episodes written after the checkpoint (index >= next) and reload the rest
@@ -72,12 +60,11 @@ static int restore_online(pwm *s, int next, char *err, size_t errlen) {
 
 int pwm_load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
     st_file f;
-    if (st_read(path, &f, err, errlen)) return -1;
-    char msg[512];
     const char *state, *epoch;
+    if (lrn_ckpt_open(&f, path, PWM_CKPT_FORMAT, "PWM", s->c.env, &state, &epoch, err, errlen)) return -1;
+    char msg[512];
     int rc = -1;
-    if (lrn_ckpt_header(&f, path, PWM_CKPT_FORMAT, "PWM", s->c.env, &state, &epoch, err, errlen)) {
-    } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
+    if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
                nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
                (s->c.target_alpha > 0 && nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg)) ||
                nn_ckpt_check_params(&f, "wm/", &s->w.p, &s->wopt, msg, sizeof msg) ||

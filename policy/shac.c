@@ -15,7 +15,6 @@
 #include "../worldmodel/dataset.h"
 #include "actor.h"
 #include "learner.h"
-#include "version.h"
 
 // ---------------------------------------------------------------------------------------------
 // presets
@@ -288,40 +287,27 @@ static int evaluate(const actor *act, const nn_rms *rms, const char *env, int ep
 // checkpoints: networks, optimizers, statistics and the environments' exact state
 
 static int save_checkpoint(const shac *s, const char *path, char *err, size_t errlen) {
-    st_writer *w = st_writer_new();
+    st_writer *w = lrn_ckpt_writer(SHAC_CKPT_FORMAT, s->c.env, s->c.actor_units);
     nn_ckpt_write_params(w, "a/", &s->ap, &s->aopt);
     nn_ckpt_write_params(w, "c/", &s->cp, &s->copt);
     nn_ckpt_write_params(w, "t/", &s->tp, NULL);
     nn_ckpt_write_rms(w, "obs_rms.", &s->obs_rms);
-    char buf[64];
-    st_writer_meta(w, "format", SHAC_CKPT_FORMAT);
-    st_writer_meta(w, "env", s->c.env);
-    st_writer_meta(w, "actor_units", s->c.actor_units);
     st_writer_meta(w, "critic_units", s->c.critic_units);
-    st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
-    snprintf(buf, sizeof buf, "%ld", s->pr.epoch);
-    st_writer_meta(w, "epoch", buf);
     // everything else the run needs to continue bit for bit, as exact hex doubles
     strbuf b = {0};
     lrn_progress_write(&b, &s->pr);
     sb_add_rng(&b, &s->noise);
     lrn_env_state_write(&b, s->e);
-    st_writer_meta(w, "state", b.s);
-    st_writer_seal(w);
-    int rc = st_writer_commit(w, path, err, errlen);
-    st_writer_free(w);
-    nn_free(b.s);
-    return rc;
+    return lrn_ckpt_commit(w, s->pr.epoch, &b, path, err, errlen);
 }
 
 static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) {
     st_file f;
-    if (st_read(path, &f, err, errlen)) return -1;
-    char msg[512];
     const char *state, *epoch;
+    if (lrn_ckpt_open(&f, path, SHAC_CKPT_FORMAT, "SHAC", s->c.env, &state, &epoch, err, errlen)) return -1;
+    char msg[512];
     int rc = -1;
-    if (lrn_ckpt_header(&f, path, SHAC_CKPT_FORMAT, "SHAC", s->c.env, &state, &epoch, err, errlen)) {
-    } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
+    if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
                nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
                nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg) ||
                nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg)) {

@@ -15,6 +15,7 @@
 #include "../policy/replay.h"
 #include "../worldmodel/dataset.h"
 #include "../worldmodel/wm.h"
+#include "files.h"
 #include "test.h"
 
 // small Hopper world models (without and with a termination head) with every weight perturbed
@@ -29,22 +30,9 @@ static const char *fixture(const char **data_dir, int termination) {
     snprintf(dir, sizeof dir, "%s/pwm_data", test_tmpdir());
     char err[512];
     const env_task *t = env_find("hopper");
-    env_batch *e = env_batch_new(t, NULL, NULL, 4, 3, 0, err, sizeof err);
-    CHECK(e, "%s", err);
-    ds_recorder rec;
-    CHECK(ds_recorder_open(&rec, dir, "hopper", 4, t->obs_dim, t->act_dim, t->episode_len, e->obs, err, sizeof err) == 0,
-          "%s", err);
     nn_rng r;
     nn_rng_init(&r, 5, 0);
-    double u[4 * 3];
-    for (int k = 0; k < 60; k++) {
-        for (int i = 0; i < 12; i++) u[i] = 2 * nn_rng_uniform(&r) - 1;
-        env_step(e, u, 0);
-        CHECK(ds_recorder_step(&rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err) == 0,
-              "%s", err);
-    }
-    CHECK(ds_recorder_close(&rec, err, sizeof err) == 0, "%s", err);
-    env_batch_free(e);
+    files_random_dataset(dir, 3, 60, &r);
     for (int k = 0; k < 2; k++) {
         world_model w;
         wm_config c = {.obs_dim = t->obs_dim, .act_dim = t->act_dim, .latent = 16, .enc_dim = 16, .enc_layers = 1,

@@ -21,27 +21,17 @@
 #include "../envs/env.h"
 #include "../nn/common.h"
 #include "../nn/safetensors.h"
-#include "../worldmodel/dataset.h"
 #include "../worldmodel/wm.h"
+#include "files.h"
 #include "test.h"
 
 #define REFERENCE_DIR "tests/data/reference/"
-
-static const char *pwm_binary(void) {
-    static char path[1100];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 8);
-    CHECK(n > 0, "cannot find this test binary");
-    path[n] = 0;
-    strcpy(strrchr(path, '/') + 1, "pwm");
-    if (!nn_file_exists(path)) test_skip("%s not built (make builds it with the tests)", path);
-    return path;
-}
 
 // `pwm ARGS... --threads T --out dir`, its output into dir.out.txt; fails the test unless it exits 0
 static void run(const char *const *args, const char *dir, const char *threads) {
     const char *argv[64];
     int n = 0;
-    argv[n++] = pwm_binary();
+    argv[n++] = files_pwm_binary();
     for (; *args; args++) argv[n++] = *args;
     argv[n++] = "--threads", argv[n++] = threads, argv[n++] = "--out", argv[n++] = dir;
     argv[n] = NULL;
@@ -153,22 +143,9 @@ static void pwm_fixture(char *wm_path, char *data, size_t n) {
     if (nn_file_exists(wm_path)) return;
     char err[512];
     const env_task *t = env_find("hopper");
-    env_batch *e = env_batch_new(t, NULL, NULL, 4, 7, 0, err, sizeof err);
-    CHECK(e, "%s", err);
-    ds_recorder rec;
-    CHECK(ds_recorder_open(&rec, data, "hopper", 4, t->obs_dim, t->act_dim, t->episode_len, e->obs, err, sizeof err) == 0,
-          "%s", err);
     nn_rng r;
     nn_rng_init(&r, 11, 0);
-    double u[4 * 3];
-    for (int k = 0; k < 60; k++) {
-        for (int i = 0; i < 12; i++) u[i] = 2 * nn_rng_uniform(&r) - 1;
-        env_step(e, u, 0);
-        CHECK(ds_recorder_step(&rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err) == 0,
-              "%s", err);
-    }
-    CHECK(ds_recorder_close(&rec, err, sizeof err) == 0, "%s", err);
-    env_batch_free(e);
+    files_random_dataset(data, 7, 60, &r);
     world_model w;
     wm_config c = {.obs_dim = t->obs_dim, .act_dim = t->act_dim, .latent = 16, .enc_dim = 16, .enc_layers = 1,
                    .mlp_dim = 16, .activation = WM_SIMNORM, .termination = 0};
