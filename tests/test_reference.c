@@ -6,10 +6,15 @@
 // single number. Each run is checked with --threads 1 and --threads 2 (the learners are bitwise
 // the same for any thread count, docs/architecture.md "Threads and determinism").
 //
+// The numbers hold for one build: the compiler's code generation, OpenBLAS's kernel and MuJoCo's
+// version change the rounding (build.txt records them; another build, e.g. `make test SANITIZE=1`
+// at -O1, skips the comparison and says so).
+//
 // Re-recording: `PWM_RECORD_REFERENCE=1 build/tests reference` (from the repository root) writes
 // the files from the current code instead of comparing. Do it only for a change that is meant to
 // change the learners' numbers, in a commit of its own that says why; never to make a refactoring
 // pass. The files were recorded at commit 8439e54 (issue 16's branch point).
+#include <cblas.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +22,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <mujoco/mujoco.h>
 
 #include "../envs/env.h"
 #include "../nn/common.h"
@@ -89,6 +96,44 @@ static void write_text(const char *path, const char *s) {
     CHECK(f && fputs(s, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
 }
 
+// What the numbers depend on besides the code: the compiler and its code generation (vector
+// width, sanitizers, which build at -O1), OpenBLAS's kernel and MuJoCo's version. The references
+// hold for the build they were recorded with (tests/data/reference/build.txt); another build skips.
+static void build_id(char *buf, size_t n) {
+    const char *flags = ""
+#ifdef __AVX2__
+                        " avx2"
+#endif
+#ifdef __FMA__
+                        " fma"
+#endif
+#ifdef __SANITIZE_ADDRESS__
+                        " asan"
+#endif
+        ;
+    snprintf(buf, n, "cc %s%s; OpenBLAS %s, kernel %s; MuJoCo %d\n", __VERSION__, flags, openblas_get_config(),
+             openblas_get_corename(), mj_version());
+}
+
+static int recording(void) {
+    const char *record = getenv("PWM_RECORD_REFERENCE");
+    return record && !strcmp(record, "1");
+}
+
+static void check_build(void) {
+    char id[1024], want[1024], path[] = REFERENCE_DIR "build.txt";
+    build_id(id, sizeof id);
+    if (recording()) {
+        write_text(path, id);
+        return;
+    }
+    if (!nn_file_exists(path)) test_skip("%s not found: run the tests from the repository root", path);
+    test_read_file(path, want, sizeof want);
+    if (strcmp(id, want))
+        test_skip("the references were recorded by another build (%s); to check a refactoring on this one (%.*s), "
+                  "record them here at the commit before it", path, (int)strcspn(id, "\n"), id);
+}
+
 // the run's files against tests/data/reference/NAME.*, or, with PWM_RECORD_REFERENCE=1, recorded there
 static void check_against_reference(const char *name, const char *dir, const char *threads) {
     static char got[3][65536], want[65536];
@@ -101,10 +146,9 @@ static void check_against_reference(const char *name, const char *dir, const cha
     snprintf(path, sizeof path, "%s/final.safetensors", dir);
     fingerprint(path, got[2], sizeof got[2]);
     const char *kind[3] = {"log.csv", "eval.csv", "final.txt"};
-    const char *record = getenv("PWM_RECORD_REFERENCE");
     for (int k = 0; k < 3; k++) {
         snprintf(path, sizeof path, REFERENCE_DIR "%s.%s", name, kind[k]);
-        if (record && !strcmp(record, "1")) {
+        if (recording()) {
             write_text(path, got[k]);
             continue;
         }
@@ -116,13 +160,14 @@ static void check_against_reference(const char *name, const char *dir, const cha
 }
 
 static void run_and_check(const char *name, const char *const *args) {
+    check_build();
     const char *threads[] = {"1", "2"};
     for (int i = 0; i < 2; i++) {
         char dir[500];
         snprintf(dir, sizeof dir, "%s/reference_%s_t%s", test_tmpdir(), name, threads[i]);
         run(args, dir, threads[i]);
         check_against_reference(name, dir, threads[i]);
-        if (getenv("PWM_RECORD_REFERENCE")) break;  // recorded from one thread; the test compares both
+        if (recording()) break;  // recorded from one thread; the test compares both
     }
 }
 
