@@ -17,6 +17,7 @@
 #include "../nn/mlp.h"
 #include "../nn/optim.h"
 #include "../opts/args.h"
+#include "../opts/device_opt.h"
 #include "../worldmodel/wm.h"
 #include "bench.h"
 
@@ -147,8 +148,7 @@ int bench_nn(int argc, char **argv) {
         {"threads", ARG_INT, &c.threads, "threads (0: all cores)", NULL, "T"},
         {"envs", ARG_INT, &c.envs, "the actor step's batch (PWM's environments)", NULL, "N"},
         {"actor-steps", ARG_INT, &c.actor_steps, "timed actor steps (-1: as --steps; 0: skip the actor step)", NULL, "N"},
-        {"device", ARG_CHOICE, &c.device, "where to compute: auto (CUDA if a GPU answers), cpu, or cuda (the CUDA path "
-                                          "has not yet run on a GPU)", "auto|cpu|cuda", NULL},
+        DEVICE_OPT(c.device),
         {0},
     };
     args_spec spec = {"pwm bench nn [options]", nn_summary, {opts}};
@@ -166,11 +166,7 @@ int bench_nn(int argc, char **argv) {
         return 2;
     }
     nn_set_threads(c.threads);
-    char err[512];
-    if (nn_device_select(c.device, err, sizeof err)) {
-        fprintf(stderr, "pwm bench nn: %s\n", err);
-        return 1;
-    }
+    if (device_opt_select(c.device, "pwm bench nn")) return 1;
 
     world_model w;
     wm_config wc = {.obs_dim = c.obs, .act_dim = c.act, .latent = c.latent, .enc_dim = c.enc_dim,

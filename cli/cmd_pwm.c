@@ -8,6 +8,7 @@
 #include "../experiments/compare.h"
 #include "../nn/common.h"
 #include "../opts/args.h"
+#include "../opts/device_opt.h"
 #include "../opts/rundir.h"
 #include "../physics/physics_opts.h"
 #include "../policy/pwm.h"
@@ -23,7 +24,7 @@ int cmd_train(int argc, char **argv) {
     char err[1024];
     if (pwm_preset(&c, t.env ? t.env : "hopper", t.preset ? t.preset : "quick", err, sizeof err))
         return fprintf(stderr, "pwm train: %s\n", err), 2;
-    const char **data = NULL, *critic_data = "model";
+    const char **data = NULL, *critic_data = "model", *device = "cpu";
     int threads = 0;
     physics_opts po;
     rundir_opts ro;
@@ -47,6 +48,7 @@ int cmd_train(int argc, char **argv) {
     const args_opt opts[] = {
         {"seed", ARG_LONG, &c.seed, "seed of the start states, exploration noise, batches and initial weights", NULL, "S"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        DEVICE_OPT(device),
         {"epochs", ARG_INT, &c.epochs, "training epochs (actor updates)", NULL, "N"},
         {"envs", ARG_INT, &c.envs, "the actor's batch: real environments (online) or start states (offline)", NULL, "N"},
         {"horizon", ARG_INT, &c.horizon, "imagined rollout length H", NULL, "H"},
@@ -110,6 +112,8 @@ int cmd_train(int argc, char **argv) {
     c.critic_real = !strcmp(critic_data, "real");
     if (!c.wm) return fprintf(stderr, "pwm train: --wm FILE is required (pretrain one with pwm wm train)\n"), 2;
     const char *out = rundir_dir(&ro, c.env, c.seed);
+    // before the run directory is made or noted in, and before anything allocates a network
+    if (device_opt_select(device, "pwm train")) return 1;
     if (rundir_record(&spec, &ro, out, "pwm train")) return 1;
     return pwm_train(&c, out, ro.resume, threads);
 }
@@ -149,6 +153,9 @@ int cmd_compare(int argc, char **argv) {
         {"pwm-extra", ARG_STRING, &c.pwm_extra,
          "more pwm train options for every PWM run, in one quoted string (e.g. '--closed-loop --target-alpha 0.95')",
          NULL, "'OPTS'"},
+        {"device", ARG_CHOICE, &c.device,
+         "where PWM's world-model pretraining and training compute (pwm wm train and pwm train --device; SHAC and PPO "
+         "stay on the CPU; none: theirs, the CPU; the CUDA path has not yet run on a GPU)", "auto|cpu|cuda", NULL},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method", NULL, "K"},
         {"methods", ARG_STRING, &c.methods, "comma-separated methods among shac, pwm, ppo (default: all three)", NULL,
          "M,M"},

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "../nn/common.h"
-#include "../nn/device.h"
 #include "../opts/args.h"
+#include "../opts/device_opt.h"
 #include "../worldmodel/train.h"
 #include "commands.h"
 
@@ -43,8 +43,7 @@ static int wm_train_cmd(int argc, char **argv) {
         {"log-every", ARG_INT, &c.log_every, "log (with a held-out loss) every N steps", NULL, "N"},
         {"resume", ARG_FLAG, &resume, "continue training OUT", NULL, NULL},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
-        {"device", ARG_CHOICE, &device, "where to compute: auto (CUDA if a GPU answers), cpu, or cuda (the CUDA path "
-                                        "has not yet run on a GPU)", "auto|cpu|cuda", NULL},
+        DEVICE_OPT(device),
         {0},
     };
     args_spec spec = {"pwm wm train --data DIR... --env NAME --out FILE [options]",
@@ -58,8 +57,7 @@ static int wm_train_cmd(int argc, char **argv) {
     if (c.steps < 1 || c.batch < 1 || c.horizon < 1 || c.log_every < 1 || c.holdout < 0 || c.holdout >= 1)
         return fprintf(stderr, "pwm wm train: steps, batch, horizon, log-every >= 1 and holdout in [0, 1)\n"), 2;
     nn_set_threads(threads);
-    char err[512];
-    if (nn_device_select(device, err, sizeof err)) return fprintf(stderr, "pwm wm train: %s\n", err), 1;
+    if (device_opt_select(device, "pwm wm train")) return 1;
     c.data = data;
     return wm_train(&c, out, resume);
 }

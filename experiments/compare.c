@@ -145,7 +145,7 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
         *wall_collect = res_stage_done(marker);
     }
     if (!pwm_file) {
-        pretrain_wm_config wc = {c->env, data, c->wm_size, c->wm_steps, s, c->threads, c->reproduce_original};
+        pretrain_wm_config wc = {c->env, data, c->wm_size, c->wm_steps, s, c->threads, c->reproduce_original, c->device};
         snprintf(marker, sizeof marker, "%s/wm.done", dir);
         snprintf(name, sizeof name, "pwm-seed%d-wm", s);
         if ((g = gate(c, 1, name, marker, wm)) < 0) return -1;
@@ -159,7 +159,8 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
         char *args[] = {(char *)exe, "train", "--env", (char *)c->env, "--preset", (char *)c->preset, "--wm", wm,
                         "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
                         "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                        NULL, NULL, NULL};  // room for res (4), phys (4) and extra (18), then the end
         // the pretrained protocol fine-tunes as the paper does, 8 steps per epoch
         char *res[5] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL, NULL, NULL, NULL};
         char **r = res + (res[0] ? 1 : 0);
@@ -250,12 +251,13 @@ int compare_run(const compare_config *cc, const char *exe) {
         snprintf(ks, sizeof ks, "%.17g", c.contact_stiffness), snprintf(kd, sizeof kd, "%.17g", c.contact_damping);
         phys[0] = "--contact-stiffness", phys[1] = ks, phys[2] = "--contact-damping", phys[3] = kd;
     }
-    // --pwm-extra: its words, appended to every PWM run
-    char extra_buf[512], *extra[17] = {NULL};
+    // --device, then --pwm-extra's words (which may override it), appended to every PWM run
+    char extra_buf[512], *extra[19] = {NULL};
     snprintf(extra_buf, sizeof extra_buf, "%s", c.pwm_extra ? c.pwm_extra : "");
     int nextra = 0;
+    if (c.device) extra[nextra++] = "--device", extra[nextra++] = (char *)c.device;
     for (char *tok = strtok(extra_buf, " \t"); tok; tok = strtok(NULL, " \t")) {
-        if (nextra == 16) {
+        if (nextra == 18) {
             fprintf(stderr, "pwm compare: --pwm-extra holds more than 16 words\n");
             return 1;
         }
@@ -283,7 +285,8 @@ int compare_run(const compare_config *cc, const char *exe) {
             snprintf(pdata, sizeof pdata, "%s/data", pdir);
         }
         if (!c.pretrain_wm) {
-            pretrain_wm_config wc = {c.env, pdata, c.wm_size, c.wm_steps, c.data_seed, c.threads, c.reproduce_original};
+            pretrain_wm_config wc = {c.env, pdata, c.wm_size, c.wm_steps, c.data_seed, c.threads, c.reproduce_original,
+                                     c.device};
             snprintf(fin, sizeof fin, "%s/wm.done", pdir);
             snprintf(started, sizeof started, "%s/wm.safetensors", pdir);
             if ((g = gate(&c, !c.pretrain_data, "pretrain-wm", fin, started)) < 0) return 1;
@@ -382,9 +385,10 @@ int compare_run(const compare_config *cc, const char *exe) {
     char heading[256], command[2048], seeds[64];
     snprintf(heading, sizeof heading, "%s on %s (%s preset)", title, c.env, c.preset);
     int len = snprintf(command, sizeof command, "pwm compare --env %s --preset %s --protocol %s --seeds %d --methods %s "
-                       "--out %s%s%s%s%s", c.env, c.preset, pretrained ? "pretrained" : "matched", c.seeds,
+                       "--out %s%s%s%s%s%s%s", c.env, c.preset, pretrained ? "pretrained" : "matched", c.seeds,
                        c.methods ? c.methods : "shac,pwm,ppo", c.out, c.threads ? " --threads N" : "",
-                       c.pwm_extra ? " --pwm-extra '" : "", c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
+                       c.device ? " --device " : "", c.device ? c.device : "", c.pwm_extra ? " --pwm-extra '" : "",
+                       c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
     if (phys[0] && len > 0 && (size_t)len < sizeof command)
         snprintf(command + len, sizeof command - len, " --contact-stiffness %s --contact-damping %s", ks, kd);
     snprintf(seeds, sizeof seeds, "0..%d", c.seeds - 1);

@@ -31,6 +31,7 @@ typedef struct {
     const char *pretrain_wm;    // pretrained: an existing world model to use instead of training one (NULL: train)
     int reproduce_original;     // pass --reproduce-original to the world model and PWM
     const char *pwm_extra;      // more pwm train options for every PWM run, whitespace-separated (NULL: none)
+    const char *device;         // --device of PWM's world-model pretraining and training (NULL: theirs, the CPU)
     const char *methods;  // comma-separated subset of shac,pwm,ppo (NULL: all)
     int seeds, threads;
     long budget;        // environment steps per method and seed (0: the preset's)

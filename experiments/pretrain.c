@@ -89,8 +89,10 @@ int pretrain_wm(const pretrain_wm_config *c, const char *dir, const char *exe) {
     snprintf(threads, sizeof threads, "%d", c->threads);
     char *args[32] = {(char *)exe, "wm", "train", "--data", (char *)c->data, "--env", (char *)c->env, "--out", wm,
                       "--size", (char *)c->size, "--steps", steps, "--seed", seed, "--threads", threads, NULL};
-    char *more[3] = {nn_file_exists(wm) ? "--resume" : NULL, NULL, NULL};
-    if (c->reproduce_original) more[more[0] ? 1 : 0] = "--reproduce-original";
+    char *more[6] = {NULL}, **m = more;
+    if (nn_file_exists(wm)) *m++ = "--resume";
+    if (c->reproduce_original) *m++ = "--reproduce-original";
+    if (c->device) *m++ = "--device", *m++ = (char *)c->device;
     res_add_args(args, more);
     printf("world model: pwm wm train --size %s --steps %s on %s\n", c->size, steps, c->data);
     fflush(stdout);

@@ -29,6 +29,7 @@ typedef struct {
     const char *env, *data, *size;  // the dataset directory and the model size (small | paper)
     long steps, seed;
     int threads, reproduce_original;  // reproduce_original: (r - mean)/std rewards
+    const char *device;               // pwm wm train --device (NULL: its default, the CPU)
 } pretrain_wm_config;
 
 // Pretrain the world model DIR/wm.safetensors on c->data (resuming an interrupted run): skipped when

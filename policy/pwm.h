@@ -63,7 +63,10 @@ int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, si
 
 // Train into out_dir: log.csv, timing.csv, ckpt/best/final.safetensors, eval.csv and (online) the
 // transitions seen, as a dataset in out_dir/online. resume continues from out_dir/ckpt.safetensors.
-// Returns an exit code of nn/exitcode.h (lrn_run's), with a message on stderr.
+// Returns an exit code of nn/exitcode.h (lrn_run's), with a message on stderr. Every network,
+// graph and optimizer state is made inside, on the device selected before the call (nn/device.h;
+// the CPU unless a caller selected CUDA); the checkpoint holds plain values, so a run may resume on
+// the other device.
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads);
 
 // A trained PWM policy: the world model's encoder and the actor.

@@ -305,14 +305,16 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     int m = pick_starts(ep, c->episodes, H, c->grad_starts, &s);
     r->n_grad = m;
     r->cos_H = r->cos_long = r->cos_objective = r->long_len = NAN;
+    r->cos_critic = r->critic_share = r->true_tail_share = NAN;
     if (!m) return nn_free(s), 0;
     env_batch *fd = env_batch_new(n->task, n->physics, NULL, 2 * L * A + 1 < 128 ? 2 * L * A + 1 : 128,
                                   (unsigned long)c->seed, 0, err, errlen);
     if (!fd) return nn_free(s), -1;
     size_t S = pwm_diag_state_size(fd);
     float *z0 = nn_malloc(sizeof(float) * m * Z), *u = nn_malloc(sizeof(float) * L * m * A);
-    float *gm[3] = {nn_malloc(sizeof(float) * L * m * A), nn_malloc(sizeof(float) * L * m * A),
-                    nn_malloc(sizeof(float) * L * m * A)};
+    // model gradients: H-step return (task units), long return, objective, H-step return (normalised)
+    float *gm[4];
+    for (int q = 0; q < 4; q++) gm[q] = nn_malloc(sizeof(float) * L * m * A);
     double *gl = nn_malloc(sizeof(double) * L * A), *gs = nn_malloc(sizeof(double) * L * A);
     double *ud = nn_malloc(sizeof(double) * L * A), *x = nn_malloc(sizeof(double) * L * A);
     int *len = nn_malloc(sizeof(int) * m);
@@ -328,7 +330,9 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     pwm_diag_model_grad(n, z0, u, m, H, NULL, 1, 0, gm[0], NULL);
     pwm_diag_model_grad(n, z0, u, m, L, len, 1, 0, gm[1], NULL);
     pwm_diag_model_grad(n, z0, u, m, H, NULL, 0, 1, gm[2], NULL);
-    double sum[3] = {0}, slen = 0;
+    pwm_diag_model_grad(n, z0, u, m, H, NULL, 0, 0, gm[3], NULL);
+    double sum[3] = {0}, slen = 0, crit[3] = {0};
+    int ncrit[2] = {0};
     r->replay_err = 0;
     for (int i = 0; i < m; i++) {
         const episode *e = &ep[s[i].ep];
@@ -345,11 +349,28 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
                 for (int k = 0; k < A; k++) x[j * A + k] = gm[q][((size_t)j * m + i) * A + k];
             sum[q] += cosine(x, q == 0 ? gs : gl, hq * A);
         }
+        // the critic's term and the true tail, over the first min(h, H) steps' actions
+        int hc = (h < H ? h : H) * A;
+        double nc = 0, no = 0, nt = 0, nl = 0;
+        for (int j = 0; j < hc / A; j++)
+            for (int k = 0; k < A; k++) {
+                size_t at = ((size_t)j * m + i) * A + k;
+                int jk = j * A + k;
+                x[jk] = (double)gm[2][at] - gm[3][at], ud[jk] = gl[jk] - gs[jk];
+                nc += x[jk] * x[jk], no += (double)gm[2][at] * gm[2][at];
+            }
+        for (int k = 0; k < hc; k++) nt += ud[k] * ud[k], nl += gl[k] * gl[k];
+        double cc = cosine(x, ud, hc);  // NaN where either term is exactly zero
+        if (isfinite(cc)) crit[0] += cc, ncrit[0]++;
+        if (no > 0 && nl > 0) crit[1] += sqrt(nc / no), crit[2] += sqrt(nt / nl), ncrit[1]++;
         slen += h;
     }
     r->cos_H = sum[0] / m, r->cos_long = sum[1] / m, r->cos_objective = sum[2] / m, r->long_len = slen / m;
+    if (ncrit[0]) r->cos_critic = crit[0] / ncrit[0];
+    if (ncrit[1]) r->critic_share = crit[1] / ncrit[1], r->true_tail_share = crit[2] / ncrit[1];
     env_batch_free(fd);
-    nn_free(s), nn_free(z0), nn_free(u), nn_free(gm[0]), nn_free(gm[1]), nn_free(gm[2]);
+    nn_free(s), nn_free(z0), nn_free(u);
+    for (int q = 0; q < 4; q++) nn_free(gm[q]);
     nn_free(gl), nn_free(gs), nn_free(ud), nn_free(x), nn_free(len);
     return 0;
 }
@@ -403,6 +424,10 @@ void pwm_diag_print(FILE *f, const pwm_diag_config *c, const pwm_diag_result *r)
     fprintf(f, "  model %2d-step return, stopping at a fall (mean %.1f)  %8.3f\n", c->H_long, r->long_len, r->cos_long);
     fprintf(f, "  actor objective (%d steps + gamma^%d min V) vs the true %d-step return  %8.3f\n", c->H, c->H,
             c->H_long, r->cos_objective);
+    fprintf(f, "  its critic term (gamma^%d min V) vs the true return after step %d            %8.3f\n", c->H, c->H,
+            r->cos_critic);
+    fprintf(f, "  share of the gradient's norm from beyond step %d: objective's critic term %.3f, true %.3f\n", c->H,
+            r->critic_share, r->true_tail_share);
     fprintf(f, "  replay of the recorded actions from the saved states: max return error %.3g (0: exact)\n",
             r->replay_err);
     fprintf(f, "\ncritic min V(enc(o_t)) - Monte-Carlo return (normalised reward units)%s\n",
@@ -431,7 +456,9 @@ void pwm_diag_write_long_csv(FILE *f, const pwm_diag_result *r) {
         double v;
         long n;
     } one[] = {{"cos_H", r->cos_H, r->n_grad}, {"cos_long", r->cos_long, r->n_grad},
-               {"cos_objective", r->cos_objective, r->n_grad}, {"long_len", r->long_len, r->n_grad},
+               {"cos_objective", r->cos_objective, r->n_grad}, {"cos_critic", r->cos_critic, r->n_grad},
+               {"critic_share", r->critic_share, r->n_grad}, {"true_tail_share", r->true_tail_share, r->n_grad},
+               {"long_len", r->long_len, r->n_grad},
                {"replay_err", r->replay_err, r->n_grad}, {"critic_bias", r->critic_bias, r->n_critic},
                {"critic_rmse", r->critic_rmse, r->n_critic}, {"near_bias", r->near_bias, r->n_near},
                {"near_rmse", r->near_rmse, r->n_near}, {"bootstrapped_episodes", r->bootstrapped, r->episodes},
@@ -444,7 +471,7 @@ void pwm_diag_write_long_csv(FILE *f, const pwm_diag_result *r) {
 #define CORE_HEADER                                                                                                   \
     "epoch,K,lat_err_1,lat_change_1,lat_err_K,lat_change_K,act_drift_1,act_drift_K,rew_bias_1,rew_bias_K,cos_H,"     \
     "cos_long,cos_objective,critic_bias,critic_rmse,near_bias,near_rmse,near_n,ret_det,ret_stoch,ret_train,lat_var," \
-    "eff_rank"
+    "eff_rank,cos_critic,critic_share,true_tail_share"
 
 void pwm_diag_csv_header(FILE *f) { fprintf(f, "%s\n", CORE_HEADER); }
 
@@ -453,7 +480,8 @@ void pwm_diag_csv_row(FILE *f, long epoch, const pwm_diag_result *r) {
     double v[] = {r->lat_err[0], r->lat_change[0], r->lat_err[K], r->lat_change[K], r->act_drift[0],
                   r->act_drift[K], r->rew_bias[0], r->rew_bias[K], r->cos_H, r->cos_long, r->cos_objective,
                   r->critic_bias, r->critic_rmse, r->near_bias, r->near_rmse, (double)r->n_near, r->ret_det,
-                  r->ret_stoch, r->ret_train, r->lat_var, r->eff_rank};
+                  r->ret_stoch, r->ret_train, r->lat_var, r->eff_rank, r->cos_critic, r->critic_share,
+                  r->true_tail_share};
     fprintf(f, "%ld,%d", epoch, r->K);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) fprintf(f, ",%.6g", v[i]);
     fprintf(f, "\n");

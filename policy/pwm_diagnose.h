@@ -68,6 +68,11 @@ typedef struct {
     // gradient cosines, means over n_grad start states (NaN when none)
     int n_grad;
     double cos_H, cos_long, cos_objective;
+    // the critic's term alone: the gradient of γ^H·min V(ẑ_H) (the objective's minus its H-step
+    // rewards, both in normalised units) against the true gradient of the return's tail (the long
+    // return's minus the H-step one), over the first H steps' actions; and each tail's share of its
+    // whole gradient's norm over those actions (model: |critic term| / |objective|; true: |tail| / |long return|)
+    double cos_critic, critic_share, true_tail_share;
     double long_len;                // mean length of the long-horizon returns (shorter at a fall)
     double replay_err;              // max |reward| difference of the unperturbed replay from the record (0: exact)
     // critic − Monte-Carlo return, normalised reward units

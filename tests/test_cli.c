@@ -1,7 +1,8 @@
 // Tests of the program as a whole (the pwm binary built beside this test binary) and of the source
 // tree: every command and target answers --help (so every option spec is well formed: no name
 // declared twice across its groups), a resumed run with a malformed config.txt is refused with a
-// message naming the file, and scripts/check-layers.sh refuses an upward include.
+// message naming the file, scripts/check-layers.sh refuses an upward include, and pwm train's
+// --device (cpu the same numbers, cuda refused cleanly without a GPU, auto falling back).
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "files.h"
 #include "test.h"
 
 extern char **environ;
@@ -136,9 +138,100 @@ TEST(layers_check_refuses_an_upward_include) {
     CHECK(rc == 0, "exit %d:\n%s", rc, out);
 }
 
+// `pwm train ... --threads 1 --out dir [more...]`, small enough to take a fraction of a second;
+// its exit code, with its output in out
+static int pwm_train_run(const char *pwm, const char *wm, const char *dir, const char *const *more, char *out,
+                         size_t n) {
+    const char *argv[48] = {pwm, "train", "--env", "hopper", "--wm", wm, "--envs", "3", "--horizon", "4", "--epochs",
+                            "3", "--actor-units", "16", "--critic-units", "16", "--wm-batch", "4", "--eval-every", "3",
+                            "--eval-episodes", "1", "--threads", "1", "--out", dir};
+    int k = 26;
+    for (; more && *more; more++) argv[k++] = *more;
+    argv[k] = NULL;
+    return run_capture(argv, out, n);
+}
+
+// dir/log.csv without its wall-time column, into buf
+static void read_log(const char *dir, char *buf, size_t n) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, buf, n);
+    test_strip_wall(buf);
+}
+
+TEST(pwm_train_device_option) {
+    // --device cpu logs bitwise what no --device logs, and config.txt records the device. Without a
+    // GPU: --device cuda stops before the run directory exists, with a message saying what to do;
+    // auto falls back with its one-line note and the same numbers; a run recorded with device = cuda
+    // does not resume (its config.txt untouched) until the command line says --device cpu or auto,
+    // and then continues to the same log, the override noted in its config.txt
+    char pwm[1100], wm[600], dir[4][600], cfg[2600], out[16384];
+    static char log[4][16384], txt[2][8192];
+    pwm_path(pwm, sizeof pwm);
+    snprintf(wm, sizeof wm, "%s/cli_device_wm.safetensors", test_tmpdir());
+    files_save_wm(wm, 16, 0, 4);
+    const char *names[4] = {"plain", "cpu", "cuda", "resumed"};
+    for (int i = 0; i < 4; i++) snprintf(dir[i], sizeof dir[i], "%s/cli_device_%s", test_tmpdir(), names[i]);
+    const char *cpu[] = {"--device", "cpu", NULL}, *cuda[] = {"--device", "cuda", NULL},
+               *autod[] = {"--device", "auto", NULL}, *stop[] = {"--stop-after", "1", NULL};
+    int rc = pwm_train_run(pwm, wm, dir[0], NULL, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "device cpu"), "pwm train: exit %d\n%s", rc, out);
+    rc = pwm_train_run(pwm, wm, dir[1], cpu, out, sizeof out);
+    CHECK(rc == 0, "pwm train --device cpu: exit %d\n%s", rc, out);
+    read_log(dir[0], log[0], sizeof log[0]), read_log(dir[1], log[1], sizeof log[1]);
+    CHECK(!strcmp(log[0], log[1]), "--device cpu logged other numbers:\n%s\nvs\n%s", log[0], log[1]);
+    for (int i = 0; i < 2; i++) {
+        snprintf(cfg, sizeof cfg, "%s/config.txt", dir[i]);
+        test_read_file(cfg, txt[0], sizeof txt[0]);
+        CHECK(strstr(txt[0], "\ndevice = cpu\n"), "%s does not record the device:\n%s", cfg, txt[0]);
+    }
+
+    rc = pwm_train_run(pwm, wm, dir[2], cuda, out, sizeof out);
+    if (rc == 0 && strstr(out, "device cuda ("))
+        test_skip("a GPU answered --device cuda: the no-GPU behaviour is not checked here (make test-cuda compares "
+                  "the devices)");
+    CHECK(rc == 1 && strstr(out, "pwm train: --device cuda: ") && strstr(out, "use --device cpu or auto"),
+          "--device cuda without a GPU: exit %d\n%s", rc, out);
+    CHECK(!nn_file_exists(dir[2]), "a refused --device cuda left %s behind", dir[2]);
+
+    // auto: the note, then the CPU's numbers (into dir[2], which the refusal left free)
+    rc = pwm_train_run(pwm, wm, dir[2], autod, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "pwm: note: --device auto: using the CPU (") && strstr(out, "device cpu"),
+          "--device auto without a GPU: exit %d\n%s", rc, out);
+    read_log(dir[2], log[2], sizeof log[2]);
+    CHECK(!strcmp(log[0], log[2]), "--device auto logged other numbers:\n%s\nvs\n%s", log[0], log[2]);
+
+    // a run recorded as a CUDA run (its config.txt edited so), stopped after epoch 1
+    rc = pwm_train_run(pwm, wm, dir[3], stop, out, sizeof out);
+    CHECK(rc == 0, "pwm train --stop-after 1: exit %d\n%s", rc, out);
+    snprintf(cfg, sizeof cfg, "%s/config.txt", dir[3]);
+    test_read_file(cfg, txt[0], sizeof txt[0]);
+    char *line = strstr(txt[0], "\ndevice = cpu\n");
+    CHECK(line, "%s does not record the device:\n%s", cfg, txt[0]);
+    FILE *f = nn_fopen(cfg, "w");
+    fprintf(f, "%.*s\ndevice = cuda\n%s", (int)(line - txt[0]), txt[0], line + strlen("\ndevice = cpu\n"));
+    fclose(f);
+    test_read_file(cfg, txt[0], sizeof txt[0]);
+    const char *argv[] = {pwm, "train", "--resume", "--out", dir[3], NULL};
+    rc = run_capture(argv, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "pwm train: --device cuda: ") && strstr(out, "use --device cpu or auto"),
+          "resuming a CUDA run without a GPU: exit %d\n%s", rc, out);
+    test_read_file(cfg, txt[1], sizeof txt[1]);
+    CHECK(!strcmp(txt[0], txt[1]), "the refused resume changed %s:\n%s", cfg, txt[1]);
+    const char *argv2[] = {pwm, "train", "--resume", "--out", dir[3], "--device", "auto", NULL};
+    rc = run_capture(argv2, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "using the CPU"), "resuming with --device auto: exit %d\n%s", rc, out);
+    read_log(dir[3], log[3], sizeof log[3]);
+    CHECK(!strcmp(log[0], log[3]), "the resumed run logged other numbers:\n%s\nvs\n%s", log[0], log[3]);
+    test_read_file(cfg, txt[1], sizeof txt[1]);
+    CHECK(strstr(txt[1], "\ndevice = cuda\n") && strstr(txt[1], "\n#   with device = auto\n"),
+          "%s does not note the resumed run's device:\n%s", cfg, txt[1]);
+}
+
 const test_case cli_tests[] = {
     {"every_command_answers_help", every_command_answers_help},
     {"resume_with_malformed_config_refused", resume_with_malformed_config_refused},
     {"layers_check_refuses_an_upward_include", layers_check_refuses_an_upward_include},
+    {"pwm_train_device_option", pwm_train_device_option},
     {0},
 };

@@ -1,18 +1,22 @@
 // The CUDA backend against the CPU, on a GPU (`make test-cuda` runs this suite alone): every op's
-// forward and backward, Adam and the gradient norm, a whole world-model training step and a whole
-// PWM actor step. Where there is no CUDA build or no GPU, each case skips and says why.
+// forward and backward, Adam and the gradient norm, a whole world-model training step, a whole
+// PWM actor step and four epochs of PWM's training (pwm_train). Where there is no CUDA build or no
+// GPU, each case skips and says why.
 //
 // Tolerances: an element passes when |gpu − cpu| <= atol + rtol·max(|gpu|, |cpu|). Ops: rtol 1e-4,
 // atol 1e-5 (sums run in another order, cuBLAS against OpenBLAS); whole steps: the loss within
 // rtol 1e-4 and the gradient within 1e-3 relative L2 norm (errors grow through 16 unrolled steps).
 // Reruns on the GPU must be bitwise equal (determinism by design, nn/cuda/cuda.h).
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../bench/bench.h"
 #include "../nn/common.h"
 #include "../nn/device.h"
 #include "../nn/optim.h"
+#include "../policy/pwm.h"
+#include "files.h"
 #include "gradcheck.h"
 #include "test.h"
 
@@ -292,6 +296,66 @@ TEST(pwm_actor_step_matches_cpu) {
     nn_free(obs);
 }
 
+// log.csv texts (wall time cut) against each other, field by field: |gpu − cpu| <= atol +
+// rtol·max(|gpu|, |cpu|), with rtol_ret for the returns (columns 3 and 4: the real environments'
+// episodes, which the actions' rounding differences reach through MuJoCo); both NaN is equal
+static void compare_logs(const char *cpu, const char *gpu, double rtol, double rtol_ret, double atol) {
+    int row = 0, col = 0;
+    const char *a = strchr(cpu, '\n'), *b = strchr(gpu, '\n');  // past the headers
+    CHECK(a && b && (a - cpu) == (b - gpu) && !strncmp(cpu, gpu, (size_t)(a - cpu)), "log headers differ");
+    while (*a && *b) {
+        if (*a == '\n' || *a == ',') {
+            CHECK(*a == *b, "row %d: the GPU log has %s", row, *b == '\n' ? "fewer columns" : "more columns");
+            if (*a == '\n') row++, col = 0;
+            else col++;
+            a++, b++;
+            continue;
+        }
+        char *ea, *eb;
+        double x = strtod(a, &ea), y = strtod(b, &eb);
+        CHECK(ea != a && eb != b, "row %d column %d: not numbers", row, col);
+        double r = col == 3 || col == 4 ? rtol_ret : rtol;
+        CHECK((isnan(x) && isnan(y)) || fabs(x - y) <= atol + r * fmax(fabs(x), fabs(y)),
+              "row %d column %d: GPU %.9g vs CPU %.9g (rtol %g, atol %g)", row, col, y, x, r, atol);
+        a = ea, b = eb;
+    }
+    CHECK(!*a && !*b, "the logs have different numbers of rows");
+}
+
+TEST(pwm_epochs_match_cpu) {
+    // six epochs of online PWM (pwm_train: the actor through the model, its update, three
+    // critics, lock-step MuJoCo environments, the model's fine-tuning once episodes have ended, an
+    // evaluation and a checkpoint every three epochs) on the CPU and twice on the GPU: the GPU's
+    // log.csv within tolerance of the CPU's, its two runs bitwise equal (wall time aside)
+    use_gpu();
+    char wm[600], dir[3][600], path[2000];
+    static char log[3][16384];
+    snprintf(wm, sizeof wm, "%s/cuda_pwm_wm.safetensors", test_tmpdir());
+    files_save_wm(wm, 32, 0, 4);
+    pwm_config c;
+    char err[256];
+    CHECK(pwm_preset(&c, "hopper", "quick", err, sizeof err) == 0, "%s", err);
+    c.wm = wm;
+    c.envs = 8, c.horizon = 16, c.epochs = 6, c.eval_every = 3, c.save_every = 3, c.eval_episodes = 2;
+    c.actor_units = "32,32", c.critic_units = "32", c.wm_batch = 8;
+    for (int k = 0; k < 3; k++) {
+        if (k) use_gpu();
+        else use_cpu();
+        snprintf(dir[k], sizeof dir[k], "%s/cuda_pwm_%s%d", test_tmpdir(), k ? "gpu" : "cpu", k);
+        CHECK(nn_mkdirs(dir[k]) == 0, "mkdir %s", dir[k]);
+        CHECK(pwm_train(&c, dir[k], 0, 1) == 0, "the %s run failed", k ? "GPU" : "CPU");
+        snprintf(path, sizeof path, "%s/log.csv", dir[k]);
+        test_read_file(path, log[k], sizeof log[k]);
+        test_strip_wall(log[k]);
+    }
+    use_cpu();
+    const char *last = strrchr(log[0], '\n');
+    while (last > log[0] && last[-1] != '\n') last--;
+    CHECK(!strstr(last, ",nan,0\n"), "the CPU run never fine-tuned its model (wm_loss nan): %s", last);
+    CHECK(!strcmp(log[1], log[2]), "two GPU runs differ:\n%s\nvs\n%s", log[1], log[2]);
+    compare_logs(log[0], log[1], 1e-3, 1e-2, 1e-5);
+}
+
 TEST(cuda_device_errors) {
     // without a CUDA build or a GPU: --device cuda is a clear error and auto falls back to the CPU
     char err[512] = "";
@@ -312,5 +376,6 @@ const test_case cuda_tests[] = {
     {"adam_and_grad_norm_match_cpu", adam_and_grad_norm_match_cpu},
     {"world_model_step_matches_cpu", world_model_step_matches_cpu},
     {"pwm_actor_step_matches_cpu", pwm_actor_step_matches_cpu},
+    {"pwm_epochs_match_cpu", pwm_epochs_match_cpu},
     {0},
 };

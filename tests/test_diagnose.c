@@ -323,6 +323,33 @@ TEST(gradient_cosines_agree_where_their_returns_do) {
     CHECK(isfinite(r.cos_H) && fabs(r.cos_H) <= 1, "cosine %g", r.cos_H);
     CHECK_CLOSE(r.cos_long, r.cos_H, 0, 1e-5);
     CHECK_CLOSE(r.cos_objective, r.cos_H, 0, 1e-5);
+    // constant critics add nothing to the objective's gradient, and a long horizon equal to H leaves
+    // the true return no tail: both shares are exactly 0 and the critic-term cosine is undefined
+    CHECK(r.critic_share == 0 && r.true_tail_share == 0 && isnan(r.cos_critic), "shares %g / %g, cosine %g",
+          r.critic_share, r.true_tail_share, r.cos_critic);
+    nets_free(&s);
+}
+
+TEST(critic_term_cosine_and_shares) {
+    // random critics and a longer true horizon: the critic's term and the true tail both exist; the
+    // shares are norm ratios of parts of a sum, so they lie in [0, ∞) and are finite; with the same
+    // critics zeroed the critic's share drops to exactly 0 while the true tail's is unchanged
+    nets s;
+    nets_init(&s, 4);
+    pwm_diag_config cfg = pwm_diag_defaults();
+    cfg.episodes = 2, cfg.max_steps = 30, cfg.K = 2, cfg.H = 4, cfg.H_long = 8, cfg.grad_starts = 2, cfg.seed = 3;
+    pwm_diag_result r, r0;
+    char err[512];
+    CHECK(pwm_diagnose(&s.n, &cfg, &r, err, sizeof err) == 0, "%s", err);
+    CHECK(isfinite(r.cos_critic) && fabs(r.cos_critic) <= 1, "critic-term cosine %g", r.cos_critic);
+    CHECK(r.critic_share > 0 && isfinite(r.critic_share), "critic share %g", r.critic_share);
+    CHECK(r.true_tail_share > 0 && isfinite(r.true_tail_share), "true tail share %g", r.true_tail_share);
+    zero_prefix(&s.cp, "critic");
+    CHECK(pwm_diagnose(&s.n, &cfg, &r0, err, sizeof err) == 0, "%s", err);
+    CHECK(r0.critic_share == 0 && isnan(r0.cos_critic), "zeroed critics: share %g, cosine %g", r0.critic_share,
+          r0.cos_critic);
+    CHECK(r0.true_tail_share == r.true_tail_share, "the true tail moved with the critics: %.17g vs %.17g",
+          r0.true_tail_share, r.true_tail_share);
     nets_free(&s);
 }
 
@@ -391,7 +418,7 @@ TEST(core_csv_appends_rows_under_one_header) {
     snprintf(path, sizeof path, "%s/diagnose.csv", test_tmpdir());
     pwm_diag_result r;
     memset(&r, 0, sizeof r);
-    r.K = 4, r.lat_err[0] = 0.25, r.lat_err[3] = 0.5, r.eff_rank = 7.5, r.near_bias = NAN;
+    r.K = 4, r.lat_err[0] = 0.25, r.lat_err[3] = 0.5, r.eff_rank = 7.5, r.near_bias = NAN, r.true_tail_share = 0.125;
     char err[256];
     CHECK(pwm_diag_append(path, 10, &r, err, sizeof err) == 0, "%s", err);
     CHECK(pwm_diag_append(path, 20, &r, err, sizeof err) == 0, "%s", err);
@@ -399,14 +426,14 @@ TEST(core_csv_appends_rows_under_one_header) {
     char *l1 = strchr(buf, '\n'), *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
     CHECK(!strncmp(buf, "epoch,K,lat_err_1,", 18) && l1 && l2 && !strncmp(l1 + 1, "10,4,0.25,", 10) &&
           !strncmp(l2 + 1, "20,4,0.25,", 10), "diagnose.csv:\n%s", buf);
-    // every line has as many columns as the header; lat_err_K is the K-th value, eff_rank the last
+    // every line has as many columns as the header; lat_err_K is the K-th value, true_tail_share the last
     int cols[3] = {0}, line = 0;
     for (char *p = buf; *p && line < 3; p++) {
         if (*p == ',') cols[line]++;
         if (*p == '\n') line++;
     }
     CHECK(cols[0] == cols[1] && cols[1] == cols[2], "columns %d %d %d", cols[0], cols[1], cols[2]);
-    CHECK(strstr(l1, ",0.5,") && strstr(l1, ",7.5\n") && strstr(l1, ",nan,"), "row: %.200s", l1 + 1);
+    CHECK(strstr(l1, ",0.5,") && strstr(l1, ",7.5,") && strstr(l1, ",0.125\n") && strstr(l1, ",nan,"), "row: %.200s", l1 + 1);
 }
 
 TEST(diagnoses_a_pwm_train_checkpoint) {
@@ -456,6 +483,7 @@ const test_case diagnose_tests[] = {
     {"model_gradient_matches_its_own_differences", model_gradient_matches_its_own_differences},
     {"constant_model_and_critic_give_known_figures", constant_model_and_critic_give_known_figures},
     {"gradient_cosines_agree_where_their_returns_do", gradient_cosines_agree_where_their_returns_do},
+    {"critic_term_cosine_and_shares", critic_term_cosine_and_shares},
     {"constant_mean_actor_closed_loops", constant_mean_actor_closed_loops},
     {"training_time_with_h1_is_the_stochastic_closed_loop", training_time_with_h1_is_the_stochastic_closed_loop},
     {"core_csv_appends_rows_under_one_header", core_csv_appends_rows_under_one_header},

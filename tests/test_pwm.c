@@ -287,7 +287,7 @@ TEST(compare_end_to_end) {
     if (!nn_file_exists("build/pwm")) test_skip("build/pwm not built (run from the repository root after make)");
     compare_config c = {.env = "hopper", .preset = "quick", .seeds = 1, .threads = 1, .budget = 4096, .collect = 1024,
                         .wm_steps = 4, .wm_size = "small", .evals = 1, .contact_stiffness = 12642,
-                        .contact_damping = 126.4};
+                        .contact_damping = 126.4, .device = "auto"};
     char out[512], path[700];
     snprintf(out, sizeof out, "%s/compare", test_tmpdir());
     c.out = out;
@@ -309,6 +309,17 @@ TEST(compare_end_to_end) {
         test_read_file(path, csv, sizeof csv);
         CHECK(strstr(csv, "contact-stiffness = 12642"), "%s lacks the contact override", path);
     }
+    // --device auto reached PWM's pretraining and training: each stage either notes its fallback to
+    // the CPU or names the GPU it took
+    snprintf(path, sizeof path, "%s/pwm-seed0/stages.log", out);
+    test_read_file(path, csv, sizeof csv);
+    int took = 0;
+    for (const char *p = csv; (p = strstr(p, "--device auto: using the CPU")); p++) took++;
+    for (const char *p = csv; (p = strstr(p, "device cuda (")); p++) took++;
+    CHECK(took == 2, "--device auto did not reach both PWM stages (%d):\n%s", took, csv);
+    snprintf(path, sizeof path, "%s/pwm-seed0/run/config.txt", out);
+    test_read_file(path, csv, sizeof csv);
+    CHECK(strstr(csv, "\ndevice = auto\n"), "%s does not record --device auto:\n%s", path, csv);
     // a second invocation finds every stage done
     CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
 }

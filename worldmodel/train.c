@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../nn/common.h"
+#include "../nn/device.h"
 #include "../nn/exitcode.h"
 #include "dataset.h"
 
@@ -198,8 +199,9 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     float *rew = nn_malloc(sizeof(float) * (size_t)H * B), *term = nn_malloc(sizeof(float) * (size_t)H * B);
     int *task = nn_malloc(sizeof(int) * B), *tasks = w.c.num_tasks ? task : NULL;
     nn_graph *g = nn_graph_new(0);
-    printf("world model (%s, %s): %.2fM parameters; %d training / %d held-out episodes; batch %d x %d steps\n",
-           c->size, wm_activation_name(w.c.activation), nn_params_numel(&w.p) / 1e6, e.n_train, e.n - e.n_train, B, H);
+    printf("world model (%s, %s): %.2fM parameters; %d training / %d held-out episodes; batch %d x %d steps; device "
+           "%s\n", c->size, wm_activation_name(w.c.activation), nn_params_numel(&w.p) / 1e6, e.n_train, e.n - e.n_train,
+           B, H, nn_device_describe());
     fflush(stdout);
     nn_preempt_install();
     double t0 = nn_now();
