@@ -6,14 +6,17 @@
 // single number. Each run is checked with --threads 1 and --threads 2 (the learners are bitwise
 // the same for any thread count, docs/architecture.md "Threads and determinism").
 //
-// The numbers hold for one build: the compiler's code generation, OpenBLAS's kernel and MuJoCo's
-// version change the rounding (build.txt records them; another build, e.g. `make test SANITIZE=1`
-// at -O1, skips the comparison and says so).
+// The numbers hold for one build: the compiler's code generation, OpenBLAS's version and kernel
+// and MuJoCo's version change the rounding (build.txt records them; another build, e.g. `make test
+// SANITIZE=1` at -O1, skips the comparison and says so). The runs pin OpenBLAS's kernel
+// (OPENBLAS_CORETYPE=Haswell, which every machine that runs this AVX2 build can use), so the
+// machine's CPU does not matter.
 //
 // Re-recording: `PWM_RECORD_REFERENCE=1 build/tests reference` (from the repository root) writes
 // the files from the current code instead of comparing. Do it only for a change that is meant to
 // change the learners' numbers, in a commit of its own that says why; never to make a refactoring
-// pass. The files were recorded at commit 8439e54 (issue 16's branch point).
+// pass. The files were recorded by a build of commit 8439e54 (issue 16's branch point, before any
+// learner code moved) with the pinned kernel, and the refactored code matches them.
 #include <cblas.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -33,6 +36,7 @@
 #include "test.h"
 
 #define REFERENCE_DIR "tests/data/reference/"
+#define PINNED_KERNEL "Haswell"
 
 // `pwm ARGS... --threads T --out dir`, its output into dir.out.txt; fails the test unless it exits 0
 static void run(const char *const *args, const char *dir, const char *threads) {
@@ -51,6 +55,9 @@ static void run(const char *const *args, const char *dir, const char *threads) {
         if (!freopen(out, "w", stdout) || dup2(fileno(stdout), 2) < 0) _exit(127);
         // idle OpenMP threads sleep rather than spin: the same numbers, and far faster on a busy machine
         setenv("OMP_WAIT_POLICY", "passive", 1);
+        // one OpenBLAS kernel on every machine that runs this x86-64-v3 build: the numbers then do
+        // not depend on which CPU OpenBLAS detects (it picks SkylakeX, Haswell or a generic kernel)
+        setenv("OPENBLAS_CORETYPE", PINNED_KERNEL, 1);
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -97,7 +104,7 @@ static void write_text(const char *path, const char *s) {
 }
 
 // What the numbers depend on besides the code: the compiler and its code generation (vector
-// width, sanitizers, which build at -O1), OpenBLAS's kernel and MuJoCo's version. The references
+// width, sanitizers, which build at -O1), OpenBLAS's version and (pinned) kernel and MuJoCo's version. The references
 // hold for the build they were recorded with (tests/data/reference/build.txt); another build skips.
 static void build_id(char *buf, size_t n) {
     const char *flags = ""
@@ -111,8 +118,12 @@ static void build_id(char *buf, size_t n) {
                         " asan"
 #endif
         ;
-    snprintf(buf, n, "cc %s%s; OpenBLAS %s, kernel %s; MuJoCo %d\n", __VERSION__, flags, openblas_get_config(),
-             openblas_get_corename(), mj_version());
+    // OpenBLAS's version: the first two words of its configuration (the rest names the detected
+    // core, which the runs override with PINNED_KERNEL)
+    const char *cfg = openblas_get_config(), *sp = strchr(cfg, ' ');
+    int len = sp && strchr(sp + 1, ' ') ? (int)(strchr(sp + 1, ' ') - cfg) : (int)strlen(cfg);
+    snprintf(buf, n, "cc %s%s; %.*s, kernel %s (pinned); MuJoCo %d\n", __VERSION__, flags, len, cfg, PINNED_KERNEL,
+             mj_version());
 }
 
 static int recording(void) {
