@@ -14,6 +14,9 @@
 #include "../bench/bench.h"
 #include "../nn/common.h"
 #include "../nn/device.h"
+#ifdef PWM_CUDA
+#include "../nn/cuda/cuda.h"
+#endif
 #include "../nn/optim.h"
 #include "../policy/pwm.h"
 #include "files.h"
@@ -296,6 +299,41 @@ TEST(pwm_actor_step_matches_cpu) {
     nn_free(obs);
 }
 
+TEST(arena_reuses_freed_graphs) {
+    // a model and a training graph held while 50 evaluation-sized graphs come and go, each with a
+    // gradient norm: the arena's high-water mark stays where the first one left it, and what is
+    // in use returns to where it was
+    use_gpu();
+#ifdef PWM_CUDA
+    wm_config wc = {.obs_dim = 11, .act_dim = 3, .latent = 64, .enc_dim = 96, .enc_layers = 1, .mlp_dim = 128,
+                    .activation = WM_SIMNORM};
+    world_model w;
+    wm_init(&w, &wc, 3);
+    nn_graph *train = nn_graph_new(1 << 18);
+    float obs[8 * 11];
+    fd_fill(obs, sizeof obs / sizeof obs[0], -1, 1, 6);
+    size_t used = cuda_arena_used(), high = 0;
+    for (int i = 0; i < 50; i++) {
+        nn_graph *g = nn_graph_new(1 << 20);
+        nn_graph_set_no_grad(g, 1);
+        wm_encode(g, &w, nn_tensor_from(g, obs, 8, 11, 0), NULL);
+        nn_graph_free(g);
+        // the training graph grows a block now and then between them
+        if (i % 10 == 0) nn_graph_alloc(train, (size_t)(i + 1) << 16);
+        nn_grad_norm(&w.p);
+        if (i == 0) high = cuda_arena_high_water();
+    }
+    size_t grown = nn_graph_bytes(train);
+    CHECK(cuda_arena_high_water() <= high + grown, "the arena's high water grew from %zu to %zu bytes over 50 graphs "
+          "(the training graph grew by %zu)", high, cuda_arena_high_water(), grown);
+    nn_graph_free(train);
+    wm_free(&w);
+    CHECK(cuda_arena_used() <= used, "the arena holds %zu bytes after everything was freed, %zu before", cuda_arena_used(),
+          used);
+    use_cpu();
+#endif
+}
+
 // log.csv texts (wall time cut) against each other, field by field: |gpu − cpu| <= atol +
 // rtol·max(|gpu|, |cpu|), with rtol_ret for the returns (columns 3 and 4: the real environments'
 // episodes, which the actions' rounding differences reach through MuJoCo); both NaN is equal
@@ -376,6 +414,7 @@ const test_case cuda_tests[] = {
     {"adam_and_grad_norm_match_cpu", adam_and_grad_norm_match_cpu},
     {"world_model_step_matches_cpu", world_model_step_matches_cpu},
     {"pwm_actor_step_matches_cpu", pwm_actor_step_matches_cpu},
+    {"arena_reuses_freed_graphs", arena_reuses_freed_graphs},
     {"pwm_epochs_match_cpu", pwm_epochs_match_cpu},
     {0},
 };
