@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../nn/device.h"
 #include "../physics/diffstep.h"
 #include "../policy/learner.h"
 #include "../worldmodel/dataset.h"
@@ -269,7 +270,13 @@ int esnr_experiment(const esnr_config *c, const char *out, const char *command) 
                               .task_dim = 96};
         snprintf(wm_path[m], sizeof wm_path[m], "%s/wm-h%d.safetensors", dir, src_h[m]);
         double t = nn_now();
-        if (wm_train(&tc, wm_path[m], 0)) return 1;
+        if (c->device && nn_device_select(c->device, err, sizeof err)) {
+            fprintf(stderr, "pwm experiment esnr: %s\n", err);
+            return 1;
+        }
+        int failed = wm_train(&tc, wm_path[m], 0);
+        nn_device_select("cpu", err, sizeof err);
+        if (failed) return 1;
         wall[m] = nn_now() - t;
         nn_rms_init(&rms[m], 1, 1e-5f, 5.0f);
         if (wm_load(&w[m], NULL, &rms[m], NULL, wm_path[m], err, sizeof err) ||

@@ -40,6 +40,7 @@ typedef struct {
     long wm_steps;
     int wm_batch;
     const char *actor_units;
+    const char *device;      // where the world models train (nn/device.h; NULL: the CPU); the rest runs on the CPU
 } esnr_config;
 
 // quick: small models, 2,000 steps of batch 256 on 24,000 transitions, 100 samples, H up to 50;

@@ -76,41 +76,34 @@ static int load_model(pwm *s, const char *path, char *err, size_t errlen) {
     return rc;
 }
 
-int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char *err, size_t errlen) {
+// the state every learner starts from, before its model and data
+static void pwm_start(pwm *s, const pwm_config *c) {
     memset(s, 0, sizeof *s);
     s->c = *c;
     replay_init(&s->rb, c->buffer);
     nn_rms_init(&s->rew_rms, 1, 1e-5f, 5.0f);
     nn_rms_init(&s->ret_rms, 1, 1e-5f, 0.0f);
     s->g = nn_graph_new(0);
-    const env_task *t = env_find(c->env);
-    if (!t) return nn_err(err, errlen, "unknown task '%s' (see pwm envs)", c->env);
-    int au[LRN_MAX_UNITS], cu[LRN_MAX_UNITS];
-    int na = lrn_parse_units(c->actor_units, au), nc = lrn_parse_units(c->critic_units, cu);
-    if (na < 1 || nc < 1)
+}
+
+// the layer widths and sizes every learner needs
+static int check_config(const pwm_config *c, char *err, size_t errlen) {
+    int units[LRN_MAX_UNITS];
+    if (lrn_parse_units(c->actor_units, units) < 1 || lrn_parse_units(c->critic_units, units) < 1)
         return nn_err(err, errlen, "bad --actor-units '%s' or --critic-units '%s': give widths like 400,200 (1..%d layers)",
                       c->actor_units, c->critic_units, LRN_MAX_UNITS);
     if (c->envs < 1 || c->horizon < 1 || c->epochs < 1 || c->critic_minibatches < 1 || c->critics < 1 ||
         c->critics > PWM_MAX_CRITICS || (c->envs * c->horizon) % c->critic_minibatches || c->wm_batch < 1)
         return nn_err(err, errlen, "need envs, horizon, epochs, wm-batch >= 1, 1..%d critics and envs x horizon "
                       "divisible by critic-minibatches", PWM_MAX_CRITICS);
-    if (!c->wm) return nn_err(err, errlen, "no world model: give --wm FILE (pretrain one with pwm wm train)");
-    nn_set_threads(threads);
-    s->N = c->envs, s->H = c->horizon, s->O = t->obs_dim, s->A = t->act_dim;
-    if (load_model(s, c->wm, err, errlen)) return -1;
-    if (s->w.c.num_tasks || s->w.c.obs_dim != s->O || s->w.c.act_dim != s->A || s->w.c.reward_bins)
-        return nn_err(err, errlen, "%s is not a single-task scalar-reward model of '%s' (tasks '%s', obs %d, act %d, "
-                      "%d reward bins); train one on this task's data with pwm wm train", c->wm, c->env, s->w.tasks,
-                      s->w.c.obs_dim, s->w.c.act_dim, s->w.c.reward_bins);
-    s->Z = s->w.c.latent;
-    nn_params_set_frozen(&s->w.p, 1);
-    for (int i = 0; c->data && c->data[i]; i++) {
-        if (i == PWM_MAX_DATA) return nn_err(err, errlen, "at most %d datasets", PWM_MAX_DATA);
-        if (replay_load(&s->rb, c->data[i], c->env, s->O, s->A, err, errlen)) return -1;
-    }
-    if (c->offline && !s->rb.n) return nn_err(err, errlen, "--offline needs a dataset of start states: give --data DIR");
-    if (c->bc_weight < 0 || (c->bc_weight > 0 && !c->offline))
-        return nn_err(err, errlen, "--bc-weight must be >= 0 and applies to --offline runs only");
+    return 0;
+}
+
+// the actor, the critics (and target critics) and their optimizers, on the current device
+static int init_nets(pwm *s, char *err, size_t errlen) {
+    const pwm_config *c = &s->c;
+    int au[LRN_MAX_UNITS], cu[LRN_MAX_UNITS];
+    int na = lrn_parse_units(c->actor_units, au), nc = lrn_parse_units(c->critic_units, cu);  // checked by check_config
     // networks: the actor with PyTorch's default init, the critics orthogonal (gain √2), zero bias
     nn_rng r;
     nn_rng_init(&r, (unsigned long)c->seed, 1u << 20);
@@ -142,25 +135,16 @@ int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char
         nn_params_set_frozen(&s->tp, 1);
     }
     s->aopt = s->copt = (nn_adam){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = 1e-8f};
-    s->pr.best_eval = -INFINITY;
-    if (out_dir) snprintf(s->diag_path, sizeof s->diag_path, "%s/diagnose.csv", out_dir);
-    if (c->diagnose_every < 0) return nn_err(err, errlen, "--diagnose-every must be >= 0");
-    if (!c->offline) {
-        s->e = env_batch_new(t, &c->physics, NULL, s->N, (unsigned long)c->seed, 0, err, errlen);
-        if (!s->e) return -1;
-        if (out_dir) {
-            snprintf(s->online_dir, sizeof s->online_dir, "%s/online", out_dir);
-            if (ds_recorder_open(&s->rec, s->online_dir, t->name, s->N, s->O, s->A, t->episode_len, s->e->obs, err,
-                                 errlen))
-                return -1;
-            s->rec.on_episode = replay_push_copy, s->rec.ctx = &s->rb;
-            s->recording = 1;
-        }
-    }
+    return 0;
+}
+
+// the rollout's, the critics' and the fine-tuning's host buffers
+static int alloc_buffers(pwm *s, char *err, size_t errlen) {
+    const pwm_config *c = &s->c;
     size_t hn = (size_t)s->H * s->N;
     s->zbuf = nn_malloc(sizeof(float) * hn * s->Z);
     if (c->critic_real) {
-        if (c->offline) return nn_err(err, errlen, "--critic-data real needs the online environments");
+        if (!s->e) return nn_err(err, errlen, "--critic-data real needs the online environments");
         s->creal = nn_malloc(sizeof(float) * hn * s->Z);
     }
     s->rew_buf = nn_malloc(sizeof(float) * hn);
@@ -180,12 +164,55 @@ int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char
     return 0;
 }
 
+// out_dir NULL: no online dataset (the gradient check)
+int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char *err, size_t errlen) {
+    pwm_start(s, c);
+    const env_task *t = env_find(c->env);
+    if (!t) return nn_err(err, errlen, "unknown task '%s' (see pwm envs)", c->env);
+    if (check_config(c, err, errlen)) return -1;
+    if (!c->wm) return nn_err(err, errlen, "no world model: give --wm FILE (pretrain one with pwm wm train)");
+    nn_set_threads(threads);
+    s->N = c->envs, s->H = c->horizon, s->O = t->obs_dim, s->A = t->act_dim;
+    if (load_model(s, c->wm, err, errlen)) return -1;
+    if (s->w.c.num_tasks || s->w.c.obs_dim != s->O || s->w.c.act_dim != s->A || s->w.c.reward_bins)
+        return nn_err(err, errlen, "%s is not a single-task scalar-reward model of '%s' (tasks '%s', obs %d, act %d, "
+                      "%d reward bins); train one on this task's data with pwm wm train", c->wm, c->env, s->w.tasks,
+                      s->w.c.obs_dim, s->w.c.act_dim, s->w.c.reward_bins);
+    s->Z = s->w.c.latent;
+    nn_params_set_frozen(&s->w.p, 1);
+    for (int i = 0; c->data && c->data[i]; i++) {
+        if (i == PWM_MAX_DATA) return nn_err(err, errlen, "at most %d datasets", PWM_MAX_DATA);
+        if (replay_load(&s->rb, c->data[i], c->env, s->O, s->A, err, errlen)) return -1;
+    }
+    if (c->offline && !s->rb.n) return nn_err(err, errlen, "--offline needs a dataset of start states: give --data DIR");
+    if (c->bc_weight < 0 || (c->bc_weight > 0 && !c->offline))
+        return nn_err(err, errlen, "--bc-weight must be >= 0 and applies to --offline runs only");
+    if (init_nets(s, err, errlen)) return -1;
+    s->pr.best_eval = -INFINITY;
+    if (out_dir) snprintf(s->diag_path, sizeof s->diag_path, "%s/diagnose.csv", out_dir);
+    if (c->diagnose_every < 0) return nn_err(err, errlen, "--diagnose-every must be >= 0");
+    if (!c->offline) {
+        s->e = env_batch_new(t, &c->physics, NULL, s->N, (unsigned long)c->seed, 0, err, errlen);
+        if (!s->e) return -1;
+        if (out_dir) {
+            snprintf(s->online_dir, sizeof s->online_dir, "%s/online", out_dir);
+            if (ds_recorder_open(&s->rec, s->online_dir, t->name, s->N, s->O, s->A, t->episode_len, s->e->obs, err,
+                                 errlen))
+                return -1;
+            s->rec.on_episode = replay_push_copy, s->rec.ctx = &s->rb;
+            s->recording = 1;
+        }
+    }
+    return alloc_buffers(s, err, errlen);
+}
+
 // ---------------------------------------------------------------------------------------------
 // the world model's fine-tuning and the evaluation
 
-// wm_iters fine-tuning steps on the replay buffer; the mean loss (NAN when none ran)
+// wm_iters fine-tuning steps on the replay buffer (online; offline the model stays frozen); the
+// mean loss (NAN when none ran)
 static double finetune(pwm *s, float lr) {
-    if (!s->e || s->c.wm_iters < 1) return NAN;
+    if (s->c.offline || s->c.wm_iters < 1) return NAN;
     int B = s->c.wm_batch, H = s->c.horizon;
     double sum = 0;
     nn_params_set_frozen(&s->w.p, 0);
@@ -265,6 +292,7 @@ static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
     double wloss = finetune(s, lr_w);
     s->t_wm = nn_now() - t1;
     if (c->diagnose_every > 0 && ep % c->diagnose_every == 0 && s->diag_path[0]) diagnose(s, ep);
+    s->last[0] = loss, s->last[1] = norm, s->last[2] = closs, s->last[3] = wloss;
     snprintf(cols, n, "%.6g,%.6g,%.6g,%.6g,%d", loss, norm, closs, wloss, skipped);
     snprintf(tcols, n, "%.4f,%.4f,%.4f,%.4f,%.4f", s->t_env, s->t_actor, s->t_backward, s->t_critic, s->t_wm);
 }
@@ -302,6 +330,56 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
                   .timing_header = "env_s,actor_s,backward_s,critic_s,wm_s", .epoch = run_epoch,
                   .evaluate = run_evaluate, .save = run_save, .ctx = &s, .pr = &s.pr};
     int rc = lrn_run(&L, &P, resume);
+    pwm_free(&s);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the network work of epochs, for pwm bench nn
+
+int pwm_bench_epochs(const pwm_config *c, const wm_config *wc, const ds_episode *eps, int neps, int warmup, int epochs,
+                     pwm_bench_result *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    pwm s;
+    pwm_start(&s, c);
+    s.c.offline = 0, s.c.diagnose_every = 0;
+    int rc = -1;
+    if (check_config(c, err, errlen)) goto done;
+    if (neps < 1 || epochs < 1 || warmup < 0 || wc->num_tasks || wc->reward_bins || wc->termination) {
+        nn_err(err, errlen, "need episodes, epochs >= 1 and a single-task scalar-reward model without a termination head");
+        goto done;
+    }
+    s.N = c->envs, s.H = c->horizon, s.O = wc->obs_dim, s.A = wc->act_dim;
+    wm_init(&s.w, wc, (unsigned long)c->seed);
+    s.wopt = nn_adam_default();
+    s.Z = s.w.c.latent;
+    nn_params_set_frozen(&s.w.p, 1);
+    for (int i = 0; i < neps; i++) {
+        if (eps[i].obs_dim != s.O || eps[i].act_dim != s.A) {
+            nn_err(err, errlen, "episode %d has obs %d, act %d; the model %d, %d", i, eps[i].obs_dim, eps[i].act_dim,
+                   s.O, s.A);
+            goto done;
+        }
+        replay_push(&s.rb, &eps[i], 0);
+    }
+    if (init_nets(&s, err, errlen) || alloc_buffers(&s, err, errlen)) goto done;
+    // run_epoch as pwm train runs it, without environments: the actor starts at the episodes' states
+    char cols[256], tcols[256];
+    for (int ep = 1; ep <= warmup + epochs; ep++) {
+        s.pr.epoch = ep;
+        double t0 = nn_now();
+        run_epoch(&s, ep, cols, tcols, sizeof cols);
+        if (ep <= warmup) continue;
+        double all = nn_now() - t0, fwd_bwd = s.t_env + s.t_actor + s.t_backward;
+        r->actor_s += fwd_bwd / epochs, r->critic_s += s.t_critic / epochs, r->wm_s += s.t_wm / epochs;
+        r->update_s += (all - fwd_bwd - s.t_critic - s.t_wm) / epochs, r->epoch_s += all / epochs;
+    }
+    r->actor_loss = s.last[0], r->grad_norm = s.last[1], r->critic_loss = s.last[2], r->wm_loss = s.last[3];
+    r->model_params = nn_params_numel(&s.w.p), r->actor_count = s.ap.count;
+    r->actor = nn_malloc(sizeof(float) * s.ap.count);
+    memcpy(r->actor, s.ap.values, sizeof(float) * s.ap.count);
+    rc = 0;
+done:
     pwm_free(&s);
     return rc;
 }

@@ -41,6 +41,7 @@ typedef struct {
     char online_dir[1024];
     char diag_path[1100];   // --diagnose-every: DIR/diagnose.csv
     double t_env, t_actor, t_backward, t_critic, t_wm;
+    double last[4];         // the last epoch's actor loss, actor gradient norm, critic loss, model loss
     int freeze_ret;         // the gradient check holds the return normaliser fixed
     const float *actor_in;  // and the actor's inputs (H × N × Z), which the loss sees through sg()
 } pwm;

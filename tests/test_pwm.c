@@ -197,6 +197,51 @@ TEST(reproducible_resumable_and_evaluates) {
     CHECK(strstr(logs[0], ",0\n"), "offline run took environment steps: %s", logs[0]);
 }
 
+TEST(bench_epochs_are_the_learners) {
+    // pwm_bench_epochs (what `pwm bench nn` times) runs pwm train's own epoch: on the same model,
+    // data and settings its first epoch logs what an offline pwm_train logs (the actor's loss and
+    // gradient norm, the critics' loss; the bench fine-tunes the model after them), and every part
+    // reports a finite time
+    const char *data;
+    fixture(&data, 0);
+    pwm_config c = small();
+    c.offline = 1, c.epochs = 1, c.eval_every = 1, c.save_every = 1;
+    wm_config wc = {.obs_dim = 11, .act_dim = 3, .latent = 16, .enc_dim = 16, .enc_layers = 1, .mlp_dim = 16,
+                    .activation = WM_SIMNORM};
+    char wm_path[512], dir[512], path[600], err[512];
+    snprintf(wm_path, sizeof wm_path, "%s/pwm_bench_wm.safetensors", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/pwm_bench", test_tmpdir());
+    world_model w;
+    wm_init(&w, &wc, (unsigned long)c.seed);
+    snprintf(w.tasks, sizeof w.tasks, "hopper");
+    nn_rms rms;
+    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+    CHECK(wm_save(&w, NULL, &rms, 0, wm_path, err, sizeof err) == 0, "%s", err);
+    nn_rms_free(&rms), wm_free(&w);
+    c.wm = wm_path;
+    CHECK(nn_mkdirs(dir) == 0, "mkdir %s", dir);
+    CHECK(pwm_train(&c, dir, 0, 1) == 0, "offline run failed");
+    static char log[4096];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, log, sizeof log);
+    ds_dataset d;
+    CHECK(ds_load(data, &d, err, sizeof err) == 0, "%s", err);
+    pwm_bench_result r;
+    nn_set_threads(1);
+    CHECK(pwm_bench_epochs(&c, &wc, d.eps, d.n, 0, 1, &r, err, sizeof err) == 0, "%s", err);
+    ds_free(&d);
+    // log.csv: ...,actor_loss,actor_grad_norm,critic_loss,wm_loss,skipped
+    char want[256];
+    snprintf(want, sizeof want, ",%.6g,%.6g,%.6g,", r.actor_loss, r.grad_norm, r.critic_loss);
+    CHECK(strstr(log, want), "the bench's first epoch (%s) is not pwm train's:\n%s", want, log);
+    CHECK(isfinite(r.wm_loss) && r.wm_loss > 0, "the bench did not fine-tune the model: %g", r.wm_loss);
+    double parts[5] = {r.actor_s, r.update_s, r.critic_s, r.wm_s, r.epoch_s};
+    for (int i = 0; i < 5; i++) CHECK(isfinite(parts[i]) && parts[i] >= 0, "part %d: %g s", i, parts[i]);
+    CHECK(r.epoch_s >= r.actor_s && r.epoch_s >= r.critic_s && r.epoch_s >= r.wm_s && r.epoch_s > 0, "epoch %g s", r.epoch_s);
+    CHECK(r.actor && r.actor_count > 0 && isfinite(r.actor[0]), "the actor's values");
+    nn_free(r.actor);
+}
+
 TEST(bad_inputs) {
     pwm_config c = small();
     char dir[512];
@@ -388,6 +433,7 @@ const test_case pwm_tests[] = {
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
     {"bootstrap_and_edge_case_decisions", bootstrap_and_edge_case_decisions},
     {"offline_targets", offline_targets},
+    {"bench_epochs_are_the_learners", bench_epochs_are_the_learners},
     {"reproducible_resumable_and_evaluates", reproducible_resumable_and_evaluates},
     {"bad_inputs", bad_inputs},
     {"extensions_change_the_run_and_resume", extensions_change_the_run_and_resume},
