@@ -441,6 +441,35 @@ int ex_abs_dir(char *buf, size_t n, const char *dir) {
     return 0;
 }
 
+// the experiment's first submission, seconds since the epoch (0: not under an executor)
+static double started_at;
+
+static double epoch_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+// dir/exec/started.txt: read it, or (write) create it with the time now when it is missing
+static void load_started(const char *dir, int write) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/exec", dir);
+    if (write && nn_mkdirs(path)) return;
+    snprintf(path, sizeof path, "%s/exec/started.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%lf", &started_at) != 1) started_at = 0;
+        fclose(f);
+        return;
+    }
+    if (!write || !(f = fopen(path, "w"))) return;
+    started_at = epoch_now();
+    fprintf(f, "%.3f\n", started_at);
+    fclose(f);
+}
+
+double ex_wall(double own) { return started_at > 0 ? epoch_now() - started_at : own; }
+
 int ex_main(const ex_options *o, const char *exe, const char *const *words, int argc, char **argv, const char *out,
             int (*run)(void *ctx, ex_plan *plan, const char *stage, int *found), void *ctx) {
     if (o->status) return ex_status(o->status) ? PWM_EXIT_FAIL : 0;
@@ -450,6 +479,7 @@ int ex_main(const ex_options *o, const char *exe, const char *const *words, int 
     if (o->stage) {
         // from here a preemption signal is passed on to the stage's runs, not fatal
         nn_preempt_install();
+        if (!strcmp(o->stage, "merge")) load_started(out, 0);
         int found = 0, rc = run(ctx, NULL, o->stage, &found);
         if (!found && strcmp(o->stage, "merge")) {
             fprintf(stderr, "pwm: no stage '%s' in this experiment (%s/exec/plan.txt lists them)\n", o->stage, out);
@@ -459,6 +489,7 @@ int ex_main(const ex_options *o, const char *exe, const char *const *words, int 
         return rc;
     }
     if (!ex_wanted(o)) return run(ctx, NULL, NULL, NULL);
+    load_started(out, 1);
     ex_plan *p = nn_malloc(sizeof *p);
     char *cmd[MAX_ARGS];
     int rc = run(ctx, p, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../experiments/compare.h"
@@ -164,7 +165,19 @@ TEST(local_jobs_equal_the_plain_run) {
     test_read_file(log, txt, sizeof txt);
     CHECK(strstr(txt, "stage shac-seed0 is not finished"), "merge message:\n%s", txt);
     CHECK(pwm(log, bogus) == PWM_EXIT_USAGE, "an unknown stage was accepted");
+    // as if the experiment had first been submitted 1000 s ago: the summary's wall time counts from
+    // then (exec/started.txt), not from the merging process's own start
+    snprintf(x, sizeof x, "%s/exec", b);
+    CHECK(nn_mkdirs(x) == 0, "cannot create %s", x);
+    snprintf(x, sizeof x, "%s/exec/started.txt", b);
+    FILE *sf = fopen(x, "w");
+    CHECK(sf && fprintf(sf, "%.3f\n", (double)time(NULL) - 1000.0) > 0 && fclose(sf) == 0, "cannot write %s", x);
     CHECK(pwm(log, jobs) == 0, "the --jobs 2 run failed (see %s)", log);
+    snprintf(x, sizeof x, "%s/summary.md", b);
+    test_read_file(x, txt, sizeof txt);
+    const char *w = strstr(txt, "Wall time: ");
+    double wall = w ? atof(w + 11) : -1;
+    CHECK(wall >= 1000 && wall < 1000 + 600, "summary.md's wall time %g s, not from the first submission", wall);
     const char *files[] = {"summary.csv", "peaks.csv", "compare.csv", "shac-seed0/log.csv", "pwm-seed0/run/log.csv",
                            "shac-seed0/eval.csv", "pwm-seed0/run/eval.csv"};
     static char p[65536], q[65536];
