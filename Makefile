@@ -120,8 +120,8 @@ test-slurm: $(BUILD)/pwm
 check-layers:
 	@sh scripts/check-layers.sh
 
-# the CUDA backend against the CPU on a GPU: every op, a world-model training step, a PWM actor
-# step (tests/test_cuda.c); each case skips with the reason where there is no GPU or CUDA build
+# the CUDA backend against the CPU on a GPU: every op, a world-model training step, a PWM policy
+# epoch, the arena's reuse, six pwm train epochs (tests/test_cuda.c); each case skips with the reason where there is no GPU or CUDA build
 test-cuda: $(BUILD)/tests
 	./$(BUILD)/tests cuda_tests
 

@@ -9,6 +9,7 @@
 #include "../nn/common.h"
 #include "../nn/rng.h"
 #include "../opts/args.h"
+#include "../physics/diffstep.h"
 #include "../physics/physics.h"
 #include "../physics/physics_opts.h"
 #include "bench.h"
@@ -60,7 +61,12 @@ int bench_jacobians(int argc, char **argv) {
     env_batch_enable_grads(e);
     int nu = task->act_dim, nx = e->pm->nx;
     double *u = nn_malloc(sizeof(double) * envs * nu), *g = nn_malloc(sizeof(double) * envs * nx);
-    double *gu = nn_malloc(sizeof(double) * envs * nu), *g0 = nn_malloc(sizeof(double) * envs);
+    double *gu = nn_malloc(sizeof(double) * (size_t)horizon * envs * nu), *g0 = nn_malloc(sizeof(double) * envs);
+    double *gx0 = nn_malloc(sizeof(double) * envs * nx);
+    const double **dldx = nn_malloc(sizeof(double *) * (horizon + 1));
+    double **dldu = nn_malloc(sizeof(double *) * horizon);
+    for (int t = 0; t < horizon; t++) dldx[t] = NULL, dldu[t] = gu + (size_t)t * envs * nu;
+    dldx[horizon] = g;
     double *growth = nn_malloc(sizeof(double) * envs);
     nn_rng r;
     nn_rng_init(&r, (unsigned long)seed, 7);
@@ -79,21 +85,15 @@ int bench_jacobians(int argc, char **argv) {
         for (size_t i = 0; i < (size_t)horizon * envs * nx * nx; i++) max_a = fmax(max_a, fabs(e->b->A[i]));
         for (int i = 0; i < envs * nx; i++) g[i] = 2.0 * nn_rng_uniform(&r) - 1.0;
         for (int k = 0; k < envs; k++) g0[k] = norm(g + (size_t)k * nx, nx);
-        for (int t = horizon - 1; t >= 0; t--) {
-            ph_vjp(e->b, t, g, g, gu);
-            // a reset before step t+1 (t < horizon-1) means nothing flows into step t from later
-            if (t > 0)
-                for (int k = 0; k < envs; k++)
-                    if (ph_was_cut(e->b, t - 1, k))
-                        for (int i = 0; i < nx; i++) g[(size_t)k * nx + i] = 0;
-        }
-        for (int k = 0; k < envs; k++) growth[k] = norm(g + (size_t)k * nx, nx) / g0[k];
+        // g on the window's last state, back to its start (nothing crosses a reset)
+        ph_backward(e->b, dldx, dldu, gx0);
+        for (int k = 0; k < envs; k++) growth[k] = norm(gx0 + (size_t)k * nx, nx) / g0[k];
         qsort(growth, envs, sizeof *growth, nn_cmp_double);
         printf("%d,%.3g,%.3g,%.3g,%.3g\n", w, max_a, growth[envs / 2], growth[(int)(0.9 * envs)], growth[envs - 1]);
         worst = fmax(worst, max_a);
     }
     printf("largest Jacobian entry over %d windows: %.3g; physics blow-ups: %ld\n", windows, worst, e->blowups);
-    nn_free(u), nn_free(g), nn_free(gu), nn_free(g0), nn_free(growth);
+    nn_free(u), nn_free(g), nn_free(gu), nn_free(g0), nn_free(growth), nn_free(gx0), nn_free(dldx), nn_free(dldu);
     env_batch_free(e);
     return 0;
 }

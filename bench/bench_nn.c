@@ -1,11 +1,12 @@
 // `pwm bench nn`: time one world-model training step (forward, backward, Adam) of the TD-MPC2 /
-// PWM architecture on the numeric core, and how much of it is matrix products; then PWM's actor
-// step through the frozen model. On the CPU or, with --device cuda, the CUDA backend.
+// PWM architecture on the numeric core, and how much of it is matrix products; then PWM's policy
+// epoch on a model of the same size. On the CPU or, with --device cuda, the CUDA backend.
 //
 // The step is worldmodel/wm.h's: PWM's world-model loss (wm_loss), grad-norm clipping at 20 and
-// Adam at 3e-4. The actor step is bench_actor_loss (bench.h) at policy/pwm.c's sizes: 64 starts,
-// horizon 16, actor [400, 200, 100] and critic [400, 200] with ELU, clipping at 1, Adam at 2e-3.
-// The data are random: timing only.
+// Adam at 3e-4. The policy epoch is pwm train's own (policy/pwm.h: pwm_bench_epochs) with the
+// paper's settings (pwm_preset "paper": 64 starts x horizon 16, actor [400, 200, 100] and three
+// critics [400, 200] with Mish, 8 x 4 critic minibatches, 8 fine-tuning steps of batch 256) less
+// the MuJoCo stepping. The data are random: timing only.
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,12 @@
 #include "../nn/optim.h"
 #include "../opts/args.h"
 #include "../opts/device_opt.h"
+#include "../policy/pwm.h"
 #include "../worldmodel/wm.h"
 #include "bench.h"
 
 typedef struct {
-    int obs, act, latent, enc_dim, enc_layers, mlp_dim, batch, horizon, steps, warmup, threads, envs, actor_steps;
+    int obs, act, latent, enc_dim, enc_layers, mlp_dim, batch, horizon, steps, warmup, threads, envs, epochs;
     const char *size, *device;
 } nn_bench_cfg;
 
@@ -37,56 +39,46 @@ static float wm_step(world_model *w, nn_graph *g, nn_adam *opt, const nn_bench_c
     return loss->x[0];
 }
 
-nn_tensor *bench_actor_loss(nn_graph *g, const world_model *w, const actor *a, const nn_mlp *critic, const float *obs,
-                             int B, int H, float gamma) {
-    nn_tensor *z = wm_encode(g, w, nn_tensor_from(g, obs, B, w->c.obs_dim, 0), NULL), *ret = NULL;
-    float disc = 1.0f;
-    for (int t = 0; t < H; t++) {
-        nn_tensor *u = actor_forward(g, a, z, NULL);
-        nn_tensor *r = nn_scale(g, nn_mean(g, wm_reward(g, w, z, u, NULL)), disc);
-        ret = ret ? nn_add(g, ret, r) : r;
-        z = wm_dynamics(g, w, z, u, NULL);
-        disc *= gamma;
-    }
-    ret = nn_add(g, ret, nn_scale(g, nn_mean(g, nn_mlp_forward(g, critic, z)), disc));
-    return nn_scale(g, ret, -1.0f / (float)H);
-}
-
-// seconds per PWM actor step (forward through the frozen model, backward, clip, Adam) on w
-static double actor_step_seconds(world_model *w, const nn_bench_cfg *c, const float *obs, double *loss) {
-    nn_params ap, cp;
-    nn_params_init(&ap, 0), nn_params_init(&cp, 0);
-    actor a;
-    int units[3] = {400, 200, 100};
-    actor_declare(&a, &ap, "actor.", w->c.latent, c->act, units, 3, NN_ACT_ELU);
-    nn_mlp critic;
-    nn_mlp_spec cs = {.in = w->c.latent, .out = 1, .n_hidden = 2, .hidden = {400, 200}, .act = NN_ACT_ELU,
-                      .block = NN_BLOCK_ACT_NORM, .layernorm = 1};
-    nn_mlp_declare(&critic, &cp, "critic", &cs);
-    nn_params_alloc(&ap), nn_params_alloc(&cp);
+// PWM's policy epoch (pwm_bench_epochs) at the paper's settings on a model of wc, random episodes
+// as its replay buffer; prints each part's time
+static int policy_epoch(const wm_config *wc, const nn_bench_cfg *c) {
+    pwm_config pc;
+    char err[512];
+    pwm_preset(&pc, "hopper", "paper", err, sizeof err);
+    pc.envs = c->envs, pc.horizon = c->horizon, pc.wm_batch = c->batch;
+    enum { EPISODES = 4 };
+    ds_episode eps[EPISODES];
     nn_rng r;
-    nn_rng_init(&r, 2, 0);
-    actor_init(&a, &r, -1.0f);
-    nn_mlp_init(&critic, NN_INIT_TORCH, 0, &r);
-    nn_params_set_frozen(&w->p, 1), nn_params_set_frozen(&cp, 1);
-    nn_graph *g = nn_graph_new(0);
-    nn_adam opt = nn_adam_default();
-    double t0 = 0;
-    int steps = c->actor_steps < 0 ? c->steps : c->actor_steps;
-    for (int i = 0; i < c->warmup + steps; i++) {
-        if (i == c->warmup) t0 = nn_now();
-        nn_graph_reset(g);
-        nn_params_zero_grad(&ap);
-        nn_tensor *l = bench_actor_loss(g, w, &a, &critic, obs, c->envs, c->horizon, 0.99f);
-        nn_backward(g, l);
-        nn_clip_adam_step(&opt, &ap, 2e-3f, 1.0);
-        *loss = l->x[0];
+    nn_rng_init(&r, 3, 0);
+    int T = 4 * c->horizon > 250 ? 4 * c->horizon : 250;
+    for (int k = 0; k < EPISODES; k++) {
+        ds_episode *e = &eps[k];
+        ds_episode_alloc(e, T, wc->obs_dim, wc->act_dim);
+        for (size_t i = 0; i < (size_t)(T + 1) * e->obs_dim; i++) e->obs[i] = nn_rng_normal(&r);
+        for (size_t i = 0; i < (size_t)T * e->act_dim; i++) e->act[i] = 2 * nn_rng_uniform(&r) - 1;
+        for (int i = 0; i < T; i++) e->rew[i] = nn_rng_normal(&r);
+        e->trunc[T - 1] = 1;
     }
-    double dt = (nn_now() - t0) / steps;
-    nn_params_set_frozen(&w->p, 0);
-    nn_graph_free(g);
-    nn_params_free(&ap), nn_params_free(&cp);
-    return dt;
+    int epochs = c->epochs < 0 ? c->steps : c->epochs;
+    pwm_bench_result b;
+    int rc = pwm_bench_epochs(&pc, wc, eps, EPISODES, c->warmup, epochs, &b, err, sizeof err);
+    for (int k = 0; k < EPISODES; k++) ds_episode_free(&eps[k]);
+    if (rc) return fprintf(stderr, "pwm bench nn: policy epoch: %s\n", err), 1;
+    printf("PWM policy epoch: pwm train's (paper settings: %d starts x horizon %d, actor [%s] and %d critics [%s] with "
+           "Mish) on a %.2fM-parameter model of the same shape, without MuJoCo stepping; mean of %d\n", pc.envs,
+           pc.horizon, pc.actor_units, pc.critics, pc.critic_units, (double)b.model_params / 1e6, epochs);
+    printf("  actor loss + backward %9.2f ms   (through the frozen model; loss %.4g)\n", 1e3 * b.actor_s, b.actor_loss);
+    printf("  actor update          %9.2f ms   (grad norm %.4g, clip %g, Adam)\n", 1e3 * b.update_s, b.grad_norm,
+           pc.actor_clip);
+    printf("  critic fits           %9.2f ms   (TD(lambda), %d x %d minibatches; loss %.4g)\n", 1e3 * b.critic_s,
+           pc.critic_iters, pc.critic_minibatches, b.critic_loss);
+    printf("  model fine-tuning     %9.2f ms   (%d steps of batch %d x horizon %d; loss %.4g)\n", 1e3 * b.wm_s,
+           pc.wm_iters, pc.wm_batch, pc.horizon, b.wm_loss);
+    printf("  epoch                 %9.2f ms\n", 1e3 * b.epoch_s);
+    printf("10k policy epochs       %9.1f min  (the issue's GPU target at the 48M size: 10k policy steps < 2 min)\n",
+           1e4 * b.epoch_s / 60);
+    nn_free(b.actor);
+    return 0;
 }
 
 // replay the step's matrix products with OpenBLAS's own threading; returns seconds per replay
@@ -125,13 +117,15 @@ static const char nn_summary[] =
     "reward (latent+act) -> [mlp-dim, mlp-dim], batch x horizon, PWM's loss. Prints ms per step,\n"
     "GFLOP/s of the matrix products, the share of time in GEMM vs everything else, and OpenBLAS's own\n"
     "threaded sgemm on the same shapes for comparison. --size paper uses the 48M model\n"
-    "(latent 768, encoder [1792]x3, mlp [1792, 1792]); explicit options override the size preset. Then PWM's actor\n"
-    "step through the frozen model (64 starts x horizon 16, actor [400, 200, 100]). --device cuda runs both on the\n"
-    "CUDA backend, which has not yet run on a GPU (docs/cuda.md).";
+    "(latent 768, encoder [1792]x3, mlp [1792, 1792]); explicit options override the size preset. Then PWM's policy\n"
+    "epoch on a model of that size, as pwm train runs it with the paper's settings but without MuJoCo stepping: the\n"
+    "actor's loss through the frozen model (--envs starts x --horizon) and its backward pass, the actor's update, the\n"
+    "critic fits, the model's fine-tuning (batch --batch); each part's time and the epoch's. --device cuda runs\n"
+    "both on the CUDA backend, which has not yet run on a GPU (docs/cuda.md).";
 
 int bench_nn(int argc, char **argv) {
     nn_bench_cfg c = {.obs = 11, .act = 3, .latent = -1, .enc_dim = -1, .enc_layers = -1, .mlp_dim = -1,
-                      .batch = 256, .horizon = 16, .steps = 20, .warmup = 3, .threads = 0, .envs = 64, .actor_steps = -1,
+                      .batch = 256, .horizon = 16, .steps = 20, .warmup = 3, .threads = 0, .envs = 64, .epochs = -1,
                       .size = "single", .device = "cpu"};
     const args_opt opts[] = {
         {"size", ARG_CHOICE, &c.size, "model size preset: single (5M-class, the paper's single-task WM) or paper (48M)", "single|paper", NULL},
@@ -146,8 +140,8 @@ int bench_nn(int argc, char **argv) {
         {"steps", ARG_INT, &c.steps, "timed steps", NULL, "N"},
         {"warmup", ARG_INT, &c.warmup, "untimed steps first", NULL, "N"},
         {"threads", ARG_INT, &c.threads, "threads (0: all cores)", NULL, "T"},
-        {"envs", ARG_INT, &c.envs, "the actor step's batch (PWM's environments)", NULL, "N"},
-        {"actor-steps", ARG_INT, &c.actor_steps, "timed actor steps (-1: as --steps; 0: skip the actor step)", NULL, "N"},
+        {"envs", ARG_INT, &c.envs, "the policy epoch's starts (PWM's environments)", NULL, "N"},
+        {"epochs", ARG_INT, &c.epochs, "timed policy epochs, after --warmup (-1: as --steps; 0: skip the policy epoch)", NULL, "N"},
         DEVICE_OPT(c.device),
         {0},
     };
@@ -159,7 +153,7 @@ int bench_nn(int argc, char **argv) {
     if (c.enc_dim < 0) c.enc_dim = paper ? 1792 : 256;
     if (c.enc_layers < 0) c.enc_layers = paper ? 3 : 1;
     if (c.mlp_dim < 0) c.mlp_dim = paper ? 1792 : 512;
-    if (c.latent % 8 || c.batch < 1 || c.horizon < 1 || c.steps < 1 || c.obs < 1 || c.act < 1 ||
+    if (c.latent % 8 || c.batch < 1 || c.horizon < 1 || c.steps < 1 || c.envs < 1 || c.obs < 1 || c.act < 1 ||
         c.enc_layers < 1 || c.enc_layers > NN_MLP_MAX_HIDDEN) {
         fprintf(stderr, "pwm bench nn: need latent a multiple of 8, enc-layers 1..%d and positive sizes\n",
                 NN_MLP_MAX_HIDDEN);
@@ -226,16 +220,10 @@ int bench_nn(int argc, char **argv) {
     }
     printf("activation arena       %9.1f MiB\n", (double)nn_graph_bytes(g) / (1 << 20));
     fflush(stdout);
-    double aloss = 0, actor_step = c.actor_steps ? actor_step_seconds(&w, &c, obs, &aloss) : 0;
-    if (c.actor_steps) printf("PWM actor step         %9.2f ms   (%d starts x horizon %d through the frozen model, actor [400, 200, 100];"
-           " loss %.4g)\n", 1e3 * actor_step, c.envs, H, aloss);
-    if (c.actor_steps) printf("10k actor steps        %9.1f min  (the issue's GPU target at the 48M size: < 2 min)\n",
-                              1e4 * actor_step / 60);
-
     nn_graph_free(g);
     wm_free(&w);
     nn_free(obs);
     nn_free(act);
     nn_free(rew);
-    return 0;
+    return c.epochs ? policy_epoch(&wc, &c) : 0;
 }

@@ -12,8 +12,10 @@
 #include "../experiments/table.h"
 #include "../experiments/wm_sweep.h"
 #include "../nn/common.h"
+#include "../nn/device.h"
 #include "../nn/exitcode.h"
 #include "../opts/args.h"
+#include "../opts/device_opt.h"
 #include "exec_opts.h"
 #include "commands.h"
 
@@ -52,7 +54,7 @@ static int exp_esnr(int argc, char **argv, const char *command) {
     char err[512];
     if (esnr_preset(&c, preset ? preset : "quick", err, sizeof err))
         return fprintf(stderr, "pwm experiment esnr: %s\n", err), 2;
-    const char *out = NULL;
+    const char *out = NULL, *device = "cpu";
     int threads = 0;
     const args_opt opts[] = {
         {"preset", ARG_CHOICE, &c.preset, "quick: small world models, 2 cores, minutes; paper: the reference's settings",
@@ -71,13 +73,15 @@ static int exp_esnr(int argc, char **argv, const char *command) {
         {"wm-batch", ARG_INT, &c.wm_batch, "world-model batch (sub-trajectories)", NULL, "B"},
         {"actor-units", ARG_STRING, &c.actor_units, "the policy's hidden widths", NULL, "W,W,..."},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
+        DEVICE_OPT(device),
         {0},
     };
     args_spec spec = {"pwm experiment esnr [--preset quick|paper] [--seed S] [--out DIR] [--reproduce-original]",
                       "The PWM paper's double-pendulum gradient study (its Fig. 4): the variance and ESNR of the policy\n"
                       "gradient of -sum(r) over H = 1..50 steps, through the true dynamics (MuJoCo with recorded\n"
                       "Jacobians) and through world models trained with H = 3 and H = 16 on random-policy data the\n"
-                      "command collects. Writes esnr.csv, variance.png, esnr.png, the data, the models and summary.md.",
+                      "command collects. Writes esnr.csv, variance.png, esnr.png, the data, the models and summary.md.\n"
+                      "--device: where the two world models train; the gradient samples run on the CPU.",
                       {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm experiment esnr");
     if (rc >= 0) return rc;
@@ -85,6 +89,11 @@ static int exp_esnr(int argc, char **argv, const char *command) {
         return fprintf(stderr, "pwm experiment esnr: --max-horizon >= 1, --samples >= 2, --collect, --wm-steps, "
                                "--wm-batch >= 1\n"), 2;
     nn_set_threads(threads);
+    // checked (and CUDA started) before anything is written; esnr_experiment selects it for the
+    // world models' training only
+    if (device_opt_select(device, "pwm experiment esnr")) return 1;
+    c.device = device;
+    nn_device_select("cpu", err, sizeof err);
     return esnr_experiment(&c, out, command);
 }
 
@@ -215,6 +224,9 @@ static int exp_wm_sweep(int argc, char **argv, const char *command, const char *
         {"out", ARG_STRING, &c.out, "output directory (default results/NAME/TIMESTAMP); a re-run continues it", NULL,
          "DIR"},
         {"threads", ARG_INT, &c.threads, "threads per stage (0: all cores)", NULL, "T"},
+        {"device", ARG_CHOICE, &c.device,
+         "where the world-model and PWM stages compute (pwm wm train and pwm train --device; none: theirs, the CPU; "
+         "the CUDA path has not yet run on a GPU)", "auto|cpu|cuda", NULL},
         EXEC_OPTS(xo),
         {0},
     };

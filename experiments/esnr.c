@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../nn/device.h"
+#include "../physics/diffstep.h"
 #include "../policy/learner.h"
 #include "../worldmodel/dataset.h"
 #include "../worldmodel/train.h"
@@ -62,8 +64,6 @@ int esnr_sampler_init(esnr_sampler *s, const world_model *enc, const char *actor
     s->g = nn_graph_new(0);
     s->gz = nn_graph_new(1 << 20);
     nn_graph_set_no_grad(s->gz, 1);
-    s->dldx = nn_malloc(sizeof(double) * (size_t)(cap + 1) * s->e->pm->nx);
-    s->dldu = nn_malloc(sizeof(double) * (size_t)cap * t->act_dim);
     return 0;
 }
 
@@ -71,7 +71,6 @@ void esnr_sampler_free(esnr_sampler *s) {
     env_batch_free(s->e);
     nn_params_free(&s->ap);
     nn_graph_free(s->g), nn_graph_free(s->gz);
-    nn_free(s->dldx), nn_free(s->dldu);
     memset(s, 0, sizeof *s);
 }
 
@@ -103,40 +102,30 @@ double esnr_true_sample(esnr_sampler *s, int H, const float *eps, const float *z
     ph_record_begin(e->b);
     nn_graph *g = s->g;
     nn_graph_reset(g);
-    nn_tensor *u[H];
-    double ret = 0, *dldx[H + 1], *dldu[H], gx0[nx], direct[H * A];
-    memset(s->dldx, 0, sizeof(double) * (size_t)(H + 1) * nx);
-    for (int t = 0; t <= H; t++) dldx[t] = s->dldx + (size_t)t * nx;
-    for (int t = 0; t < H; t++) dldu[t] = s->dldu + (size_t)t * A;
-    int reset_start = 0;  // this step starts from a reset state (not the last step's output)
+    // L = −Σ scale·r through the differentiable step (physics/diffstep.h): the reward's state terms
+    // at the states they saw (pre: x_t, which carries nothing back where the step before was cut;
+    // post: x_{t+1}) and its action term; the policy's input is an encoding without gradient
+    nn_tensor *x = nn_tensor_new(g, 1, nx, 0), *sum = NULL;  // the window's start: a gradient cut
+    memset(x->x, 0, sizeof(float) * nx);
+    double ret = 0;
     for (int t = 0; t < H; t++) {
         float z[L];
         if (z_fixed) memcpy(z, z_fixed + (size_t)t * L, sizeof z);
         else encode(s, s->enc, e->obs, z);
         if (z_out) memcpy(z_out + (size_t)t * L, z, sizeof z);
-        u[t] = actor_forward(g, &s->act, nn_tensor_from(g, z, 1, L, 0), eps + (size_t)t * A);
+        nn_tensor *u = actor_forward(g, &s->act, nn_tensor_from(g, z, 1, L, 0), eps + (size_t)t * A);
         double ut[A];
-        for (int j = 0; j < A; j++) ut[j] = u[t]->x[j];
+        for (int j = 0; j < A; j++) ut[j] = u->x[j];
         env_step(e, ut, 1);
         ret += e->rew[0] * s->true_scale + s->true_shift;
-        // L = −Σ scale·r: the state terms' gradient at the state they saw (pre: x_t, unless that
-        // was a reset state, on which nothing depends; post: x_{t+1}); the action term directly
-        for (int k = 0; k < nx; k++) {
-            if (!reset_start) dldx[t][k] -= s->true_scale * e->drdx[k];
-            dldx[t + 1][k] -= s->true_scale * e->drdx_post[k];
-        }
-        for (int j = 0; j < A; j++) direct[t * A + j] = -s->true_scale * e->drda[j];
-        reset_start = e->term[0] || e->trunc[0];
+        nn_tensor *xo = ph_node_step(g, e->b, t, x, u);
+        nn_tensor *r = ph_node_reward(g, x, u, xo, e->rew, e->drdx, e->drda, e->drdx_post);
+        sum = sum ? nn_add(g, sum, r) : r;
+        if (t + 1 < H) x = ph_node_cut(g, e->b, t, xo, NULL);
     }
     if (!grad) return ret;
-    // dL/du_t through the recorded Jacobians, then through the policy
-    ph_backward(e->b, (const double *const *)dldx, dldu, gx0);
-    for (int t = 0; t < H; t++) {
-        float *gu = nn_grad(g, u[t]);
-        for (int j = 0; j < A; j++) gu[j] += (float)(dldu[t][j] + direct[t * A + j]);
-    }
     nn_params_zero_grad(&s->ap);
-    nn_backward(g, NULL);
+    nn_backward(g, nn_scale(g, sum, (float)-s->true_scale));
     copy_grad(&s->ap, grad);
     return ret;
 }
@@ -281,7 +270,13 @@ int esnr_experiment(const esnr_config *c, const char *out, const char *command) 
                               .task_dim = 96};
         snprintf(wm_path[m], sizeof wm_path[m], "%s/wm-h%d.safetensors", dir, src_h[m]);
         double t = nn_now();
-        if (wm_train(&tc, wm_path[m], 0)) return 1;
+        if (c->device && nn_device_select(c->device, err, sizeof err)) {
+            fprintf(stderr, "pwm experiment esnr: %s\n", err);
+            return 1;
+        }
+        int failed = wm_train(&tc, wm_path[m], 0);
+        nn_device_select("cpu", err, sizeof err);
+        if (failed) return 1;
         wall[m] = nn_now() - t;
         nn_rms_init(&rms[m], 1, 1e-5f, 5.0f);
         if (wm_load(&w[m], NULL, &rms[m], NULL, wm_path[m], err, sizeof err) ||

@@ -40,6 +40,7 @@ typedef struct {
     long wm_steps;
     int wm_batch;
     const char *actor_units;
+    const char *device;      // where the world models train (nn/device.h; NULL: the CPU); the rest runs on the CPU
 } esnr_config;
 
 // quick: small models, 2,000 steps of batch 256 on 24,000 transitions, 100 samples, H up to 50;
@@ -58,7 +59,6 @@ typedef struct {
     nn_graph *g, *gz;            // the policy's graph; a no-grad graph for encodings
     int from_rest;               // reset to rest before each true-dynamics sample
     double true_scale, true_shift;  // the true reward as reported: r·scale + shift
-    double *dldx, *dldu;         // (H + 1) × nx and H × act_dim scratch
     int cap;                     // the longest horizon
 } esnr_sampler;
 

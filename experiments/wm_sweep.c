@@ -91,10 +91,11 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
             snprintf(every, sizeof every, "%ld", w->steps[0]);
             char *args[24] = {(char *)exe, "wm", "train", "--data", data, "--env", "hopper", "--out", out, "--size",
                               (char *)w->wm_size, "--steps", wms, "--seed", seed, "--threads", thr, NULL};
-            char *more[5] = {NULL};
+            char *more[7] = {NULL}, **m = more + 2;
             if (w->activation[v]) more[0] = "--activation", more[1] = (char *)w->activation[v];
             else more[0] = "--save-every", more[1] = every;
-            if (nn_file_exists(out)) more[2] = "--resume";
+            if (nn_file_exists(out)) *m++ = "--resume";
+            if (c->device) *m++ = "--device", *m++ = (char *)c->device;
             res_add_args(args, more);
             double t = nn_now();
             if ((rc = res_run_stage(exe, args, logp))) goto fail;
@@ -120,7 +121,9 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
                 char *args[32] = {(char *)exe, "train", "--env", "hopper", "--preset", (char *)c->preset, "--wm", wm[v],
                                   "--data", data, "--epochs", epo, "--eval-every", evev, "--save-every", evev, "--seed",
                                   seed, "--threads", thr, "--out", run, NULL};
-                char *more[2] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL};
+                char *more[4] = {NULL}, **m = more;
+                if (st != RUNDIR_FRESH) *m++ = "--resume";
+                if (c->device) *m++ = "--device", *m++ = (char *)c->device;
                 res_add_args(args, more);
                 if ((rc = res_run_stage(exe, args, logp))) goto fail;
             }

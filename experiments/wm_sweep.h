@@ -12,6 +12,7 @@ typedef struct {
     const char *preset;  // quick | paper
     int seeds, threads;
     const char *out;     // NULL: results/<experiment>/<timestamp>
+    const char *device;  // --device of the world-model and PWM stages (NULL: theirs, the CPU)
     // the stages (executor.h): per seed "seedS-collect" (wave 0); "seedS-wm-ACTIVATION" (smoothness)
     // or "seedS-wm" (accuracy) (1); "seedS-pwm-LABEL" (2)
     ex_ctl ex;

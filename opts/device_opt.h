@@ -1,5 +1,7 @@
 // The --device option of every command that computes with the numeric core (pwm wm train, pwm
-// train, pwm bench nn): one option-table entry and the selection that follows the parse.
+// train, pwm bench nn, pwm experiment esnr): one option-table entry and the selection that follows
+// the parse. (pwm compare and pwm experiment smoothness|accuracy only pass --device to the stages
+// they run.)
 //
 // Select after parsing and before anything allocates a model, a graph or optimizer state: while
 // CUDA is selected, those come from the device arena (nn/device.h). A command selects before it

@@ -5,6 +5,7 @@
 
 #include "../nn/common.h"
 #include "../nn/rng.h"
+#include "diffstep.h"
 
 ph_gc_config ph_gc_default(void) {
     return (ph_gc_config){.steps = 16, .trajectories = 4, .seed = 1, .rollout_eps = 1e-6, .state_noise = 0.05,

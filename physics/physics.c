@@ -357,7 +357,7 @@ static void step_jacobians(const ph_model *pm, mjData *d, double *work, double *
 }
 
 // one control step of one environment; returns 1 if it blew up (and was reset)
-static int env_step(ph_batch *b, int env, int record) {
+static int step_one_env(ph_batch *b, int env, int record) {
     const ph_model *pm = b->pm;
     const mjModel *m = pm->m;
     mjData *d = b->d[env];
@@ -422,7 +422,7 @@ void ph_step(ph_batch *b, const double *u, int record) {
     #pragma omp parallel for schedule(dynamic, 1) reduction(+ : blowups) if (b->last_step_seconds >= 50e-6)
     for (int e = 0; e < b->n; e++) {
         if (u) memcpy(b->d[e]->ctrl, u + (size_t)e * nu, sizeof(double) * nu);
-        b->bad[e] = (unsigned char)env_step(b, e, record);
+        b->bad[e] = (unsigned char)step_one_env(b, e, record);
         blowups += b->bad[e];
     }
     b->blowups += blowups;
@@ -438,7 +438,7 @@ void ph_rollout(ph_batch *b, int T, const double *u) {
         int any = 0;
         for (int t = 0; t < T; t++) {
             memcpy(b->d[e]->ctrl, u + ((size_t)t * n + e) * nu, sizeof(double) * nu);
-            int bad = env_step(b, e, 0);
+            int bad = step_one_env(b, e, 0);
             any |= bad;
             blowups += bad;
         }
@@ -481,26 +481,6 @@ void ph_vjp(const ph_batch *b, int t, const double *gout, double *gin, double *g
     #pragma omp parallel for schedule(static)
     for (int e = 0; e < b->n; e++)
         vjp_env(b, t, e, gout + (size_t)e * nx, gin + (size_t)e * nx, gu ? gu + (size_t)e * nu : NULL);
-}
-
-void ph_backward(const ph_batch *b, const double *const *dldx, double *const *dldu, double *gx0) {
-    int nx = b->pm->nx, nu = b->pm->nu;
-    #pragma omp parallel for schedule(static)
-    for (int e = 0; e < b->n; e++) {
-        double *g = gx0 + (size_t)e * nx;  // running dL/d(start of step t+1)
-        memset(g, 0, sizeof(double) * nx);
-        for (int t = b->len - 1; t >= 0; t--) {
-            // dL/d(output of step t): its direct term, plus what flows back from step t+1 unless cut
-            if (t + 1 < b->len && ph_was_cut(b, t, e)) memset(g, 0, sizeof(double) * nx);
-            if (dldx[t + 1])
-                for (int i = 0; i < nx; i++) g[i] += dldx[t + 1][(size_t)e * nx + i];
-            double *gu = dldu[t] + (size_t)e * nu;
-            memset(gu, 0, sizeof(double) * nu);
-            vjp_env(b, t, e, g, g, gu);
-        }
-        if (dldx[0])
-            for (int i = 0; i < nx; i++) g[i] += dldx[0][(size_t)e * nx + i];
-    }
 }
 
 void ph_state_perturb(const ph_model *pm, mjData *d, const double *dx, double scale) {

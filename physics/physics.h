@@ -101,9 +101,7 @@ void ph_vjp(const ph_batch *b, int t, const double *gout, double *gin, double *g
 // Whether env's state after step t was replaced (a reset) before step t+1, so that gradients with
 // respect to the start of step t+1 must not flow into step t.
 int ph_was_cut(const ph_batch *b, int t, int env);
-// Backpropagate through the whole window: dldx holds len+1 arrays (n×nx each, dL/dx_t taken
-// directly, NULL where zero); dldu (len arrays of n×nu) receives dL/du_t; gx0 (n×nx) receives dL/dx_0.
-void ph_backward(const ph_batch *b, const double *const *dldx, double *const *dldu, double *gx0);
+// Backpropagation through whole windows and on graphs, with this cut rule: physics/diffstep.h.
 
 // The per-physics-step Jacobians by direct finite differences of mj_step on d (restored after):
 // A (nx×nx) and B (nx×nu), either may be NULL. For tests and RK4 models.

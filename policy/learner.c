@@ -8,6 +8,7 @@
 
 #include "../nn/common.h"
 #include "../nn/exitcode.h"
+#include "version.h"
 
 int lrn_parse_units(const char *s, int *units) {
     int n = 0;
@@ -425,12 +426,38 @@ int lrn_progress_read(const char **p, lrn_progress *out) {
     return 0;
 }
 
-int lrn_ckpt_header(const st_file *f, const char *path, const char *format, const char *what, const char *env,
-                    const char **state, const char **epoch, char *err, size_t errlen) {
+int lrn_ckpt_open(st_file *f, const char *path, const char *format, const char *what, const char *env,
+                  const char **state, const char **epoch, char *err, size_t errlen) {
+    if (st_read(path, f, err, errlen)) return -1;
     const char *task = st_meta(f, "env"), *fmt = st_meta(f, "format");
     *state = st_meta(f, "state"), *epoch = st_meta(f, "epoch");
-    if (!task || strcmp(task, env) || !*state || !*epoch || !fmt || strcmp(fmt, format))
-        return nn_err(err, errlen, "%s: not a %s checkpoint of task '%s' (task %s); start a new run or point --out "
-                      "elsewhere", path, what, env, task ? task : "missing");
+    if (!task || strcmp(task, env) || !*state || !*epoch || !fmt || strcmp(fmt, format)) {
+        nn_err(err, errlen, "%s: not a %s checkpoint of task '%s' (task %s); start a new run or point --out "
+               "elsewhere", path, what, env, task ? task : "missing");
+        st_free(f);
+        return -1;
+    }
     return 0;
+}
+
+st_writer *lrn_ckpt_writer(const char *format, const char *env, const char *actor_units) {
+    st_writer *w = st_writer_new();
+    st_writer_meta(w, "format", format);
+    st_writer_meta(w, "env", env);
+    st_writer_meta(w, "actor_units", actor_units);
+    return w;
+}
+
+int lrn_ckpt_commit(st_writer *w, long epoch, strbuf *b, const char *path, char *err, size_t errlen) {
+    char buf[64];
+    st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
+    snprintf(buf, sizeof buf, "%ld", epoch);
+    st_writer_meta(w, "epoch", buf);
+    st_writer_meta(w, "state", b->s);
+    st_writer_seal(w);
+    int rc = st_writer_commit(w, path, err, errlen);
+    st_writer_free(w);
+    nn_free(b->s);
+    b->s = NULL;
+    return rc;
 }

@@ -117,10 +117,17 @@ int lrn_epoch_parse(const char *s, long *epoch);
 
 // A policy checkpoint's task and actor widths (metadata "env", "actor_units"); env (may be NULL)
 // must match. NULL with a message otherwise.
-// A learner's run checkpoint: its format and task must be these; *state and *epoch receive its run
-// state and epoch metadata. 0, or -1 with a message naming the file (what: "SHAC", "PWM", ...).
-int lrn_ckpt_header(const st_file *f, const char *path, const char *format, const char *what, const char *env,
-                    const char **state, const char **epoch, char *err, size_t errlen);
+// A learner's run checkpoint, read into f: its format and task must be these; *state and *epoch
+// receive its run state and epoch metadata. 0 (st_free f when done), or -1 with a message naming the
+// file (what: "SHAC", "PWM", ...) and nothing to free.
+int lrn_ckpt_open(st_file *f, const char *path, const char *format, const char *what, const char *env,
+                  const char **state, const char **epoch, char *err, size_t errlen);
+// Writing one: lrn_ckpt_writer starts the file with the metadata every learner's has first (format,
+// task, the actor's widths); the learner adds its tensors and further metadata; lrn_ckpt_commit
+// adds the git commit, the epoch and the run state (b's text, which it frees), seals the file,
+// writes it atomically and frees w. 0, or -1 with a message.
+st_writer *lrn_ckpt_writer(const char *format, const char *env, const char *actor_units);
+int lrn_ckpt_commit(st_writer *w, long epoch, strbuf *b, const char *path, char *err, size_t errlen);
 const env_task *lrn_policy_meta(const st_file *f, const char *ckpt, const char *env, int *units, int *n_units,
                                 char *err, size_t errlen);
 

@@ -10,7 +10,6 @@
 #include "../nn/common.h"
 #include "../nn/optim.h"
 #include "learner.h"
-#include "version.h"
 
 #define LOG_2PI 1.8378770664093453
 
@@ -436,20 +435,14 @@ static int run_evaluate(void *ctx, int episodes, long seed, double *mean, double
 
 static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
     ppo *s = ctx;
-    st_writer *w = st_writer_new();
+    st_writer *w = lrn_ckpt_writer(PPO_CKPT_FORMAT, s->c.env, s->c.units);
     nn_ckpt_write_params(w, "p/", &s->p, &s->opt);
     nn_ckpt_write_rms(w, "obs_rms.", &s->obs_rms);
     nn_ckpt_write_rms(w, "ret_rms.", &s->ret_rms);
     char buf[64];
-    st_writer_meta(w, "format", PPO_CKPT_FORMAT);
-    st_writer_meta(w, "env", s->c.env);
-    st_writer_meta(w, "actor_units", s->c.units);
     st_writer_meta(w, "activation", s->c.activation);
     snprintf(buf, sizeof buf, "%.17g", s->c.obs_clip);
     st_writer_meta(w, "obs_clip", buf);
-    st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
-    snprintf(buf, sizeof buf, "%ld", s->pr.epoch);
-    st_writer_meta(w, "epoch", buf);
     strbuf b = {0};
     lrn_progress_write(&b, &s->pr);
     sb_add_rng(&b, &s->noise);
@@ -457,22 +450,16 @@ static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
     sb_add(&b, s->lr);
     for (int i = 0; i < s->N; i++) sb_add(&b, s->disc[i]);
     lrn_env_state_write(&b, s->e);
-    st_writer_meta(w, "state", b.s);
-    st_writer_seal(w);
-    int rc = st_writer_commit(w, path, err, errlen);
-    st_writer_free(w);
-    nn_free(b.s);
-    return rc;
+    return lrn_ckpt_commit(w, s->pr.epoch, &b, path, err, errlen);
 }
 
 static int load_checkpoint(ppo *s, const char *path, char *err, size_t errlen) {
     st_file f;
-    if (st_read(path, &f, err, errlen)) return -1;
-    char msg[512];
     const char *state, *epoch;
+    if (lrn_ckpt_open(&f, path, PPO_CKPT_FORMAT, "PPO", s->c.env, &state, &epoch, err, errlen)) return -1;
+    char msg[512];
     int rc = -1;
-    if (lrn_ckpt_header(&f, path, PPO_CKPT_FORMAT, "PPO", s->c.env, &state, &epoch, err, errlen)) {
-    } else if (nn_ckpt_check_params(&f, "p/", &s->p, &s->opt, msg, sizeof msg) ||
+    if (nn_ckpt_check_params(&f, "p/", &s->p, &s->opt, msg, sizeof msg) ||
                nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg) ||
                nn_ckpt_check_rms(&f, "ret_rms.", &s->ret_rms, msg, sizeof msg)) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);

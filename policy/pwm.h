@@ -16,6 +16,8 @@
 #include "../nn/params.h"
 #include "../nn/rng.h"
 #include "../physics/physics.h"
+#include "../worldmodel/dataset.h"
+#include "../worldmodel/wm.h"
 
 #define PWM_CKPT_FORMAT "pwm-pwm-1"  // the "format" metadata of PWM checkpoints
 #define PWM_MAX_CRITICS 8
@@ -68,6 +70,26 @@ int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, si
 // the CPU unless a caller selected CUDA); the checkpoint holds plain values, so a run may resume on
 // the other device.
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads);
+
+// The network work of PWM epochs, for `pwm bench nn` and the GPU checks: a learner as pwm_train
+// builds it from c (the actor, c->critics critics and their optimizers) around a fresh world model
+// of wc (seeded by c->seed), the episodes eps[0..neps) (borrowed) as its replay buffer, runs
+// warmup + epochs of pwm_train's own epoch (the actor's H-step loss through the model and its
+// backward pass, the clipped Adam step, TD(λ) and c->critic_iters × c->critic_minibatches critic
+// fits, c->wm_iters fine-tuning steps) on the device selected before the call. No environment
+// steps: the actor's starts are states drawn from the episodes, as offline extraction draws them
+// (c->offline and c->diagnose_every are ignored). 0, or -1 with a message.
+typedef struct {
+    double actor_s, update_s, critic_s, wm_s, epoch_s;   // seconds per timed epoch (means): the actor loss's
+                                                         // forward and backward, the actor's update, the
+                                                         // critics, the fine-tuning, the whole epoch
+    double actor_loss, grad_norm, critic_loss, wm_loss;  // the last epoch's log.csv values
+    long model_params;
+    float *actor;                                        // the actor's values after the last epoch (nn_free it)
+    size_t actor_count;
+} pwm_bench_result;
+int pwm_bench_epochs(const pwm_config *c, const wm_config *wc, const ds_episode *eps, int neps, int warmup, int epochs,
+                     pwm_bench_result *r, char *err, size_t errlen);
 
 // A trained PWM policy: the world model's encoder and the actor.
 typedef struct pwm_policy pwm_policy;

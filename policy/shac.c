@@ -11,10 +11,10 @@
 #include "../nn/checkpoint.h"
 #include "../nn/common.h"
 #include "../nn/optim.h"
+#include "../physics/diffstep.h"
 #include "../worldmodel/dataset.h"
 #include "actor.h"
 #include "learner.h"
-#include "version.h"
 
 // ---------------------------------------------------------------------------------------------
 // presets
@@ -159,120 +159,6 @@ static void shac_free(shac *s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// graph nodes for the simulator: observations, rewards, physics steps and resets
-
-typedef struct {
-    const double *J;              // N × O × nx (a copy in the arena)
-    const unsigned char *no_prev;  // N or NULL: rows whose previous-action entries do not come from in[1]
-    int O, nx, prev_at;            // prev_at: the task's prev_action_obs
-} obs_ctx;
-
-// ∂obs/∂x through J; a task that observes its previous action also passes the gradient of those
-// entries to the action tensor in[1] (identity: the actions are tanh outputs, inside the clip)
-static void obs_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
-    obs_ctx *c = vctx;
-    if (in[0]->requires_grad) {
-        float *gx = nn_grad(g, in[0]);
-        for (int i = 0; i < out->n; i++) {
-            const double *J = c->J + (size_t)i * c->O * c->nx;
-            for (int o = 0; o < c->O; o++) {
-                float go = out->g[(size_t)i * c->O + o];
-                if (go == 0.0f) continue;
-                for (int k = 0; k < c->nx; k++) gx[(size_t)i * c->nx + k] += (float)(J[(size_t)o * c->nx + k] * go);
-            }
-        }
-    }
-    if (c->prev_at > 0 && in[1]->requires_grad) {
-        int A = in[1]->d;
-        float *gu = nn_grad(g, in[1]);
-        for (int i = 0; i < out->n; i++)
-            if (!c->no_prev || !c->no_prev[i])
-                for (int j = 0; j < A; j++) gu[(size_t)i * A + j] += out->g[(size_t)i * c->O + c->prev_at + j];
-    }
-}
-
-// observation tensor (N × O) of state tensor x, values obs, Jacobians J; u (N × A, or NULL at the
-// window's start) is the action whose clipped value the observation holds as its previous action,
-// except in the rows no_prev marks (reset environments, whose previous action is zero)
-static nn_tensor *obs_node(nn_graph *g, const env_task *t, nn_tensor *x, nn_tensor *u, const unsigned char *no_prev,
-                           const double *obs, const double *J, int N, int nx) {
-    int O = t->obs_dim;
-    obs_ctx *c = nn_graph_alloc(g, sizeof *c);
-    double *Jc = nn_graph_alloc(g, sizeof(double) * N * O * nx);
-    memcpy(Jc, J, sizeof(double) * N * O * nx);
-    *c = (obs_ctx){Jc, no_prev, O, nx, u ? t->prev_action_obs : 0};
-    nn_tensor *xu[2] = {x, u};
-    nn_tensor *y = nn_custom(g, N, O, xu, u ? 2 : 1, obs_bwd, c);
-    for (int i = 0; i < N * O; i++) y->x[i] = (float)obs[i];
-    return y;
-}
-
-typedef struct {
-    const double *dx, *dpost, *da;
-    int nx, A;
-} rew_ctx;
-
-static void rew_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
-    rew_ctx *c = vctx;
-    for (int i = 0; i < out->n; i++) {
-        float go = out->g[i];
-        if (in[0]->requires_grad) {
-            float *gx = nn_grad(g, in[0]);
-            for (int k = 0; k < c->nx; k++) gx[(size_t)i * c->nx + k] += (float)(c->dx[(size_t)i * c->nx + k] * go);
-        }
-        if (in[1]->requires_grad) {
-            float *gu = nn_grad(g, in[1]);
-            for (int j = 0; j < c->A; j++) gu[(size_t)i * c->A + j] += (float)(c->da[(size_t)i * c->A + j] * go);
-        }
-        if (in[2]->requires_grad) {
-            float *gp = nn_grad(g, in[2]);
-            for (int k = 0; k < c->nx; k++) gp[(size_t)i * c->nx + k] += (float)(c->dpost[(size_t)i * c->nx + k] * go);
-        }
-    }
-}
-
-static double *arena_copy(nn_graph *g, const double *src, size_t n) {
-    double *d = nn_graph_alloc(g, sizeof(double) * n);
-    memcpy(d, src, sizeof(double) * n);
-    return d;
-}
-
-typedef struct {
-    const ph_batch *b;
-    int t;
-} step_ctx;
-
-static void step_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
-    step_ctx *c = vctx;
-    int N = out->n, nx = out->d, A = in[1]->d;
-    double *gout = nn_graph_alloc(g, sizeof(double) * N * nx), *gin = nn_graph_alloc(g, sizeof(double) * N * nx);
-    double *gu = nn_graph_alloc(g, sizeof(double) * N * A);
-    for (int i = 0; i < N * nx; i++) gout[i] = out->g[i];
-    memset(gu, 0, sizeof(double) * N * A);
-    ph_vjp(c->b, c->t, gout, gin, gu);
-    if (in[0]->requires_grad) {
-        float *gx = nn_grad(g, in[0]);
-        for (int i = 0; i < N * nx; i++) gx[i] += (float)gin[i];
-    }
-    if (in[1]->requires_grad) {
-        float *gx = nn_grad(g, in[1]);
-        for (int i = 0; i < N * A; i++) gx[i] += (float)gu[i];
-    }
-}
-
-typedef struct {
-    const unsigned char *reset;  // N
-} cut_ctx;
-
-static void cut_bwd(nn_graph *g, void *vctx, nn_tensor *out, nn_tensor **in) {
-    cut_ctx *c = vctx;
-    float *gx = nn_grad(g, in[0]);
-    for (int i = 0; i < out->n; i++)
-        if (!c->reset[i])
-            for (int k = 0; k < out->d; k++) gx[(size_t)i * out->d + k] += out->g[(size_t)i * out->d + k];
-}
-
-// ---------------------------------------------------------------------------------------------
 // one epoch: the actor loss through the simulator, then the critic
 
 // the actor loss over one window; fills the critic's buffers; returns the loss value
@@ -293,7 +179,8 @@ static float actor_window(shac *s) {
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *loss = NULL;
     memset(R->x, 0, sizeof(float) * N);
     for (int i = 0; i < N; i++) gam[i] = 1.0;
-    nn_tensor *obs = obs_node(g, e->task, x, NULL, NULL, e->obs, e->J, N, nx);
+    int prev_at = e->task->prev_action_obs;
+    nn_tensor *obs = ph_node_observe(g, x, NULL, prev_at, NULL, O, e->obs, e->J);
     for (int k = 0; k < h; k++) {
         t0 = nn_now();
         nn_rms_update(&s->obs_rms, obs->x, N);
@@ -323,18 +210,9 @@ static float actor_window(shac *s) {
         s->t_physics += dt * (1.0 - share);
         t0 = nn_now();
         // the step's output state, the reward, the observation before any reset
-        step_ctx *sc = nn_graph_alloc(g, sizeof *sc);
-        *sc = (step_ctx){e->b, k};
-        nn_tensor *xu[3] = {x, u, NULL};
-        nn_tensor *xo = nn_custom(g, N, nx, xu, 2, step_bwd, sc);
-        memset(xo->x, 0, sizeof(float) * N * nx);
-        rew_ctx *rc = nn_graph_alloc(g, sizeof *rc);
-        *rc = (rew_ctx){arena_copy(g, e->drdx, (size_t)N * nx), arena_copy(g, e->drdx_post, (size_t)N * nx),
-                        arena_copy(g, e->drda, (size_t)N * A), nx, A};
-        xu[2] = xo;
-        nn_tensor *r = nn_custom(g, N, 1, xu, 3, rew_bwd, rc);
-        for (int i = 0; i < N; i++) r->x[i] = (float)e->rew[i];
-        nn_tensor *of = obs_node(g, e->task, xo, u, NULL, e->obs_final, e->J_final, N, nx);
+        nn_tensor *xo = ph_node_step(g, e->b, k, x, u);
+        nn_tensor *r = ph_node_reward(g, x, u, xo, e->rew, e->drdx, e->drda, e->drdx_post);
+        nn_tensor *of = ph_node_observe(g, xo, u, prev_at, NULL, O, e->obs_final, e->J_final);
         nn_tensor *v = nn_mlp_forward(g, &s->target, nn_rms_apply(g, &s->rms_frozen, of));
         // R += γ^k·r (per environment since its last reset)
         for (int i = 0; i < N; i++) col[i] = (float)gam[i];
@@ -357,15 +235,12 @@ static float actor_window(shac *s) {
         nn_tensor *lk = nn_scale(g, nn_mean(g, nn_mul(g, term, nn_tensor_from(g, coef, N, 1, 0))), -1.0f / (float)h);
         loss = loss ? nn_add(g, loss, lk) : lk;
         R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
-        // the next step starts from the output state, except where an environment was reset
+        // the next step starts from the output state, except where the physics layer recorded a
+        // cut (every reset: terminations, time-outs and blow-ups), whose previous action is zero
         if (!last) {
-            cut_ctx *cc = nn_graph_alloc(g, sizeof *cc);
-            unsigned char *reset = nn_graph_alloc(g, (size_t)N);
-            for (int i = 0; i < N; i++) reset[i] = e->term[i] || e->trunc[i];
-            cc->reset = reset;
-            x = nn_custom(g, N, nx, &xo, 1, cut_bwd, cc);
-            memset(x->x, 0, sizeof(float) * N * nx);
-            obs = obs_node(g, e->task, x, u, reset, e->obs, e->J, N, nx);
+            const unsigned char *cut;
+            x = ph_node_cut(g, e->b, k, xo, &cut);
+            obs = ph_node_observe(g, x, u, prev_at, cut, O, e->obs, e->J);
         }
         s->t_actor += nn_now() - t0;
     }
@@ -412,40 +287,27 @@ static int evaluate(const actor *act, const nn_rms *rms, const char *env, int ep
 // checkpoints: networks, optimizers, statistics and the environments' exact state
 
 static int save_checkpoint(const shac *s, const char *path, char *err, size_t errlen) {
-    st_writer *w = st_writer_new();
+    st_writer *w = lrn_ckpt_writer(SHAC_CKPT_FORMAT, s->c.env, s->c.actor_units);
     nn_ckpt_write_params(w, "a/", &s->ap, &s->aopt);
     nn_ckpt_write_params(w, "c/", &s->cp, &s->copt);
     nn_ckpt_write_params(w, "t/", &s->tp, NULL);
     nn_ckpt_write_rms(w, "obs_rms.", &s->obs_rms);
-    char buf[64];
-    st_writer_meta(w, "format", SHAC_CKPT_FORMAT);
-    st_writer_meta(w, "env", s->c.env);
-    st_writer_meta(w, "actor_units", s->c.actor_units);
     st_writer_meta(w, "critic_units", s->c.critic_units);
-    st_writer_meta(w, "git_commit", PWM_GIT_COMMIT);
-    snprintf(buf, sizeof buf, "%ld", s->pr.epoch);
-    st_writer_meta(w, "epoch", buf);
     // everything else the run needs to continue bit for bit, as exact hex doubles
     strbuf b = {0};
     lrn_progress_write(&b, &s->pr);
     sb_add_rng(&b, &s->noise);
     lrn_env_state_write(&b, s->e);
-    st_writer_meta(w, "state", b.s);
-    st_writer_seal(w);
-    int rc = st_writer_commit(w, path, err, errlen);
-    st_writer_free(w);
-    nn_free(b.s);
-    return rc;
+    return lrn_ckpt_commit(w, s->pr.epoch, &b, path, err, errlen);
 }
 
 static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) {
     st_file f;
-    if (st_read(path, &f, err, errlen)) return -1;
-    char msg[512];
     const char *state, *epoch;
+    if (lrn_ckpt_open(&f, path, SHAC_CKPT_FORMAT, "SHAC", s->c.env, &state, &epoch, err, errlen)) return -1;
+    char msg[512];
     int rc = -1;
-    if (lrn_ckpt_header(&f, path, SHAC_CKPT_FORMAT, "SHAC", s->c.env, &state, &epoch, err, errlen)) {
-    } else if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
+    if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
                nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
                nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg) ||
                nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg)) {

@@ -11,11 +11,12 @@
 #   sh scripts/gpu-check.sh [OUT]       on the GPU machine, in the repository root, with .gpu-check/
 #                                       beside it (or a tree that builds there): records nvidia-smi,
 #                                       `pwm version`, make test-cuda's cases (every op, a world-model
-#                                       step, a PWM actor step, six PWM epochs against the CPU), a
-#                                       short `pwm train --device cuda` against the same run on the CPU
-#                                       (pwm-train.txt: each log column's largest difference), `bench
-#                                       nn --device cuda` at the single-task and 48M sizes, the same on
-#                                       the CPU cores for reference, and PyTorch eager
+#                                       step, a PWM policy epoch, the arena's reuse, six PWM epochs
+#                                       against the CPU), a short `pwm train --device cuda` against the
+#                                       same run on the CPU (pwm-train.txt: each log column's largest
+#                                       difference), `bench nn --device cuda` (the world-model step and
+#                                       PWM's policy epoch: each part's time) at the single-task and 48M
+#                                       sizes, the same on the CPU cores for reference, and PyTorch eager
 #                                       (bench/pytorch_wm_step.py) when python3 has torch; into OUT
 #                                       (default runs/gpu-check)
 #   sh scripts/gpu-check.sh --pwm-train PWM DIR   the pwm-train step alone: random-policy data, a
@@ -116,15 +117,17 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, keep its output
     [ "$limit" -lt 5 ] && { echo "   skipped: the script's time is up (GPU_CHECK_SECONDS)"; return; }
     timeout "$limit" "$@" > "$out/$name.txt" 2>&1
     echo "   exit $? ($name.txt, limit ${limit} s)"
-    tail -12 "$out/$name.txt"
+    tail -20 "$out/$name.txt"
 }
 step nvidia-smi 20 nvidia-smi
 step version 10 "$pwm" version
 step test-cuda 180 "$tests" cuda_tests
 step pwm-train 90 sh scripts/gpu-check.sh --pwm-train "$PWD/$pwm" "$out/pwm-train"
-step bench-cuda-single 90 "$pwm" bench nn --device cuda --steps 10 --warmup 2
-step bench-cuda-paper 120 "$pwm" bench nn --device cuda --size paper --steps 5 --warmup 1
-step bench-cpu-single 60 "$pwm" bench nn --device cpu --steps 5 --warmup 1
+# each bench: the world-model step, then PWM's policy epoch (about 10 world-model steps' work: the
+# actor's 16-step rollout and backward, 32 critic minibatches, 8 fine-tuning steps)
+step bench-cuda-single 90 "$pwm" bench nn --device cuda --steps 10 --warmup 2 --epochs 5
+step bench-cuda-paper 150 "$pwm" bench nn --device cuda --size paper --steps 5 --warmup 1 --epochs 3
+step bench-cpu-single 75 "$pwm" bench nn --device cpu --steps 5 --warmup 1 --epochs 2
 if python3 -c 'import torch' 2>/dev/null; then
     step torch-single 45 python3 bench/pytorch_wm_step.py --device cuda --size single --steps 10
     step torch-paper 90 python3 bench/pytorch_wm_step.py --device cuda --size paper --steps 5

@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "../envs/env.h"
 #include "../nn/common.h"
 #include "../nn/safetensors.h"
+#include "../worldmodel/dataset.h"
 #include "../worldmodel/npy.h"
 #include "../worldmodel/wm.h"
 #include "test.h"
@@ -163,4 +167,33 @@ void files_edit_header(const char *from, const char *to, const char *old, const 
     for (int k = 0; k < 8; k++) o.p[k] = (unsigned char)(hl >> (8 * k));
     files_save(to, o);
     files_free(b), files_free(o);
+}
+
+void files_random_dataset(const char *dir, unsigned long env_seed, int steps, nn_rng *r) {
+    char err[512];
+    const env_task *t = env_find("hopper");
+    env_batch *e = env_batch_new(t, NULL, NULL, 4, env_seed, 0, err, sizeof err);
+    CHECK(e, "%s", err);
+    ds_recorder rec;
+    CHECK(ds_recorder_open(&rec, dir, "hopper", 4, t->obs_dim, t->act_dim, t->episode_len, e->obs, err, sizeof err) == 0,
+          "%s", err);
+    double u[4 * 3];
+    for (int k = 0; k < steps; k++) {
+        for (int i = 0; i < 12; i++) u[i] = 2 * nn_rng_uniform(r) - 1;
+        env_step(e, u, 0);
+        CHECK(ds_recorder_step(&rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err) == 0,
+              "%s", err);
+    }
+    CHECK(ds_recorder_close(&rec, err, sizeof err) == 0, "%s", err);
+    env_batch_free(e);
+}
+
+const char *files_pwm_binary(void) {
+    static char path[1100];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 8);
+    CHECK(n > 0, "cannot find this test binary");
+    path[n] = 0;
+    strcpy(strrchr(path, '/') + 1, "pwm");
+    if (!nn_file_exists(path)) test_skip("%s not built (make builds it with the tests)", path);
+    return path;
 }

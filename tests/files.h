@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../nn/rng.h"
+
 typedef struct {
     unsigned char *p;
     size_t n;
@@ -41,6 +43,14 @@ void files_poison_tensor(const char *from, const char *to, const char *name, flo
 void files_save_wm(const char *path, int width, int heads, unsigned long seed);
 // wm_load of path (everything freed again): 0, or -1 with err.
 int files_load_wm(const char *path, char *err, size_t n);
+
+// A Hopper dataset in dir: `steps` control steps of 4 environments (seeded by env_seed) under
+// U(−1, 1) actions drawn from r (which the caller may go on using).
+void files_random_dataset(const char *dir, unsigned long env_seed, int steps, nn_rng *r);
+
+// The pwm binary built beside this test binary (build/pwm, or build/sanitize/pwm under
+// SANITIZE=1); skips the test when it is not built.
+const char *files_pwm_binary(void);
 
 // Recompute the CRC-32 of every member of a stored zip in place (local headers and directory),
 // as far as the directory's offsets and sizes allow.

@@ -228,10 +228,26 @@ TEST(pwm_train_device_option) {
           "%s does not note the resumed run's device:\n%s", cfg, txt[1]);
 }
 
+TEST(esnr_device_checked_first) {
+    // pwm experiment esnr --device cuda without a GPU: the error, before anything is written
+    char pwm[1100], dir[600], out[16384];
+    pwm_path(pwm, sizeof pwm);
+    snprintf(dir, sizeof dir, "%s/cli_esnr_cuda", test_tmpdir());
+    const char *argv[] = {pwm, "experiment", "esnr", "--device", "cuda", "--out", dir, "--collect", "200",
+                          "--wm-steps", "2", "--wm-batch", "4", "--samples", "2", "--max-horizon", "1", "--threads", "1",
+                          NULL};
+    int rc = run_capture(argv, out, sizeof out);
+    if (rc == 0) test_skip("a GPU answered --device cuda: the no-GPU behaviour is not checked here");
+    CHECK(rc == 1 && strstr(out, "pwm experiment esnr: --device cuda: ") && strstr(out, "use --device cpu or auto"),
+          "--device cuda without a GPU: exit %d\n%s", rc, out);
+    CHECK(!nn_file_exists(dir), "a refused --device cuda left %s behind", dir);
+}
+
 const test_case cli_tests[] = {
     {"every_command_answers_help", every_command_answers_help},
     {"resume_with_malformed_config_refused", resume_with_malformed_config_refused},
     {"layers_check_refuses_an_upward_include", layers_check_refuses_an_upward_include},
     {"pwm_train_device_option", pwm_train_device_option},
+    {"esnr_device_checked_first", esnr_device_checked_first},
     {0},
 };

@@ -1,6 +1,7 @@
 // The CUDA backend against the CPU, on a GPU (`make test-cuda` runs this suite alone): every op's
 // forward and backward, Adam and the gradient norm, a whole world-model training step, a whole
-// PWM actor step and four epochs of PWM's training (pwm_train). Where there is no CUDA build or no
+// PWM policy epoch's network work (the actor step, the critics, the fine-tuning), the arena's
+// reuse of freed graphs and six epochs of PWM's training (pwm_train). Where there is no CUDA build or no
 // GPU, each case skips and says why.
 //
 // Tolerances: an element passes when |gpu − cpu| <= atol + rtol·max(|gpu|, |cpu|). Ops: rtol 1e-4,
@@ -11,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../bench/bench.h"
 #include "../nn/common.h"
 #include "../nn/device.h"
+#ifdef PWM_CUDA
+#include "../nn/cuda/cuda.h"
+#endif
 #include "../nn/optim.h"
 #include "../policy/pwm.h"
 #include "files.h"
@@ -238,62 +241,82 @@ TEST(world_model_step_matches_cpu) {
     nn_free(obs), nn_free(act), nn_free(rew);
 }
 
-TEST(pwm_actor_step_matches_cpu) {
-    // PWM's policy extraction step through a frozen world model (bench.h: bench_actor_loss, what
-    // `bench nn` times) with a frozen critic: the actor's gradient, then its clipped Adam step
+// random episodes (obs 11, act 3) as a replay buffer
+static void random_episodes(ds_episode *eps, int n, int T, unsigned seed) {
+    for (int k = 0; k < n; k++) {
+        ds_episode_alloc(&eps[k], T, 11, 3);
+        fd_fill(eps[k].obs, (size_t)(T + 1) * 11, -1, 1, seed + 3 * k);
+        fd_fill(eps[k].act, (size_t)T * 3, -1, 1, seed + 3 * k + 1);
+        fd_fill(eps[k].rew, (size_t)T, -1, 1, seed + 3 * k + 2);
+    }
+}
+
+TEST(pwm_policy_epoch_matches_cpu) {
+    // one epoch of pwm train's network work (pwm_bench_epochs, what `bench nn` times): the actor's
+    // loss through the frozen model and its clipped Adam step, three critics' fits, the model's
+    // fine-tuning; the GPU's log values and the actor after its update within tolerance of the
+    // CPU's, two GPU runs bitwise equal
     use_gpu();
-    int B = 64, H = 8, A = 3;
-    wm_config wc = {.obs_dim = 11, .act_dim = A, .latent = 64, .enc_dim = 96, .enc_layers = 1, .mlp_dim = 128,
+    pwm_config c;
+    char err[512];
+    CHECK(pwm_preset(&c, "hopper", "paper", err, sizeof err) == 0, "%s", err);
+    c.envs = 64, c.horizon = 8, c.actor_units = "64,64", c.critic_units = "64", c.wm_batch = 64, c.wm_iters = 2;
+    wm_config wc = {.obs_dim = 11, .act_dim = 3, .latent = 64, .enc_dim = 96, .enc_layers = 1, .mlp_dim = 128,
                     .activation = WM_SIMNORM};
-    float *obs = nn_malloc(sizeof(float) * B * 11);
-    fd_fill(obs, (size_t)B * 11, -1, 1, 4);
-    double loss[2];
-    float *grads[2], *values[2];
-    size_t count = 0;
-    for (int k = 0; k < 2; k++) {
+    ds_episode eps[2];
+    random_episodes(eps, 2, 100, 4);
+    pwm_bench_result r[3];
+    for (int k = 0; k < 3; k++) {
         if (k) use_gpu();
         else use_cpu();
-        world_model w;
-        wm_init(&w, &wc, 3);
-        fd_fill(w.rew.W[w.rew.n_layers - 1]->x, (size_t)w.rew.W[w.rew.n_layers - 1]->d, -0.1f, 0.1f, 5);
-        nn_params_set_frozen(&w.p, 1);
-        nn_params ap, cp;
-        nn_params_init(&ap, 0), nn_params_init(&cp, 0);
-        actor a;
-        int units[2] = {64, 64};
-        actor_declare(&a, &ap, "actor.", wc.latent, A, units, 2, NN_ACT_ELU);
-        nn_mlp critic;
-        nn_mlp_spec cs = {.in = wc.latent, .out = 1, .n_hidden = 2, .hidden = {64, 64}, .act = NN_ACT_ELU,
-                          .block = NN_BLOCK_ACT_NORM, .layernorm = 1};
-        nn_mlp_declare(&critic, &cp, "critic", &cs);
-        nn_params_alloc(&ap), nn_params_alloc(&cp);
-        nn_rng r;
-        nn_rng_init(&r, 9, 0);
-        actor_init(&a, &r, -1.0f);
-        nn_mlp_init(&critic, NN_INIT_TORCH, 0, &r);
-        nn_params_set_frozen(&cp, 1);
-        nn_graph *g = nn_graph_new(0);
-        nn_params_zero_grad(&ap);
-        nn_tensor *l = bench_actor_loss(g, &w, &a, &critic, obs, B, H, 0.99f);
-        nn_backward(g, l);
-        loss[k] = l->x[0];
-        count = ap.count;
-        grads[k] = nn_malloc(sizeof(float) * count), values[k] = nn_malloc(sizeof(float) * count);
-        memcpy(grads[k], ap.grads, sizeof(float) * count);
-        nn_adam opt = nn_adam_default();
-        nn_clip_adam_step(&opt, &ap, 2e-3f, 1.0);
-        memcpy(values[k], ap.values, sizeof(float) * count);
-        nn_graph_free(g);
-        nn_params_free(&ap), nn_params_free(&cp);
-        wm_free(&w);
+        CHECK(pwm_bench_epochs(&c, &wc, eps, 2, 0, 1, &r[k], err, sizeof err) == 0, "%s", err);
     }
     use_cpu();
-    CHECK_CLOSE(loss[1], loss[0], 1e-4, 1e-7);
-    double e = rel_l2(grads[0], grads[1], count);
-    CHECK(e < 1e-3, "actor gradient: relative L2 error %.3g between GPU and CPU", e);
-    compare("actor values after Adam", 0, values[0], values[1], count, 0, 4.5e-3);
-    for (int k = 0; k < 2; k++) nn_free(grads[k]), nn_free(values[k]);
-    nn_free(obs);
+    CHECK_CLOSE(r[1].actor_loss, r[0].actor_loss, 1e-4, 1e-7);
+    CHECK_CLOSE(r[1].grad_norm, r[0].grad_norm, 1e-3, 1e-7);
+    CHECK_CLOSE(r[1].critic_loss, r[0].critic_loss, 1e-3, 1e-6);
+    CHECK_CLOSE(r[1].wm_loss, r[0].wm_loss, 1e-4, 1e-7);
+    // one Adam step moves each value by about lr (5e-4): values agree to about 2·lr
+    compare("actor values after its update", 0, r[0].actor, r[1].actor, r[0].actor_count, 0, 1.5e-3);
+    CHECK(r[1].actor_loss == r[2].actor_loss && r[1].critic_loss == r[2].critic_loss && r[1].wm_loss == r[2].wm_loss &&
+          !memcmp(r[1].actor, r[2].actor, sizeof(float) * r[1].actor_count), "two GPU policy epochs differ");
+    for (int k = 0; k < 3; k++) nn_free(r[k].actor);
+    for (int k = 0; k < 2; k++) ds_episode_free(&eps[k]);
+}
+
+TEST(arena_reuses_freed_graphs) {
+    // a model and a training graph held while 50 evaluation-sized graphs come and go, each with a
+    // gradient norm: the arena's high-water mark stays where the first one left it, and what is
+    // in use returns to where it was
+    use_gpu();
+#ifdef PWM_CUDA
+    wm_config wc = {.obs_dim = 11, .act_dim = 3, .latent = 64, .enc_dim = 96, .enc_layers = 1, .mlp_dim = 128,
+                    .activation = WM_SIMNORM};
+    world_model w;
+    wm_init(&w, &wc, 3);
+    nn_graph *train = nn_graph_new(1 << 18);
+    float obs[8 * 11];
+    fd_fill(obs, sizeof obs / sizeof obs[0], -1, 1, 6);
+    size_t used = cuda_arena_used(), high = 0;
+    for (int i = 0; i < 50; i++) {
+        nn_graph *g = nn_graph_new(1 << 20);
+        nn_graph_set_no_grad(g, 1);
+        wm_encode(g, &w, nn_tensor_from(g, obs, 8, 11, 0), NULL);
+        nn_graph_free(g);
+        // the training graph grows a block now and then between them
+        if (i % 10 == 0) nn_graph_alloc(train, (size_t)(i + 1) << 16);
+        nn_grad_norm(&w.p);
+        if (i == 0) high = cuda_arena_high_water();
+    }
+    size_t grown = nn_graph_bytes(train);
+    CHECK(cuda_arena_high_water() <= high + grown, "the arena's high water grew from %zu to %zu bytes over 50 graphs "
+          "(the training graph grew by %zu)", high, cuda_arena_high_water(), grown);
+    nn_graph_free(train);
+    wm_free(&w);
+    CHECK(cuda_arena_used() <= used, "the arena holds %zu bytes after everything was freed, %zu before", cuda_arena_used(),
+          used);
+    use_cpu();
+#endif
 }
 
 // log.csv texts (wall time cut) against each other, field by field: |gpu − cpu| <= atol +
@@ -375,7 +398,8 @@ const test_case cuda_tests[] = {
     {"every_op_matches_cpu", every_op_matches_cpu},
     {"adam_and_grad_norm_match_cpu", adam_and_grad_norm_match_cpu},
     {"world_model_step_matches_cpu", world_model_step_matches_cpu},
-    {"pwm_actor_step_matches_cpu", pwm_actor_step_matches_cpu},
+    {"pwm_policy_epoch_matches_cpu", pwm_policy_epoch_matches_cpu},
+    {"arena_reuses_freed_graphs", arena_reuses_freed_graphs},
     {"pwm_epochs_match_cpu", pwm_epochs_match_cpu},
     {0},
 };

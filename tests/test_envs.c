@@ -330,6 +330,36 @@ static double child_x_after(const mjModel *m, mjData *d, const char *joint, cons
     return d->xpos[3 * b];
 }
 
+TEST(resets_are_recorded_cuts) {
+    // the reset rule of the differentiable step (physics/diffstep.h) follows the physics layer's
+    // cut flags; within env_step they are exactly the episode ends (terminations, blow-ups
+    // included, and time-outs), so a learner that cut at term | trunc computed the same
+    const env_task *t = env_find("hopper");
+    char err[512];
+    env_batch *e = env_batch_new(t, NULL, NULL, 6, 4, 40, err, sizeof err);
+    CHECK(e, "%s", err);
+    env_batch_enable_grads(e);
+    nn_rng r;
+    nn_rng_init(&r, 8, 0);
+    double u[6 * 3];
+    long ends = 0;
+    for (int w = 0; w < 3; w++) {
+        ph_record_begin(e->b);
+        for (int k = 0; k < 40; k++) {
+            for (int i = 0; i < 18; i++) u[i] = 2 * nn_rng_uniform(&r) - 1;
+            env_step(e, u, 1);
+            for (int i = 0; i < 6; i++) {
+                int end = e->term[i] || e->trunc[i];
+                CHECK(ph_was_cut(e->b, k, i) == end, "window %d step %d env %d: cut %d, episode end %d", w, k, i,
+                      ph_was_cut(e->b, k, i), end);
+                ends += end;
+            }
+        }
+    }
+    CHECK(ends > 0, "no episode ended: the test shows nothing");
+    env_batch_free(e);
+}
+
 TEST(humanoid_joint_directions) {
     env_batch *e = make("humanoid", 1);
     const mjModel *m = e->pm->m;
@@ -381,6 +411,7 @@ TEST(errors_are_clear) {
 }
 
 const test_case envs_tests[] = {
+    {"resets_are_recorded_cuts", resets_are_recorded_cuts},
     {"dims", dims},
     {"reset_distribution", reset_distribution},
     {"locomotion_reset_distribution", locomotion_reset_distribution},

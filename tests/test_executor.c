@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +92,43 @@ TEST(sweep_plans_are_waves_of_stages) {
     nn_free(p);
 }
 
+// whether the line of text that starts with start holds word
+static int line_has(const char *text, const char *start, const char *word) {
+    const char *p = strstr(text, start);
+    if (!p) return 0;
+    const char *eol = strchr(p, '\n'), *w = strstr(p, word);
+    return w && (!eol || w < eol);
+}
+
+TEST(sweep_stages_pass_the_device) {
+    // smoothness and accuracy --device X: every world-model and PWM stage's command ends with
+    // --device X, the data stage's does not (a stand-in program records the commands)
+    char exe[512], out[512], path[700];
+    snprintf(exe, sizeof exe, "%s/echo-stage.sh", test_tmpdir());
+    FILE *f = fopen(exe, "w");
+    CHECK(f, "cannot write %s", exe);
+    fputs("#!/bin/sh\necho \"stage: $*\"\n", f);
+    fclose(f);
+    CHECK(chmod(exe, 0755) == 0, "chmod %s", exe);
+    const char *stages[2][3] = {{"seed0-collect", "seed0-wm-mish", "seed0-pwm-mish"},
+                                {"seed0-collect", "seed0-wm", "seed0-pwm-750-steps"}};
+    for (int k = 0; k < 2; k++) {
+        snprintf(out, sizeof out, "%s/sweep_device%d", test_tmpdir(), k);
+        for (int i = 0; i < 3; i++) {
+            wm_sweep_config c = {.preset = "quick", .seeds = 1, .threads = 1, .out = out, .device = "cuda",
+                                 .ex.stage = stages[k][i]};
+            CHECK((k ? accuracy_run : smoothness_run)(&c, exe, "test") == 0, "stage %s failed", stages[k][i]);
+        }
+        static char log[16384];
+        snprintf(path, sizeof path, "%s/seed0/stages.log", out);
+        test_read_file(path, log, sizeof log);
+        CHECK(line_has(log, "stage: collect ", "") && !line_has(log, "stage: collect ", " --device"),
+              "the data stage got --device or did not run:\n%s", log);
+        CHECK(line_has(log, "stage: wm train ", " --device cuda") && line_has(log, "stage: train ", " --device cuda"),
+              "a model or PWM stage without --device cuda:\n%s", log);
+    }
+}
+
 // build/pwm compare <tiny> ARGS..., output into log; its exit code
 static int pwm(const char *log, const char *const *more) {
     if (!nn_file_exists("build/pwm")) test_skip("build/pwm not built (run from the repository root after make)");
@@ -169,6 +207,7 @@ const test_case executor_tests[] = {
     {"stage_command_drops_the_executor_options", stage_command_drops_the_executor_options},
     {"compare_plan_is_waves_of_stages", compare_plan_is_waves_of_stages},
     {"sweep_plans_are_waves_of_stages", sweep_plans_are_waves_of_stages},
+    {"sweep_stages_pass_the_device", sweep_stages_pass_the_device},
     {"local_jobs_equal_the_plain_run", local_jobs_equal_the_plain_run},
     {0},
 };

@@ -7,7 +7,9 @@
 
 #include <string.h>
 
+#include "../nn/arena.h"
 #include "../nn/common.h"
+#include "../nn/rng.h"
 #include "gradcheck.h"
 #include "test.h"
 
@@ -130,9 +132,82 @@ TEST(gpu_order_log_softmax_matches_cpu) {
     nn_free(x), nn_free(a), nn_free(b2);
 }
 
+// the arena's pieces against a byte map of the region: each piece aligned, inside the region and
+// overlapping no other live piece
+static void check_pieces(const nn_arena *a, unsigned char *map) {
+    memset(map, 0, a->size);
+    size_t live = 0;
+    for (int i = 0; i < a->n; i++) {
+        CHECK(a->off[i] % a->align == 0 && a->len[i] % a->align == 0, "piece %d unaligned", i);
+        CHECK(a->off[i] + a->len[i] <= a->size && a->off[i] + a->len[i] <= a->high, "piece %d past the end", i);
+        CHECK(i == 0 || a->off[i - 1] < a->off[i], "pieces out of order at %d", i);
+        for (size_t b = a->off[i]; b < a->off[i] + a->len[i]; b++) {
+            CHECK(!map[b], "pieces overlap at byte %zu", b);
+            map[b] = 1;
+        }
+        live += a->len[i];
+    }
+    CHECK(live == a->live, "live bytes %zu, the pieces hold %zu", a->live, live);
+}
+
+TEST(arena_reuses_freed_pieces) {
+    // the device arena's bookkeeping (nn/arena.h, what nn/cuda/ops.cu hands out): a run's pattern
+    // (parameters, a training graph that grows now and then, a gradient norm's scratch kept, an
+    // evaluation graph made and freed again and again) keeps the high-water mark flat; random
+    // takes and gives never overlap; a full arena says so; a piece given twice is refused
+    nn_arena a;
+    nn_arena_init(&a, 1 << 20, 256);
+    unsigned char *map = nn_malloc(a.size);
+    size_t params = nn_arena_take(&a, 100000), train = nn_arena_take(&a, 65536), scratch = nn_arena_take(&a, 24);
+    CHECK(params == 0 && train != NN_ARENA_NONE && scratch != NN_ARENA_NONE, "first pieces");
+    size_t high = 0, grown = 0;
+    for (int i = 0; i < 200; i++) {
+        size_t eval = nn_arena_take(&a, 50000);
+        CHECK(eval != NN_ARENA_NONE, "evaluation %d: the arena is full", i);
+        if (i % 50 == 49) {
+            grown += 4096;
+            CHECK(nn_arena_take(&a, 4096) != NN_ARENA_NONE, "training block");
+        }
+        CHECK(nn_arena_give(&a, eval) == 0, "give evaluation %d", i);
+        if (i == 0) high = a.high;
+    }
+    CHECK(a.high <= high + grown, "high water %zu after 200 evaluation graphs, %zu after the first", a.high, high);
+    check_pieces(&a, map);
+    CHECK(nn_arena_give(&a, scratch) == 0 && nn_arena_give(&a, scratch) == -1, "a piece given twice was taken back");
+    CHECK(nn_arena_give(&a, params + 256) == -1, "a pointer inside a piece was taken back");
+    nn_arena_free(&a);
+    // random takes and gives of random sizes
+    nn_arena_init(&a, 1 << 20, 256);
+    nn_rng r;
+    nn_rng_init(&r, 7, 0);
+    size_t held[64];
+    int nheld = 0;
+    for (int i = 0; i < 3000; i++) {
+        if (nheld == 64 || (nheld && nn_rng_uniform(&r) < 0.45)) {
+            int k = (int)(nn_rng_u32(&r) % (unsigned)nheld);
+            CHECK(nn_arena_give(&a, held[k]) == 0, "give %d", i);
+            held[k] = held[--nheld];
+        } else {
+            size_t off = nn_arena_take(&a, 1 + nn_rng_u32(&r) % 40000);
+            if (off != NN_ARENA_NONE) held[nheld++] = off;
+        }
+        if (i % 100 == 0) check_pieces(&a, map);
+    }
+    check_pieces(&a, map);
+    while (nheld) CHECK(nn_arena_give(&a, held[--nheld]) == 0, "give back");
+    CHECK(a.live == 0 && a.n == 0, "everything given back: %zu bytes live", a.live);
+    // the whole region in one piece, then nothing more; a zero-byte piece takes one unit
+    CHECK(nn_arena_take(&a, a.size) == 0 && nn_arena_take(&a, 1) == NN_ARENA_NONE, "a full arena");
+    CHECK(nn_arena_give(&a, 0) == 0 && nn_arena_take(&a, (size_t)-100) == NN_ARENA_NONE, "an impossible size");
+    CHECK(nn_arena_take(&a, 0) == 0 && a.live == 256, "a zero-byte piece");
+    nn_arena_free(&a);
+    nn_free(map);
+}
+
 const test_case kernels_tests[] = {
     {"cublas_mapping_matches_nn_sgemm", cublas_mapping_matches_nn_sgemm},
     {"gpu_order_rows_match_cpu_ops", gpu_order_rows_match_cpu_ops},
     {"gpu_order_log_softmax_matches_cpu", gpu_order_log_softmax_matches_cpu},
+    {"arena_reuses_freed_pieces", arena_reuses_freed_pieces},
     {0},
 };

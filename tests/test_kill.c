@@ -20,22 +20,11 @@
 #include "files.h"
 #include "test.h"
 
-// the pwm binary next to this one (build/pwm, or build/sanitize/pwm under SANITIZE=1)
-static const char *pwm_binary(void) {
-    static char path[1100];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 8);
-    CHECK(n > 0, "cannot find this test binary");
-    path[n] = 0;
-    strcpy(strrchr(path, '/') + 1, "pwm");
-    if (!nn_file_exists(path)) test_skip("%s not built (make builds it with the tests)", path);
-    return path;
-}
-
 // start `pwm ARGS... --out dir [--resume]` with stdout and stderr into dir/out.txt
 static pid_t start(const char *const *args, const char *dir, int resume) {
     const char *argv[64];
     int n = 0;
-    argv[n++] = pwm_binary();
+    argv[n++] = files_pwm_binary();
     for (; *args; args++) argv[n++] = *args;
     argv[n++] = "--out", argv[n++] = dir;
     if (resume) argv[n++] = "--resume";

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../physics/diffstep.h"
 #include "../physics/gradcheck.h"
 #include "../physics/physics.h"
 #include "test.h"
@@ -291,6 +292,62 @@ TEST(gradient_cut_at_reset) {
     ph_free(pm);
 }
 
+TEST(graph_step_matches_window_backward) {
+    // the graph form of physics/diffstep.h (step, cut and reward nodes) against ph_backward on one
+    // recorded window with a cut in environment 1 after step 2 (ph_set_state, as a reset): the same
+    // dL/du_t up to the graph's float rounding, and nothing across the cut
+    ph_config c = ph_config_default();
+    c.substeps = 2;
+    ph_model *pm = load(MODELS "pendulum2.xml", &c);
+    enum { N = 3, T = 6 };
+    int nx = pm->nx, nu = pm->nu;
+    ph_batch *b = ph_batch_new(pm, N, T);
+    double u[N * 2], w[T][N * 4], zero[N * 4] = {0}, dldu_mem[T][N * 2], gx0[N * 4], r[N] = {0};
+    nn_graph *g = nn_graph_new(1 << 20);
+    nn_tensor *x = nn_tensor_new(g, N, nx, 0), *ut[T], *sum = NULL;
+    memset(x->x, 0, sizeof(float) * N * nx);
+    ph_record_begin(b);
+    for (int t = 0; t < T; t++) {
+        controls(pm, N, t, u);
+        ph_step(b, u, 1);
+        if (t == 2) ph_set_state(b, 1, pm->m->qpos0, NULL, NULL);
+        ut[t] = nn_tensor_new(g, N, nu, 1);
+        for (int i = 0; i < N * nu; i++) ut[t]->x[i] = (float)u[i];
+        for (int i = 0; i < N * nx; i++) w[t][i] = sin(0.9 * t + 0.37 * i);
+        // L = Σ_t w_t·x_{t+1}: a "reward" with only a post-step state term
+        nn_tensor *xo = ph_node_step(g, b, t, x, ut[t]);
+        nn_tensor *lt = ph_node_reward(g, x, ut[t], xo, r, zero, zero, w[t]);
+        sum = sum ? nn_add(g, sum, lt) : lt;
+        if (t + 1 < T) x = ph_node_cut(g, b, t, xo, NULL);
+    }
+    float *seed = nn_grad(g, sum);
+    for (int i = 0; i < N; i++) seed[i] = 1.0f;
+    nn_backward(g, NULL);
+    const double *dldx[T + 1] = {NULL};
+    double *dldu[T];
+    for (int t = 0; t < T; t++) dldx[t + 1] = w[t], dldu[t] = dldu_mem[t];
+    ph_backward(b, dldx, dldu, gx0);
+    double big = 0;
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < N * nu; i++) big = fmax(big, fabs(dldu[t][i]));
+    CHECK(big > 0, "no gradient");
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < N * nu; i++) {
+            double a = ut[t]->g[i];
+            CHECK(fabs(a - dldu[t][i]) <= 1e-5 * big, "dL/du_%d[%d]: graph %.9g, window %.9g", t, i, a, dldu[t][i]);
+        }
+    // the cut is honoured: a loss on environment 1's states after the cut sends nothing before it
+    for (int t = 0; t < T; t++) memset(w[t], 0, sizeof w[t]);
+    for (int t = 3; t < T; t++)
+        for (int k = 0; k < nx; k++) w[t][1 * nx + k] = 1.0 + k;
+    ph_backward(b, dldx, dldu, gx0);
+    for (int t = 0; t <= 2; t++)
+        for (int j = 0; j < nu; j++) CHECK(dldu[t][nu + j] == 0.0, "the gradient crossed the cut to u_%d", t);
+    nn_graph_free(g);
+    ph_batch_free(b);
+    ph_free(pm);
+}
+
 // deepest contact penetration of the hopper after standing still for 1 s (settled)
 static double penetration(const ph_config *c) {
     ph_model *pm = load(MODELS "hopper_contact.xml", c);
@@ -339,6 +396,7 @@ const test_case physics_tests[] = {
     {"rollout_equals_steps", rollout_equals_steps},
     {"blowup_is_contained", blowup_is_contained},
     {"gradient_cut_at_reset", gradient_cut_at_reset},
+    {"graph_step_matches_window_backward", graph_step_matches_window_backward},
     {"overrides_take_effect", overrides_take_effect},
     {0},
 };

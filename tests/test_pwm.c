@@ -12,8 +12,10 @@
 #include "../policy/learner.h"
 #include "../policy/policy.h"
 #include "../policy/pwm.h"
+#include "../policy/replay.h"
 #include "../worldmodel/dataset.h"
 #include "../worldmodel/wm.h"
+#include "files.h"
 #include "test.h"
 
 // small Hopper world models (without and with a termination head) with every weight perturbed
@@ -28,22 +30,9 @@ static const char *fixture(const char **data_dir, int termination) {
     snprintf(dir, sizeof dir, "%s/pwm_data", test_tmpdir());
     char err[512];
     const env_task *t = env_find("hopper");
-    env_batch *e = env_batch_new(t, NULL, NULL, 4, 3, 0, err, sizeof err);
-    CHECK(e, "%s", err);
-    ds_recorder rec;
-    CHECK(ds_recorder_open(&rec, dir, "hopper", 4, t->obs_dim, t->act_dim, t->episode_len, e->obs, err, sizeof err) == 0,
-          "%s", err);
     nn_rng r;
     nn_rng_init(&r, 5, 0);
-    double u[4 * 3];
-    for (int k = 0; k < 60; k++) {
-        for (int i = 0; i < 12; i++) u[i] = 2 * nn_rng_uniform(&r) - 1;
-        env_step(e, u, 0);
-        CHECK(ds_recorder_step(&rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err) == 0,
-              "%s", err);
-    }
-    CHECK(ds_recorder_close(&rec, err, sizeof err) == 0, "%s", err);
-    env_batch_free(e);
+    files_random_dataset(dir, 3, 60, &r);
     for (int k = 0; k < 2; k++) {
         world_model w;
         wm_config c = {.obs_dim = t->obs_dim, .act_dim = t->act_dim, .latent = 16, .enc_dim = 16, .enc_layers = 1,
@@ -206,6 +195,51 @@ TEST(reproducible_resumable_and_evaluates) {
     snprintf(path, sizeof path, "%s/eval.csv", off);
     test_read_file(path, logs[0], sizeof logs[0]);
     CHECK(strstr(logs[0], ",0\n"), "offline run took environment steps: %s", logs[0]);
+}
+
+TEST(bench_epochs_are_the_learners) {
+    // pwm_bench_epochs (what `pwm bench nn` times) runs pwm train's own epoch: on the same model,
+    // data and settings its first epoch logs what an offline pwm_train logs (the actor's loss and
+    // gradient norm, the critics' loss; the bench fine-tunes the model after them), and every part
+    // reports a finite time
+    const char *data;
+    fixture(&data, 0);
+    pwm_config c = small();
+    c.offline = 1, c.epochs = 1, c.eval_every = 1, c.save_every = 1;
+    wm_config wc = {.obs_dim = 11, .act_dim = 3, .latent = 16, .enc_dim = 16, .enc_layers = 1, .mlp_dim = 16,
+                    .activation = WM_SIMNORM};
+    char wm_path[512], dir[512], path[600], err[512];
+    snprintf(wm_path, sizeof wm_path, "%s/pwm_bench_wm.safetensors", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/pwm_bench", test_tmpdir());
+    world_model w;
+    wm_init(&w, &wc, (unsigned long)c.seed);
+    snprintf(w.tasks, sizeof w.tasks, "hopper");
+    nn_rms rms;
+    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+    CHECK(wm_save(&w, NULL, &rms, 0, wm_path, err, sizeof err) == 0, "%s", err);
+    nn_rms_free(&rms), wm_free(&w);
+    c.wm = wm_path;
+    CHECK(nn_mkdirs(dir) == 0, "mkdir %s", dir);
+    CHECK(pwm_train(&c, dir, 0, 1) == 0, "offline run failed");
+    static char log[4096];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, log, sizeof log);
+    ds_dataset d;
+    CHECK(ds_load(data, &d, err, sizeof err) == 0, "%s", err);
+    pwm_bench_result r;
+    nn_set_threads(1);
+    CHECK(pwm_bench_epochs(&c, &wc, d.eps, d.n, 0, 1, &r, err, sizeof err) == 0, "%s", err);
+    ds_free(&d);
+    // log.csv: ...,actor_loss,actor_grad_norm,critic_loss,wm_loss,skipped
+    char want[256];
+    snprintf(want, sizeof want, ",%.6g,%.6g,%.6g,", r.actor_loss, r.grad_norm, r.critic_loss);
+    CHECK(strstr(log, want), "the bench's first epoch (%s) is not pwm train's:\n%s", want, log);
+    CHECK(isfinite(r.wm_loss) && r.wm_loss > 0, "the bench did not fine-tune the model: %g", r.wm_loss);
+    double parts[5] = {r.actor_s, r.update_s, r.critic_s, r.wm_s, r.epoch_s};
+    for (int i = 0; i < 5; i++) CHECK(isfinite(parts[i]) && parts[i] >= 0, "part %d: %g s", i, parts[i]);
+    CHECK(r.epoch_s >= r.actor_s && r.epoch_s >= r.critic_s && r.epoch_s >= r.wm_s && r.epoch_s > 0, "epoch %g s", r.epoch_s);
+    CHECK(r.actor && r.actor_count > 0 && isfinite(r.actor[0]), "the actor's values");
+    nn_free(r.actor);
 }
 
 TEST(bad_inputs) {
@@ -372,10 +406,34 @@ TEST(compare_pretrained_protocol) {
     CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
 }
 
+TEST(replay_keeps_its_capacity) {
+    // episodes of 10, 20, 30, 40 transitions into a buffer of 60: the oldest leave, the newest
+    // always stays (even alone past the capacity), the copies are the buffer's own
+    replay r;
+    replay_init(&r, 60);
+    ds_episode ep[4];
+    for (int k = 0; k < 4; k++) {
+        ds_episode_alloc(&ep[k], 10 * (k + 1), 2, 1);
+        for (int t = 0; t <= ep[k].T; t++) ep[k].obs[2 * t] = (float)k;
+    }
+    replay_push(&r, &ep[0], 0);
+    replay_push_copy(&r, &ep[1]);
+    replay_push_copy(&r, &ep[2]);
+    CHECK(r.n == 3 && r.steps == 60, "held %d episodes, %ld steps", r.n, r.steps);
+    replay_push_copy(&r, &ep[3]);
+    // 100 > 60: the first two leave (30 + 40 = 70 still > 60: the third too), the newest stays
+    CHECK(r.n == 1 && r.steps == 40 && r.eps[0]->obs[0] == 3.0f && r.eps[0] != &ep[3] && r.owned[0],
+          "held %d episodes, %ld steps", r.n, r.steps);
+    replay_free(&r);
+    for (int k = 0; k < 4; k++) ds_episode_free(&ep[k]);
+}
+
 const test_case pwm_tests[] = {
+    {"replay_keeps_its_capacity", replay_keeps_its_capacity},
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
     {"bootstrap_and_edge_case_decisions", bootstrap_and_edge_case_decisions},
     {"offline_targets", offline_targets},
+    {"bench_epochs_are_the_learners", bench_epochs_are_the_learners},
     {"reproducible_resumable_and_evaluates", reproducible_resumable_and_evaluates},
     {"bad_inputs", bad_inputs},
     {"extensions_change_the_run_and_resume", extensions_change_the_run_and_resume},

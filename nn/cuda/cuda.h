@@ -32,15 +32,16 @@ int cuda_init(char *err, size_t errlen);
 // The GPU's name and memory, for messages.
 const char *cuda_device_name(void);
 // Zeroed memory from the device arena (managed; 256-byte aligned); exits with a message when the
-// arena is full. cuda_free returns a block (the arena rewinds when every block is back);
-// cuda_owns says whether p came from the arena.
+// arena is full. cuda_free returns a block, which later requests reuse (the lowest gap that fits:
+// nn/arena.h); cuda_owns says whether p came from the arena.
 void *cuda_alloc(size_t bytes);
 void cuda_free(void *p);
 int cuda_owns(const void *p);
 // memset(p, 0, bytes) on the GPU (the pages stay on the device), finished when it returns.
 void cuda_zero(void *p, size_t bytes);
-// Bytes of the arena handed out now, and its size.
+// Bytes of the arena handed out now, the largest end offset any block has had, and its size.
 size_t cuda_arena_used(void);
+size_t cuda_arena_high_water(void);
 size_t cuda_arena_size(void);
 
 void cuda_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,

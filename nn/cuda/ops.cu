@@ -13,6 +13,9 @@
 
 #include "../kernels.h"
 #include "cuda.h"
+extern "C" {
+#include "../arena.h"
+}
 
 // ---------------------------------------------------------------------------------------------
 // checked calls: file:line, the CUDA message and what to do
@@ -45,8 +48,8 @@ static unsigned grid(size_t n) { return (unsigned)((n + TPB - 1) / TPB); }
 static cublasHandle_t blas;
 static char dev_name[320];
 static unsigned char *arena;
-static size_t arena_size, arena_used;
-static long arena_live;
+static size_t arena_size;
+static nn_arena book;  // which pieces of the arena are handed out (nn/arena.h: freed pieces are reused)
 
 extern "C" int cuda_init(char *err, size_t errlen) {
     int n = 0;
@@ -84,28 +87,30 @@ extern "C" int cuda_init(char *err, size_t errlen) {
                  arena_size >> 20, cudaGetErrorString(e));
         return -1;
     }
+    nn_arena_init(&book, arena_size, 256);
     return 0;
 }
 
 extern "C" const char *cuda_device_name(void) { return dev_name; }
 
 extern "C" void *cuda_alloc(size_t bytes) {
-    size_t need = (bytes + 255) & ~(size_t)255;
-    if (arena_used + need > arena_size) {
-        fprintf(stderr, "pwm: error: the CUDA arena (%zu MiB) is full: %zu MiB more requested; set PWM_CUDA_ARENA_MB "
-                        "higher\n", arena_size >> 20, need >> 20);
+    size_t off = nn_arena_take(&book, bytes);
+    if (off == NN_ARENA_NONE) {
+        fprintf(stderr, "pwm: error: the CUDA arena (%zu MiB, %zu MiB in use) has no room for %zu MiB more; set "
+                        "PWM_CUDA_ARENA_MB higher\n", arena_size >> 20, book.live >> 20, (bytes >> 20) + 1);
         exit(1);
     }
-    void *p = arena + arena_used;
-    arena_used += need;
-    arena_live++;
+    void *p = arena + off;
     cuda_zero(p, bytes);
     return p;
 }
 
 extern "C" void cuda_free(void *p) {
     if (!p) return;
-    if (--arena_live == 0) arena_used = 0;
+    if (!cuda_owns(p) || nn_arena_give(&book, (size_t)((unsigned char *)p - arena))) {
+        fprintf(stderr, "pwm: error: cuda_free of %p, which is not a live piece of the CUDA arena\n", p);
+        exit(1);
+    }
 }
 
 extern "C" int cuda_owns(const void *p) {
@@ -117,7 +122,8 @@ extern "C" void cuda_zero(void *p, size_t bytes) {
     CUDA_CHECK(cudaDeviceSynchronize());
 }
 
-extern "C" size_t cuda_arena_used(void) { return arena_used; }
+extern "C" size_t cuda_arena_used(void) { return book.live; }
+extern "C" size_t cuda_arena_high_water(void) { return book.high; }
 extern "C" size_t cuda_arena_size(void) { return arena_size; }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,11 +483,14 @@ __global__ static void sum_squares_k(double *partial, const float *g, size_t n, 
 }
 
 extern "C" double cuda_sum_squares(const float *g, size_t n, size_t chunk) {
-    static double *partial;  // the chunks' sums, kept between calls (grown when needed)
+    static double *partial;  // the chunks' sums, kept between calls (replaced by a larger one when needed)
     static size_t cap;
     size_t nchunks = (n + chunk - 1) / chunk;
     if (!nchunks) return 0.0;
-    if (nchunks > cap) partial = (double *)cuda_alloc(sizeof(double) * (cap = nchunks));
+    if (nchunks > cap) {
+        cuda_free(partial);
+        partial = (double *)cuda_alloc(sizeof(double) * (cap = nchunks));
+    }
     sum_squares_k<<<(unsigned)nchunks, TPB>>>(partial, g, n, chunk);
     CUDA_DONE();
     double total = 0.0;

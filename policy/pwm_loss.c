@@ -1,0 +1,268 @@
+// PWM's actor loss: an H-step imagined rollout through the frozen world model from the encoded
+// observations of the lock-step environments (or dataset start states offline), the critics'
+// bootstrap, and its check against differences (docs/pwm.md).
+#include <math.h>
+#include <string.h>
+
+#include "../nn/common.h"
+#include "pwm_internal.h"
+
+// the minimum over k columns (each n × 1); the gradient goes to the smallest
+static void min_bwd(nn_graph *g, void *ctx, nn_tensor *out, nn_tensor **in) {
+    int K = *(int *)ctx;
+    for (int i = 0; i < out->n; i++) {
+        int best = 0;
+        for (int k = 1; k < K; k++)
+            if (in[k]->x[i] < in[best]->x[i]) best = k;
+        if (in[best]->requires_grad) nn_grad(g, in[best])[i] += out->g[i];
+    }
+}
+
+// the bootstrap value min_j V_j(z): the target critics' with --target-alpha, else the critics'
+static nn_tensor *min_value(pwm *s, nn_tensor *z) {
+    nn_graph *g = s->g;
+    int K = s->c.critics;
+    const nn_mlp *net = s->c.target_alpha > 0 ? s->targets_net : s->critics;
+    nn_tensor *v[PWM_MAX_CRITICS];
+    for (int k = 0; k < K; k++) v[k] = nn_mlp_forward(g, &net[k], z);
+    if (K == 1) return v[0];
+    int *ctx = nn_graph_alloc(g, sizeof(int));
+    *ctx = K;
+    nn_tensor *m = nn_custom(g, z->n, 1, v, K, min_bwd, ctx);
+    for (int i = 0; i < z->n; i++) {
+        float b = v[0]->x[i];
+        for (int k = 1; k < K; k++) b = v[k]->x[i] < b ? v[k]->x[i] : b;
+        m->x[i] = b;
+    }
+    return m;
+}
+
+// the latents of observations (double, n × O) as a constant tensor
+static nn_tensor *encode_obs(pwm *s, const double *obs) {
+    for (int i = 0; i < s->N * s->O; i++) s->obs_f[i] = (float)obs[i];
+    return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
+}
+
+// offline: the epoch's start observations, drawn from the buffer's episodes, with the action the
+// data took there (bc_act; bc_mask 0 at an episode's final observation, which has none)
+static nn_tensor *offline_starts(pwm *s) {
+    nn_rng r;
+    nn_rng_init(&r, (unsigned long)s->c.seed, (3ul << 20) + (unsigned long)s->pr.epoch);
+    for (int i = 0; i < s->N; i++) {
+        const ds_episode *ep = s->rb.eps[nn_rng_u32(&r) % (unsigned)s->rb.n];
+        int t = (int)(nn_rng_u32(&r) % (unsigned)(ep->T + 1));
+        memcpy(s->obs_f + (size_t)i * s->O, ep->obs + (size_t)t * s->O, sizeof(float) * s->O);
+        for (int j = 0; j < s->A; j++) {
+            s->bc_act[(size_t)i * s->A + j] = t < ep->T ? ep->act[(size_t)t * s->A + j] : 0.0f;
+            s->bc_mask[(size_t)i * s->A + j] = t < ep->T ? 1.0f : 0.0f;
+        }
+    }
+    return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
+}
+
+void pwm_close_weights(int N, int last, double gamma, const double *gam, const unsigned char *term,
+                       const unsigned char *trunc, int original, float *boot, float *keep_rew, float *close) {
+    for (int i = 0; i < N; i++) {
+        int done = term[i] || trunc[i];
+        double g_len = gamma * gam[i];
+        if (original && last) g_len = done ? gamma : gamma * gamma * gam[i];
+        boot[i] = (float)(term[i] ? 0.0 : g_len);
+        keep_rew[i] = (original && last && done) ? 0.0f : 1.0f;
+        close[i] = (done || last) ? 1.0f : 0.0f;
+    }
+}
+
+float pwm_done_flag(int done, int last, int offline, int original) {
+    return (done || last || (original && offline)) ? 1.0f : 0.0f;
+}
+
+// offline --bc-weight W: W·Σ_i Σ_j m_ij (tanh(μ(sg z_i))_j − a_ij)² / (A·Σ_i m_i), the mean squared
+// distance of the deterministic action at each start state from the action the data took there
+// (a TD3+BC-style anchor to the data; the RL part of the loss is already return-normalised)
+static nn_tensor *behaviour_cloning(pwm *s, nn_tensor *zin) {
+    nn_graph *g = s->g;
+    int N = s->N, A = s->A, have = 0;
+    for (int i = 0; i < N; i++) have += s->bc_mask[(size_t)i * A] > 0;
+    nn_tensor *mask = nn_tensor_from(g, s->bc_mask, N, A, 0);
+    nn_tensor *d = nn_mul(g, nn_sub(g, actor_forward(g, &s->act, zin, NULL), nn_tensor_from(g, s->bc_act, N, A, 0)), mask);
+    return nn_scale(g, nn_mean(g, nn_mul(g, d, d)), (float)(s->c.bc_weight * N / (have > 0 ? have : 1)));
+}
+
+float pwm_actor_window(pwm *s) {
+    int N = s->N, H = s->H, A = s->A, Z = s->Z, orig = s->c.reproduce_original;
+    double gamma = s->c.gamma, gam[N], t0 = nn_now();
+    float col[N], coef[N], keep[N], rk[N];
+    nn_graph *g = s->g;
+    env_batch *e = s->e;
+    nn_graph_reset(g);
+    nn_params_set_frozen(&s->cp, 1);
+    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
+    for (int j = 0; j < A; j++)
+        if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
+    nn_rng noise;
+    nn_rng_init(&noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->pr.epoch);
+    nn_tensor *z = e ? encode_obs(s, e->obs) : offline_starts(s);
+    nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
+    memset(R->x, 0, sizeof(float) * N), memset(L->x, 0, sizeof(float) * N);
+    for (int i = 0; i < N; i++) gam[i] = 1.0;
+    // offline with a termination head: rewards and bootstraps weighted by the probability S of
+    // being alive, S_{k+1} = S_k·(1 − p_end(z_k, a_k)) (online, the real environments end episodes)
+    int surv = !e && s->w.c.termination;
+    nn_tensor *S = NULL, *ones = NULL, *bc = NULL;
+    if (surv) {
+        S = nn_tensor_new(g, N, 1, 0), ones = nn_tensor_new(g, N, 1, 0);
+        for (int i = 0; i < N; i++) S->x[i] = ones->x[i] = 1.0f;
+    }
+    for (int k = 0; k < H; k++) {
+        int last = k == H - 1;
+        memcpy(s->zbuf + (size_t)k * N * Z, z->x, sizeof(float) * N * Z);
+        for (int i = 0; i < N * A; i++) s->eps[i] = nn_rng_normal(&noise);
+        // the actor sees sg(z_k), or with --closed-loop the encoded observation of its real environment
+        nn_tensor *zin = s->actor_in                  ? nn_tensor_from(g, s->actor_in + (size_t)k * N * Z, N, Z, 0)
+                         : e && s->c.closed_loop && k ? encode_obs(s, e->obs)
+                                                      : nn_detach(g, z);
+        nn_tensor *a = actor_forward(g, &s->act, zin, s->eps);
+        if (k == 0 && !e && s->c.bc_weight > 0) bc = behaviour_cloning(s, zin);
+        nn_tensor *r = wm_reward(g, &s->w, z, a, NULL);
+        nn_tensor *z1 = wm_dynamics(g, &s->w, z, a, NULL);
+        nn_tensor *v = min_value(s, z1), *rw = r, *vw = v, *cont = NULL;
+        if (surv) {
+            cont = nn_sub(g, ones, wm_termination(g, &s->w, z, a, NULL));
+            rw = nn_mul(g, r, S);
+            S = nn_mul(g, S, cont);
+            vw = nn_mul(g, v, S);
+        }
+        // --critic-data real: the critics learn from the real encoded state before the step
+        if (s->creal) {
+            nn_tensor *zr = encode_obs(s, e->obs);
+            memcpy(s->creal + (size_t)k * N * Z, zr->x, sizeof(float) * N * Z);
+        }
+        s->t_actor += nn_now() - t0;
+        t0 = nn_now();
+        unsigned char none[N];
+        const unsigned char *term = none, *trunc = none;
+        memset(none, 0, sizeof none);
+        if (e) {
+            for (int i = 0; i < N * A; i++) s->u[i] = a->x[i];
+            env_step(e, s->u, 0);
+            s->pr.env_steps += N;
+            term = e->term, trunc = e->trunc;
+            if (orig) {
+                // the public code's running reward statistics follow the online rewards
+                float rf[N];
+                for (int i = 0; i < N; i++) rf[i] = (float)e->rew[i];
+                nn_rms_update(&s->rew_rms, rf, N);
+            }
+            char err[512];
+            if (s->recording &&
+                ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
+                fprintf(stderr, "pwm train: online data: %s; recording and fine-tuning on new data stopped\n", err);
+                ds_recorder_close(&s->rec, err, sizeof err);
+                s->recording = 0;
+            }
+        }
+        s->t_env += nn_now() - t0;
+        t0 = nn_now();
+        // R += γ^k·r̂ per segment; a segment closes at an episode end or the window's end with
+        // −(R + γ^len·V(z_end)): V = 0 after a termination
+        for (int i = 0; i < N; i++) col[i] = (float)gam[i];
+        R = nn_add(g, R, nn_mul(g, rw, nn_tensor_from(g, col, N, 1, 0)));
+        pwm_close_weights(N, last, gamma, gam, term, trunc, orig, col, rk, coef);
+        // --critic-data real: the real reward (normalised as the model's) and the value of the real
+        // next state (the final observation of an episode that ended)
+        float rreal[N];
+        const float *vreal = NULL;
+        if (s->creal) {
+            double nxt[N * s->O];
+            for (int i = 0; i < N; i++) {
+                const double *src = term[i] || trunc[i] ? e->obs_final : e->obs;
+                memcpy(nxt + (size_t)i * s->O, src + (size_t)i * s->O, sizeof(double) * s->O);
+                rreal[i] = (float)e->rew[i];
+            }
+            nn_rms_normalize(&s->rew_rms, rreal, rreal, N);
+            vreal = min_value(s, encode_obs(s, nxt))->x;
+        }
+        int any_done = 0;
+        for (int i = 0; i < N; i++) {
+            int done = term[i] || trunc[i];
+            any_done |= done;
+            s->rew_buf[(size_t)k * N + i] = vreal ? rreal[i] : r->x[i];
+            s->done_buf[(size_t)k * N + i] = pwm_done_flag(done, last, !e, orig);
+            s->next_val[(size_t)k * N + i] = term[i] ? 0.0f : vreal ? vreal[i] : v->x[i] * (cont ? cont->x[i] : 1.0f);
+            keep[i] = done ? 0.0f : 1.0f;
+            gam[i] = done ? 1.0 : gam[i] * gamma;
+            if (done) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
+        }
+        nn_tensor *close = nn_add(g, nn_mul(g, R, nn_tensor_from(g, rk, N, 1, 0)),
+                                  nn_mul(g, vw, nn_tensor_from(g, col, N, 1, 0)));
+        L = nn_add(g, L, nn_mul(g, close, nn_tensor_from(g, coef, N, 1, 0)));
+        R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
+        if (!last) {
+            // finished environments restart from the encoded reset observation
+            z = z1;
+            if (any_done) {
+                nn_tensor *zr = encode_obs(s, e->obs);
+                for (int i = 0; i < N; i++) col[i] = 1.0f - keep[i];
+                z = nn_add(g, nn_mul(g, z1, nn_tensor_from(g, keep, N, 1, 0)),
+                           nn_mul(g, zr, nn_tensor_from(g, col, N, 1, 0)));
+            }
+        }
+    }
+    // per-environment losses −L, normalised by the running std of those losses
+    float neg[N];
+    for (int i = 0; i < N; i++) neg[i] = -L->x[i];
+    if (!s->freeze_ret) nn_rms_update(&s->ret_rms, neg, N);
+    float scale = 1.0f / sqrtf(s->ret_rms.var[0] + 1e-5f);
+    nn_tensor *loss = nn_scale(g, nn_mean(g, L), -scale);
+    if (bc) loss = nn_add(g, loss, bc);
+    nn_params_zero_grad(&s->ap);
+    s->t_actor += nn_now() - t0;
+    t0 = nn_now();
+    nn_backward(g, loss);
+    s->t_backward += nn_now() - t0;
+    nn_params_set_frozen(&s->cp, 0);
+    return loss->x[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// gradient check of the actor loss
+
+typedef struct {
+    const pwm_config *c;
+    const float *zin;
+    char *err;
+    size_t errlen;
+} gc_ctx;
+
+// the first epoch's loss of a fresh learner with actor parameter i moved by delta, its actor inputs
+// and return normaliser held
+static double gc_loss(void *vctx, size_t i, double delta) {
+    gc_ctx *x = vctx;
+    pwm t;
+    double L = NAN;
+    if (pwm_init(&t, x->c, NULL, 1, x->err, x->errlen) == 0) {
+        t.pr.epoch = 1, t.freeze_ret = 1, t.actor_in = x->zin;
+        t.ap.values[i] += (float)delta;
+        L = pwm_actor_window(&t);
+    }
+    pwm_free(&t);
+    return L;
+}
+
+int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
+                        size_t errlen) {
+    // a fresh learner's first epoch is a deterministic function of the actor's weights; the
+    // return normaliser (a constant of the gradient) is held at its initial value in every pass
+    pwm s;
+    if (pwm_init(&s, c, NULL, 1, err, errlen)) {
+        pwm_free(&s);
+        return -1;
+    }
+    s.pr.epoch = 1, s.freeze_ret = 1;
+    pwm_actor_window(&s);
+    // the actor's inputs are sg(z_k): the differenced loss keeps them at this pass's latents
+    gc_ctx x = {c, s.zbuf, err, errlen};
+    int rc = lrn_gradcheck(&s.ap, s.ap.grads, samples, eps, gc_loss, &x, max_rel, rel_l2);
+    pwm_free(&s);
+    return rc;
+}
