@@ -126,6 +126,7 @@ step bench-cuda-single 90 "$pwm" bench nn --device cuda --steps 10 --warmup 2
 step bench-cuda-paper 120 "$pwm" bench nn --device cuda --size paper --steps 5 --warmup 1
 step bench-cpu-single 60 "$pwm" bench nn --device cpu --steps 5 --warmup 1
 if python3 -c 'import torch' 2>/dev/null; then
-    step torch-single 45 python3 bench/pytorch_wm_step.py --device cuda --size single --steps 10
-    step torch-paper 90 python3 bench/pytorch_wm_step.py --device cuda --size paper --steps 5
+    # the same steps and epochs as the bench-cuda steps above
+    step torch-single 60 python3 bench/pytorch_wm_step.py --device cuda --size single --steps 10 --warmup 2
+    step torch-paper 90 python3 bench/pytorch_wm_step.py --device cuda --size paper --steps 5 --warmup 1
 fi
