@@ -7,7 +7,7 @@
 #                                       then put stripped copies of build/pwm and build/tests and
 #                                       the shared libraries a bare GPU image lacks (MuJoCo,
 #                                       OpenBLAS) into .gpu-check/ (git-ignored through
-#                                       .git/info/exclude), about 55 MiB
+#                                       .git/info/exclude), about 45 MiB
 #   sh scripts/gpu-check.sh [OUT]       on the GPU machine, in the repository root, with .gpu-check/
 #                                       beside it (or a tree that builds there): records nvidia-smi,
 #                                       `pwm version`, make test-cuda's cases (every op, a world-model
