@@ -7,7 +7,7 @@
 #                                       then put stripped copies of build/pwm and build/tests and
 #                                       the shared libraries a bare GPU image lacks (MuJoCo,
 #                                       OpenBLAS) into .gpu-check/ (git-ignored through
-#                                       .git/info/exclude), about 55 MiB
+#                                       .git/info/exclude), about 45 MiB
 #   sh scripts/gpu-check.sh [OUT]       on the GPU machine, in the repository root, with .gpu-check/
 #                                       beside it (or a tree that builds there): records nvidia-smi,
 #                                       `pwm version`, make test-cuda's cases (every op, a world-model
@@ -129,6 +129,7 @@ step bench-cuda-single 90 "$pwm" bench nn --device cuda --steps 10 --warmup 2 --
 step bench-cuda-paper 150 "$pwm" bench nn --device cuda --size paper --steps 5 --warmup 1 --epochs 3
 step bench-cpu-single 75 "$pwm" bench nn --device cpu --steps 5 --warmup 1 --epochs 2
 if python3 -c 'import torch' 2>/dev/null; then
-    step torch-single 45 python3 bench/pytorch_wm_step.py --device cuda --size single --steps 10
-    step torch-paper 90 python3 bench/pytorch_wm_step.py --device cuda --size paper --steps 5
+    # the same steps and epochs as the bench-cuda steps above
+    step torch-single 60 python3 bench/pytorch_wm_step.py --device cuda --size single --steps 10 --warmup 2
+    step torch-paper 90 python3 bench/pytorch_wm_step.py --device cuda --size paper --steps 5 --warmup 1
 fi
