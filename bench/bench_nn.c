@@ -59,6 +59,9 @@ static int policy_epoch(const wm_config *wc, const nn_bench_cfg *c) {
         for (int i = 0; i < T; i++) e->rew[i] = nn_rng_normal(&r);
         e->trunc[T - 1] = 1;
     }
+    if ((pc.envs * pc.horizon) % pc.critic_minibatches)
+        return fprintf(stderr, "pwm bench nn: policy epoch: --envs x --horizon (%d x %d) must be divisible by %d, the "
+                       "critics' minibatches\n", pc.envs, pc.horizon, pc.critic_minibatches), 1;
     int epochs = c->epochs < 0 ? c->steps : c->epochs;
     pwm_bench_result b;
     int rc = pwm_bench_epochs(&pc, wc, eps, EPISODES, c->warmup, epochs, &b, err, sizeof err);
