@@ -392,7 +392,7 @@ int compare_run(const compare_config *cc, const char *exe) {
     if (phys[0] && len > 0 && (size_t)len < sizeof command)
         snprintf(command + len, sizeof command - len, " --contact-stiffness %s --contact-damping %s", ks, kd);
     snprintf(seeds, sizeof seeds, "0..%d", c.seeds - 1);
-    if ((f = res_summary_open(c.out, heading, command, seeds, ex_wall(nn_now() - t0)))) {
+    if ((f = res_summary_open(c.out, heading, command, seeds, nn_now() - t0))) {
         if (pretrained && on[1])
             fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
                     "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. ", pdata, c.data_seed,

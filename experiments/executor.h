@@ -106,7 +106,7 @@ void ex_record_rc(const char *dir, const char *stage, int rc);
 int ex_main(const ex_options *o, const char *exe, const char *const *words, int argc, char **argv, const char *out,
             int (*run)(void *ctx, ex_plan *plan, const char *stage, int *found), void *ctx);
 
-// The wall time a summary reports: under an executor (its own process or a merge stage), seconds
+// The wall time a summary reports (res_summary_open): under an executor (its own process or a merge stage), seconds
 // since the experiment's first submission (dir/exec/started.txt, written once by ex_main), since
 // the stages ran in other processes; otherwise own, the merging process's own time.
 double ex_wall(double own);

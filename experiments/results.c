@@ -57,7 +57,7 @@ FILE *res_summary_open(const char *dir, const char *title, const char *command, 
     res_machine(machine, sizeof machine);
     fprintf(f, "# %s\n\n", title);
     fprintf(f, "Command: `%s`  \nGit commit: %s  \nMachine: %s  \nSeeds: %s  \nWall time: %.1f s  \n\n", command,
-            PWM_GIT_COMMIT, machine, seeds, wall_s);
+            PWM_GIT_COMMIT, machine, seeds, ex_wall(wall_s));
     return f;
 }
 

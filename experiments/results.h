@@ -17,7 +17,9 @@ void res_machine(char *buf, size_t n);
 void res_command(char *buf, size_t n, int argc, char **argv);
 
 // Open DIR/summary.md and write its header: "# title", the command, the git commit, the machine,
-// the seeds (free text) and the wall time. NULL (with a message on stderr) if it cannot be written.
+// the seeds (free text) and the wall time: wall_s, the run's own, or under an executor the time
+// since the experiment's first submission (ex_wall). NULL (with a message on stderr) if it cannot
+// be written.
 FILE *res_summary_open(const char *dir, const char *title, const char *command, const char *seeds, double wall_s);
 
 // The mean and the sample standard deviation (n − 1; 0 for one value) of n values.

@@ -196,7 +196,7 @@ int table_run(const table_config *c, const char *exe, const char *command) {
     fclose(f), fclose(md);
     char seeds[64];
     snprintf(seeds, sizeof seeds, "0..%d per task and method", c->seeds - 1);
-    FILE *sm = res_summary_open(dir, "Single-task table: SHAC, PWM and PPO", command, seeds, ex_wall(nn_now() - t0));
+    FILE *sm = res_summary_open(dir, "Single-task table: SHAC, PWM and PPO", command, seeds, nn_now() - t0);
     if (!sm) return 1;
     fprintf(sm, "\nFinal deterministic return (eval.csv of each run, at least 10 episodes in MuJoCo); IQM over seeds "
             "(trim 25%% each side) with a bootstrap 95%% CI (%d resamples of the seeds); the last row pools every "
@@ -260,7 +260,7 @@ int stiffness_run(const stiffness_config *c, const char *exe, const char *comman
     FILE *f = fopen(path, "w");
     char seeds[64];
     snprintf(seeds, sizeof seeds, "0..%d per method and contact setting", c->seeds - 1);
-    FILE *sm = res_summary_open(dir, "Contact stiffness (Hopper): SHAC vs PWM", command, seeds, ex_wall(nn_now() - t0));
+    FILE *sm = res_summary_open(dir, "Contact stiffness (Hopper): SHAC vs PWM", command, seeds, nn_now() - t0);
     if (!f || !sm) {
         if (f) fclose(f);
         if (sm) fclose(sm);

@@ -143,7 +143,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
     FILE *f = fopen(path, "w");
     char seeds[64];
     snprintf(seeds, sizeof seeds, "0..%d (data, models and policies per seed)", c->seeds - 1);
-    FILE *sm = res_summary_open(dir, w->title, command, seeds, ex_wall(nn_now() - t0));
+    FILE *sm = res_summary_open(dir, w->title, command, seeds, nn_now() - t0);
     if (!f || !sm) {
         if (f) fclose(f);
         if (sm) fclose(sm);
