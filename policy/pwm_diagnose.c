@@ -317,6 +317,7 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     for (int q = 0; q < 4; q++) gm[q] = nn_malloc(sizeof(float) * L * m * A);
     double *gl = nn_malloc(sizeof(double) * L * A), *gs = nn_malloc(sizeof(double) * L * A);
     double *ud = nn_malloc(sizeof(double) * L * A), *x = nn_malloc(sizeof(double) * L * A);
+    double *tail = nn_malloc(sizeof(double) * H * A);  // the true return's tail gradient, first H steps
     int *len = nn_malloc(sizeof(int) * m);
     for (int i = 0; i < m; i++) {
         const episode *e = &ep[s[i].ep];
@@ -356,11 +357,11 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
             for (int k = 0; k < A; k++) {
                 size_t at = ((size_t)j * m + i) * A + k;
                 int jk = j * A + k;
-                x[jk] = (double)gm[2][at] - gm[3][at], ud[jk] = gl[jk] - gs[jk];
+                x[jk] = (double)gm[2][at] - gm[3][at], tail[jk] = gl[jk] - gs[jk];
                 nc += x[jk] * x[jk], no += (double)gm[2][at] * gm[2][at];
+                nt += tail[jk] * tail[jk], nl += gl[jk] * gl[jk];
             }
-        for (int k = 0; k < hc; k++) nt += ud[k] * ud[k], nl += gl[k] * gl[k];
-        double cc = cosine(x, ud, hc);  // NaN where either term is exactly zero
+        double cc = cosine(x, tail, hc);  // NaN where either term is exactly zero
         if (isfinite(cc)) crit[0] += cc, ncrit[0]++;
         if (no > 0 && nl > 0) crit[1] += sqrt(nc / no), crit[2] += sqrt(nt / nl), ncrit[1]++;
         slen += h;
@@ -371,7 +372,7 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     env_batch_free(fd);
     nn_free(s), nn_free(z0), nn_free(u);
     for (int q = 0; q < 4; q++) nn_free(gm[q]);
-    nn_free(gl), nn_free(gs), nn_free(ud), nn_free(x), nn_free(len);
+    nn_free(gl), nn_free(gs), nn_free(ud), nn_free(x), nn_free(tail), nn_free(len);
     return 0;
 }
 
