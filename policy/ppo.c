@@ -460,8 +460,8 @@ static int load_checkpoint(ppo *s, const char *path, char *err, size_t errlen) {
     char msg[512];
     int rc = -1;
     if (nn_ckpt_check_params(&f, "p/", &s->p, &s->opt, msg, sizeof msg) ||
-               nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg) ||
-               nn_ckpt_check_rms(&f, "ret_rms.", &s->ret_rms, msg, sizeof msg)) {
+        nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg) ||
+        nn_ckpt_check_rms(&f, "ret_rms.", &s->ret_rms, msg, sizeof msg)) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
     } else {
         // into temporaries first, so that a bad state changes nothing

@@ -65,10 +65,10 @@ int pwm_load_checkpoint(pwm *s, const char *path, char *err, size_t errlen) {
     char msg[512];
     int rc = -1;
     if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
-               nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
-               (s->c.target_alpha > 0 && nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg)) ||
-               nn_ckpt_check_params(&f, "wm/", &s->w.p, &s->wopt, msg, sizeof msg) ||
-               nn_ckpt_check_rms(&f, "ret_rms.", &s->ret_rms, msg, sizeof msg)) {
+        nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
+        (s->c.target_alpha > 0 && nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg)) ||
+        nn_ckpt_check_params(&f, "wm/", &s->w.p, &s->wopt, msg, sizeof msg) ||
+        nn_ckpt_check_rms(&f, "ret_rms.", &s->ret_rms, msg, sizeof msg)) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
     } else {
         const char *p = state;

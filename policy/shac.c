@@ -308,9 +308,9 @@ static int load_checkpoint(shac *s, const char *path, char *err, size_t errlen) 
     char msg[512];
     int rc = -1;
     if (nn_ckpt_check_params(&f, "a/", &s->ap, &s->aopt, msg, sizeof msg) ||
-               nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
-               nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg) ||
-               nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg)) {
+        nn_ckpt_check_params(&f, "c/", &s->cp, &s->copt, msg, sizeof msg) ||
+        nn_ckpt_check_params(&f, "t/", &s->tp, NULL, msg, sizeof msg) ||
+        nn_ckpt_check_rms(&f, "obs_rms.", &s->obs_rms, msg, sizeof msg)) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
     } else {
         // the run's counters first, into temporaries, so that a bad state changes nothing
