@@ -12,6 +12,7 @@
 #include "../policy/learner.h"
 #include "../policy/policy.h"
 #include "../policy/pwm.h"
+#include "../policy/pwm_internal.h"  // the hybrid test evaluates a fresh learner's critics itself
 #include "../policy/replay.h"
 #include "../worldmodel/dataset.h"
 #include "../worldmodel/wm.h"
@@ -485,14 +486,15 @@ TEST(hybrid_window_is_the_real_return) {
     // the hybrid window's values are the real trajectory's: the same environments stepped here with
     // the actions the window took give its ends and rewards; normalised by the model's reward
     // statistics they are the window's; its latents are the encoded real observations (enc(o_reset)
-    // after an end); the loss is −scale·mean_i Σ_segments (Σ γ^j r̃ + γ^len V) with V = 0 after a
+    // after an end); its bootstraps are a fresh learner's min V at the encoded observation each step
+    // produced (the final one at an end); the loss is −scale·mean_i Σ_segments (Σ γ^j r̃ + γ^len V) with V = 0 after a
     // termination and scale the return normaliser after this batch; and D, the reward's action
     // derivative in the backward pass, is the central difference of the real normalised reward
     pwm_config c = hybrid_small(64);
     pwm_hybrid_trace t;
     char err[512];
     CHECK(pwm_hybrid_first_window(&c, &t, err, sizeof err) == 0, "%s", err);
-    int N = t.N, H = t.H, A = t.A, Z = t.Z, O = 11, ends = 0, clamped = 0;
+    int N = t.N, H = t.H, A = t.A, Z = t.Z, O = 11, ends = 0, clamped = -1;
     world_model w;
     nn_rms rms;
     nn_rms_init(&rms, 1, 1e-5f, 5.0f);
@@ -500,6 +502,8 @@ TEST(hybrid_window_is_the_real_return) {
     nn_graph *g = nn_graph_new(0);
     env_batch *e = env_batch_new(env_find("hopper"), &c.physics, NULL, N, (unsigned long)c.seed, 0, err, sizeof err);
     CHECK(e, "%s", err);
+    pwm ref;  // a fresh learner of the same config: the window's critics
+    CHECK(pwm_init(&ref, &c, NULL, 1, err, sizeof err) == 0, "%s", err);
     double u[N * A], L[N], G[N], gam[N];
     float of[N * O];
     for (int i = 0; i < N; i++) L[i] = G[i] = 0, gam[i] = 1;
@@ -510,13 +514,17 @@ TEST(hybrid_window_is_the_real_return) {
         for (int q = 0; q < N * Z; q++) CHECK_CLOSE(t.latent[(size_t)k * N * Z + q], z->x[q], 1e-5, 1e-6);
         for (int q = 0; q < N * A; q++) u[q] = t.act[k * N * A + q];
         env_step(e, u, 0);
+        // the bootstrap: min_j V_j of the encoded observation the step produced
+        nn_graph_reset(ref.g);
+        nn_tensor *v = pwm_min_value(&ref, pwm_encode_obs(&ref, e->obs_final));
+        for (int i = 0; i < N; i++) CHECK_CLOSE(t.value[k * N + i], v->x[i], 1e-5, 1e-6);
         for (int i = 0; i < N; i++) {
             int j = k * N + i, done = e->term[i] || e->trunc[i];
             float r = (float)e->rew[i];
             nn_rms_normalize(&rms, &r, &r, 1);
             CHECK(t.term[j] == e->term[i] && t.trunc[j] == e->trunc[i], "step %d env %d: other ends", k, i);
             CHECK(t.rew[j] == r, "step %d env %d: reward %.9g, the environment's %.9g", k, i, t.rew[j], r);
-            clamped += fabsf(r) >= rms.clip;
+            if (clamped < 0 && fabsf(r) >= rms.clip) clamped = k;
             G[i] += gam[i] * r;
             if (done || k == H - 1) {
                 L[i] += G[i] + (e->term[i] ? 0.0 : gam[i] * c.gamma * t.value[j]);
@@ -527,9 +535,11 @@ TEST(hybrid_window_is_the_real_return) {
         }
     }
     env_batch_free(e);
+    pwm_free(&ref);
     nn_graph_free(g);
     wm_free(&w);
-    CHECK(ends > 0 && clamped > 0, "the window has %d episode ends and %d clamped rewards: want both", ends, clamped);
+    CHECK(ends > 0 && clamped >= 0, "the window has %d episode ends, first clamped reward at step %d: want both", ends,
+          clamped);
     // the return normaliser: Chan's merge of the batch −L into the initial (mean 0, var 1, count 1e-4)
     double mean = 0, var = 0, n0 = 1e-4, sum = 0;
     for (int i = 0; i < N; i++) mean += -L[i] / N;
@@ -539,10 +549,11 @@ TEST(hybrid_window_is_the_real_return) {
     CHECK_CLOSE(t.ret_scale, scale, 1e-5, 0);
     for (int i = 0; i < N; i++) sum += L[i];
     CHECK_CLOSE(t.loss, -scale * sum / N, 1e-5, 1e-6);
-    // D against differences of the real normalised reward, at steps before and after the falls
-    const int steps[3] = {2, 30, 50};
+    // D against differences of the real normalised reward: early, mid-window, at the first clamped
+    // reward (D = 0 there) and after the falls
+    const int steps[4] = {2, 30, clamped, 50};
     double hi[N], lo[N], delta = 1e-4;
-    for (int s = 0; s < 3; s++)
+    for (int s = 0; s < 4; s++)
         for (int j = 0; j < A; j++) {
             hybrid_rewards_at(&c, &t, &rms, steps[s], j, delta, hi);
             hybrid_rewards_at(&c, &t, &rms, steps[s], j, -delta, lo);
