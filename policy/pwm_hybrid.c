@@ -87,12 +87,8 @@ static float window(pwm *s, hyb_tape *tp) {
     float col[N], coef[N], keep[N], rk[N], rn[N], val[N];
     nn_graph *g = s->g;
     env_batch *e = s->e;
-    nn_graph_reset(g);
-    nn_params_set_frozen(&s->cp, 1);
-    for (int j = 0; j < A; j++)
-        if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
     nn_rng noise;
-    nn_rng_init(&noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->pr.epoch);
+    pwm_window_begin(s, &noise);
     nn_tensor *z = rep ? nn_tensor_from(g, tp->z0, N, Z, 0) : pwm_encode_obs(s, e->obs);
     if (rec) memcpy(tp->z0, z->x, sizeof(float) * N * Z);
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
@@ -165,19 +161,9 @@ static float window(pwm *s, hyb_tape *tp) {
             gam[i] = done ? 1.0 : gam[i] * gamma;
             if (done && !rep) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
         }
-        nn_tensor *close = nn_add(g, nn_mul(g, R, nn_tensor_from(g, rk, N, 1, 0)),
-                                  nn_mul(g, v, nn_tensor_from(g, col, N, 1, 0)));
-        L = nn_add(g, L, nn_mul(g, close, nn_tensor_from(g, coef, N, 1, 0)));
-        R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
-        if (!last) {
-            // an environment that finished restarts from the constant enc(o_reset): the chain is cut
-            z = zend;
-            if (any_done) {
-                for (int i = 0; i < N; i++) col[i] = 1.0f - keep[i];
-                z = nn_add(g, nn_mul(g, zend, nn_tensor_from(g, keep, N, 1, 0)),
-                           nn_mul(g, zr, nn_tensor_from(g, col, N, 1, 0)));
-            }
-        }
+        pwm_segment_close(s, &R, &L, v, col, rk, coef, keep);
+        // an environment that finished restarts from the constant enc(o_reset): the chain is cut
+        if (!last) z = any_done ? pwm_restart(s, zend, zr, keep) : zend;
     }
     float scale;
     nn_tensor *loss = pwm_return_loss(s, L, &scale);

@@ -64,6 +64,15 @@ nn_tensor *pwm_encode_obs(pwm *s, const double *obs);
 // The actor loss of the per-environment closed segments L (N × 1): −mean(L)·scale, scale = 1/√(var +
 // 1e-5) of the running variance of −L (updated first unless freeze_ret).
 nn_tensor *pwm_return_loss(pwm *s, nn_tensor *L, float *scale);
+// The start of an actor window: the graph reset, the critics frozen, the log-std clamped in place
+// to >= logstd_min, the epoch's exploration noise stream.
+void pwm_window_begin(pwm *s, nn_rng *noise);
+// A step's segment closes (pwm_close_weights' boot, keep_rew, close) with bootstrap values v:
+// L += close·(keep_rew·R + boot·v), then R *= keep (0 where an episode ended).
+void pwm_segment_close(pwm *s, nn_tensor **R, nn_tensor **L, nn_tensor *v, const float *boot, const float *keep_rew,
+                       const float *close, const float *keep);
+// The next latents: z where keep is 1, the constant zr (encoded reset observations) where it is 0.
+nn_tensor *pwm_restart(pwm *s, nn_tensor *z, nn_tensor *zr, const float *keep);
 // One lock-step of the real environments with actions a (N × A): the step count, the online
 // data, and with --reproduce-original the reward statistics.
 void pwm_env_step(pwm *s, const float *a);

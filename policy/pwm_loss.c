@@ -58,6 +58,33 @@ static nn_tensor *offline_starts(pwm *s) {
     return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
 }
 
+void pwm_window_begin(pwm *s, nn_rng *noise) {
+    nn_graph_reset(s->g);
+    nn_params_set_frozen(&s->cp, 1);
+    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
+    for (int j = 0; j < s->A; j++)
+        if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
+    nn_rng_init(noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->pr.epoch);
+}
+
+void pwm_segment_close(pwm *s, nn_tensor **R, nn_tensor **L, nn_tensor *v, const float *boot, const float *keep_rew,
+                       const float *close, const float *keep) {
+    nn_graph *g = s->g;
+    int N = s->N;
+    nn_tensor *c = nn_add(g, nn_mul(g, *R, nn_tensor_from(g, keep_rew, N, 1, 0)),
+                          nn_mul(g, v, nn_tensor_from(g, boot, N, 1, 0)));
+    *L = nn_add(g, *L, nn_mul(g, c, nn_tensor_from(g, close, N, 1, 0)));
+    *R = nn_mul(g, *R, nn_tensor_from(g, keep, N, 1, 0));
+}
+
+nn_tensor *pwm_restart(pwm *s, nn_tensor *z, nn_tensor *zr, const float *keep) {
+    nn_graph *g = s->g;
+    int N = s->N;
+    float cut[N];
+    for (int i = 0; i < N; i++) cut[i] = 1.0f - keep[i];
+    return nn_add(g, nn_mul(g, z, nn_tensor_from(g, keep, N, 1, 0)), nn_mul(g, zr, nn_tensor_from(g, cut, N, 1, 0)));
+}
+
 void pwm_env_step(pwm *s, const float *a) {
     env_batch *e = s->e;
     int N = s->N;
@@ -123,13 +150,8 @@ float pwm_actor_window(pwm *s) {
     float col[N], coef[N], keep[N], rk[N];
     nn_graph *g = s->g;
     env_batch *e = s->e;
-    nn_graph_reset(g);
-    nn_params_set_frozen(&s->cp, 1);
-    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
-    for (int j = 0; j < A; j++)
-        if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
     nn_rng noise;
-    nn_rng_init(&noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->pr.epoch);
+    pwm_window_begin(s, &noise);
     nn_tensor *z = e ? pwm_encode_obs(s, e->obs) : offline_starts(s);
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
     memset(R->x, 0, sizeof(float) * N), memset(L->x, 0, sizeof(float) * N);
@@ -207,20 +229,9 @@ float pwm_actor_window(pwm *s) {
             gam[i] = done ? 1.0 : gam[i] * gamma;
             if (done) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
         }
-        nn_tensor *close = nn_add(g, nn_mul(g, R, nn_tensor_from(g, rk, N, 1, 0)),
-                                  nn_mul(g, vw, nn_tensor_from(g, col, N, 1, 0)));
-        L = nn_add(g, L, nn_mul(g, close, nn_tensor_from(g, coef, N, 1, 0)));
-        R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
-        if (!last) {
-            // finished environments restart from the encoded reset observation
-            z = z1;
-            if (any_done) {
-                nn_tensor *zr = pwm_encode_obs(s, e->obs);
-                for (int i = 0; i < N; i++) col[i] = 1.0f - keep[i];
-                z = nn_add(g, nn_mul(g, z1, nn_tensor_from(g, keep, N, 1, 0)),
-                           nn_mul(g, zr, nn_tensor_from(g, col, N, 1, 0)));
-            }
-        }
+        pwm_segment_close(s, &R, &L, vw, col, rk, coef, keep);
+        // finished environments restart from the encoded reset observation
+        if (!last) z = any_done ? pwm_restart(s, z1, pwm_encode_obs(s, e->obs), keep) : z1;
     }
     float scale;
     nn_tensor *loss = pwm_return_loss(s, L, &scale);

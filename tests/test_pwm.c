@@ -567,33 +567,36 @@ TEST(hybrid_window_is_the_real_return) {
     nn_rms_free(&rms);
 }
 
+// a training run of c in a new directory DIR/name (stop > 0: stopped after that epoch, then
+// resumed) and its log without the wall-time column
+static void run_log(pwm_config c, const char *name, int threads, int stop, char *txt, size_t n) {
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    CHECK(nn_mkdirs(dir) == 0, "mkdir %s", dir);
+    c.stop_after = stop;
+    CHECK(pwm_train(&c, dir, 0, threads) == 0, "run %s failed", name);
+    c.stop_after = 0;
+    CHECK(!stop || pwm_train(&c, dir, 1, threads) == 0, "run %s: resume failed", name);
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, txt, n);
+    test_strip_wall(txt);
+}
+
 TEST(hybrid_runs_resumes_and_refuses) {
     // pwm train --gradient hybrid: runs, differs from the model's gradient, and a run stopped
-    // after epoch 1 and resumed logs the same numbers bit for bit; offline, --closed-loop and
-    // --critic-data real are refused
+    // after epoch 1 and resumed logs the same numbers bit for bit (on another thread count);
+    // offline, --closed-loop and --critic-data real are refused
     pwm_config c = small();
     c.epochs = 2;
-    char dir[3][512], path[1600];
+    char path[1024];
     static char txt[3][65536];
-    for (int i = 0; i < 3; i++) {
-        snprintf(dir[i], sizeof dir[i], "%s/pwm_hyb%d", test_tmpdir(), i);
-        CHECK(nn_mkdirs(dir[i]) == 0, "mkdir %s", dir[i]);
-    }
-    CHECK(pwm_train(&c, dir[0], 0, 1) == 0, "model run failed");
+    run_log(c, "pwm_hyb0", 1, 0, txt[0], sizeof txt[0]);
     c.gradient = PWM_GRADIENT_HYBRID;
-    CHECK(pwm_train(&c, dir[1], 0, 2) == 0, "hybrid run failed");
-    c.stop_after = 1;
-    CHECK(pwm_train(&c, dir[2], 0, 1) == 0, "hybrid run failed");
-    c.stop_after = 0;
-    CHECK(pwm_train(&c, dir[2], 1, 1) == 0, "hybrid resume failed");
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
-        test_read_file(path, txt[i], sizeof txt[i]);
-        test_strip_wall(txt[i]);
-    }
+    run_log(c, "pwm_hyb1", 2, 0, txt[1], sizeof txt[1]);
+    run_log(c, "pwm_hyb2", 1, 1, txt[2], sizeof txt[2]);
     CHECK(strcmp(txt[0], txt[1]), "the hybrid run logged the model run's numbers");
     CHECK(!strcmp(txt[1], txt[2]), "the resumed hybrid run differs:\n%s\nvs\n%s", txt[1], txt[2]);
-    snprintf(path, sizeof path, "%s/final.safetensors", dir[1]);
+    snprintf(path, sizeof path, "%s/pwm_hyb1/final.safetensors", test_tmpdir());
     FILE *f = fopen(path, "rb");
     CHECK(f, "no final checkpoint %s", path);
     fclose(f);
