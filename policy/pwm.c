@@ -328,9 +328,10 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
     }
     if (resume) lrn_truncate_csv(s.diag_path, s.pr.epoch);
     printf("pwm %s (%s): %d %s x %d steps, %d epochs, world model %s (latent %d, %.2fM parameters), actor [%s], "
-           "%d critics [%s], seed %ld%s, device %s; rewards %s\n", c->env, c->offline ? "offline" : "online", s.N,
+           "%d critics [%s], seed %ld%s%s, device %s; rewards %s\n", c->env, c->offline ? "offline" : "online", s.N,
            c->offline ? "dataset starts" : "envs", s.H, c->epochs, c->wm, s.Z, nn_params_numel(&s.w.p) / 1e6,
            c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "",
+           c->gradient == PWM_GRADIENT_HYBRID ? ", hybrid gradient (real rollout, model Jacobians)" : "",
            nn_device_describe(),
            s.rew_rms.scale_only ? "r/std" : "(r - mean)/std (falling can pay on a task that ends: docs/pwm.md)");
     fflush(stdout);
