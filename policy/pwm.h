@@ -134,6 +134,8 @@ typedef struct {
     float *drda;                 // H × N × A: D, the normalised reward's derivative in the action
     float *value;                // min_j V_j of the encoded real next observation (the final one at an end)
     unsigned char *term, *trunc; // the real episode ends
+    float *grad;                 // the actor loss's gradient in the actor's parameters (count of them)
+    size_t count;
 } pwm_hybrid_trace;
 int pwm_hybrid_first_window(const pwm_config *c, pwm_hybrid_trace *t, char *err, size_t errlen);
 void pwm_hybrid_trace_free(pwm_hybrid_trace *t);

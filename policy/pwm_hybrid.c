@@ -186,7 +186,7 @@ float pwm_hybrid_window(pwm *s) { return window(s, NULL); }
 
 void pwm_hybrid_trace_free(pwm_hybrid_trace *t) {
     nn_free(t->latent), nn_free(t->act), nn_free(t->rew), nn_free(t->drda), nn_free(t->value), nn_free(t->term);
-    nn_free(t->trunc);
+    nn_free(t->trunc), nn_free(t->grad);
     memset(t, 0, sizeof *t);
 }
 
@@ -219,6 +219,11 @@ int pwm_hybrid_first_window(const pwm_config *c, pwm_hybrid_trace *t, char *err,
     pwm s;
     hyb_tape tp;
     int rc = first_window(&s, c, &tp, 0, err, errlen);
+    if (rc == 0) {
+        tp.tr.count = s.ap.count;
+        tp.tr.grad = nn_malloc(sizeof(float) * s.ap.count);
+        memcpy(tp.tr.grad, s.ap.grads, sizeof(float) * s.ap.count);
+    }
     *t = tp.tr;
     memset(&tp.tr, 0, sizeof tp.tr);
     tape_free(&tp);

@@ -567,6 +567,50 @@ TEST(hybrid_window_is_the_real_return) {
     nn_rms_free(&rms);
 }
 
+TEST(hybrid_one_step_gradient_by_hand) {
+    // which terms the hybrid's gradient has, written out for a one-step window (z_0 constant, no
+    // end) and differentiated by the graph here: J = −scale·mean_i(Σ_j D_ij·a_ij +
+    // γ·min V(d(z_0i, a_i) + sg(enc(o′_i) − d(z_0i, a_i)))), the action through the task's D and
+    // the model's dynamics only (the model's reward head has no action term: R(z, sg a)). The
+    // surrogate check cannot tell R(z, sg a) from R(z, a); this can.
+    pwm_config c = hybrid_small(1);
+    pwm_hybrid_trace t;
+    char err[512];
+    CHECK(pwm_hybrid_first_window(&c, &t, err, sizeof err) == 0, "%s", err);
+    int N = t.N, A = t.A, Z = t.Z;
+    CHECK(!t.term[0] && !t.trunc[0], "an episode ended at its first step");
+    pwm s;  // a fresh learner of the same config: the same networks and the same start states
+    CHECK(pwm_init(&s, &c, NULL, 1, err, sizeof err) == 0, "%s", err);
+    nn_graph *g = s.g;
+    nn_graph_reset(g);
+    nn_params_zero_grad(&s.ap);
+    nn_tensor *z0 = pwm_encode_obs(&s, s.e->obs);
+    nn_rng noise;
+    nn_rng_init(&noise, (unsigned long)c.seed, (1ul << 21) + 1ul);  // PWM's stream of epoch 1
+    float eps[N * A], off[N * Z];
+    for (int i = 0; i < N * A; i++) eps[i] = nn_rng_normal(&noise);
+    nn_tensor *a = actor_forward(g, &s.act, z0, eps);
+    for (int i = 0; i < N * A; i++) CHECK(a->x[i] == t.act[i], "action %d: %.9g, the window's %.9g", i, a->x[i], t.act[i]);
+    nn_tensor *zhat = wm_dynamics(g, &s.w, z0, a, NULL);
+    pwm_env_step(&s, a->x);
+    nn_tensor *zreal = pwm_encode_obs(&s, s.e->obs_final);
+    for (int i = 0; i < N * Z; i++) off[i] = zreal->x[i] - zhat->x[i];
+    nn_tensor *v = pwm_min_value(&s, nn_add(g, zhat, nn_tensor_from(g, off, N, Z, 0)));
+    nn_tensor *ra = nn_sum_cols(g, nn_mul(g, a, nn_tensor_from(g, t.drda, N, A, 0)));
+    nn_tensor *J = nn_scale(g, nn_mean(g, nn_add(g, ra, nn_scale(g, v, (float)c.gamma))), (float)-t.ret_scale);
+    nn_backward(g, J);
+    double d2 = 0, r2 = 0;
+    for (size_t i = 0; i < t.count; i++) {
+        double d = (double)s.ap.grads[i] - t.grad[i];
+        d2 += d * d, r2 += (double)s.ap.grads[i] * s.ap.grads[i];
+    }
+    printf("    one-step gradient by hand: rel L2 %.3g\n", sqrt(d2 / fmax(r2, 1e-300)));
+    CHECK(r2 > 0 && sqrt(d2 / r2) < 1e-4, "the window's gradient is not the hand-written one: rel L2 %.3g",
+          sqrt(d2 / fmax(r2, 1e-300)));
+    pwm_free(&s);
+    pwm_hybrid_trace_free(&t);
+}
+
 // a training run of c in a new directory DIR/name (stop > 0: stopped after that epoch, then
 // resumed) and its log without the wall-time column
 static void run_log(pwm_config c, const char *name, int threads, int stop, char *txt, size_t n) {
@@ -624,6 +668,7 @@ const test_case pwm_tests[] = {
     {"diagnose_every_rows_survive_resume", diagnose_every_rows_survive_resume},
     {"hybrid_gradient_matches_its_surrogate", hybrid_gradient_matches_its_surrogate},
     {"hybrid_window_is_the_real_return", hybrid_window_is_the_real_return},
+    {"hybrid_one_step_gradient_by_hand", hybrid_one_step_gradient_by_hand},
     {"hybrid_runs_resumes_and_refuses", hybrid_runs_resumes_and_refuses},
     {"compare_end_to_end", compare_end_to_end},
     {"compare_pretrained_protocol", compare_pretrained_protocol},
