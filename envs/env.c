@@ -165,8 +165,8 @@ void env_step(env_batch *e, const double *actions, int record) {
             if (m->na) memcpy(p->act, d->act, sizeof(mjtNum) * m->na);
         }
         if (!t->reward_uses_post && e->timing == ENV_REWARD_PRE)
-            e->rew[i] = t->reward(t, m, e->b->d[i], NULL, e->act + (size_t)i * A,
-                                  grads ? e->drdx + (size_t)i * nx : NULL, NULL, e->drda ? e->drda + (size_t)i * A : NULL);
+            e->rew[i] = t->reward(t, m, e->b->d[i], NULL, e->act + (size_t)i * A, grads ? e->drdx + (size_t)i * nx : NULL,
+                                  NULL, e->drda ? e->drda + (size_t)i * A : NULL);
     }
     ph_step(e->b, e->act, record);
     for (int i = 0; i < e->n; i++) {

@@ -113,9 +113,13 @@ static float window(pwm *s, hyb_tape *tp) {
         nn_tensor *zn, *zr = NULL;
         if (rep) {
             term = tp->tr.term + kn, trunc = tp->tr.trunc + kn;
+            // r = R(z, a_rec) + offset + D·(a − a_rec): the action term's value is no longer 0
             for (int i = 0; i < N; i++) {
                 double lin = 0;
-                for (int j = 0; j < A; j++) lin += (double)D[(size_t)i * A + j] * (a->x[(size_t)i * A + j] - asg->x[(size_t)i * A + j]);
+                for (int j = 0; j < A; j++) {
+                    size_t q = (size_t)i * A + j;
+                    lin += (double)D[q] * (a->x[q] - asg->x[q]);
+                }
                 val[i] = (float)(rm->x[i] + tp->offr[kn + i] + lin);
             }
             zn = nn_tensor_new(g, N, Z, 0);

@@ -442,7 +442,8 @@ TEST(hybrid_gradient_matches_its_surrogate) {
     // surrogate loss: the window's stop-gradient values (actor inputs, offsets real − model of the
     // latents and rewards, the actions inside sg(), D, the ends) replayed with one weight moved.
     // With the fixes, with the original's quirks (the online reward statistics), and with one
-    // target critic (no min node) on another seed. The window (H 64, 3 Hoppers; the first falls at step 44) has episode ends, resets and clamped rewards.
+    // target critic (no min node) on another seed. The window (H 64, 3 Hoppers; the first falls at
+    // step 44) has episode ends, resets and clamped rewards.
     for (int mode = 0; mode < 3; mode++) {
         pwm_config c = hybrid_small(64);
         c.reproduce_original = mode == 1;
@@ -590,7 +591,8 @@ TEST(hybrid_one_step_gradient_by_hand) {
     float eps[N * A], off[N * Z];
     for (int i = 0; i < N * A; i++) eps[i] = nn_rng_normal(&noise);
     nn_tensor *a = actor_forward(g, &s.act, z0, eps);
-    for (int i = 0; i < N * A; i++) CHECK(a->x[i] == t.act[i], "action %d: %.9g, the window's %.9g", i, a->x[i], t.act[i]);
+    for (int i = 0; i < N * A; i++)
+        CHECK(a->x[i] == t.act[i], "action %d: %.9g, the window's %.9g", i, a->x[i], t.act[i]);
     nn_tensor *zhat = wm_dynamics(g, &s.w, z0, a, NULL);
     pwm_env_step(&s, a->x);
     nn_tensor *zreal = pwm_encode_obs(&s, s.e->obs_final);
