@@ -86,6 +86,15 @@ static void pwm_start(pwm *s, const pwm_config *c) {
     s->g = nn_graph_new(0);
 }
 
+int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen) {
+    if (c->gradient != PWM_GRADIENT_MODEL && c->gradient != PWM_GRADIENT_HYBRID)
+        return nn_err(err, errlen, "unknown gradient source %d", c->gradient);
+    if (c->gradient == PWM_GRADIENT_HYBRID && (c->offline || c->closed_loop || c->critic_real))
+        return nn_err(err, errlen, "--gradient hybrid steps the real environments and is closed-loop with real "
+                      "critic data already: not with --offline, --closed-loop or --critic-data real");
+    return 0;
+}
+
 // the layer widths and sizes every learner needs
 static int check_config(const pwm_config *c, char *err, size_t errlen) {
     int units[LRN_MAX_UNITS];
@@ -187,6 +196,7 @@ int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char
     if (c->offline && !s->rb.n) return nn_err(err, errlen, "--offline needs a dataset of start states: give --data DIR");
     if (c->bc_weight < 0 || (c->bc_weight > 0 && !c->offline))
         return nn_err(err, errlen, "--bc-weight must be >= 0 and applies to --offline runs only");
+    if (pwm_check_gradient(c, err, errlen)) return -1;
     if (init_nets(s, err, errlen)) return -1;
     s->pr.best_eval = -INFINITY;
     if (out_dir) snprintf(s->diag_path, sizeof s->diag_path, "%s/diagnose.csv", out_dir);
@@ -194,6 +204,7 @@ int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char
     if (!c->offline) {
         s->e = env_batch_new(t, &c->physics, NULL, s->N, (unsigned long)c->seed, 0, err, errlen);
         if (!s->e) return -1;
+        if (c->gradient == PWM_GRADIENT_HYBRID) env_batch_enable_drda(s->e);  // the reward's ∂r/∂a, no Jacobians
         if (out_dir) {
             snprintf(s->online_dir, sizeof s->online_dir, "%s/online", out_dir);
             if (ds_recorder_open(&s->rec, s->online_dir, t->name, s->N, s->O, s->A, t->episode_len, s->e->obs, err,
@@ -279,7 +290,7 @@ static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
     float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, decay);
     float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, decay);
     s->t_env = s->t_actor = s->t_backward = s->t_critic = s->t_wm = 0;
-    float loss = pwm_actor_window(s);
+    float loss = c->gradient == PWM_GRADIENT_HYBRID ? pwm_hybrid_window(s) : pwm_actor_window(s);
     int skipped;
     double norm = lrn_actor_update(&s->ap, &s->aopt, c->actor_clip, lr_a, &s->pr, "pwm train", &skipped);
     double t1 = nn_now();
@@ -317,9 +328,10 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
     }
     if (resume) lrn_truncate_csv(s.diag_path, s.pr.epoch);
     printf("pwm %s (%s): %d %s x %d steps, %d epochs, world model %s (latent %d, %.2fM parameters), actor [%s], "
-           "%d critics [%s], seed %ld%s, device %s; rewards %s\n", c->env, c->offline ? "offline" : "online", s.N,
+           "%d critics [%s], seed %ld%s%s, device %s; rewards %s\n", c->env, c->offline ? "offline" : "online", s.N,
            c->offline ? "dataset starts" : "envs", s.H, c->epochs, c->wm, s.Z, nn_params_numel(&s.w.p) / 1e6,
            c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "",
+           c->gradient == PWM_GRADIENT_HYBRID ? ", hybrid gradient (real rollout, model Jacobians)" : "",
            nn_device_describe(),
            s.rew_rms.scale_only ? "r/std" : "(r - mean)/std (falling can pay on a task that ends: docs/pwm.md)");
     fflush(stdout);
@@ -342,7 +354,7 @@ int pwm_bench_epochs(const pwm_config *c, const wm_config *wc, const ds_episode 
     memset(r, 0, sizeof *r);
     pwm s;
     pwm_start(&s, c);
-    s.c.offline = 0, s.c.diagnose_every = 0;
+    s.c.offline = 0, s.c.diagnose_every = 0, s.c.gradient = PWM_GRADIENT_MODEL;
     int rc = -1;
     if (check_config(c, err, errlen)) goto done;
     if (neps < 1 || epochs < 1 || warmup < 0 || wc->num_tasks || wc->reward_bins || wc->termination) {

@@ -18,8 +18,7 @@ static void min_bwd(nn_graph *g, void *ctx, nn_tensor *out, nn_tensor **in) {
     }
 }
 
-// the bootstrap value min_j V_j(z): the target critics' with --target-alpha, else the critics'
-static nn_tensor *min_value(pwm *s, nn_tensor *z) {
+nn_tensor *pwm_min_value(pwm *s, nn_tensor *z) {
     nn_graph *g = s->g;
     int K = s->c.critics;
     const nn_mlp *net = s->c.target_alpha > 0 ? s->targets_net : s->critics;
@@ -37,8 +36,7 @@ static nn_tensor *min_value(pwm *s, nn_tensor *z) {
     return m;
 }
 
-// the latents of observations (double, n × O) as a constant tensor
-static nn_tensor *encode_obs(pwm *s, const double *obs) {
+nn_tensor *pwm_encode_obs(pwm *s, const double *obs) {
     for (int i = 0; i < s->N * s->O; i++) s->obs_f[i] = (float)obs[i];
     return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
 }
@@ -60,6 +58,54 @@ static nn_tensor *offline_starts(pwm *s) {
     return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
 }
 
+void pwm_window_begin(pwm *s, nn_rng *noise) {
+    nn_graph_reset(s->g);
+    nn_params_set_frozen(&s->cp, 1);
+    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
+    for (int j = 0; j < s->A; j++)
+        if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
+    nn_rng_init(noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->pr.epoch);
+}
+
+void pwm_segment_close(pwm *s, nn_tensor **R, nn_tensor **L, nn_tensor *v, const float *boot, const float *keep_rew,
+                       const float *close, const float *keep) {
+    nn_graph *g = s->g;
+    int N = s->N;
+    nn_tensor *c = nn_add(g, nn_mul(g, *R, nn_tensor_from(g, keep_rew, N, 1, 0)),
+                          nn_mul(g, v, nn_tensor_from(g, boot, N, 1, 0)));
+    *L = nn_add(g, *L, nn_mul(g, c, nn_tensor_from(g, close, N, 1, 0)));
+    *R = nn_mul(g, *R, nn_tensor_from(g, keep, N, 1, 0));
+}
+
+nn_tensor *pwm_restart(pwm *s, nn_tensor *z, nn_tensor *zr, const float *keep) {
+    nn_graph *g = s->g;
+    int N = s->N;
+    float cut[N];
+    for (int i = 0; i < N; i++) cut[i] = 1.0f - keep[i];
+    return nn_add(g, nn_mul(g, z, nn_tensor_from(g, keep, N, 1, 0)), nn_mul(g, zr, nn_tensor_from(g, cut, N, 1, 0)));
+}
+
+void pwm_env_step(pwm *s, const float *a) {
+    env_batch *e = s->e;
+    int N = s->N;
+    for (int i = 0; i < N * s->A; i++) s->u[i] = a[i];
+    env_step(e, s->u, 0);
+    s->pr.env_steps += N;
+    if (s->c.reproduce_original) {
+        // the public code's running reward statistics follow the online rewards
+        float rf[N];
+        for (int i = 0; i < N; i++) rf[i] = (float)e->rew[i];
+        nn_rms_update(&s->rew_rms, rf, N);
+    }
+    char err[512];
+    if (s->recording &&
+        ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
+        fprintf(stderr, "pwm train: online data: %s; recording and fine-tuning on new data stopped\n", err);
+        ds_recorder_close(&s->rec, err, sizeof err);
+        s->recording = 0;
+    }
+}
+
 void pwm_close_weights(int N, int last, double gamma, const double *gam, const unsigned char *term,
                        const unsigned char *trunc, int original, float *boot, float *keep_rew, float *close) {
     for (int i = 0; i < N; i++) {
@@ -70,6 +116,16 @@ void pwm_close_weights(int N, int last, double gamma, const double *gam, const u
         keep_rew[i] = (original && last && done) ? 0.0f : 1.0f;
         close[i] = (done || last) ? 1.0f : 0.0f;
     }
+}
+
+nn_tensor *pwm_return_loss(pwm *s, nn_tensor *L, float *scale) {
+    // per-environment losses −L, normalised by the running std of those losses
+    int N = s->N;
+    float neg[N];
+    for (int i = 0; i < N; i++) neg[i] = -L->x[i];
+    if (!s->freeze_ret) nn_rms_update(&s->ret_rms, neg, N);
+    *scale = 1.0f / sqrtf(s->ret_rms.var[0] + 1e-5f);
+    return nn_scale(s->g, nn_mean(s->g, L), -*scale);
 }
 
 float pwm_done_flag(int done, int last, int offline, int original) {
@@ -94,14 +150,9 @@ float pwm_actor_window(pwm *s) {
     float col[N], coef[N], keep[N], rk[N];
     nn_graph *g = s->g;
     env_batch *e = s->e;
-    nn_graph_reset(g);
-    nn_params_set_frozen(&s->cp, 1);
-    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
-    for (int j = 0; j < A; j++)
-        if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
     nn_rng noise;
-    nn_rng_init(&noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->pr.epoch);
-    nn_tensor *z = e ? encode_obs(s, e->obs) : offline_starts(s);
+    pwm_window_begin(s, &noise);
+    nn_tensor *z = e ? pwm_encode_obs(s, e->obs) : offline_starts(s);
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
     memset(R->x, 0, sizeof(float) * N), memset(L->x, 0, sizeof(float) * N);
     for (int i = 0; i < N; i++) gam[i] = 1.0;
@@ -119,13 +170,13 @@ float pwm_actor_window(pwm *s) {
         for (int i = 0; i < N * A; i++) s->eps[i] = nn_rng_normal(&noise);
         // the actor sees sg(z_k), or with --closed-loop the encoded observation of its real environment
         nn_tensor *zin = s->actor_in                  ? nn_tensor_from(g, s->actor_in + (size_t)k * N * Z, N, Z, 0)
-                         : e && s->c.closed_loop && k ? encode_obs(s, e->obs)
+                         : e && s->c.closed_loop && k ? pwm_encode_obs(s, e->obs)
                                                       : nn_detach(g, z);
         nn_tensor *a = actor_forward(g, &s->act, zin, s->eps);
         if (k == 0 && !e && s->c.bc_weight > 0) bc = behaviour_cloning(s, zin);
         nn_tensor *r = wm_reward(g, &s->w, z, a, NULL);
         nn_tensor *z1 = wm_dynamics(g, &s->w, z, a, NULL);
-        nn_tensor *v = min_value(s, z1), *rw = r, *vw = v, *cont = NULL;
+        nn_tensor *v = pwm_min_value(s, z1), *rw = r, *vw = v, *cont = NULL;
         if (surv) {
             cont = nn_sub(g, ones, wm_termination(g, &s->w, z, a, NULL));
             rw = nn_mul(g, r, S);
@@ -134,7 +185,7 @@ float pwm_actor_window(pwm *s) {
         }
         // --critic-data real: the critics learn from the real encoded state before the step
         if (s->creal) {
-            nn_tensor *zr = encode_obs(s, e->obs);
+            nn_tensor *zr = pwm_encode_obs(s, e->obs);
             memcpy(s->creal + (size_t)k * N * Z, zr->x, sizeof(float) * N * Z);
         }
         s->t_actor += nn_now() - t0;
@@ -143,23 +194,8 @@ float pwm_actor_window(pwm *s) {
         const unsigned char *term = none, *trunc = none;
         memset(none, 0, sizeof none);
         if (e) {
-            for (int i = 0; i < N * A; i++) s->u[i] = a->x[i];
-            env_step(e, s->u, 0);
-            s->pr.env_steps += N;
+            pwm_env_step(s, a->x);
             term = e->term, trunc = e->trunc;
-            if (orig) {
-                // the public code's running reward statistics follow the online rewards
-                float rf[N];
-                for (int i = 0; i < N; i++) rf[i] = (float)e->rew[i];
-                nn_rms_update(&s->rew_rms, rf, N);
-            }
-            char err[512];
-            if (s->recording &&
-                ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
-                fprintf(stderr, "pwm train: online data: %s; recording and fine-tuning on new data stopped\n", err);
-                ds_recorder_close(&s->rec, err, sizeof err);
-                s->recording = 0;
-            }
         }
         s->t_env += nn_now() - t0;
         t0 = nn_now();
@@ -180,7 +216,7 @@ float pwm_actor_window(pwm *s) {
                 rreal[i] = (float)e->rew[i];
             }
             nn_rms_normalize(&s->rew_rms, rreal, rreal, N);
-            vreal = min_value(s, encode_obs(s, nxt))->x;
+            vreal = pwm_min_value(s, pwm_encode_obs(s, nxt))->x;
         }
         int any_done = 0;
         for (int i = 0; i < N; i++) {
@@ -193,27 +229,12 @@ float pwm_actor_window(pwm *s) {
             gam[i] = done ? 1.0 : gam[i] * gamma;
             if (done) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
         }
-        nn_tensor *close = nn_add(g, nn_mul(g, R, nn_tensor_from(g, rk, N, 1, 0)),
-                                  nn_mul(g, vw, nn_tensor_from(g, col, N, 1, 0)));
-        L = nn_add(g, L, nn_mul(g, close, nn_tensor_from(g, coef, N, 1, 0)));
-        R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
-        if (!last) {
-            // finished environments restart from the encoded reset observation
-            z = z1;
-            if (any_done) {
-                nn_tensor *zr = encode_obs(s, e->obs);
-                for (int i = 0; i < N; i++) col[i] = 1.0f - keep[i];
-                z = nn_add(g, nn_mul(g, z1, nn_tensor_from(g, keep, N, 1, 0)),
-                           nn_mul(g, zr, nn_tensor_from(g, col, N, 1, 0)));
-            }
-        }
+        pwm_segment_close(s, &R, &L, vw, col, rk, coef, keep);
+        // finished environments restart from the encoded reset observation
+        if (!last) z = any_done ? pwm_restart(s, z1, pwm_encode_obs(s, e->obs), keep) : z1;
     }
-    // per-environment losses −L, normalised by the running std of those losses
-    float neg[N];
-    for (int i = 0; i < N; i++) neg[i] = -L->x[i];
-    if (!s->freeze_ret) nn_rms_update(&s->ret_rms, neg, N);
-    float scale = 1.0f / sqrtf(s->ret_rms.var[0] + 1e-5f);
-    nn_tensor *loss = nn_scale(g, nn_mean(g, L), -scale);
+    float scale;
+    nn_tensor *loss = pwm_return_loss(s, L, &scale);
     if (bc) loss = nn_add(g, loss, bc);
     nn_params_zero_grad(&s->ap);
     s->t_actor += nn_now() - t0;
