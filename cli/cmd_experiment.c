@@ -190,7 +190,7 @@ static int exp_stiffness(int argc, char **argv, const char *command) {
          "quick|paper", NULL},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method and contact setting", NULL, "K"},
         {"methods", ARG_STRING, &c.methods,
-         "comma-separated methods among shac, pwm, ppo and hybrid (pwm compare --methods; default: shac,pwm)", NULL,
+         "comma-separated methods among shac, pwm, ppo, hybrid and true (pwm compare --methods; default: shac,pwm)", NULL,
          "M,M"},
         {"stiffness", ARG_DOUBLE, &c.stiffness, "the stiff contacts' direct-solref stiffness (the paper's ke 1e5)", NULL, "K"},
         {"damping", ARG_DOUBLE, &c.damping, "their damping (the paper's kd 1e4)", NULL, "D"},
@@ -322,7 +322,7 @@ static const struct {
     int (*run)(int argc, char **argv, const char *command);
 } experiments[] = {
     {"table", "single-task table: SHAC vs PWM per task, IQM with bootstrap CIs", exp_table},
-    {"stiffness", "Hopper with 5x stiffer contacts, SHAC vs PWM (--methods: also PPO, the hybrid)", exp_stiffness},
+    {"stiffness", "Hopper with 5x stiffer contacts, SHAC vs PWM (--methods: also PPO, hybrid, true)", exp_stiffness},
     {"smoothness", "Hopper world models with SimNorm / Mish / ReLU: held-out error vs PWM return", exp_smoothness},
     {"accuracy", "one Hopper world model at three training lengths: held-out error vs PWM return", exp_accuracy},
     {"landscape", "a PWM Hopper policy's return along random weight directions, MuJoCo vs its model", exp_landscape},

@@ -158,14 +158,14 @@ int cmd_compare(int argc, char **argv) {
         {"reproduce-original", ARG_FLAG, &c.reproduce_original,
          "the public code's quirks for the world model and PWM ((r - mean)/std rewards among them)", NULL, NULL},
         {"pwm-extra", ARG_STRING, &c.pwm_extra,
-         "more pwm train options for every PWM and hybrid run, in one quoted string (e.g. '--closed-loop --target-alpha 0.95')",
+         "more pwm train options for every PWM, hybrid and true run, in one quoted string (e.g. '--closed-loop --target-alpha 0.95')",
          NULL, "'OPTS'"},
         {"device", ARG_CHOICE, &c.device,
          "where PWM's world-model pretraining and training compute (pwm wm train and pwm train --device; SHAC and PPO "
          "stay on the CPU; none: theirs, the CPU; the CUDA path has not yet run on a GPU)", "auto|cpu|cuda", NULL},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method", NULL, "K"},
-        {"methods", ARG_STRING, &c.methods, "comma-separated methods among shac, pwm, ppo and hybrid (pwm train --gradient hybrid through PWM's "
-         "world model; default: shac,pwm,ppo)", NULL,
+        {"methods", ARG_STRING, &c.methods, "comma-separated methods among shac, pwm, ppo, hybrid and true (pwm train --gradient hybrid / true on "
+         "PWM's networks and world model; default: shac,pwm,ppo)", NULL,
          "M,M"},
         {"out", ARG_STRING, &c.out, "output directory (default results/compare/ENV-PRESET); a re-run continues it", NULL,
          "DIR"},
@@ -189,8 +189,9 @@ int cmd_compare(int argc, char **argv) {
                       "then every learner gets the same online budget. Writes DIR/compare.csv, summary.csv,\n"
                       "peaks.csv (peak IQM over seeds), summary.md, return_vs_steps.png and return_vs_time.png, and\n"
                       "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.\n"
-                      "--methods ...,hybrid adds pwm train --gradient hybrid (real rollouts, gradients through the\n"
-                      "world model) on PWM's data and world model of each seed.\n"
+                      "--methods ...,hybrid,true add pwm train --gradient hybrid (real rollouts, gradients through\n"
+                      "the world model) and --gradient true (real rollouts, gradients through MuJoCo) on PWM's\n"
+                      "networks, data and world model of each seed.\n"
                       "--executor local --jobs K or --executor slurm run the stages as a DAG of waves (docs/experiments.md).",
                       {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm compare");

@@ -70,18 +70,18 @@ int compare_methods(const char *list, int *on, char *err, size_t errlen) {
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
         int m = 0;
         while (m < CMP_METHODS && strcmp(t, cmp_method_names[m])) m++;
-        if (m == CMP_METHODS) return nn_err(err, errlen, "unknown method '%s' in --methods (shac, pwm, ppo, hybrid)", t);
+        if (m == CMP_METHODS) return nn_err(err, errlen, "unknown method '%s' in --methods (shac, pwm, ppo, hybrid, true)", t);
         n += !on[m], on[m] = 1;
     }
-    return n ? 0 : nn_err(err, errlen, "--methods names no method (shac, pwm, ppo, hybrid)");
+    return n ? 0 : nn_err(err, errlen, "--methods names no method (shac, pwm, ppo, hybrid, true)");
 }
 
-const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo", "hybrid"};
-const char *const cmp_method_titles[CMP_METHODS] = {"SHAC", "PWM", "PPO", "Hybrid"};
+const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo", "hybrid", "true"};
+const char *const cmp_method_titles[CMP_METHODS] = {"SHAC", "PWM", "PPO", "Hybrid", "True"};
 #define titles cmp_method_titles
 
 // whether method m trains through a world model (its data and model made first)
-static int uses_wm(int m) { return m == CMP_PWM || m == CMP_HYBRID; }
+static int uses_wm(int m) { return m == CMP_PWM || m == CMP_HYBRID || m == CMP_TRUE; }
 
 static int gate(const compare_config *c, int wave, const char *name, const char *done, const char *started) {
     return ex_gate(&c->ex, wave, name, done, started, "pwm compare");
@@ -114,7 +114,7 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
 }
 
 // PWM's data and world model for seed s under the matched protocol (OUT/pwm-seedS: random-policy
-// data, then world-model pretraining), shared by the PWM and hybrid runs of that seed; their paths
+// data, then world-model pretraining), shared by the seed's runs through PWM's networks; their paths
 // into data and wm, the stages' walls through the pointers. 0, or -1 / a stage's exit code (its log
 // is logp)
 static int run_wm_prep(const compare_config *c, const char *exe, int s, char **phys, char *data, char *wm,
@@ -158,7 +158,7 @@ static void run_dir(const compare_config *c, int m, int s, char *run, size_t n) 
 }
 
 // an online pwm train run of seed s through the world model wm, with data as its first replay
-// (stage "pwm-seedS-train", or "hybrid-seedS" with --gradient hybrid); extra: more pwm train
+// (stage "pwm-seedS-train", or "hybrid-seedS" / "true-seedS" with --gradient hybrid / true); extra: more pwm train
 // options; train_wave: the stage's wave. 0, or -1 / a stage's exit code (its log is logp)
 static int run_wm_learner(const compare_config *c, const char *exe, int m, int s, long epochs, char **phys,
                           char **extra, const char *data, const char *wm, int pretrained, int train_wave, char *logp,
@@ -172,7 +172,8 @@ static int run_wm_learner(const compare_config *c, const char *exe, int m, int s
         nn_mkdirs(dir);  // the pretrained protocol's PWM run has no data or model of its own there
         snprintf(name, sizeof name, "pwm-seed%d-train", s), snprintf(logp, logn, "%s/stages.log", dir);
     } else {
-        snprintf(name, sizeof name, "hybrid-seed%d", s), snprintf(logp, logn, "%s/hybrid-seed%d.log", c->out, s);
+        const char *mn = cmp_method_names[m];
+        snprintf(name, sizeof name, "%s-seed%d", mn, s), snprintf(logp, logn, "%s/%s-seed%d.log", c->out, mn, s);
     }
     snprintf(a[0], 64, "%d", s), snprintf(a[1], 64, "%d", c->threads), snprintf(a[2], 64, "%ld", epochs);
     snprintf(a[3], 64, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
@@ -187,7 +188,7 @@ static int run_wm_learner(const compare_config *c, const char *exe, int m, int s
     // the pretrained protocol fine-tunes as the paper does, 8 steps per epoch
     char *res[7] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     char **r = res + (res[0] ? 1 : 0);
-    if (m == CMP_HYBRID) *r++ = "--gradient", *r++ = "hybrid";
+    if (m != CMP_PWM) *r++ = "--gradient", *r++ = (char *)(m == CMP_HYBRID ? "hybrid" : "true");
     if (c->reproduce_original) *r++ = "--reproduce-original";
     if (pretrained) *r++ = "--wm-iters", *r++ = "8";
     res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
@@ -237,12 +238,12 @@ int compare_run(const compare_config *cc, const char *exe) {
     if (!c.wm_size) c.wm_size = paper ? "paper" : pretrained ? QUICK_PRETRAINED_WM_SIZE : "small";
     if (!c.evals) c.evals = paper ? 50 : 10;
     if (!c.data_seed) c.data_seed = 100;
-    // the hybrid is pwm train --gradient hybrid: PWM's networks, epochs and world model
-    long per[CMP_METHODS] = {(long)sc.envs * sc.horizon, (long)pc.envs * pc.horizon, (long)oc.envs * oc.horizon,
-                             (long)pc.envs * pc.horizon};
-    long wm_epochs = (c.budget - (pretrained ? 0 : c.collect)) / per[CMP_PWM];
-    long epochs[CMP_METHODS] = {c.budget / per[0], wm_epochs, c.budget / per[2], wm_epochs};
-    int wm_on = on[CMP_PWM] || on[CMP_HYBRID];  // some run needs a world model
+    // the hybrid and true are pwm train --gradient hybrid / true: PWM's networks, epochs and world model
+    long pp = (long)pc.envs * pc.horizon;
+    long per[CMP_METHODS] = {(long)sc.envs * sc.horizon, pp, (long)oc.envs * oc.horizon, pp, pp};
+    long wm_epochs = (c.budget - (pretrained ? 0 : c.collect)) / pp;
+    long epochs[CMP_METHODS] = {c.budget / per[0], wm_epochs, c.budget / per[2], wm_epochs, wm_epochs};
+    int wm_on = on[CMP_PWM] || on[CMP_HYBRID] || on[CMP_TRUE];  // some run needs a world model
     for (int m = 0; m < CMP_METHODS; m++)
         if (on[m] && epochs[m] < 1) {
             fprintf(stderr, "pwm compare: --budget %ld leaves %s no epoch (%ld steps each%s)\n", c.budget, titles[m],
@@ -264,8 +265,9 @@ int compare_run(const compare_config *cc, const char *exe) {
         snprintf(plan[1], 256, "PWM %ld random steps + world model (%s, %ld steps) + %ld epochs x %ld", c.collect,
                  c.wm_size, c.wm_steps, epochs[1], per[1]);
     snprintf(plan[2], 256, "PPO %ld epochs x %ld", epochs[2], per[2]);
-    snprintf(plan[3], 256, "Hybrid (pwm train --gradient hybrid) %ld epochs x %ld through %s world model",
-             epochs[3], per[3], pretrained ? "the same pretrained" : "PWM's seed's");
+    for (int m = CMP_HYBRID; m <= CMP_TRUE; m++)
+        snprintf(plan[m], 256, "%s (pwm train --gradient %s) %ld epochs x %ld on %s world model", titles[m],
+                 cmp_method_names[m], epochs[m], per[m], pretrained ? "the same pretrained" : "PWM's seed's");
     printf("compare %s (%s, %s protocol): %d seeds, %ld env steps per run:", c.env, c.preset,
            pretrained ? "pretrained" : "matched", c.seeds, c.budget);
     for (int m = 0; m < CMP_METHODS; m++)
@@ -332,7 +334,8 @@ int compare_run(const compare_config *cc, const char *exe) {
     static curve cv[CMP_METHODS][MAX_SEEDS];
     for (int s = 0; s < c.seeds; s++) {
         char logp[1300], run[1200];
-        // the world model's runs (PWM, hybrid): the pretrained protocol's, or (matched) the seed's own
+        // the runs through PWM's networks (PWM, hybrid, true): the pretrained protocol's world model, or
+        // (matched) the seed's own
         // data and model, made before its first such run
         char data[1200], wm[1200];
         double wall_collect = 0, wall_wm = 0;

@@ -295,8 +295,8 @@ int stiffness_run(const stiffness_config *c, const char *exe, const char *comman
         for (int m = 0; m < CMP_METHODS; m++) {
             if (!on[m]) continue;
             double q, lo, hi, mean = 0;
-            // the bootstrap streams of SHAC (10, 12) and PWM (11, 13) as before the hybrid's column
-            iqm_row(v[k][m], c->seeds, m < CMP_PPO ? 10 + 2 * k + m : 20 + 2 * k + m, &q, &lo, &hi);
+            // the bootstrap streams of SHAC (10, 12) and PWM (11, 13) as before the other methods' columns
+            iqm_row(v[k][m], c->seeds, m < CMP_PPO ? 10 + 2 * k + m : 20 + 10 * k + m, &q, &lo, &hi);
             for (int s = 0; s < c->seeds; s++) mean += v[k][m][s] / c->seeds;
             fprintf(f, "%s,%s,%.4f,%.4f,%.4f,%.4f\n", cond[k], cmp_method_names[m], q, lo, hi, mean);
             fprintf(sm, " %.1f [%.1f, %.1f] |", q, lo, hi);

@@ -65,9 +65,9 @@ TEST(compare_plan_is_waves_of_stages) {
     nn_free(p);
 }
 
-// the hybrid alone still makes its seed's data and model (PWM's stages), then trains through them
-TEST(compare_plan_of_the_hybrid_uses_pwms_model) {
-    compare_config c = {.env = "hopper", .preset = "quick", .methods = "hybrid,shac", .seeds = 1, .threads = 1,
+// the hybrid and true without PWM still make the seed's data and model (PWM's stages), then train on them
+TEST(compare_plan_of_hybrid_and_true_uses_pwms_model) {
+    compare_config c = {.env = "hopper", .preset = "quick", .methods = "hybrid,shac,true", .seeds = 1, .threads = 1,
                         .budget = 2048, .collect = 1024, .wm_steps = 3, .wm_size = "small", .evals = 1,
                         .contact_stiffness = -1};
     char out[512];
@@ -76,9 +76,9 @@ TEST(compare_plan_of_the_hybrid_uses_pwms_model) {
     ex_plan *p = nn_malloc(sizeof *p);
     c.ex.plan = p;
     CHECK(compare_run(&c, "build/pwm") == 0, "planning failed");
-    const char *want[] = {"0 shac-seed0", "0 pwm-seed0-collect", "1 pwm-seed0-wm", "2 hybrid-seed0"};
-    CHECK(p->n == 4, "%d stages", p->n);
-    for (int i = 0; i < 4 && i < p->n; i++) {
+    const char *want[] = {"0 shac-seed0", "0 pwm-seed0-collect", "1 pwm-seed0-wm", "2 hybrid-seed0", "2 true-seed0"};
+    CHECK(p->n == 5, "%d stages", p->n);
+    for (int i = 0; i < 5 && i < p->n; i++) {
         char got[128];
         snprintf(got, sizeof got, "%d %s", p->s[i].wave, p->s[i].name);
         CHECK(!strcmp(got, want[i]), "stage %d: %s, not %s", i, got, want[i]);
@@ -87,8 +87,8 @@ TEST(compare_plan_of_the_hybrid_uses_pwms_model) {
     // the pretrained protocol: the shared stages, then the hybrid's run
     c.protocol = "pretrained", c.pretrain_data = "given-data", c.pretrain_wm = "given.safetensors", p->n = 0;
     CHECK(compare_run(&c, "build/pwm") == 0, "planning failed");
-    CHECK(p->n == 2 && !strcmp(p->s[1].name, "hybrid-seed0") && p->s[1].wave == 0, "%d stages, second %s", p->n,
-          p->n > 1 ? p->s[1].name : "-");
+    CHECK(p->n == 3 && !strcmp(p->s[1].name, "hybrid-seed0") && p->s[1].wave == 0 &&
+          !strcmp(p->s[2].name, "true-seed0"), "%d stages, second %s", p->n, p->n > 1 ? p->s[1].name : "-");
     nn_free(p);
 }
 
@@ -253,7 +253,7 @@ TEST(local_jobs_equal_the_plain_run) {
 const test_case executor_tests[] = {
     {"stage_command_drops_the_executor_options", stage_command_drops_the_executor_options},
     {"compare_plan_is_waves_of_stages", compare_plan_is_waves_of_stages},
-    {"compare_plan_of_the_hybrid_uses_pwms_model", compare_plan_of_the_hybrid_uses_pwms_model},
+    {"compare_plan_of_hybrid_and_true_uses_pwms_model", compare_plan_of_hybrid_and_true_uses_pwms_model},
     {"stiffness_plan_takes_methods", stiffness_plan_takes_methods},
     {"sweep_plans_are_waves_of_stages", sweep_plans_are_waves_of_stages},
     {"sweep_stages_pass_the_device", sweep_stages_pass_the_device},
