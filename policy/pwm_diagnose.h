@@ -80,6 +80,10 @@ typedef struct {
     // V(enc(o_H)) differenced through MuJoCo, against it (the critic's own value gradient, with no
     // model in the chain); cos_tail_cl: the open-loop tail above against it
     double cos_critic_cl, cos_critic_real, cos_tail_cl;
+    // how far the two differenced gradients above can be trusted: each against itself differenced
+    // with a step 4x smaller (near 1: the step resolves a gradient; near 0: contact events or chaos
+    // make the differences noise at this scale)
+    double fd_tail_cl, fd_critic_real;
     double long_len;                // mean length of the long-horizon returns (shorter at a fall)
     double replay_err;              // max |reward| difference of the unperturbed replay from the record (0: exact)
     // critic − Monte-Carlo return, normalised reward units

@@ -376,6 +376,8 @@ TEST(closed_loop_tail_of_a_constant_policy_is_the_open_loop_one) {
     CHECK(pwm_diagnose(&s.n, &cfg, &r, err, sizeof err) == 0, "%s", err);
     CHECK(r.n_grad == 2 && r.long_len > cfg.H, "%d starts, length %g", r.n_grad, r.long_len);
     CHECK_CLOSE(r.cos_tail_cl, 1.0, 0, 1e-6);
+    CHECK(isfinite(r.fd_tail_cl) && r.fd_tail_cl > 0.9, "the tail's differences at two steps disagree: %g",
+          r.fd_tail_cl);
     // and directly: the closed-loop tail's gradient is the open-loop return's minus its first H steps'
     env_batch *e = hopper_after(1, 6, 0), *fd = hopper_after(7, 0, 0);
     double st[256], u[7 * 3] = {0.4, -0.7, 0.1, 0.2, 0.2, -0.3, -0.5, 0.6, 0.3}, gl[21], gs[21], J, vg[9], tg[9];
@@ -458,7 +460,7 @@ TEST(core_csv_appends_rows_under_one_header) {
     pwm_diag_result r;
     memset(&r, 0, sizeof r);
     r.K = 4, r.lat_err[0] = 0.25, r.lat_err[3] = 0.5, r.eff_rank = 7.5, r.near_bias = NAN, r.true_tail_share = 0.125;
-    r.cos_tail_cl = 0.375;
+    r.fd_critic_real = 0.375;
     char err[256];
     CHECK(pwm_diag_append(path, 10, &r, err, sizeof err) == 0, "%s", err);
     CHECK(pwm_diag_append(path, 20, &r, err, sizeof err) == 0, "%s", err);
@@ -466,7 +468,7 @@ TEST(core_csv_appends_rows_under_one_header) {
     char *l1 = strchr(buf, '\n'), *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
     CHECK(!strncmp(buf, "epoch,K,lat_err_1,", 18) && l1 && l2 && !strncmp(l1 + 1, "10,4,0.25,", 10) &&
           !strncmp(l2 + 1, "20,4,0.25,", 10), "diagnose.csv:\n%s", buf);
-    // every line has as many columns as the header; lat_err_K is the K-th value, cos_tail_cl the last
+    // every line has as many columns as the header; lat_err_K is the K-th value, fd_critic_real the last
     int cols[3] = {0}, line = 0;
     for (char *p = buf; *p && line < 3; p++) {
         if (*p == ',') cols[line]++;
