@@ -6,17 +6,6 @@
 #include "../nn/common.h"
 #include "pwm_internal.h"
 
-void pwm_det_forward(nn_graph *g, const world_model *w, const actor *act, const double *obs, int n, const float *eps,
-                     double *u) {
-    nn_graph_reset(g);
-    nn_graph_set_no_grad(g, 1);
-    nn_tensor *o = nn_tensor_new(g, n, w->c.obs_dim, 0);
-    for (int i = 0; i < n * w->c.obs_dim; i++) o->x[i] = (float)obs[i];
-    nn_tensor *a = actor_forward(g, act, wm_encode(g, w, o, NULL), eps);
-    for (int i = 0; i < n * act->act_dim; i++) u[i] = a->x[i];
-    nn_graph_set_no_grad(g, 0);
-}
-
 struct pwm_policy {
     char env[64];
     world_model w;
@@ -27,6 +16,12 @@ struct pwm_policy {
     float *eps;
     int cap;
 };
+
+// the deterministic (eps NULL) or sampled actions of the policy on its encoder's latents
+static void det_forward(pwm_policy *p, const double *obs, int n, const float *eps, double *u) {
+    lrn_input in = {.w = &p->w, .obs_dim = p->w.c.obs_dim};
+    lrn_policy_forward(p->g, &in, &p->act, obs, n, eps, u);
+}
 
 pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
     st_file f;
@@ -65,7 +60,7 @@ pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t
 const char *pwm_policy_env(const pwm_policy *p) { return p->env; }
 
 void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r) {
-    pwm_det_forward(p->g, &p->w, &p->act, obs, n, lrn_noise(&p->eps, &p->cap, n, p->act.act_dim, r), u);
+    det_forward(p, obs, n, lrn_noise(&p->eps, &p->cap, n, p->act.act_dim, r), u);
 }
 
 void pwm_policy_free(pwm_policy *p) {
@@ -93,7 +88,7 @@ double pwm_policy_return(pwm_policy *p, const double *obs, int n, int H, int mod
         unsigned char *done = nn_malloc((size_t)n);
         memset(done, 0, (size_t)n);
         for (int t = 0; t < H; t++) {
-            pwm_det_forward(p->g, &p->w, &p->act, e->obs, n, NULL, u);
+            det_forward(p, e->obs, n, NULL, u);
             env_step(e, u, 0);
             for (int i = 0; i < n; i++) {
                 if (!done[i]) total += e->rew[i];
