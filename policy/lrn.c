@@ -97,11 +97,25 @@ int lrn_init(lrn_learner *L, const lrn_config *c, const lrn_source *src, void *s
 }
 
 void lrn_free(lrn_learner *L) {
+    char err[512];
+    if (L->recording && ds_recorder_close(&L->rec, err, sizeof err))
+        fprintf(stderr, "%s: %s: %s\n", L->c.prog, L->rec_name, err);
     if (L->e) env_batch_free(L->e);
     nn_params_free(&L->ap), nn_params_free(&L->cp), nn_params_free(&L->tp);
     nn_graph_free(L->g);
     nn_free(L->xbuf), nn_free(L->rew_buf), nn_free(L->done_buf), nn_free(L->next_val), nn_free(L->targets);
     nn_free(L->eps), nn_free(L->u);
+}
+
+void lrn_record_step(lrn_learner *L) {
+    const env_batch *e = L->e;
+    char err[512];
+    if (L->recording &&
+        ds_recorder_step(&L->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
+        fprintf(stderr, "%s: %s: %s; recording (and any learning from new data) stopped\n", L->c.prog, L->rec_name, err);
+        ds_recorder_close(&L->rec, err, sizeof err);
+        L->recording = 0;
+    }
 }
 
 void lrn_destroy(lrn_learner *L) { L->src->free(L->src_state); }

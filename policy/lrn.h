@@ -10,6 +10,7 @@
 #define PWM_POLICY_LRN_H
 
 #include "../nn/normalizer.h"
+#include "../worldmodel/dataset.h"
 #include "../worldmodel/wm.h"
 #include "actor.h"
 #include "learner.h"
@@ -107,6 +108,9 @@ struct lrn_learner {
     double *u;                     // N × A
     double t_actor, t_backward, t_critic;  // the epoch's time (s): actor forward, backward, critics
     double last[3];                // the last epoch's actor loss, actor gradient norm, critic loss
+    ds_recorder rec;               // the real transitions as a dataset (SHAC's --save-data, PWM's online data)
+    int recording;
+    const char *rec_name;          // for messages: "--save-data", "online data"
 };
 
 // The critics' layout: in → Linear → act → LayerNorm blocks of units[0..n) → Linear → 1.
@@ -119,6 +123,9 @@ int lrn_check_config(const lrn_config *c, char *err, size_t errlen);
 int lrn_init(lrn_learner *L, const lrn_config *c, const lrn_source *src, void *src_state, int O, int A, int D,
              lrn_input in, char *err, size_t errlen);
 void lrn_free(lrn_learner *L);
+// After env_step: the step's transitions into L->rec when recording (a failure stops the recording,
+// with a message).
+void lrn_record_step(lrn_learner *L);
 
 // The bootstrap value min_j V_j(x) of the target critics (the critics without targets)
 nn_tensor *lrn_min_value(const lrn_learner *L, nn_tensor *x);

@@ -42,8 +42,6 @@ static const lrn_source source_model;
 
 static void pwm_free(void *src) {
     pwm *s = src;
-    char err[512];
-    if (s->recording && ds_recorder_close(&s->rec, err, sizeof err)) fprintf(stderr, "pwm train: online data: %s\n", err);
     lrn_free(&s->L);
     replay_free(&s->rb);
     if (s->w.p.values) wm_free(&s->w);
@@ -159,11 +157,11 @@ lrn_learner *pwm_make(const void *config, const lrn_setup *setup, char *err, siz
         if (!s->L.e) goto fail;
         if (out_dir) {
             snprintf(s->online_dir, sizeof s->online_dir, "%s/online", out_dir);
-            if (ds_recorder_open(&s->rec, s->online_dir, t->name, s->L.N, s->L.O, s->L.A, t->episode_len, s->L.e->obs,
+            if (ds_recorder_open(&s->L.rec, s->online_dir, t->name, s->L.N, s->L.O, s->L.A, t->episode_len, s->L.e->obs,
                                  err, errlen))
                 goto fail;
-            s->rec.on_episode = replay_push_copy, s->rec.ctx = &s->rb;
-            s->recording = 1;
+            s->L.rec.on_episode = replay_push_copy, s->L.rec.ctx = &s->rb;
+            s->L.recording = 1, s->L.rec_name = "online data";
         }
     }
     return &s->L;

@@ -30,8 +30,6 @@ typedef struct {
     float *bc_act, *bc_mask;  // offline: the start states' dataset actions and which starts have one (N × A)
     replay rb;             // the replay buffer: the datasets' episodes, then the run's own
     float *wobs, *wact, *wrew, *wterm;
-    ds_recorder rec;
-    int recording;
     char online_dir[1024];
     char diag_path[1100];   // --diagnose-every: DIR/diagnose.csv
     double t_env, t_wm;

@@ -124,13 +124,7 @@ float pwm_actor_window(pwm *s) {
                 for (int i = 0; i < N; i++) rf[i] = (float)e->rew[i];
                 nn_rms_update(&s->rew_rms, rf, N);
             }
-            char err[512];
-            if (s->recording &&
-                ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
-                fprintf(stderr, "pwm train: online data: %s; recording and fine-tuning on new data stopped\n", err);
-                ds_recorder_close(&s->rec, err, sizeof err);
-                s->recording = 0;
-            }
+            lrn_record_step(&s->L);
         }
         s->t_env += nn_now() - t0;
         t0 = nn_now();

@@ -69,8 +69,6 @@ typedef struct {
     int nx;
     nn_rms obs_rms, rms_frozen;
     nn_rng noise;
-    ds_recorder rec;  // --save-data
-    int recording;
     double t_physics, t_jacobians;  // epoch time breakdown (s)
 } shac;
 
@@ -78,8 +76,6 @@ static const lrn_source source_true;
 
 static void shac_free(void *src) {
     shac *s = src;
-    char err[512];
-    if (s->recording && ds_recorder_close(&s->rec, err, sizeof err)) fprintf(stderr, "pwm shac: --save-data: %s\n", err);
     lrn_free(&s->L);
     nn_rms_free(&s->obs_rms), nn_rms_free(&s->rms_frozen);
     nn_free(s);
@@ -108,9 +104,9 @@ static lrn_learner *shac_make(const void *config, const lrn_setup *setup, char *
     s->nx = L->e->pm->nx;
     nn_rng_init(&s->noise, (unsigned long)c->seed, (1u << 20) + 1);
     if (c->save_data) {
-        if (ds_recorder_open(&s->rec, c->save_data, t->name, L->N, L->O, L->A, t->episode_len, L->e->obs, err, errlen))
+        if (ds_recorder_open(&L->rec, c->save_data, t->name, L->N, L->O, L->A, t->episode_len, L->e->obs, err, errlen))
             goto fail;
-        s->recording = 1;
+        L->recording = 1, L->rec_name = "--save-data";
     }
     return L;
 fail:
@@ -160,13 +156,7 @@ static float actor_window(lrn_learner *L, void *src) {
         env_step(e, L->u, 1);
         double dt = nn_now() - t0;
         for (int i = 0; i < N; i++) tj1 += e->b->t_jacobians[i], ts1 += e->b->t_steps[i];
-        char err[512];
-        if (s->recording &&
-            ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
-            fprintf(stderr, "pwm shac: --save-data: %s; recording stopped\n", err);
-            ds_recorder_close(&s->rec, err, sizeof err);
-            s->recording = 0;
-        }
+        lrn_record_step(L);
         double share = ts1 > ts0 ? (tj1 - tj0) / (ts1 - ts0) : 0.0;
         L->pr.env_steps += N;
         s->t_jacobians += dt * share;
