@@ -62,6 +62,27 @@ nn_tensor *lrn_input_apply(nn_graph *g, const lrn_input *m, nn_tensor *obs);
 void lrn_policy_forward(nn_graph *g, const lrn_input *in, const actor *act, const double *obs, int n,
                         const float *eps, double *u);
 
+// A trained policy of a SHAC or PWM checkpoint: its actor behind its input map
+typedef struct lrn_policy {
+    char env[64];
+    lrn_input in;
+    nn_rms rms;       // SHAC's: the observation statistics
+    world_model w;    // PWM's: the world model (its encoder is the map)
+    nn_rms rew_rms;   // and its reward statistics (the model's rewards in task units)
+    nn_params ap;
+    actor act;
+    nn_graph *g;
+    float *eps;
+    int cap;
+} lrn_policy;
+// Load ckpt (SHAC's or PWM's format); env (may be NULL) must match its task. NULL with a message.
+lrn_policy *lrn_policy_load(const char *ckpt, const char *env, char *err, size_t errlen);
+const char *lrn_policy_env(const lrn_policy *p);
+// Actions u (n × act_dim) for observations obs (n × obs_dim): tanh of the mean, or sampled with
+// the actor's own standard deviation when r is non-NULL.
+void lrn_policy_act(lrn_policy *p, const double *obs, int n, double *u, nn_rng *r);
+void lrn_policy_free(lrn_policy *p);
+
 typedef struct lrn_learner lrn_learner;
 
 // A gradient source: hooks over its state `src` (which holds the learner: L->src_state == src).

@@ -91,11 +91,10 @@ typedef struct {
 int pwm_bench_epochs(const pwm_config *c, const wm_config *wc, const ds_episode *eps, int neps, int warmup, int epochs,
                      pwm_bench_result *r, char *err, size_t errlen);
 
-// A trained PWM policy: the world model's encoder and the actor.
-typedef struct pwm_policy pwm_policy;
+// A trained PWM policy: the world model's encoder and the actor (the learner's policy, lrn.h, of a
+// PWM checkpoint; NULL with a message for any other).
+typedef struct lrn_policy pwm_policy;
 pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t errlen);
-const char *pwm_policy_env(const pwm_policy *p);
-void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r);
 void pwm_policy_free(pwm_policy *p);
 // For loss landscapes: the actor's parameters (perturb them in place), and the mean H-step return
 // of the deterministic policy from n start states — in the real task (model 0: the states of an

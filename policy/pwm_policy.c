@@ -6,72 +6,17 @@
 #include "../nn/common.h"
 #include "pwm_internal.h"
 
-struct pwm_policy {
-    char env[64];
-    world_model w;
-    nn_rms rew_rms;  // the model's reward statistics (its rewards in task units)
-    nn_params ap;
-    actor act;
-    nn_graph *g;
-    float *eps;
-    int cap;
-};
-
-// the deterministic (eps NULL) or sampled actions of the policy on its encoder's latents
-static void det_forward(pwm_policy *p, const double *obs, int n, const float *eps, double *u) {
-    lrn_input in = {.w = &p->w, .obs_dim = p->w.c.obs_dim};
-    lrn_policy_forward(p->g, &in, &p->act, obs, n, eps, u);
-}
-
 pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
-    st_file f;
-    if (st_read(ckpt, &f, err, errlen)) return NULL;
-    int au[LRN_MAX_UNITS], na;
-    const env_task *t = lrn_policy_meta(&f, ckpt, env, au, &na, err, errlen);
-    pwm_policy *p = NULL;
-    char msg[512];
-    if (t) {
-        p = nn_malloc(sizeof *p);
-        memset(p, 0, sizeof *p);
-        snprintf(p->env, sizeof p->env, "%s", t->name);
-        nn_rms_init(&p->rew_rms, 1, 1e-5f, 5.0f);
-        if (wm_read(&f, &p->w, NULL, &p->rew_rms, NULL, ckpt, err, errlen)) {
-            nn_rms_free(&p->rew_rms);
-            nn_free(p);
-            p = NULL;
-        } else {
-            nn_params_init(&p->ap, 0);
-            actor_declare(&p->act, &p->ap, "actor.", p->w.c.latent, t->act_dim, au, na, NN_ACT_MISH);
-            if (nn_ckpt_check_params(&f, "a/", &p->ap, NULL, msg, sizeof msg)) {
-                nn_err(err, errlen, "%s: %s", ckpt, msg);
-                pwm_policy_free(p);
-                p = NULL;
-            } else {
-                nn_params_alloc(&p->ap);
-                nn_ckpt_read_params(&f, "a/", &p->ap, NULL);
-                p->g = nn_graph_new(1 << 20);
-            }
-        }
+    lrn_policy *p = lrn_policy_load(ckpt, env, err, errlen);
+    if (p && !p->in.w) {
+        nn_err(err, errlen, "%s: not a PWM checkpoint (its policy has no world model)", ckpt);
+        lrn_policy_free(p);
+        p = NULL;
     }
-    st_free(&f);
     return p;
 }
 
-const char *pwm_policy_env(const pwm_policy *p) { return p->env; }
-
-void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r) {
-    det_forward(p, obs, n, lrn_noise(&p->eps, &p->cap, n, p->act.act_dim, r), u);
-}
-
-void pwm_policy_free(pwm_policy *p) {
-    if (!p) return;
-    wm_free(&p->w);
-    nn_rms_free(&p->rew_rms);
-    nn_params_free(&p->ap);
-    nn_graph_free(p->g);
-    nn_free(p->eps);
-    nn_free(p);
-}
+void pwm_policy_free(pwm_policy *p) { lrn_policy_free(p); }
 
 nn_params *pwm_policy_params(pwm_policy *p) { return &p->ap; }
 
@@ -88,7 +33,7 @@ double pwm_policy_return(pwm_policy *p, const double *obs, int n, int H, int mod
         unsigned char *done = nn_malloc((size_t)n);
         memset(done, 0, (size_t)n);
         for (int t = 0; t < H; t++) {
-            det_forward(p, e->obs, n, NULL, u);
+            lrn_policy_forward(p->g, &p->in, &p->act, e->obs, n, NULL, u);
             env_step(e, u, 0);
             for (int i = 0; i < n; i++) {
                 if (!done[i]) total += e->rew[i];

@@ -252,64 +252,6 @@ int shac_train(const shac_config *c, const char *out_dir, int resume, int thread
     return lrn_train(shac_make, c, "pwm shac", out_dir, resume, threads);
 }
 
-struct shac_policy {
-    char env[64];
-    nn_params ap;
-    actor act;
-    nn_rms rms;
-    nn_graph *g;
-    float *eps;
-    int cap;
-};
-
-shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
-    st_file f;
-    if (st_read(ckpt, &f, err, errlen)) return NULL;
-    int au[LRN_MAX_UNITS], na;
-    const env_task *t = lrn_policy_meta(&f, ckpt, env, au, &na, err, errlen);
-    shac_policy *p = NULL;
-    char msg[512];
-    if (t) {
-        p = nn_malloc(sizeof *p);
-        snprintf(p->env, sizeof p->env, "%s", t->name);
-        nn_params_init(&p->ap, 0);
-        actor_declare(&p->act, &p->ap, "actor.", t->obs_dim, t->act_dim, au, na, NN_ACT_ELU);
-        nn_rms_init(&p->rms, t->obs_dim, 1e-5f, 0.0f);
-        // the shapes are checked against the file before anything of their size is allocated
-        if (nn_ckpt_check_params(&f, "a/", &p->ap, NULL, msg, sizeof msg) ||
-            nn_ckpt_check_rms(&f, "obs_rms.", &p->rms, msg, sizeof msg)) {
-            nn_err(err, errlen, "%s: %s", ckpt, msg);
-            nn_params_free(&p->ap);
-            nn_rms_free(&p->rms);
-            nn_free(p);
-            p = NULL;
-        } else {
-            nn_params_alloc(&p->ap);
-            nn_ckpt_read_params(&f, "a/", &p->ap, NULL);
-            nn_ckpt_read_rms(&f, "obs_rms.", &p->rms);
-            p->g = nn_graph_new(1 << 20);
-        }
-    }
-    st_free(&f);
-    return p;
-}
-
-const char *shac_policy_env(const shac_policy *p) { return p->env; }
-
-void shac_policy_act(shac_policy *p, const double *obs, int n, double *u, nn_rng *r) {
-    lrn_input in = {.rms = &p->rms, .obs_dim = p->act.obs_dim};
-    lrn_policy_forward(p->g, &in, &p->act, obs, n, lrn_noise(&p->eps, &p->cap, n, p->act.act_dim, r), u);
-}
-
-void shac_policy_free(shac_policy *p) {
-    if (!p) return;
-    nn_params_free(&p->ap);
-    nn_rms_free(&p->rms);
-    nn_graph_free(p->g);
-    nn_free(p->eps);
-    nn_free(p);
-}
-
 int shac_actor_gradcheck(const shac_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
                          size_t errlen) {
     return lrn_actor_gradcheck(shac_make, c, samples, eps, max_rel, rel_l2, err, errlen);

@@ -41,17 +41,6 @@ int shac_preset(shac_config *c, const char *env, const char *preset, char *err, 
 // of nn/exitcode.h (lrn_run's: 0, fail, diverged, preempted), with a message on stderr.
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads);
 
-// A trained policy loaded from a checkpoint: actor and observation statistics.
-typedef struct shac_policy shac_policy;
-// Load the policy of a SHAC checkpoint; env (may be NULL) must match the checkpoint's task.
-shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size_t errlen);
-// The checkpoint's task name.
-const char *shac_policy_env(const shac_policy *p);
-// Actions u (n × act_dim) for observations obs (n × obs_dim): tanh of the mean, or sampled with
-// the actor's own standard deviation when r is non-NULL.
-void shac_policy_act(shac_policy *p, const double *obs, int n, double *u, nn_rng *r);
-void shac_policy_free(shac_policy *p);
-
 // Check the actor loss's gradient (through the actor, observations, rewards, the target critic and
 // the recorded physics Jacobians) against central differences of the whole window's loss, for
 // `samples` actor weights spread over its tensors (perturbed by eps). Returns 0 with the max
