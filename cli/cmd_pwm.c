@@ -16,7 +16,24 @@
 #include "commands.h"
 #include "version.h"
 
+// --gradient true: the `true` source comes with SHAC's preset (its networks on normalised
+// observations, its options): `pwm shac` with the rest of the command line
+static int train_true(int argc, char **argv) {
+    char **rest = nn_malloc(sizeof(char *) * (size_t)(argc + 1));
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && !strcmp(argv[i], "--gradient") && i + 1 < argc) i++;
+        else if (i == 0 || strncmp(argv[i], "--gradient=", 11)) rest[n++] = argv[i];
+    }
+    rest[n] = NULL;
+    int rc = cmd_shac(n, rest);
+    nn_free(rest);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv) {
+    const char *gradient = args_peek(argc, argv, "gradient");
+    if (gradient && !strcmp(gradient, "true")) return train_true(argc, argv);
     rundir_task t;
     int rc = rundir_peek_task(&t, argc, argv, "pwm train");
     if (rc) return rc;
@@ -36,6 +53,10 @@ int cmd_train(int argc, char **argv) {
          NULL, "FILE"},
         {"data", ARG_LIST, &data, "datasets: the replay buffer's first episodes (online) or the start states (offline)",
          NULL, "DIR..."},
+        {"gradient", ARG_CHOICE, &c.gradient,
+         "the actor loss's gradient source: model (the imagined rollout through the world model, PWM's) or true (the "
+         "real rollout through the MuJoCo Jacobians: SHAC's preset, i.e. pwm shac with the other options)",
+         "true|model", NULL},
         {"offline", ARG_FLAG, &c.offline, "extract a policy from the frozen model and dataset start states, no environment",
          NULL, NULL},
         {"reproduce-original", ARG_FLAG, &c.reproduce_original,

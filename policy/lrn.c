@@ -149,12 +149,15 @@ nn_tensor *lrn_min_value(const lrn_learner *L, nn_tensor *x) {
     return m;
 }
 
+float lrn_lr(const lrn_config *c, double lr0, long ep) {
+    long decay = c->lr_decay_epochs > 0 ? c->lr_decay_epochs : c->epochs;
+    return nn_lr_linear((float)lr0, (float)c->lr_end, ep - 1, decay);
+}
+
 void lrn_epoch(void *learner, long ep, char *cols, char *tcols, size_t n) {
     lrn_learner *L = learner;
     const lrn_config *c = &L->c;
-    long decay = c->lr_decay_epochs > 0 ? c->lr_decay_epochs : c->epochs;
-    float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, decay);
-    float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, decay);
+    float lr_a = lrn_lr(c, c->actor_lr, ep), lr_c = lrn_lr(c, c->critic_lr, ep);
     L->t_actor = L->t_backward = L->t_critic = 0;
     float loss = L->src->window(L, L->src_state);
     int skipped;

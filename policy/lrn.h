@@ -151,6 +151,9 @@ void lrn_record_step(lrn_learner *L);
 // The bootstrap value min_j V_j(x) of the target critics (the critics without targets)
 nn_tensor *lrn_min_value(const lrn_learner *L, nn_tensor *x);
 
+// The learning rate lr0 of epoch ep (from 1): linear decay to c->lr_end over c->lr_decay_epochs
+// (0: c->epochs), then constant.
+float lrn_lr(const lrn_config *c, double lr0, long ep);
 // One epoch (learning rates, the source's window, the actor's update, TD(λ), the critics, the
 // targets, the source's after_epoch), its log and timing columns; lrn_loop's epoch.
 void lrn_epoch(void *learner, long ep, char *cols, char *tcols, size_t n);

@@ -17,7 +17,7 @@
 int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, size_t errlen) {
     int paper = !strcmp(preset, "paper");
     if (!paper && strcmp(preset, "quick")) return nn_err(err, errlen, "unknown preset '%s' (quick or paper)", preset);
-    *c = (pwm_config){.env = env, .preset = preset, .envs = 64, .horizon = 16, .epochs = paper ? 15000 : 600,
+    *c = (pwm_config){.env = env, .preset = preset, .gradient = "model", .envs = 64, .horizon = 16, .epochs = paper ? 15000 : 600,
                       .gamma = 0.99, .lambda = 0.95, .actor_units = "400,200,100", .critic_units = "400,200",
                       .critics = 3, .actor_lr = 5e-4, .critic_lr = 5e-4, .lr_end = 1e-5, .actor_clip = 1.0,
                       .critic_clip = 100.0, .beta1 = 0.7, .beta2 = 0.95, .logstd_init = -1.0, .logstd_min = -1.427,
@@ -38,8 +38,6 @@ int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, si
 
 void pwm_critic_spec(nn_mlp_spec *s, int in, const int *units, int n) { lrn_critic_spec(s, in, units, n, NN_ACT_MISH); }
 
-static const lrn_source source_model;
-
 static void pwm_free(void *src) {
     pwm *s = src;
     lrn_free(&s->L);
@@ -50,6 +48,8 @@ static void pwm_free(void *src) {
     nn_free(s->wterm), nn_free(s->bc_act), nn_free(s->bc_mask);
     nn_free(s);
 }
+
+static const lrn_source *find_source(const char *name);
 
 // the world model of a world-model checkpoint (pwm wm train) or of a PWM checkpoint (its
 // fine-tuned model); its Adam state continues when the file has one, else fine-tuning starts a
@@ -86,12 +86,15 @@ static pwm *pwm_start(const pwm_config *c) {
 // critics with --target-alpha); then the rollout's, the critics' and the fine-tuning's host buffers
 static int init_learner(pwm *s, int O, int A, char *err, size_t errlen) {
     const pwm_config *c = &s->c;
+    const lrn_source *src = find_source(c->gradient ? c->gradient : "model");
+    if (!src)
+        return nn_err(err, errlen, "unknown --gradient '%s' (model; true is pwm shac's preset)", c->gradient);
     lrn_config lc = LRN_CONFIG_OF(c);
     lc.critics = c->critics, lc.act = NN_ACT_MISH, lc.one_critic = 0, lc.targets = 0;
     lc.prog = "pwm train", lc.format = PWM_CKPT_FORMAT, lc.what = "PWM";
     lrn_input in = {.w = &s->w, .obs_dim = O};
     if (c->wm_batch < 1) return nn_err(err, errlen, "need --wm-batch >= 1");
-    if (lrn_init(&s->L, &lc, &source_model, s, O, A, s->Z, in, err, errlen)) return -1;
+    if (lrn_init(&s->L, &lc, src, s, O, A, s->Z, in, err, errlen)) return -1;
     size_t hn = (size_t)c->horizon * c->envs;
     if (c->critic_real) {
         if (c->offline) return nn_err(err, errlen, "--critic-data real needs the online environments");
@@ -226,8 +229,7 @@ static float model_window(lrn_learner *L, void *src) { return pwm_actor_window(s
 static void after_epoch(lrn_learner *L, void *src, long ep, char *cols, char *tcols, size_t n) {
     pwm *s = src;
     const pwm_config *c = &s->c;
-    long decay = c->lr_decay_epochs > 0 ? c->lr_decay_epochs : c->epochs;
-    float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, decay);
+    float lr_w = lrn_lr(&L->c, c->wm_lr, ep);
     double t1 = nn_now();
     s->wm_loss = finetune(s, lr_w);
     s->t_wm = nn_now() - t1;
@@ -247,10 +249,23 @@ static void describe(const lrn_learner *L, const void *src) {
            s->rew_rms.scale_only ? "r/std" : "(r - mean)/std (falling can pay on a task that ends: docs/pwm.md)");
 }
 
-static const lrn_source source_model = {
-    .name = "model", .log_columns = "wm_loss,", .timing_header = "env_s,actor_s,backward_s,critic_s,wm_s",
-    .window = model_window, .after_epoch = after_epoch, .save = pwm_ckpt_save, .check = pwm_ckpt_check,
-    .load = pwm_ckpt_load, .describe = describe, .free = pwm_free};
+// The gradient sources over PWM's state (its world model, replay buffer, K critics on latents,
+// fine-tuning): they differ in their window only. A source is one entry here (the `true` source,
+// SHAC's preset, is in shac.c).
+#define PWM_SOURCE(name_, window_)                                                                                  \
+    {.name = name_, .log_columns = "wm_loss,", .timing_header = "env_s,actor_s,backward_s,critic_s,wm_s",         \
+     .window = window_, .after_epoch = after_epoch, .save = pwm_ckpt_save, .check = pwm_ckpt_check,               \
+     .load = pwm_ckpt_load, .describe = describe, .free = pwm_free}
+static const lrn_source sources[] = {
+    PWM_SOURCE("model", model_window),
+};
+
+// the source named by --gradient (NULL: none)
+static const lrn_source *find_source(const char *name) {
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (name && !strcmp(name, sources[i].name)) return &sources[i];
+    return NULL;
+}
 
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads) {
     return lrn_train(pwm_make, c, "pwm train", out_dir, resume, threads);

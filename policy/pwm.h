@@ -29,6 +29,7 @@ typedef struct {
     const char *const *data;              // datasets (NULL-terminated, or NULL): the replay buffer's start
                                           // (online) or the start states (offline)
     int offline;
+    const char *gradient;                 // the actor loss's gradient source (lrn.h): "model" (the preset's)
     int envs, horizon, epochs;            // envs: the actor's batch (real environments online)
     double gamma, lambda;
     const char *actor_units, *critic_units;
