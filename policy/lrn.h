@@ -163,6 +163,19 @@ int lrn_eval(void *learner, int episodes, long seed, double *mean, double *std, 
 int lrn_save(void *learner, const char *path, char *err, size_t errlen);
 int lrn_load(lrn_learner *L, const char *path, char *err, size_t errlen);
 
+// The `true` source's window (lrn_true.c): a real rollout of L->H steps in L->e (made with that
+// horizon and env_batch_enable_grads), the actor loss backpropagated through the recorded MuJoCo
+// Jacobians and the input map (differentiated through: d map(o)/d o) into L->ap's gradients; the
+// critics' buffers filled with the real trajectory (inputs map(o_k), real rewards and ends, the
+// bootstrap values). Returns the loss; the physics time, split into Jacobians and the rest, in a.
+typedef struct {
+    lrn_input map;     // the networks' input in this window (SHAC: statistics frozen for the window)
+    nn_rms *stats;     // non-NULL: statistics updated with each step's observations (SHAC's obs_rms)
+    nn_rng *noise;     // the exploration noise stream
+    double t_physics, t_jacobians;
+} lrn_true_args;
+float lrn_true_window(lrn_learner *L, lrn_true_args *a);
+
 // How a learner is made: from a source's config, for training in out_dir (NULL: none, as for the
 // gradient check) with `threads`; first (the gradient check's differenced passes): the analytic
 // pass's learner, whose inputs the source may hold. NULL with a message.
