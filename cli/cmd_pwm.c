@@ -16,24 +16,7 @@
 #include "commands.h"
 #include "version.h"
 
-// --gradient true: the `true` source comes with SHAC's preset (its networks on normalised
-// observations, its options): `pwm shac` with the rest of the command line
-static int train_true(int argc, char **argv) {
-    char **rest = nn_malloc(sizeof(char *) * (size_t)(argc + 1));
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        if (i > 0 && !strcmp(argv[i], "--gradient") && i + 1 < argc) i++;
-        else if (i == 0 || strncmp(argv[i], "--gradient=", 11)) rest[n++] = argv[i];
-    }
-    rest[n] = NULL;
-    int rc = cmd_shac(n, rest);
-    nn_free(rest);
-    return rc;
-}
-
 int cmd_train(int argc, char **argv) {
-    const char *gradient = args_peek(argc, argv, "gradient");
-    if (gradient && !strcmp(gradient, "true")) return train_true(argc, argv);
     rundir_task t;
     int rc = rundir_peek_task(&t, argc, argv, "pwm train");
     if (rc) return rc;
@@ -55,7 +38,8 @@ int cmd_train(int argc, char **argv) {
          NULL, "DIR..."},
         {"gradient", ARG_CHOICE, &c.gradient,
          "the actor loss's gradient source: model (the imagined rollout through the world model, PWM's) or true (the "
-         "real rollout through the MuJoCo Jacobians: SHAC's preset, i.e. pwm shac with the other options)",
+         "real rollout backpropagated through the MuJoCo Jacobians and the encoder, SHAC's loss; the same networks, "
+         "critics learning the real trajectory; online only)",
          "true|model", NULL},
         {"offline", ARG_FLAG, &c.offline, "extract a policy from the frozen model and dataset start states, no environment",
          NULL, NULL},

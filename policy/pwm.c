@@ -88,7 +88,11 @@ static int init_learner(pwm *s, int O, int A, char *err, size_t errlen) {
     const pwm_config *c = &s->c;
     const lrn_source *src = find_source(c->gradient ? c->gradient : "model");
     if (!src)
-        return nn_err(err, errlen, "unknown --gradient '%s' (model; true is pwm shac's preset)", c->gradient);
+        return nn_err(err, errlen, "unknown --gradient '%s' (true or model)", c->gradient);
+    int real = !strcmp(src->name, "true");
+    if (real && (c->offline || c->critic_real))
+        return nn_err(err, errlen, "--gradient true needs the online environments, and its critics learn from them "
+                      "(no --offline, --critic-data real)");
     lrn_config lc = LRN_CONFIG_OF(c);
     lc.critics = c->critics, lc.act = NN_ACT_MISH, lc.one_critic = 0, lc.targets = 0;
     lc.prog = "pwm train", lc.format = PWM_CKPT_FORMAT, lc.what = "PWM";
@@ -156,8 +160,11 @@ lrn_learner *pwm_make(const void *config, const lrn_setup *setup, char *err, siz
         if (setup->first) s->actor_in = setup->first->xbuf;
     }
     if (!c->offline) {
-        s->L.e = env_batch_new(t, &c->physics, NULL, s->L.N, (unsigned long)c->seed, 0, err, errlen);
+        // the true source records the window's Jacobians
+        int real = !strcmp(s->L.src->name, "true");
+        s->L.e = env_batch_new(t, &c->physics, NULL, s->L.N, (unsigned long)c->seed, real ? c->horizon : 0, err, errlen);
         if (!s->L.e) goto fail;
+        if (real) env_batch_enable_grads(s->L.e);
         if (out_dir) {
             snprintf(s->online_dir, sizeof s->online_dir, "%s/online", out_dir);
             if (ds_recorder_open(&s->L.rec, s->online_dir, t->name, s->L.N, s->L.O, s->L.A, t->episode_len, s->L.e->obs,
@@ -225,6 +232,21 @@ static void diagnose(pwm *s, long ep) {
 
 static float model_window(lrn_learner *L, void *src) { return pwm_actor_window(src); }
 
+// --gradient true on PWM's networks: the real rollout through the MuJoCo Jacobians and the frozen
+// encoder (d enc(o)/d o), SHAC's loss (not return-normalised), the critics (not learning here) at
+// the encoded real states; the critics fit the real trajectory
+static float true_window(lrn_learner *L, void *src) {
+    pwm *s = src;
+    nn_rng noise;
+    pwm_window_start(s, &noise);
+    lrn_true_args a = {.map = {.w = &s->w, .obs_dim = L->O}, .noise = &noise};
+    nn_params_set_frozen(&L->cp, 1);
+    float loss = lrn_true_window(L, &a);
+    nn_params_set_frozen(&L->cp, 0);
+    s->t_env = a.t_physics + a.t_jacobians;
+    return loss;
+}
+
 // after the critics: the model's fine-tuning, --diagnose-every
 static void after_epoch(lrn_learner *L, void *src, long ep, char *cols, char *tcols, size_t n) {
     pwm *s = src;
@@ -258,6 +280,7 @@ static void describe(const lrn_learner *L, const void *src) {
      .load = pwm_ckpt_load, .describe = describe, .free = pwm_free}
 static const lrn_source sources[] = {
     PWM_SOURCE("model", model_window),
+    PWM_SOURCE("true", true_window),
 };
 
 // the source named by --gradient (NULL: none)

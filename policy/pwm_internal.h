@@ -40,6 +40,9 @@ typedef struct {
 
 // The learner of config c (lrn_make_fn; setup->out_dir NULL: no online dataset).
 lrn_learner *pwm_make(const void *config, const lrn_setup *setup, char *err, size_t errlen);
+// What every window of PWM's preset does first: the actor's log-std clamped to --logstd-min, and
+// the epoch's exploration noise stream.
+void pwm_window_start(pwm *s, nn_rng *noise);
 // The actor loss over one epoch's H-step imagined rollout, backpropagated into the actor's
 // gradients; fills the critics' buffers; returns the loss (after the return normalisation).
 float pwm_actor_window(pwm *s);

@@ -58,6 +58,13 @@ static nn_tensor *behaviour_cloning(pwm *s, nn_tensor *zin) {
     return nn_scale(g, nn_mean(g, nn_mul(g, d, d)), (float)(s->c.bc_weight * N / (have > 0 ? have : 1)));
 }
 
+void pwm_window_start(pwm *s, nn_rng *noise) {
+    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
+    for (int j = 0; j < s->L.A; j++)
+        if (s->L.act.logstd->x[j] < (float)s->c.logstd_min) s->L.act.logstd->x[j] = (float)s->c.logstd_min;
+    nn_rng_init(noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->L.pr.epoch);
+}
+
 float pwm_actor_window(pwm *s) {
     int N = s->L.N, H = s->L.H, A = s->L.A, Z = s->Z, orig = s->c.reproduce_original;
     double gamma = s->c.gamma, gam[N], t0 = nn_now();
@@ -67,11 +74,8 @@ float pwm_actor_window(pwm *s) {
     nn_graph_reset(g);
     s->t_env = 0;
     nn_params_set_frozen(&s->L.cp, 1);
-    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
-    for (int j = 0; j < A; j++)
-        if (s->L.act.logstd->x[j] < (float)s->c.logstd_min) s->L.act.logstd->x[j] = (float)s->c.logstd_min;
     nn_rng noise;
-    nn_rng_init(&noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->L.pr.epoch);
+    pwm_window_start(s, &noise);
     nn_tensor *z = e ? encode_obs(s, e->obs) : offline_starts(s);
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
     memset(R->x, 0, sizeof(float) * N), memset(L->x, 0, sizeof(float) * N);
