@@ -104,35 +104,36 @@ TEST(true_source_gradient_matches_differences) {
     CHECK(rel_l2 < 5e-3 && max_rel < 5e-2, "actor gradient rel L2 %.3g, max rel %.3g", rel_l2, max_rel);
 }
 
+// a run of c in test_tmpdir()/name (resume: continuing it) on `threads`; its log.csv without the
+// wall time into log
+static void train_logged(const pwm_config *c, const char *name, int resume, int threads, char *log, size_t n) {
+    char dir[512], path[1024];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    CHECK(nn_mkdirs(dir) == 0, "mkdir %s", dir);
+    CHECK(pwm_train(c, dir, resume, threads) == 0, "run %s failed", name);
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, log, n);
+    test_strip_wall(log);
+}
+
 TEST(true_source_trains_and_resumes) {
     // pwm train --gradient true: a run stopped after epoch 2 and resumed logs what one that ran
     // through does (2 threads against 1); the model source's run differs; the policy evaluates
     pwm_config c = small();
     c.gradient = "true";
-    char dir[3][512], path[1600];
-    const char *names[3] = {"true_a", "true_r", "true_m"};
-    static char logs[3][65536];
-    for (int i = 0; i < 3; i++) {
-        snprintf(dir[i], sizeof dir[i], "%s/%s", test_tmpdir(), names[i]);
-        CHECK(nn_mkdirs(dir[i]) == 0, "mkdir %s", dir[i]);
-    }
-    CHECK(pwm_train(&c, dir[0], 0, 1) == 0, "run a failed");
+    static char a[65536], r[65536], m[65536];
+    train_logged(&c, "true_a", 0, 1, a, sizeof a);
     c.stop_after = 2;
-    CHECK(pwm_train(&c, dir[1], 0, 2) == 0, "run r failed");
+    train_logged(&c, "true_r", 0, 2, r, sizeof r);
     c.stop_after = 0;
-    CHECK(pwm_train(&c, dir[1], 1, 2) == 0, "resume failed");
+    train_logged(&c, "true_r", 1, 2, r, sizeof r);
+    CHECK(!strcmp(a, r), "the resumed run differs:\n%s\nvs\n%s", a, r);
     c.gradient = "model";
-    CHECK(pwm_train(&c, dir[2], 0, 1) == 0, "the model run failed");
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
-        test_read_file(path, logs[i], sizeof logs[i]);
-        test_strip_wall(logs[i]);
-    }
-    CHECK(!strcmp(logs[0], logs[1]), "the resumed run differs:\n%s\nvs\n%s", logs[0], logs[1]);
-    CHECK(strcmp(logs[0], logs[2]), "the true and model sources logged the same run:\n%s", logs[0]);
+    train_logged(&c, "true_m", 0, 1, m, sizeof m);
+    CHECK(strcmp(a, m), "the true and model sources logged the same run:\n%s", a);
     double mean, std;
-    char err[512];
-    snprintf(path, sizeof path, "%s/final.safetensors", dir[0]);
+    char err[512], path[1024];
+    snprintf(path, sizeof path, "%s/true_a/final.safetensors", test_tmpdir());
     CHECK(policy_evaluate("hopper", path, 2, 1, &c.physics, &mean, &std, err, sizeof err) == 0, "%s", err);
     CHECK(isfinite(mean) && mean != 0, "evaluation return %g", mean);
     // an offline run has no environments to differentiate through
