@@ -29,7 +29,8 @@ typedef struct {
     const char *const *data;              // datasets (NULL-terminated, or NULL): the replay buffer's start
                                           // (online) or the start states (offline)
     int offline;
-    const char *gradient;                 // the actor loss's gradient source (lrn.h): "model" (the preset's)
+    const char *gradient;                 // the actor loss's gradient source (lrn.h, docs/unified-learner.md):
+                                          // "model" (the preset's) or "true" (the real rollout; online only)
     int envs, horizon, epochs;            // envs: the actor's batch (real environments online)
     double gamma, lambda;
     const char *actor_units, *critic_units;
@@ -105,10 +106,12 @@ nn_params *pwm_policy_params(pwm_policy *p);
 double pwm_policy_return(pwm_policy *p, const double *obs, int n, int H, int model, const ph_config *physics,
                          long seed);
 
-// Check the actor loss's gradient through the world-model rollout (dynamics, rewards and the critics'
-// bootstrap; the actor's detached input) against central differences of the epoch's loss in
-// `samples` actor weights. The config needs a world model; start states come from its environments
-// (or data, offline). Returns 0 with the errors, or -1 with a message.
+// Check the actor loss's gradient of c's source (lrn_actor_gradcheck) against central differences of
+// the epoch's loss in `samples` actor weights: for `model`, through the world-model rollout
+// (dynamics, rewards and the critics' bootstrap; the actor's detached input); for `true`, through
+// the real rollout's recorded Jacobians and the encoder. The config needs a world model; start
+// states come from its environments (or data, offline). Returns 0 with the errors, or -1 with a
+// message.
 int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
                         size_t errlen);
 

@@ -5,6 +5,8 @@
 // V′ of the observation before the reset) is backpropagated through the actor, the rewards, the
 // observations and the recorded Jacobians, cut at the window start. The critic is fitted to TD(λ)
 // targets on unshuffled minibatches; the target critic follows by Polyak averaging.
+// SHAC is a preset of the one learner (lrn.h): its networks on normalised observations with the
+// `true` gradient source (lrn_true.c); its checkpoints load through policy.h.
 // Facts: shac-and-tasks.md §2.
 #ifndef PWM_POLICY_SHAC_H
 #define PWM_POLICY_SHAC_H
