@@ -264,9 +264,10 @@ static void describe(const lrn_learner *L, const void *src) {
     const pwm *s = src;
     const pwm_config *c = &s->c;
     printf("pwm %s (%s): %d %s x %d steps, %d epochs, world model %s (latent %d, %.2fM parameters), actor [%s], "
-           "%d critics [%s], seed %ld%s, device %s; rewards %s\n", c->env, c->offline ? "offline" : "online", L->N,
-           c->offline ? "dataset starts" : "envs", L->H, c->epochs, c->wm, s->Z, nn_params_numel(&s->w.p) / 1e6,
+           "%d critics [%s], seed %ld%s, gradient %s, device %s; rewards %s\n", c->env, c->offline ? "offline" : "online",
+           L->N, c->offline ? "dataset starts" : "envs", L->H, c->epochs, c->wm, s->Z, nn_params_numel(&s->w.p) / 1e6,
            c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "",
+           L->src->name,
            nn_device_describe(),
            s->rew_rms.scale_only ? "r/std" : "(r - mean)/std (falling can pay on a task that ends: docs/pwm.md)");
 }
