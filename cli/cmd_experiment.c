@@ -189,6 +189,9 @@ static int exp_stiffness(int argc, char **argv, const char *command) {
         {"preset", ARG_CHOICE, &c.preset, "quick: 0.1M steps per run, 2 seeds (2 cores); paper: pwm compare's paper budget",
          "quick|paper", NULL},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method and contact setting", NULL, "K"},
+        {"methods", ARG_STRING, &c.methods,
+         "comma-separated methods among shac, pwm, ppo and hybrid (pwm compare --methods; default: shac,pwm)", NULL,
+         "M,M"},
         {"stiffness", ARG_DOUBLE, &c.stiffness, "the stiff contacts' direct-solref stiffness (the paper's ke 1e5)", NULL, "K"},
         {"damping", ARG_DOUBLE, &c.damping, "their damping (the paper's kd 1e4)", NULL, "D"},
         {"out", ARG_STRING, &c.out, "output directory (default results/stiffness/TIMESTAMP); a re-run continues it",
@@ -197,7 +200,7 @@ static int exp_stiffness(int argc, char **argv, const char *command) {
         EXEC_OPTS(xo),
         {0},
     };
-    args_spec spec = {"pwm experiment stiffness [--preset quick|paper] [--seeds K] [--out DIR]",
+    args_spec spec = {"pwm experiment stiffness [--preset quick|paper] [--seeds K] [--methods M,M] [--out DIR]",
                       "The paper's contact-stiffness ablation on the Hopper: pwm compare with the task's contacts and\n"
                       "with contacts 5x stiffer (ke/kd 2e4/2e3 -> 1e5/1e4 in this project's MuJoCo mapping,\n"
                       "docs/tasks.md); IQM of the final returns with bootstrap CIs. Writes stiffness.csv, summary.md and\n"
@@ -319,7 +322,7 @@ static const struct {
     int (*run)(int argc, char **argv, const char *command);
 } experiments[] = {
     {"table", "single-task table: SHAC vs PWM per task, IQM with bootstrap CIs", exp_table},
-    {"stiffness", "Hopper with 5x stiffer contacts, SHAC vs PWM", exp_stiffness},
+    {"stiffness", "Hopper with 5x stiffer contacts, SHAC vs PWM (--methods: also PPO, the hybrid)", exp_stiffness},
     {"smoothness", "Hopper world models with SimNorm / Mish / ReLU: held-out error vs PWM return", exp_smoothness},
     {"accuracy", "one Hopper world model at three training lengths: held-out error vs PWM return", exp_accuracy},
     {"landscape", "a PWM Hopper policy's return along random weight directions, MuJoCo vs its model", exp_landscape},

@@ -24,7 +24,7 @@ int cmd_train(int argc, char **argv) {
     char err[1024];
     if (pwm_preset(&c, t.env ? t.env : "hopper", t.preset ? t.preset : "quick", err, sizeof err))
         return fprintf(stderr, "pwm train: %s\n", err), 2;
-    const char **data = NULL, *critic_data = "model", *device = "cpu";
+    const char **data = NULL, *critic_data = "model", *gradient = "model", *device = "cpu";
     int threads = 0;
     physics_opts po;
     rundir_opts ro;
@@ -36,15 +36,16 @@ int cmd_train(int argc, char **argv) {
          NULL, "FILE"},
         {"data", ARG_LIST, &data, "datasets: the replay buffer's first episodes (online) or the start states (offline)",
          NULL, "DIR..."},
-        {"gradient", ARG_CHOICE, &c.gradient,
-         "the actor loss's gradient source: model (the imagined rollout through the world model, PWM's) or true (the "
-         "real rollout backpropagated through the MuJoCo Jacobians and the encoder, SHAC's loss; the same networks, "
-         "critics learning the real trajectory; online only)",
-         "true|model", NULL},
         {"offline", ARG_FLAG, &c.offline, "extract a policy from the frozen model and dataset start states, no environment",
          NULL, NULL},
         {"reproduce-original", ARG_FLAG, &c.reproduce_original,
          "the public code's quirks: gamma^(H+1) bootstrap, last-step edge case, one-step offline targets", NULL, NULL},
+        {"gradient", ARG_CHOICE, &gradient,
+         "the actor gradient's source: model (the paper's imagined rollout), hybrid (online: the real environments' "
+         "rollout, rewards and ends, backpropagated through the world model's Jacobians at the encoded real states "
+         "and the task's exact reward-action derivative; DMO-style, not in the paper) or true (online: the real "
+         "rollout backpropagated through the recorded MuJoCo Jacobians and the encoder, SHAC's loss on PWM's "
+         "networks); with hybrid and true the critics learn from the real trajectory", "model|hybrid|true", NULL},
         {"bc-weight", ARG_DOUBLE, &c.bc_weight,
          "offline: add W x the mean squared distance of the deterministic action from the data's at the start states "
          "(TD3+BC-style; not in the paper; 0: plain PWM)", NULL, "W"},
@@ -115,6 +116,10 @@ int cmd_train(int argc, char **argv) {
     c.physics = po.cfg;
     c.data = data;
     c.critic_real = !strcmp(critic_data, "real");
+    c.gradient = !strcmp(gradient, "hybrid") ? PWM_GRADIENT_HYBRID
+                 : !strcmp(gradient, "true") ? PWM_GRADIENT_TRUE
+                                             : PWM_GRADIENT_MODEL;
+    if (pwm_check_gradient(&c, err, sizeof err)) return fprintf(stderr, "pwm train: %s\n", err), 2;
     if (!c.wm) return fprintf(stderr, "pwm train: --wm FILE is required (pretrain one with pwm wm train)\n"), 2;
     const char *out = rundir_dir(&ro, c.env, c.seed);
     // before the run directory is made or noted in, and before anything allocates a network
@@ -156,13 +161,14 @@ int cmd_compare(int argc, char **argv) {
         {"reproduce-original", ARG_FLAG, &c.reproduce_original,
          "the public code's quirks for the world model and PWM ((r - mean)/std rewards among them)", NULL, NULL},
         {"pwm-extra", ARG_STRING, &c.pwm_extra,
-         "more pwm train options for every PWM run, in one quoted string (e.g. '--closed-loop --target-alpha 0.95')",
+         "more pwm train options for every PWM and hybrid run, in one quoted string (e.g. '--closed-loop --target-alpha 0.95')",
          NULL, "'OPTS'"},
         {"device", ARG_CHOICE, &c.device,
          "where PWM's world-model pretraining and training compute (pwm wm train and pwm train --device; SHAC and PPO "
          "stay on the CPU; none: theirs, the CPU; the CUDA path has not yet run on a GPU)", "auto|cpu|cuda", NULL},
         {"seeds", ARG_INT, &c.seeds, "seeds 0..K-1 per method", NULL, "K"},
-        {"methods", ARG_STRING, &c.methods, "comma-separated methods among shac, pwm, ppo (default: all three)", NULL,
+        {"methods", ARG_STRING, &c.methods, "comma-separated methods among shac, pwm, ppo and hybrid (pwm train --gradient hybrid through PWM's "
+         "world model; default: shac,pwm,ppo)", NULL,
          "M,M"},
         {"out", ARG_STRING, &c.out, "output directory (default results/compare/ENV-PRESET); a re-run continues it", NULL,
          "DIR"},
@@ -186,6 +192,8 @@ int cmd_compare(int argc, char **argv) {
                       "then every learner gets the same online budget. Writes DIR/compare.csv, summary.csv,\n"
                       "peaks.csv (peak IQM over seeds), summary.md, return_vs_steps.png and return_vs_time.png, and\n"
                       "each run's own directory (config, logs, checkpoints). Stages already finished are skipped.\n"
+                      "--methods ...,hybrid adds pwm train --gradient hybrid (real rollouts, gradients through the\n"
+                      "world model) on PWM's data and world model of each seed.\n"
                       "--executor local --jobs K or --executor slurm run the stages as a DAG of waves (docs/experiments.md).",
                       {opts}};
     int rc = args_parse_command(&spec, argc, argv, "pwm compare");

@@ -118,10 +118,14 @@ void env_batch_enable_grads(env_batch *e) {
     e->J_final = nn_malloc(sizeof(double) * n * O * nx);
     e->drdx = nn_malloc(sizeof(double) * n * nx);
     e->drdx_post = nn_malloc(sizeof(double) * n * nx);
-    e->drda = nn_malloc(sizeof(double) * n * e->task->act_dim);
+    env_batch_enable_drda(e);
     for (int i = 0; i < e->n; i++)
         e->task->observe(e->task, e->pm->m, e->b->d[i], e->prev + (size_t)i * e->task->act_dim,
                          e->obs + (size_t)i * O, jac_of(e, e->J, i));
+}
+
+void env_batch_enable_drda(env_batch *e) {
+    if (!e->drda) e->drda = nn_malloc(sizeof(double) * e->n * e->task->act_dim);
 }
 
 // a new episode for environment i: the task's start state, zero previous action
@@ -161,15 +165,15 @@ void env_step(env_batch *e, const double *actions, int record) {
             if (m->na) memcpy(p->act, d->act, sizeof(mjtNum) * m->na);
         }
         if (!t->reward_uses_post && e->timing == ENV_REWARD_PRE)
-            e->rew[i] = t->reward(t, m, e->b->d[i], NULL, e->act + (size_t)i * A,
-                                  grads ? e->drdx + (size_t)i * nx : NULL, NULL, grads ? e->drda + (size_t)i * A : NULL);
+            e->rew[i] = t->reward(t, m, e->b->d[i], NULL, e->act + (size_t)i * A, grads ? e->drdx + (size_t)i * nx : NULL,
+                                  NULL, e->drda ? e->drda + (size_t)i * A : NULL);
     }
     ph_step(e->b, e->act, record);
     for (int i = 0; i < e->n; i++) {
         mjData *d = e->b->d[i];
         const double *a = e->act + (size_t)i * A;
         double *dx = grads ? e->drdx + (size_t)i * nx : NULL, *dpost = grads ? e->drdx_post + (size_t)i * nx : NULL;
-        double *da = grads ? e->drda + (size_t)i * A : NULL;
+        double *da = e->drda ? e->drda + (size_t)i * A : NULL;
         if (grads && !t->reward_uses_post) memset(dpost, 0, sizeof(double) * nx);
         if (t->reward_uses_post) {
             e->rew[i] = t->reward(t, m, e->pre[i], d, a, dx, dpost, da);

@@ -81,7 +81,7 @@ typedef struct {
     double *J_final;         // n × obs_dim × nx: ∂obs_final/∂x at the state the step produced
     double *drdx;            // n × nx: ∂r/∂x at the state the reward's state terms saw
     double *drdx_post;       // n × nx: ∂r/∂x at the post-step state (tasks whose reward uses both)
-    double *drda;            // n × act_dim: ∂r/∂a
+    double *drda;            // n × act_dim: ∂r/∂a (also alone, after env_batch_enable_drda)
 } env_batch;
 
 // A batch of n environments of task t (model overrides in cfg; NULL for the task's defaults),
@@ -93,6 +93,9 @@ void env_batch_free(env_batch *e);
 void env_reset_all(env_batch *e);
 // From now on env_step (and resets) also compute the derivative fields above.
 void env_batch_enable_grads(env_batch *e);
+// From now on env_step also fills drda, the reward's derivative in the clipped action, and nothing
+// else of the derivatives (no physics or observation Jacobians; the values stay the same).
+void env_batch_enable_drda(env_batch *e);
 // One control step: actions (n × act_dim) are clipped to [−1, 1]; rewards, termination and
 // truncation are computed; finished environments are reset (obs then holds the reset
 // observation and obs_final the last one).

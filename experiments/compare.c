@@ -70,14 +70,18 @@ int compare_methods(const char *list, int *on, char *err, size_t errlen) {
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
         int m = 0;
         while (m < CMP_METHODS && strcmp(t, cmp_method_names[m])) m++;
-        if (m == CMP_METHODS) return nn_err(err, errlen, "unknown method '%s' in --methods (shac, pwm, ppo)", t);
+        if (m == CMP_METHODS) return nn_err(err, errlen, "unknown method '%s' in --methods (shac, pwm, ppo, hybrid)", t);
         n += !on[m], on[m] = 1;
     }
-    return n ? 0 : nn_err(err, errlen, "--methods names no method (shac, pwm, ppo)");
+    return n ? 0 : nn_err(err, errlen, "--methods names no method (shac, pwm, ppo, hybrid)");
 }
 
-const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo"};
-static const char *const titles[CMP_METHODS] = {"SHAC", "PWM", "PPO"};
+const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo", "hybrid"};
+const char *const cmp_method_titles[CMP_METHODS] = {"SHAC", "PWM", "PPO", "Hybrid"};
+#define titles cmp_method_titles
+
+// whether method m trains through a world model (its data and model made first)
+static int uses_wm(int m) { return m == CMP_PWM || m == CMP_HYBRID; }
 
 static int gate(const compare_config *c, int wave, const char *name, const char *done, const char *started) {
     return ex_gate(&c->ex, wave, name, done, started, "pwm compare");
@@ -109,30 +113,24 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
     return res_run_stage(exe, args, logp);
 }
 
-// PWM's stages for one seed: random-policy data, world-model pretraining (matched protocol: pdata and
-// pwm_file NULL; the pretrained protocol gives both), online training; the walls of the first two
-// through the pointers. extra: more pwm train options; train_wave: the wave of the training stage.
-// 0, or -1 / a stage's exit code (its log is logp)
-static int run_pwm(const compare_config *c, const char *exe, int s, long epochs, char **phys, char **extra,
-                   const char *pdata, const char *pwm_file, int train_wave, double *wall_collect, double *wall_wm,
-                   char *logp, size_t logn) {
-    char dir[1100], data[1200], wm[1200], run[1200], marker[1300], a[8][64], name[64];
+// PWM's data and world model for seed s under the matched protocol (OUT/pwm-seedS: random-policy
+// data, then world-model pretraining), shared by the PWM and hybrid runs of that seed; their paths
+// into data and wm, the stages' walls through the pointers. 0, or -1 / a stage's exit code (its log
+// is logp)
+static int run_wm_prep(const compare_config *c, const char *exe, int s, char **phys, char *data, char *wm,
+                       double *wall_collect, double *wall_wm, char *logp, size_t logn) {
+    char dir[1100], marker[1300], a[3][64], name[64];
     int g, rc;
     snprintf(dir, sizeof dir, "%s/pwm-seed%d", c->out, s);
-    snprintf(data, sizeof data, "%s", pdata ? pdata : "");
-    snprintf(wm, sizeof wm, "%s", pwm_file ? pwm_file : "");
-    if (!pdata) snprintf(data, sizeof data, "%s/data", dir);
-    if (!pwm_file) snprintf(wm, sizeof wm, "%s/wm.safetensors", dir);
-    snprintf(run, sizeof run, "%s/run", dir);
+    snprintf(data, 1200, "%s/data", dir);
+    snprintf(wm, 1200, "%s/wm.safetensors", dir);
     snprintf(logp, logn, "%s/stages.log", dir);
     nn_mkdirs(dir);
     snprintf(a[0], 64, "%d", s), snprintf(a[1], 64, "%ld", c->collect), snprintf(a[2], 64, "%d", c->threads);
-    snprintf(a[3], 64, "%ld", c->wm_steps), snprintf(a[4], 64, "%ld", epochs);
-    snprintf(a[5], 64, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
     snprintf(marker, sizeof marker, "%s/collect.done", dir);
     snprintf(name, sizeof name, "pwm-seed%d-collect", s);
-    if (!pdata && (g = gate(c, 0, name, marker, data)) < 0) return -1;
-    if (!pdata && g && (*wall_collect = res_stage_done(marker)) < 0) {
+    if ((g = gate(c, 0, name, marker, data)) < 0) return -1;
+    if (g && (*wall_collect = res_stage_done(marker)) < 0) {
         // an interrupted collection starts over: pwm collect appends to an existing dataset
         if (res_clear_dir(data)) return fprintf(stderr, "pwm compare: cannot clear %s; remove it by hand\n", data), -1;
         char *args[] = {(char *)exe, "collect", "--env", (char *)c->env, "--policy", "random", "--steps", a[1],
@@ -141,35 +139,59 @@ static int run_pwm(const compare_config *c, const char *exe, int s, long epochs,
         double t = nn_now();
         if ((rc = res_run_stage(exe, args, logp))) return rc;
         res_mark_done(marker, *wall_collect = nn_now() - t);
-    } else if (!pdata) {
+    } else {
         *wall_collect = res_stage_done(marker);
     }
-    if (!pwm_file) {
-        pretrain_wm_config wc = {c->env, data, c->wm_size, c->wm_steps, s, c->threads, c->reproduce_original, c->device};
-        snprintf(marker, sizeof marker, "%s/wm.done", dir);
-        snprintf(name, sizeof name, "pwm-seed%d-wm", s);
-        if ((g = gate(c, 1, name, marker, wm)) < 0) return -1;
-        if (g && (rc = pretrain_wm(&wc, dir, exe))) return rc;
-        *wall_wm = res_stage_done(marker);
+    pretrain_wm_config wc = {c->env, data, c->wm_size, c->wm_steps, s, c->threads, c->reproduce_original, c->device};
+    snprintf(marker, sizeof marker, "%s/wm.done", dir);
+    snprintf(name, sizeof name, "pwm-seed%d-wm", s);
+    if ((g = gate(c, 1, name, marker, wm)) < 0) return -1;
+    if (g && (rc = pretrain_wm(&wc, dir, exe))) return rc;
+    *wall_wm = res_stage_done(marker);
+    return 0;
+}
+
+// the run directory of method m's seed s (PWM's: OUT/pwm-seedS/run, beside its data and model)
+static void run_dir(const compare_config *c, int m, int s, char *run, size_t n) {
+    if (m == CMP_PWM) snprintf(run, n, "%s/pwm-seed%d/run", c->out, s);
+    else snprintf(run, n, "%s/%s-seed%d", c->out, cmp_method_names[m], s);
+}
+
+// an online pwm train run of seed s through the world model wm, with data as its first replay
+// (stage "pwm-seedS-train", or "hybrid-seedS" with --gradient hybrid); extra: more pwm train
+// options; train_wave: the stage's wave. 0, or -1 / a stage's exit code (its log is logp)
+static int run_wm_learner(const compare_config *c, const char *exe, int m, int s, long epochs, char **phys,
+                          char **extra, const char *data, const char *wm, int pretrained, int train_wave, char *logp,
+                          size_t logn) {
+    char run[1200], a[4][64], name[64];
+    int g;
+    run_dir(c, m, s, run, sizeof run);
+    if (m == CMP_PWM) {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s/pwm-seed%d", c->out, s);
+        nn_mkdirs(dir);  // the pretrained protocol's PWM run has no data or model of its own there
+        snprintf(name, sizeof name, "pwm-seed%d-train", s), snprintf(logp, logn, "%s/stages.log", dir);
+    } else {
+        snprintf(name, sizeof name, "hybrid-seed%d", s), snprintf(logp, logn, "%s/hybrid-seed%d.log", c->out, s);
     }
-    snprintf(name, sizeof name, "pwm-seed%d-train", s);
+    snprintf(a[0], 64, "%d", s), snprintf(a[1], 64, "%d", c->threads), snprintf(a[2], 64, "%ld", epochs);
+    snprintf(a[3], 64, "%ld", epochs / c->evals > 0 ? epochs / c->evals : 1);
     rundir_state st;
     if ((g = gate_run(c, train_wave, name, run, &st)) < 0) return -1;
-    if (g && st != RUNDIR_FINISHED) {
-        char *args[] = {(char *)exe, "train", "--env", (char *)c->env, "--preset", (char *)c->preset, "--wm", wm,
-                        "--data", data, "--epochs", a[4], "--eval-every", a[5], "--save-every", a[5], "--seed", a[0],
-                        "--threads", a[2], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                        NULL, NULL, NULL};  // room for res (4), phys (4) and extra (18), then the end
-        // the pretrained protocol fine-tunes as the paper does, 8 steps per epoch
-        char *res[5] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL, NULL, NULL, NULL};
-        char **r = res + (res[0] ? 1 : 0);
-        if (c->reproduce_original) *r++ = "--reproduce-original";
-        if (pwm_file) *r++ = "--wm-iters", *r++ = "8";
-        res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
-        if ((rc = res_run_stage(exe, args, logp))) return rc;
-    }
-    return 0;
+    if (!g || st == RUNDIR_FINISHED) return 0;
+    char *args[] = {(char *)exe, "train", "--env", (char *)c->env, "--preset", (char *)c->preset, "--wm", (char *)wm,
+                    "--data", (char *)data, "--epochs", a[2], "--eval-every", a[3], "--save-every", a[3], "--seed",
+                    a[0], "--threads", a[1], "--out", run, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                    NULL, NULL, NULL, NULL, NULL};  // room for res (6), phys (4) and extra (18), then the end
+    // the pretrained protocol fine-tunes as the paper does, 8 steps per epoch
+    char *res[7] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    char **r = res + (res[0] ? 1 : 0);
+    if (m == CMP_HYBRID) *r++ = "--gradient", *r++ = "hybrid";
+    if (c->reproduce_original) *r++ = "--reproduce-original";
+    if (pretrained) *r++ = "--wm-iters", *r++ = "8";
+    res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
+    return res_run_stage(exe, args, logp);
 }
 
 // the peak over evaluations of the IQM over seeds (evaluations aligned by index), and its env steps
@@ -215,20 +237,23 @@ int compare_run(const compare_config *cc, const char *exe) {
     if (!c.wm_size) c.wm_size = paper ? "paper" : pretrained ? QUICK_PRETRAINED_WM_SIZE : "small";
     if (!c.evals) c.evals = paper ? 50 : 10;
     if (!c.data_seed) c.data_seed = 100;
-    long per[CMP_METHODS] = {(long)sc.envs * sc.horizon, (long)pc.envs * pc.horizon, (long)oc.envs * oc.horizon};
-    long epochs[CMP_METHODS] = {c.budget / per[0], (c.budget - (pretrained ? 0 : c.collect)) / per[1],
-                                c.budget / per[2]};
+    // the hybrid is pwm train --gradient hybrid: PWM's networks, epochs and world model
+    long per[CMP_METHODS] = {(long)sc.envs * sc.horizon, (long)pc.envs * pc.horizon, (long)oc.envs * oc.horizon,
+                             (long)pc.envs * pc.horizon};
+    long wm_epochs = (c.budget - (pretrained ? 0 : c.collect)) / per[CMP_PWM];
+    long epochs[CMP_METHODS] = {c.budget / per[0], wm_epochs, c.budget / per[2], wm_epochs};
+    int wm_on = on[CMP_PWM] || on[CMP_HYBRID];  // some run needs a world model
     for (int m = 0; m < CMP_METHODS; m++)
         if (on[m] && epochs[m] < 1) {
             fprintf(stderr, "pwm compare: --budget %ld leaves %s no epoch (%ld steps each%s)\n", c.budget, titles[m],
-                    per[m], m == 1 && !pretrained ? ", after its collection steps" : "");
+                    per[m], uses_wm(m) && !pretrained ? ", after its collection steps" : "");
             return 1;
         }
     if (nn_mkdirs(c.out)) {
         fprintf(stderr, "pwm compare: cannot create %s: %s\n", c.out, strerror(errno));
         return 1;
     }
-    char plan[3][256];
+    char plan[CMP_METHODS][256];
     snprintf(plan[0], 256, "SHAC %ld epochs x %ld", epochs[0], per[0]);
     if (pretrained)
         snprintf(plan[1], 256, "PWM %ld epochs x %ld, 8 fine-tuning steps each, from one world model (%s, %ld steps) "
@@ -239,6 +264,8 @@ int compare_run(const compare_config *cc, const char *exe) {
         snprintf(plan[1], 256, "PWM %ld random steps + world model (%s, %ld steps) + %ld epochs x %ld", c.collect,
                  c.wm_size, c.wm_steps, epochs[1], per[1]);
     snprintf(plan[2], 256, "PPO %ld epochs x %ld", epochs[2], per[2]);
+    snprintf(plan[3], 256, "Hybrid (pwm train --gradient hybrid) %ld epochs x %ld through %s world model",
+             epochs[3], per[3], pretrained ? "the same pretrained" : "PWM's seed's");
     printf("compare %s (%s, %s protocol): %d seeds, %ld env steps per run:", c.env, c.preset,
            pretrained ? "pretrained" : "matched", c.seeds, c.budget);
     for (int m = 0; m < CMP_METHODS; m++)
@@ -264,12 +291,13 @@ int compare_run(const compare_config *cc, const char *exe) {
         extra[nextra++] = tok;
     }
     double t0 = nn_now();
-    int stages = (on[0] + on[1] + on[2]) * c.seeds, done = 0;
+    int stages = 0, done = 0;
+    for (int m = 0; m < CMP_METHODS; m++) stages += on[m] * c.seeds;
     // pretrained: the task's dataset and world model, shared by every seed
     char pdir[1100], pdata[1200], pwm_file[1200];
     double wall_pre = 0;
     int train_wave = 2;  // matched: collect, pretrain, train; pretrained: after the shared stages
-    if (pretrained && on[1]) {
+    if (pretrained && wm_on) {
         snprintf(pdir, sizeof pdir, "%s/pretrain", c.out);
         snprintf(pdata, sizeof pdata, "%s", c.pretrain_data ? c.pretrain_data : "");
         snprintf(pwm_file, sizeof pwm_file, "%s", c.pretrain_wm ? c.pretrain_wm : "");
@@ -304,13 +332,21 @@ int compare_run(const compare_config *cc, const char *exe) {
     static curve cv[CMP_METHODS][MAX_SEEDS];
     for (int s = 0; s < c.seeds; s++) {
         char logp[1300], run[1200];
+        // the world model's runs (PWM, hybrid): the pretrained protocol's, or (matched) the seed's own
+        // data and model, made before its first such run
+        char data[1200], wm[1200];
+        double wall_collect = 0, wall_wm = 0;
+        int prepared = pretrained;
+        if (pretrained) snprintf(data, sizeof data, "%s", pdata), snprintf(wm, sizeof wm, "%s", pwm_file);
         for (int m = 0; m < CMP_METHODS; m++) {
             if (!on[m]) continue;
-            double wall_collect = 0, wall_wm = 0;
-            int rc = m == 1 ? run_pwm(&c, exe, s, epochs[m], phys, extra, pretrained ? pdata : NULL,
-                                      pretrained ? pwm_file : NULL, train_wave, &wall_collect, &wall_wm, logp,
-                                      sizeof logp)
-                            : run_learner(&c, exe, cmp_method_names[m], s, epochs[m], phys, logp, sizeof logp);
+            int rc = 0;
+            if (uses_wm(m) && !prepared++)
+                rc = run_wm_prep(&c, exe, s, phys, data, wm, &wall_collect, &wall_wm, logp, sizeof logp);
+            if (!rc)
+                rc = uses_wm(m) ? run_wm_learner(&c, exe, m, s, epochs[m], phys, extra, data, wm, pretrained,
+                                                 train_wave, logp, sizeof logp)
+                                : run_learner(&c, exe, cmp_method_names[m], s, epochs[m], phys, logp, sizeof logp);
             if (rc == PWM_EXIT_PREEMPTED) {
                 fprintf(stderr, "pwm compare: a stage of seed %d was preempted after its checkpoint; run again to "
                         "continue\n", s);
@@ -323,10 +359,10 @@ int compare_run(const compare_config *cc, const char *exe) {
             }
             if (!merging) continue;
             nn_progress("compare runs", ++done, stages, t0);
-            // matched: PWM's curve starts after its collection steps and pretraining time
-            if (m == 1) snprintf(run, sizeof run, "%s/pwm-seed%d/run", c.out, s);
-            else snprintf(run, sizeof run, "%s/%s-seed%d", c.out, cmp_method_names[m], s);
-            if (read_curve(run, m == 1 && !pretrained ? (double)c.collect : 0, wall_collect + wall_wm, &cv[m][s])) {
+            // matched: the curves through a world model start after its collection steps and pretraining time
+            run_dir(&c, m, s, run, sizeof run);
+            double w0 = uses_wm(m) ? wall_collect + wall_wm : 0;
+            if (read_curve(run, uses_wm(m) && !pretrained ? (double)c.collect : 0, w0, &cv[m][s])) {
                 fprintf(stderr, "pwm compare: cannot read %s/log.csv\n", run);
                 return 1;
             }
@@ -393,7 +429,7 @@ int compare_run(const compare_config *cc, const char *exe) {
         snprintf(command + len, sizeof command - len, " --contact-stiffness %s --contact-damping %s", ks, kd);
     snprintf(seeds, sizeof seeds, "0..%d", c.seeds - 1);
     if ((f = res_summary_open(c.out, heading, command, seeds, nn_now() - t0))) {
-        if (pretrained && on[1])
+        if (pretrained && wm_on)
             fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
                     "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. ", pdata, c.data_seed,
                     wall_pre);
@@ -401,7 +437,7 @@ int compare_run(const compare_config *cc, const char *exe) {
             fprintf(f, "Protocol: matched. ");
         fprintf(f, "Budget per run: %ld environment steps.", c.budget);
         for (int m = 0; m < CMP_METHODS; m++)
-            if (on[m]) fprintf(f, " %s%s.", plan[m], m == 1 && !pretrained ? " (the random steps count)" : "");
+            if (on[m]) fprintf(f, " %s%s.", plan[m], uses_wm(m) && !pretrained ? " (the random steps count)" : "");
         fprintf(f, "\n\n| method | final deterministic return, mean +- std over seeds | per seed | peak IQM over "
                 "seeds (at env steps) |\n|---|---|---|---|\n");
         for (int m = 0; m < CMP_METHODS; m++) {

@@ -16,10 +16,14 @@
 
 #include "executor.h"
 
-#define CMP_METHODS 3
-extern const char *const cmp_method_names[CMP_METHODS];  // "shac", "pwm", "ppo": the order of every per-method array
+// the methods, in the order of every per-method array: SHAC (true dynamics), PWM (world model), PPO
+// (zeroth order) and the hybrid (pwm train --gradient hybrid: real rollouts, gradients through the
+// world model; docs/unified-learner.md)
+enum { CMP_SHAC, CMP_PWM, CMP_PPO, CMP_HYBRID, CMP_METHODS };
+extern const char *const cmp_method_names[CMP_METHODS];   // "shac", "pwm", "ppo", "hybrid"
+extern const char *const cmp_method_titles[CMP_METHODS];  // "SHAC", "PWM", "PPO", "Hybrid"
 
-// on[m] = whether a comma-separated list ("shac,ppo"; NULL: all) names method m. 0, or -1 with a message.
+// on[m] = whether a comma-separated list ("shac,ppo"; NULL: shac,pwm,ppo) names method m. 0, or -1 with a message.
 int compare_methods(const char *list, int *on, char *err, size_t errlen);
 
 typedef struct {
@@ -32,7 +36,7 @@ typedef struct {
     int reproduce_original;     // pass --reproduce-original to the world model and PWM
     const char *pwm_extra;      // more pwm train options for every PWM run, whitespace-separated (NULL: none)
     const char *device;         // --device of PWM's world-model pretraining and training (NULL: theirs, the CPU)
-    const char *methods;  // comma-separated subset of shac,pwm,ppo (NULL: all)
+    const char *methods;  // comma-separated subset of shac,pwm,ppo,hybrid (NULL: shac,pwm,ppo)
     int seeds, threads;
     long budget;        // environment steps per method and seed (0: the preset's)
     long collect;       // random-policy steps PWM collects for pretraining (0: the preset's); pretrained: the
@@ -42,8 +46,9 @@ typedef struct {
     int evals;          // evaluations along each run (0: the preset's)
     double contact_stiffness, contact_damping;  // MuJoCo direct solref overrides for every stage (< 0: none)
     // its stages (executor.h): "shac-seedS", "ppo-seedS", "pwm-seedS-collect" (wave 0),
-    // "pwm-seedS-wm" (1), "pwm-seedS-train" (2); pretrained: "pretrain-data" (0), "pretrain-wm" (1),
-    // "pwm-seedS-train" (2)
+    // "pwm-seedS-wm" (1), "pwm-seedS-train" and "hybrid-seedS" (2); pretrained: "pretrain-data" (0),
+    // "pretrain-wm" (1), "pwm-seedS-train" and "hybrid-seedS" (2). The hybrid's run is OUT/hybrid-seedS,
+    // through PWM's data and model (OUT/pwm-seedS/data and wm.safetensors, or the pretrained ones).
     ex_ctl ex;
 } compare_config;
 

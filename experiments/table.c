@@ -107,7 +107,7 @@ int table_run(const table_config *c, const char *exe, const char *command) {
     }
     // the normaliser: PPO's peak IQM per task (the paper's), or SHAC's final IQM
     const char *norm = c->normalise ? c->normalise : "ppo";
-    int by_ppo = !strcmp(norm, "ppo"), on[CMP_METHODS] = {1, 1, 1};
+    int by_ppo = !strcmp(norm, "ppo"), on[CMP_METHODS] = {[CMP_SHAC] = 1, [CMP_PWM] = 1, [CMP_PPO] = 1};
     if (!by_ppo && strcmp(norm, "shac")) {
         fprintf(stderr, "pwm experiment table: --normalise %s: use ppo or shac\n", norm);
         return 1;
@@ -165,6 +165,7 @@ int table_run(const table_config *c, const char *exe, const char *command) {
     for (int t = 0; t < nt; t++) {
         fprintf(md, "| %s |", names[t]);
         for (int m = 0; m < CMP_METHODS; m++) {
+            if (!on[m]) continue;
             double q, lo, hi, mean = 0;
             iqm_row(v[t][m], c->seeds, 1 + (uint64_t)m, &q, &lo, &hi);
             for (int s = 0; s < c->seeds; s++) mean += v[t][m][s] / c->seeds;
@@ -178,6 +179,7 @@ int table_run(const table_config *c, const char *exe, const char *command) {
         }
         fprintf(md, " %.1f |\n", scale[t]);
         for (int m = 0; m < CMP_METHODS; m++) {
+            if (!on[m]) continue;
             for (int s = 0; s < c->seeds; s++) normed[m][np][s] = all[m][total + s] = v[t][m][s] / scale[t];
             xs[m][np] = normed[m][np];
         }
@@ -186,6 +188,7 @@ int table_run(const table_config *c, const char *exe, const char *command) {
     if (np) {
         fprintf(md, "| all (÷ %s per task; %d of %d tasks) |", by_ppo ? "PPO's peak IQM" : "SHAC's IQM", np, nt);
         for (int m = 0; m < CMP_METHODS; m++) {
+            if (!on[m]) continue;
             double a = iqm(all[m], total), lo, hi;
             iqm_bootstrap_ci(xs[m], ns, np, BOOT_REPS, 3 + (uint64_t)m, &lo, &hi);
             fprintf(md, " %.2f [%.2f, %.2f] |", a, lo, hi);
@@ -232,13 +235,18 @@ int stiffness_run(const stiffness_config *c, const char *exe, const char *comman
         fprintf(stderr, "pwm experiment stiffness: --seeds must be 1..%d\n", MAX_SEEDS);
         return 1;
     }
-    int paper = !strcmp(c->preset, "paper"), on[CMP_METHODS] = {1, 1, 0};
+    int paper = !strcmp(c->preset, "paper"), on[CMP_METHODS];
+    const char *methods = c->methods ? c->methods : "shac,pwm";
+    if (compare_methods(methods, on, err, sizeof err)) {
+        fprintf(stderr, "pwm experiment stiffness: %s\n", err);
+        return 1;
+    }
     double t0 = nn_now(), v[2][CMP_METHODS][MAX_SEEDS];
     const char *cond[2] = {"default", "stiff"};
     for (int k = 0; k < 2; k++) {
         char sub[1100];
         snprintf(sub, sizeof sub, "%s/%s", dir, cond[k]);
-        compare_config cc = {.env = "hopper", .preset = c->preset, .out = sub, .methods = "shac,pwm", .seeds = c->seeds,
+        compare_config cc = {.env = "hopper", .preset = c->preset, .out = sub, .methods = methods, .seeds = c->seeds,
                              .threads = c->threads, .contact_stiffness = k ? c->stiffness : -1,
                              .contact_damping = k ? c->damping : -1};
         if (!paper) cc.budget = 102400, cc.collect = 20480, cc.wm_steps = 1000, cc.evals = 5;
@@ -260,7 +268,11 @@ int stiffness_run(const stiffness_config *c, const char *exe, const char *comman
     FILE *f = fopen(path, "w");
     char seeds[64];
     snprintf(seeds, sizeof seeds, "0..%d per method and contact setting", c->seeds - 1);
-    FILE *sm = res_summary_open(dir, "Contact stiffness (Hopper): SHAC vs PWM", command, seeds, nn_now() - t0);
+    char heading[128] = "Contact stiffness (Hopper):";
+    for (int m = 0, n = 0; m < CMP_METHODS; m++)
+        if (on[m]) snprintf(heading + strlen(heading), sizeof heading - strlen(heading), "%s %s", n++ ? " vs" : "",
+                            cmp_method_titles[m]);
+    FILE *sm = res_summary_open(dir, heading, command, seeds, nn_now() - t0);
     if (!f || !sm) {
         if (f) fclose(f);
         if (sm) fclose(sm);
@@ -269,16 +281,24 @@ int stiffness_run(const stiffness_config *c, const char *exe, const char *comman
     fprintf(f, "contacts,method,iqm,ci_low,ci_high,mean\n");
     fprintf(sm, "\nStiff contacts: `--contact-stiffness %g --contact-damping %g` (the paper's ke 1e5, kd 1e4 in this "
             "project's mapping, docs/tasks.md). %s Final deterministic returns, IQM over seeds [bootstrap 95%% CI]:\n\n"
-            "| contacts | SHAC | PWM |\n|---|---|---|\n", c->stiffness, c->damping,
+            "| contacts |", c->stiffness, c->damping,
             paper ? "Paper preset: pwm compare's paper budget per run."
                   : "Quick preset: 0.1M environment steps per run (2 cores).");
+    for (int m = 0; m < CMP_METHODS; m++)
+        if (on[m]) fprintf(sm, " %s |", cmp_method_titles[m]);
+    fprintf(sm, "\n|---|");
+    for (int m = 0; m < CMP_METHODS; m++)
+        if (on[m]) fprintf(sm, "---|");
+    fprintf(sm, "\n");
     for (int k = 0; k < 2; k++) {
         fprintf(sm, "| %s |", cond[k]);
-        for (int m = 0; m < 2; m++) {
+        for (int m = 0; m < CMP_METHODS; m++) {
+            if (!on[m]) continue;
             double q, lo, hi, mean = 0;
-            iqm_row(v[k][m], c->seeds, 10 + 2 * k + m, &q, &lo, &hi);
+            // the bootstrap streams of SHAC (10, 12) and PWM (11, 13) as before the hybrid's column
+            iqm_row(v[k][m], c->seeds, m < CMP_PPO ? 10 + 2 * k + m : 20 + 2 * k + m, &q, &lo, &hi);
             for (int s = 0; s < c->seeds; s++) mean += v[k][m][s] / c->seeds;
-            fprintf(f, "%s,%s,%.4f,%.4f,%.4f,%.4f\n", cond[k], m ? "pwm" : "shac", q, lo, hi, mean);
+            fprintf(f, "%s,%s,%.4f,%.4f,%.4f,%.4f\n", cond[k], cmp_method_names[m], q, lo, hi, mean);
             fprintf(sm, " %.1f [%.1f, %.1f] |", q, lo, hi);
         }
         fprintf(sm, "\n");

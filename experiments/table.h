@@ -36,12 +36,14 @@ int table_run(const table_config *c, const char *exe, const char *command);
 typedef struct {
     const char *preset;
     int seeds, threads;
+    const char *methods;  // comma-separated among shac, pwm, ppo, hybrid (compare.h; NULL: shac,pwm)
     const char *out;  // NULL: results/stiffness/<timestamp>
     double stiffness, damping;  // the stiff contacts (direct solref); defaults: the paper's 5x (docs/tasks.md)
     ex_ctl ex;  // the stages: "default/<compare stage>" and "stiff/<compare stage>"
 } stiffness_config;
 
-// Hopper with the task's contacts and with stiffer ones, SHAC vs PWM: stiffness.csv, summary.md.
+// Hopper with the task's contacts and with stiffer ones, SHAC vs PWM (or c->methods): stiffness.csv,
+// summary.md.
 int stiffness_run(const stiffness_config *c, const char *exe, const char *command);
 
 #endif

@@ -87,7 +87,7 @@ typedef struct lrn_learner lrn_learner;
 
 // A gradient source: hooks over its state `src` (which holds the learner: L->src_state == src).
 typedef struct {
-    const char *name;                              // --gradient: "true", "model" (, "hybrid")
+    const char *name;                              // --gradient: "model", "hybrid", "true"
     const char *log_columns;                       // log.csv's columns between critic_loss and skipped ("" or "x,")
     const char *timing_header;                     // timing.csv's columns after epoch
     // The actor loss over one window on L->g, backpropagated into L->ap's gradients; fills the

@@ -17,7 +17,7 @@
 int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, size_t errlen) {
     int paper = !strcmp(preset, "paper");
     if (!paper && strcmp(preset, "quick")) return nn_err(err, errlen, "unknown preset '%s' (quick or paper)", preset);
-    *c = (pwm_config){.env = env, .preset = preset, .gradient = "model", .envs = 64, .horizon = 16, .epochs = paper ? 15000 : 600,
+    *c = (pwm_config){.env = env, .preset = preset, .envs = 64, .horizon = 16, .epochs = paper ? 15000 : 600,
                       .gamma = 0.99, .lambda = 0.95, .actor_units = "400,200,100", .critic_units = "400,200",
                       .critics = 3, .actor_lr = 5e-4, .critic_lr = 5e-4, .lr_end = 1e-5, .actor_clip = 1.0,
                       .critic_clip = 100.0, .beta1 = 0.7, .beta2 = 0.95, .logstd_init = -1.0, .logstd_min = -1.427,
@@ -49,7 +49,17 @@ static void pwm_free(void *src) {
     nn_free(s);
 }
 
-static const lrn_source *find_source(const char *name);
+static const lrn_source sources[3];
+
+int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen) {
+    if (c->gradient != PWM_GRADIENT_MODEL && c->gradient != PWM_GRADIENT_HYBRID && c->gradient != PWM_GRADIENT_TRUE)
+        return nn_err(err, errlen, "unknown gradient source %d", c->gradient);
+    if (c->gradient != PWM_GRADIENT_MODEL && (c->offline || c->closed_loop || c->critic_real))
+        return nn_err(err, errlen, "--gradient %s steps the real environments and is closed-loop with real critic "
+                      "data already: not with --offline, --closed-loop or --critic-data real",
+                      sources[c->gradient].name);
+    return 0;
+}
 
 // the world model of a world-model checkpoint (pwm wm train) or of a PWM checkpoint (its
 // fine-tuned model); its Adam state continues when the file has one, else fine-tuning starts a
@@ -86,13 +96,8 @@ static pwm *pwm_start(const pwm_config *c) {
 // critics with --target-alpha); then the rollout's, the critics' and the fine-tuning's host buffers
 static int init_learner(pwm *s, int O, int A, char *err, size_t errlen) {
     const pwm_config *c = &s->c;
-    const lrn_source *src = find_source(c->gradient ? c->gradient : "model");
-    if (!src)
-        return nn_err(err, errlen, "unknown --gradient '%s' (true or model)", c->gradient);
-    int real = !strcmp(src->name, "true");
-    if (real && (c->offline || c->critic_real))
-        return nn_err(err, errlen, "--gradient true needs the online environments, and its critics learn from them "
-                      "(no --offline, --critic-data real)");
+    if (pwm_check_gradient(c, err, errlen)) return -1;
+    const lrn_source *src = &sources[c->gradient];
     lrn_config lc = LRN_CONFIG_OF(c);
     lc.critics = c->critics, lc.act = NN_ACT_MISH, lc.one_critic = 0, lc.targets = 0;
     lc.prog = "pwm train", lc.format = PWM_CKPT_FORMAT, lc.what = "PWM";
@@ -160,11 +165,12 @@ lrn_learner *pwm_make(const void *config, const lrn_setup *setup, char *err, siz
         if (setup->first) s->actor_in = setup->first->xbuf;
     }
     if (!c->offline) {
-        // the true source records the window's Jacobians
-        int real = !strcmp(s->L.src->name, "true");
+        // the true source records the window's Jacobians; the hybrid needs the reward's ∂r/∂a only
+        int real = c->gradient == PWM_GRADIENT_TRUE;
         s->L.e = env_batch_new(t, &c->physics, NULL, s->L.N, (unsigned long)c->seed, real ? c->horizon : 0, err, errlen);
         if (!s->L.e) goto fail;
         if (real) env_batch_enable_grads(s->L.e);
+        if (c->gradient == PWM_GRADIENT_HYBRID) env_batch_enable_drda(s->L.e);
         if (out_dir) {
             snprintf(s->online_dir, sizeof s->online_dir, "%s/online", out_dir);
             if (ds_recorder_open(&s->L.rec, s->online_dir, t->name, s->L.N, s->L.O, s->L.A, t->episode_len, s->L.e->obs,
@@ -232,15 +238,16 @@ static void diagnose(pwm *s, long ep) {
 
 static float model_window(lrn_learner *L, void *src) { return pwm_actor_window(src); }
 
+static float hybrid_window(lrn_learner *L, void *src) { return pwm_hybrid_window(src); }
+
 // --gradient true on PWM's networks: the real rollout through the MuJoCo Jacobians and the frozen
 // encoder (d enc(o)/d o), SHAC's loss (not return-normalised), the critics (not learning here) at
 // the encoded real states; the critics fit the real trajectory
 static float true_window(lrn_learner *L, void *src) {
     pwm *s = src;
     nn_rng noise;
-    pwm_window_start(s, &noise);
+    pwm_window_begin(s, &noise);
     lrn_true_args a = {.map = {.w = &s->w, .obs_dim = L->O}, .noise = &noise};
-    nn_params_set_frozen(&L->cp, 1);
     float loss = lrn_true_window(L, &a);
     nn_params_set_frozen(&L->cp, 0);
     s->t_env = a.t_physics + a.t_jacobians;
@@ -273,23 +280,17 @@ static void describe(const lrn_learner *L, const void *src) {
 }
 
 // The gradient sources over PWM's state (its world model, replay buffer, K critics on latents,
-// fine-tuning): they differ in their window only. A source is one entry here (the `true` source,
-// SHAC's preset, is in shac.c).
+// fine-tuning): they differ in their window only. A source is one entry here, at its
+// PWM_GRADIENT_* index (SHAC's preset has the `true` source alone, shac.c).
 #define PWM_SOURCE(name_, window_)                                                                                  \
     {.name = name_, .log_columns = "wm_loss,", .timing_header = "env_s,actor_s,backward_s,critic_s,wm_s",         \
      .window = window_, .after_epoch = after_epoch, .save = pwm_ckpt_save, .check = pwm_ckpt_check,               \
      .load = pwm_ckpt_load, .describe = describe, .free = pwm_free}
-static const lrn_source sources[] = {
-    PWM_SOURCE("model", model_window),
-    PWM_SOURCE("true", true_window),
+static const lrn_source sources[3] = {
+    [PWM_GRADIENT_MODEL] = PWM_SOURCE("model", model_window),
+    [PWM_GRADIENT_HYBRID] = PWM_SOURCE("hybrid", hybrid_window),
+    [PWM_GRADIENT_TRUE] = PWM_SOURCE("true", true_window),
 };
-
-// the source named by --gradient (NULL: none)
-static const lrn_source *find_source(const char *name) {
-    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
-        if (name && !strcmp(name, sources[i].name)) return &sources[i];
-    return NULL;
-}
 
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads) {
     return lrn_train(pwm_make, c, "pwm train", out_dir, resume, threads);
@@ -310,7 +311,7 @@ int pwm_bench_epochs(const pwm_config *c, const wm_config *wc, const ds_episode 
                      pwm_bench_result *r, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
     pwm *s = pwm_start(c);
-    s->c.offline = 0, s->c.diagnose_every = 0, s->c.critic_real = 0;
+    s->c.offline = 0, s->c.diagnose_every = 0, s->c.critic_real = 0, s->c.gradient = PWM_GRADIENT_MODEL;
     int rc = -1;
     if (neps < 1 || epochs < 1 || warmup < 0 || wc->num_tasks || wc->reward_bins || wc->termination) {
         nn_err(err, errlen, "need episodes, epochs >= 1 and a single-task scalar-reward model without a termination head");

@@ -22,6 +22,10 @@
 #define PWM_CKPT_FORMAT "pwm-pwm-1"  // the "format" metadata of PWM checkpoints
 #define PWM_MAX_CRITICS 8
 #define PWM_MAX_DATA 16
+// the actor loss's gradient sources (lrn.h, docs/unified-learner.md): their index in pwm.c's table
+#define PWM_GRADIENT_MODEL 0
+#define PWM_GRADIENT_HYBRID 1
+#define PWM_GRADIENT_TRUE 2
 
 typedef struct {
     const char *env, *preset;
@@ -29,8 +33,6 @@ typedef struct {
     const char *const *data;              // datasets (NULL-terminated, or NULL): the replay buffer's start
                                           // (online) or the start states (offline)
     int offline;
-    const char *gradient;                 // the actor loss's gradient source (lrn.h, docs/unified-learner.md):
-                                          // "model" (the preset's) or "true" (the real rollout; online only)
     int envs, horizon, epochs;            // envs: the actor's batch (real environments online)
     double gamma, lambda;
     const char *actor_units, *critic_units;
@@ -51,6 +53,11 @@ typedef struct {
     double wm_lr, wm_clip;
     long buffer;                          // replay capacity in transitions (oldest episodes leave first)
     int reproduce_original;               // the public code's quirks instead of the fixes (docs/pwm.md)
+    int gradient;                         // the actor gradient's source: PWM_GRADIENT_MODEL (the paper's
+                                          // imagined rollout), PWM_GRADIENT_HYBRID (online: the real
+                                          // rollout's values, the model's Jacobians; docs/pwm.md) or
+                                          // PWM_GRADIENT_TRUE (online: the real rollout through the MuJoCo
+                                          // Jacobians and the encoder)
     double bc_weight;                     // offline: weight of a behaviour-cloning term at the start states
                                           // (not in the paper; 0 = the paper's PWM; docs/pwm.md)
     long seed;
@@ -64,6 +71,10 @@ void pwm_critic_spec(nn_mlp_spec *s, int in, const int *units, int n);
 // The preset's settings (the paper's PWM config, or the 2-core "quick" variant). -1 with a message
 // for an unknown preset.
 int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, size_t errlen);
+
+// 0 when c's gradient source goes with its other options (hybrid and true: online, without
+// --closed-loop and --critic-data real, which they imply), else -1 with a message.
+int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen);
 
 // Train into out_dir: log.csv, timing.csv, ckpt/best/final.safetensors, eval.csv and (online) the
 // transitions seen, as a dataset in out_dir/online. resume continues from out_dir/ckpt.safetensors.
@@ -80,7 +91,7 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
 // backward pass, the clipped Adam step, TD(λ) and c->critic_iters × c->critic_minibatches critic
 // fits, c->wm_iters fine-tuning steps) on the device selected before the call. No environment
 // steps: the actor's starts are states drawn from the episodes, as offline extraction draws them
-// (c->offline and c->diagnose_every are ignored). 0, or -1 with a message.
+// (c->offline, c->diagnose_every and c->gradient are ignored). 0, or -1 with a message.
 typedef struct {
     double actor_s, update_s, critic_s, wm_s, epoch_s;   // seconds per timed epoch (means): the actor loss's
                                                          // forward and backward, the actor's update, the
@@ -114,6 +125,32 @@ double pwm_policy_return(pwm_policy *p, const double *obs, int n, int H, int mod
 // message.
 int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
                         size_t errlen);
+
+// --gradient hybrid: the first epoch's window of a fresh learner from config c (online, no run
+// directory), what its real rollout was and what the loss came to, for the tests. Arrays H × N
+// (× A), step-major; nn_free each (pwm_hybrid_trace_free).
+typedef struct {
+    int N, H, A, Z;
+    double loss;                 // the window's actor loss (return-normalised)
+    double ret_scale;            // the return normaliser it used, 1/√(var + 1e-5)
+    float *latent;               // H × N × Z: z_k, the actor's and the critics' inputs (enc(o_k))
+    float *act;                  // the actions the real environments were given (before their clip)
+    float *rew;                  // the real rewards, normalised as the model's (the learner's rew_rms)
+    float *drda;                 // H × N × A: D, the normalised reward's derivative in the action
+    float *value;                // min_j V_j of the encoded real next observation (the final one at an end)
+    unsigned char *term, *trunc; // the real episode ends
+    float *grad;                 // the actor loss's gradient in the actor's parameters (count of them)
+    size_t count;
+} pwm_hybrid_trace;
+int pwm_hybrid_first_window(const pwm_config *c, pwm_hybrid_trace *t, char *err, size_t errlen);
+void pwm_hybrid_trace_free(pwm_hybrid_trace *t);
+// Check the hybrid gradient (docs/pwm.md, "--gradient hybrid") against central differences of its
+// own surrogate loss in `samples` actor weights: the first window's real trajectory is recorded,
+// then replayed with one weight moved and every stop-gradient quantity held at its recorded value
+// (the actor's inputs, the offsets real − model of the latents and rewards, the actions inside
+// sg(), the reward's scaled action derivative, the episode ends). 0 with the errors, or -1.
+int pwm_hybrid_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
+                         size_t errlen);
 
 // The pieces of the actor loss and the critic targets that the fixes change (docs/pwm.md), for the
 // tests. At a step of the rollout (last: the window's last), each environment's segment with

@@ -306,6 +306,7 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     r->n_grad = m;
     r->cos_H = r->cos_long = r->cos_objective = r->long_len = NAN;
     r->cos_critic = r->critic_share = r->true_tail_share = NAN;
+    r->cos_critic_cl = r->cos_critic_real = r->cos_tail_cl = NAN;
     if (!m) return nn_free(s), 0;
     env_batch *fd = env_batch_new(n->task, n->physics, NULL, 2 * L * A + 1 < 128 ? 2 * L * A + 1 : 128,
                                   (unsigned long)c->seed, 0, err, errlen);
@@ -318,6 +319,9 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     double *gl = nn_malloc(sizeof(double) * L * A), *gs = nn_malloc(sizeof(double) * L * A);
     double *ud = nn_malloc(sizeof(double) * L * A), *x = nn_malloc(sizeof(double) * L * A);
     double *tail = nn_malloc(sizeof(double) * H * A);  // the true return's tail gradient, first H steps
+    // the critic's term through MuJoCo and the closed-loop tail
+    double *vg = nn_malloc(sizeof(double) * H * A), *tg = nn_malloc(sizeof(double) * H * A), cl[3] = {0};
+    int ncl[3] = {0};
     int *len = nn_malloc(sizeof(int) * m);
     for (int i = 0; i < m; i++) {
         const episode *e = &ep[s[i].ep];
@@ -364,15 +368,24 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
         double cc = cosine(x, tail, hc);  // NaN where either term is exactly zero
         if (isfinite(cc)) crit[0] += cc, ncrit[0]++;
         if (no > 0 && nl > 0) crit[1] += sqrt(nc / no), crit[2] += sqrt(nt / nl), ncrit[1]++;
+        if (h > H) {
+            pwm_diag_true_tail(n, fd, e->state + (size_t)t * S, ud, H, h, c->fd_eps, vg, tg);
+            double q[3] = {cosine(x, tg, H * A), cosine(vg, tg, H * A), cosine(tail, tg, H * A)};
+            for (int k = 0; k < 3; k++)
+                if (isfinite(q[k])) cl[k] += q[k], ncl[k]++;
+        }
         slen += h;
     }
     r->cos_H = sum[0] / m, r->cos_long = sum[1] / m, r->cos_objective = sum[2] / m, r->long_len = slen / m;
     if (ncrit[0]) r->cos_critic = crit[0] / ncrit[0];
     if (ncrit[1]) r->critic_share = crit[1] / ncrit[1], r->true_tail_share = crit[2] / ncrit[1];
+    double *cls[3] = {&r->cos_critic_cl, &r->cos_critic_real, &r->cos_tail_cl};
+    for (int k = 0; k < 3; k++)
+        if (ncl[k]) *cls[k] = cl[k] / ncl[k];
     env_batch_free(fd);
     nn_free(s), nn_free(z0), nn_free(u);
     for (int q = 0; q < 4; q++) nn_free(gm[q]);
-    nn_free(gl), nn_free(gs), nn_free(ud), nn_free(x), nn_free(tail), nn_free(len);
+    nn_free(gl), nn_free(gs), nn_free(ud), nn_free(x), nn_free(tail), nn_free(len), nn_free(vg), nn_free(tg);
     return 0;
 }
 
@@ -429,6 +442,11 @@ void pwm_diag_print(FILE *f, const pwm_diag_config *c, const pwm_diag_result *r)
             r->cos_critic);
     fprintf(f, "  share of the gradient's norm from beyond step %d: objective's critic term %.3f, true %.3f\n", c->H,
             r->critic_share, r->true_tail_share);
+    fprintf(f, "  against the policy's own true tail (closed loop after step %d, what V values):\n", c->H);
+    fprintf(f, "    the critic term through the model                                     %8.3f\n", r->cos_critic_cl);
+    fprintf(f, "    the critic term through the true dynamics, gamma^%d min V(enc(o_%d))    %8.3f\n", c->H, c->H,
+            r->cos_critic_real);
+    fprintf(f, "    the open-loop true tail                                               %8.3f\n", r->cos_tail_cl);
     fprintf(f, "  replay of the recorded actions from the saved states: max return error %.3g (0: exact)\n",
             r->replay_err);
     fprintf(f, "\ncritic min V(enc(o_t)) - Monte-Carlo return (normalised reward units)%s\n",
@@ -459,6 +477,8 @@ void pwm_diag_write_long_csv(FILE *f, const pwm_diag_result *r) {
     } one[] = {{"cos_H", r->cos_H, r->n_grad}, {"cos_long", r->cos_long, r->n_grad},
                {"cos_objective", r->cos_objective, r->n_grad}, {"cos_critic", r->cos_critic, r->n_grad},
                {"critic_share", r->critic_share, r->n_grad}, {"true_tail_share", r->true_tail_share, r->n_grad},
+               {"cos_critic_cl", r->cos_critic_cl, r->n_grad}, {"cos_critic_real", r->cos_critic_real, r->n_grad},
+               {"cos_tail_cl", r->cos_tail_cl, r->n_grad},
                {"long_len", r->long_len, r->n_grad},
                {"replay_err", r->replay_err, r->n_grad}, {"critic_bias", r->critic_bias, r->n_critic},
                {"critic_rmse", r->critic_rmse, r->n_critic}, {"near_bias", r->near_bias, r->n_near},
@@ -472,7 +492,7 @@ void pwm_diag_write_long_csv(FILE *f, const pwm_diag_result *r) {
 #define CORE_HEADER                                                                                                   \
     "epoch,K,lat_err_1,lat_change_1,lat_err_K,lat_change_K,act_drift_1,act_drift_K,rew_bias_1,rew_bias_K,cos_H,"     \
     "cos_long,cos_objective,critic_bias,critic_rmse,near_bias,near_rmse,near_n,ret_det,ret_stoch,ret_train,lat_var," \
-    "eff_rank,cos_critic,critic_share,true_tail_share"
+    "eff_rank,cos_critic,critic_share,true_tail_share,cos_critic_cl,cos_critic_real,cos_tail_cl"
 
 void pwm_diag_csv_header(FILE *f) { fprintf(f, "%s\n", CORE_HEADER); }
 
@@ -482,7 +502,7 @@ void pwm_diag_csv_row(FILE *f, long epoch, const pwm_diag_result *r) {
                   r->act_drift[K], r->rew_bias[0], r->rew_bias[K], r->cos_H, r->cos_long, r->cos_objective,
                   r->critic_bias, r->critic_rmse, r->near_bias, r->near_rmse, (double)r->n_near, r->ret_det,
                   r->ret_stoch, r->ret_train, r->lat_var, r->eff_rank, r->cos_critic, r->critic_share,
-                  r->true_tail_share};
+                  r->true_tail_share, r->cos_critic_cl, r->cos_critic_real, r->cos_tail_cl};
     fprintf(f, "%ld,%d", epoch, r->K);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) fprintf(f, ",%.6g", v[i]);
     fprintf(f, "\n");

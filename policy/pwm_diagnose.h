@@ -73,6 +73,13 @@ typedef struct {
     // return's minus the H-step one), over the first H steps' actions; and each tail's share of its
     // whole gradient's norm over those actions (model: |critic term| / |objective|; true: |tail| / |long return|)
     double cos_critic, critic_share, true_tail_share;
+    // the same against the policy's own tail: the gradient (over the first H steps' actions) of the
+    // true return after step H with the deterministic policy acting from step H on (closed loop, what
+    // V^π(s_H) values), by central differences through MuJoCo. cos_critic_cl: the critic's term through
+    // the model against it; cos_critic_real: the critic's term through the true dynamics, γ^H·min
+    // V(enc(o_H)) differenced through MuJoCo, against it (the critic's own value gradient, with no
+    // model in the chain); cos_tail_cl: the open-loop tail above against it
+    double cos_critic_cl, cos_critic_real, cos_tail_cl;
     double long_len;                // mean length of the long-horizon returns (shorter at a fall)
     double replay_err;              // max |reward| difference of the unperturbed replay from the record (0: exact)
     // critic − Monte-Carlo return, normalised reward units
@@ -125,6 +132,13 @@ void pwm_diag_restore(env_batch *e, int i, const double *s);
 void pwm_diag_true_grad(env_batch *fd, const double *s, const double *u, int h, double gamma, double eps,
                         double *grad, double *J, int h_short, double *grad_short);
 
+// From the saved state s, with the first H steps' actions u (H × A) and then the deterministic
+// policy tanh(μ(enc(o))) acting until step h (>= H): the gradients with respect to u, by central
+// differences through MuJoCo, of the critic's term γ^H·min_k V_k(enc(o_H)) (0 after a termination;
+// normalised units) into vgrad, and of the true return after step H, Σ_{H<=j<h} γ^j r_j (task
+// units; nothing after a termination) into tgrad (both H × A).
+void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, const double *u, int H, int h,
+                        double eps, double *vgrad, double *tgrad);
 // The world model's gradient with respect to the actions for n rows at once: the return
 // Σ_{j<len_i} γ^j r̂_j from latents z0 (n × Z) under actions u (h × n × A, time-major), with r̂ in
 // task units (task_units) or the model's normalised units, plus γ^h·min_j V_j(ẑ_h) when value

@@ -1,11 +1,13 @@
 // pwm diagnose: gradients of a return with respect to an open-loop action sequence, the true one
 // by central differences through MuJoCo from an exactly restored state, and the world model's
-// through the nn graph (the actions as leaf tensors).
+// through the nn graph (the actions as leaf tensors); and the critic's term and the policy's own
+// tail through MuJoCo.
 #include <math.h>
 #include <string.h>
 
 #include "../nn/common.h"
 #include "pwm_diagnose.h"
+#include "pwm_internal.h"
 
 #define GRAPH_BYTES ((size_t)4 << 20)
 
@@ -169,4 +171,73 @@ void pwm_diag_model_grad(const pwm_diag_nets *n, const float *z0, const float *u
     nn_free(base);
     nn_graph_free(g);
     release(&hd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the critic's term and the policy's own tail through the true dynamics
+
+// min_k V_k(enc(obs)) for rows observations (rows × O, double) on g, without gradients
+static void min_value_of_obs(const pwm_diag_nets *n, nn_graph *g, const double *obs, int rows, double *v) {
+    int O = n->w->c.obs_dim;
+    nn_graph_reset(g);
+    nn_graph_set_no_grad(g, 1);
+    nn_tensor *o = nn_tensor_new(g, rows, O, 0);
+    for (int i = 0; i < rows * O; i++) o->x[i] = (float)obs[i];
+    nn_tensor *z = wm_encode(g, n->w, o, NULL);
+    for (int k = 0; k < n->ncritics; k++) {
+        nn_tensor *y = nn_mlp_forward(g, &n->critics[k], z);
+        for (int i = 0; i < rows; i++) v[i] = k == 0 || y->x[i] < v[i] ? y->x[i] : v[i];
+    }
+    nn_graph_set_no_grad(g, 0);
+}
+
+void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, const double *u, int H, int h,
+                        double eps, double *vgrad, double *tgrad) {
+    int A = fd->task->act_dim, F = fd->n, P = 2 * H * A + 1;
+    nn_check(F > 0 && H > 0 && h >= H, "pwm_diag_true_tail: %d environments, window %d, horizon %d", F, H, h);
+    double *U = nn_malloc(sizeof(double) * F * A), *val = nn_malloc(sizeof(double) * P);
+    double *tail = nn_malloc(sizeof(double) * P), *step = nn_malloc(sizeof(double) * H * A);
+    double *v = nn_malloc(sizeof(double) * F);
+    unsigned char *done = nn_malloc((size_t)F);
+    nn_graph *g = nn_graph_new(GRAPH_BYTES);
+    // perturbation p as in pwm_diag_true_grad, of the first H steps' actions only
+    for (int m = 0; m < H * A; m++) step[m] = fmin(u[m] + eps, 1.0) - fmax(u[m] - eps, -1.0);
+    for (int p0 = 0; p0 < P; p0 += F) {
+        int cnt = P - p0 < F ? P - p0 : F;
+        for (int i = 0; i < F; i++) pwm_diag_restore(fd, i, s);
+        memset(done, 0, (size_t)F);
+        for (int i = 0; i < cnt; i++) val[p0 + i] = tail[p0 + i] = 0;
+        double disc = 1;
+        for (int j = 0; j < h; j++, disc *= n->gamma) {
+            if (j < H) {
+                for (int i = 0; i < F; i++) {
+                    memcpy(U + (size_t)i * A, u + (size_t)j * A, sizeof(double) * A);
+                    int p = p0 + i, m = (p - 1) / 2;
+                    if (i < cnt && p > 0 && m / A == j) {
+                        double *x = U + (size_t)i * A + m % A;
+                        *x = p % 2 ? fmin(*x + eps, 1.0) : fmax(*x - eps, -1.0);
+                    }
+                }
+            } else {
+                lrn_input in = {.w = n->w, .obs_dim = n->w->c.obs_dim};
+                lrn_policy_forward(g, &in, n->act, fd->obs, F, NULL, U);  // the deterministic policy, closed loop
+            }
+            env_step(fd, U, 0);
+            for (int i = 0; i < cnt; i++)
+                if (!done[i] && j >= H) tail[p0 + i] += disc * fd->rew[i];
+            if (j == H - 1) {
+                // γ^H·min V(enc(o_H)) of the observation the step produced; 0 after a termination or an
+                // earlier end
+                min_value_of_obs(n, g, fd->obs_final, F, v);
+                for (int i = 0; i < cnt; i++) val[p0 + i] = done[i] || fd->term[i] ? 0.0 : disc * n->gamma * v[i];
+            }
+            for (int i = 0; i < cnt; i++) done[i] = done[i] || fd->term[i] || fd->trunc[i];
+        }
+    }
+    for (int m = 0; m < H * A; m++) {
+        vgrad[m] = (val[1 + 2 * m] - val[2 + 2 * m]) / step[m];
+        tgrad[m] = (tail[1 + 2 * m] - tail[2 + 2 * m]) / step[m];
+    }
+    nn_graph_free(g);
+    nn_free(U), nn_free(val), nn_free(tail), nn_free(step), nn_free(v), nn_free(done);
 }

@@ -1,14 +1,13 @@
 // PWM's actor loss: an H-step imagined rollout through the frozen world model from the encoded
 // observations of the lock-step environments (or dataset start states offline), the critics'
-// bootstrap (docs/pwm.md); the `model` source's window (pwm.c).
+// bootstrap (docs/pwm.md); the `model` source's window (pwm.c), and the helpers the hybrid's shares.
 #include <math.h>
 #include <string.h>
 
 #include "../nn/common.h"
 #include "pwm_internal.h"
 
-// the latents of observations (double, n × O) as a constant tensor
-static nn_tensor *encode_obs(pwm *s, const double *obs) {
+nn_tensor *pwm_encode_obs(pwm *s, const double *obs) {
     for (int i = 0; i < s->L.N * s->L.O; i++) s->obs_f[i] = (float)obs[i];
     return wm_encode(s->L.g, &s->w, nn_tensor_from(s->L.g, s->obs_f, s->L.N, s->L.O, 0), NULL);
 }
@@ -30,6 +29,49 @@ static nn_tensor *offline_starts(pwm *s) {
     return wm_encode(s->L.g, &s->w, nn_tensor_from(s->L.g, s->obs_f, s->L.N, s->L.O, 0), NULL);
 }
 
+void pwm_window_begin(pwm *s, nn_rng *noise) {
+    nn_graph_reset(s->L.g);
+    s->t_env = 0;
+    nn_params_set_frozen(&s->L.cp, 1);
+    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
+    for (int j = 0; j < s->L.A; j++)
+        if (s->L.act.logstd->x[j] < (float)s->c.logstd_min) s->L.act.logstd->x[j] = (float)s->c.logstd_min;
+    nn_rng_init(noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->L.pr.epoch);
+}
+
+void pwm_segment_close(pwm *s, nn_tensor **R, nn_tensor **L, nn_tensor *v, const float *boot, const float *keep_rew,
+                       const float *close, const float *keep) {
+    nn_graph *g = s->L.g;
+    int N = s->L.N;
+    nn_tensor *c = nn_add(g, nn_mul(g, *R, nn_tensor_from(g, keep_rew, N, 1, 0)),
+                          nn_mul(g, v, nn_tensor_from(g, boot, N, 1, 0)));
+    *L = nn_add(g, *L, nn_mul(g, c, nn_tensor_from(g, close, N, 1, 0)));
+    *R = nn_mul(g, *R, nn_tensor_from(g, keep, N, 1, 0));
+}
+
+nn_tensor *pwm_restart(pwm *s, nn_tensor *z, nn_tensor *zr, const float *keep) {
+    nn_graph *g = s->L.g;
+    int N = s->L.N;
+    float cut[N];
+    for (int i = 0; i < N; i++) cut[i] = 1.0f - keep[i];
+    return nn_add(g, nn_mul(g, z, nn_tensor_from(g, keep, N, 1, 0)), nn_mul(g, zr, nn_tensor_from(g, cut, N, 1, 0)));
+}
+
+void pwm_env_step(pwm *s, const float *a) {
+    env_batch *e = s->L.e;
+    int N = s->L.N;
+    for (int i = 0; i < N * s->L.A; i++) s->L.u[i] = a[i];
+    env_step(e, s->L.u, 0);
+    s->L.pr.env_steps += N;
+    if (s->c.reproduce_original) {
+        // the public code's running reward statistics follow the online rewards
+        float rf[N];
+        for (int i = 0; i < N; i++) rf[i] = (float)e->rew[i];
+        nn_rms_update(&s->rew_rms, rf, N);
+    }
+    lrn_record_step(&s->L);
+}
+
 void pwm_close_weights(int N, int last, double gamma, const double *gam, const unsigned char *term,
                        const unsigned char *trunc, int original, float *boot, float *keep_rew, float *close) {
     for (int i = 0; i < N; i++) {
@@ -40,6 +82,16 @@ void pwm_close_weights(int N, int last, double gamma, const double *gam, const u
         keep_rew[i] = (original && last && done) ? 0.0f : 1.0f;
         close[i] = (done || last) ? 1.0f : 0.0f;
     }
+}
+
+nn_tensor *pwm_return_loss(pwm *s, nn_tensor *L, float *scale) {
+    // per-environment losses −L, normalised by the running std of those losses
+    int N = s->L.N;
+    float neg[N];
+    for (int i = 0; i < N; i++) neg[i] = -L->x[i];
+    if (!s->freeze_ret) nn_rms_update(&s->ret_rms, neg, N);
+    *scale = 1.0f / sqrtf(s->ret_rms.var[0] + 1e-5f);
+    return nn_scale(s->L.g, nn_mean(s->L.g, L), -*scale);
 }
 
 float pwm_done_flag(int done, int last, int offline, int original) {
@@ -58,25 +110,15 @@ static nn_tensor *behaviour_cloning(pwm *s, nn_tensor *zin) {
     return nn_scale(g, nn_mean(g, nn_mul(g, d, d)), (float)(s->c.bc_weight * N / (have > 0 ? have : 1)));
 }
 
-void pwm_window_start(pwm *s, nn_rng *noise) {
-    // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
-    for (int j = 0; j < s->L.A; j++)
-        if (s->L.act.logstd->x[j] < (float)s->c.logstd_min) s->L.act.logstd->x[j] = (float)s->c.logstd_min;
-    nn_rng_init(noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->L.pr.epoch);
-}
-
 float pwm_actor_window(pwm *s) {
     int N = s->L.N, H = s->L.H, A = s->L.A, Z = s->Z, orig = s->c.reproduce_original;
     double gamma = s->c.gamma, gam[N], t0 = nn_now();
     float col[N], coef[N], keep[N], rk[N];
     nn_graph *g = s->L.g;
     env_batch *e = s->L.e;
-    nn_graph_reset(g);
-    s->t_env = 0;
-    nn_params_set_frozen(&s->L.cp, 1);
     nn_rng noise;
-    pwm_window_start(s, &noise);
-    nn_tensor *z = e ? encode_obs(s, e->obs) : offline_starts(s);
+    pwm_window_begin(s, &noise);
+    nn_tensor *z = e ? pwm_encode_obs(s, e->obs) : offline_starts(s);
     nn_tensor *R = nn_tensor_new(g, N, 1, 0), *L = nn_tensor_new(g, N, 1, 0);
     memset(R->x, 0, sizeof(float) * N), memset(L->x, 0, sizeof(float) * N);
     for (int i = 0; i < N; i++) gam[i] = 1.0;
@@ -94,7 +136,7 @@ float pwm_actor_window(pwm *s) {
         for (int i = 0; i < N * A; i++) s->L.eps[i] = nn_rng_normal(&noise);
         // the actor sees sg(z_k), or with --closed-loop the encoded observation of its real environment
         nn_tensor *zin = s->actor_in                  ? nn_tensor_from(g, s->actor_in + (size_t)k * N * Z, N, Z, 0)
-                         : e && s->c.closed_loop && k ? encode_obs(s, e->obs)
+                         : e && s->c.closed_loop && k ? pwm_encode_obs(s, e->obs)
                                                       : nn_detach(g, z);
         nn_tensor *a = actor_forward(g, &s->L.act, zin, s->L.eps);
         if (k == 0 && !e && s->c.bc_weight > 0) bc = behaviour_cloning(s, zin);
@@ -109,7 +151,7 @@ float pwm_actor_window(pwm *s) {
         }
         // --critic-data real: the critics learn from the real encoded state before the step
         if (s->creal) {
-            nn_tensor *zr = encode_obs(s, e->obs);
+            nn_tensor *zr = pwm_encode_obs(s, e->obs);
             memcpy(s->creal + (size_t)k * N * Z, zr->x, sizeof(float) * N * Z);
         }
         s->L.t_actor += nn_now() - t0;
@@ -118,17 +160,8 @@ float pwm_actor_window(pwm *s) {
         const unsigned char *term = none, *trunc = none;
         memset(none, 0, sizeof none);
         if (e) {
-            for (int i = 0; i < N * A; i++) s->L.u[i] = a->x[i];
-            env_step(e, s->L.u, 0);
-            s->L.pr.env_steps += N;
+            pwm_env_step(s, a->x);
             term = e->term, trunc = e->trunc;
-            if (orig) {
-                // the public code's running reward statistics follow the online rewards
-                float rf[N];
-                for (int i = 0; i < N; i++) rf[i] = (float)e->rew[i];
-                nn_rms_update(&s->rew_rms, rf, N);
-            }
-            lrn_record_step(&s->L);
         }
         s->t_env += nn_now() - t0;
         t0 = nn_now();
@@ -149,7 +182,7 @@ float pwm_actor_window(pwm *s) {
                 rreal[i] = (float)e->rew[i];
             }
             nn_rms_normalize(&s->rew_rms, rreal, rreal, N);
-            vreal = lrn_min_value(&s->L, encode_obs(s, nxt))->x;
+            vreal = lrn_min_value(&s->L, pwm_encode_obs(s, nxt))->x;
         }
         int any_done = 0;
         for (int i = 0; i < N; i++) {
@@ -162,27 +195,12 @@ float pwm_actor_window(pwm *s) {
             gam[i] = done ? 1.0 : gam[i] * gamma;
             if (done) lrn_recent_add(&s->L.pr.recent, e->ret_final[i]);
         }
-        nn_tensor *close = nn_add(g, nn_mul(g, R, nn_tensor_from(g, rk, N, 1, 0)),
-                                  nn_mul(g, vw, nn_tensor_from(g, col, N, 1, 0)));
-        L = nn_add(g, L, nn_mul(g, close, nn_tensor_from(g, coef, N, 1, 0)));
-        R = nn_mul(g, R, nn_tensor_from(g, keep, N, 1, 0));
-        if (!last) {
-            // finished environments restart from the encoded reset observation
-            z = z1;
-            if (any_done) {
-                nn_tensor *zr = encode_obs(s, e->obs);
-                for (int i = 0; i < N; i++) col[i] = 1.0f - keep[i];
-                z = nn_add(g, nn_mul(g, z1, nn_tensor_from(g, keep, N, 1, 0)),
-                           nn_mul(g, zr, nn_tensor_from(g, col, N, 1, 0)));
-            }
-        }
+        pwm_segment_close(s, &R, &L, vw, col, rk, coef, keep);
+        // finished environments restart from the encoded reset observation
+        if (!last) z = any_done ? pwm_restart(s, z1, pwm_encode_obs(s, e->obs), keep) : z1;
     }
-    // per-environment losses −L, normalised by the running std of those losses
-    float neg[N];
-    for (int i = 0; i < N; i++) neg[i] = -L->x[i];
-    if (!s->freeze_ret) nn_rms_update(&s->ret_rms, neg, N);
-    float scale = 1.0f / sqrtf(s->ret_rms.var[0] + 1e-5f);
-    nn_tensor *loss = nn_scale(g, nn_mean(g, L), -scale);
+    float scale;
+    nn_tensor *loss = pwm_return_loss(s, L, &scale);
     if (bc) loss = nn_add(g, loss, bc);
     nn_params_zero_grad(&s->L.ap);
     s->L.t_actor += nn_now() - t0;

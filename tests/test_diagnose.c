@@ -350,6 +350,45 @@ TEST(critic_term_cosine_and_shares) {
           r0.cos_critic);
     CHECK(r0.true_tail_share == r.true_tail_share, "the true tail moved with the critics: %.17g vs %.17g",
           r0.true_tail_share, r.true_tail_share);
+    // against the policy's own tail: defined and bounded with random critics; with zero critics
+    // neither critic term has a gradient, while the two true tails are unchanged
+    CHECK(isfinite(r.cos_critic_cl) && fabs(r.cos_critic_cl) <= 1 + 1e-12, "cos_critic_cl %g", r.cos_critic_cl);
+    CHECK(isfinite(r.cos_critic_real) && fabs(r.cos_critic_real) <= 1 + 1e-12, "cos_critic_real %g",
+          r.cos_critic_real);
+    CHECK(isnan(r0.cos_critic_cl) && isnan(r0.cos_critic_real), "zeroed critics: %g, %g", r0.cos_critic_cl,
+          r0.cos_critic_real);
+    CHECK(r0.cos_tail_cl == r.cos_tail_cl, "the tails moved with the critics: %.17g vs %.17g", r0.cos_tail_cl,
+          r.cos_tail_cl);
+    nets_free(&s);
+}
+
+TEST(closed_loop_tail_of_a_constant_policy_is_the_open_loop_one) {
+    // μ ≡ 0: the deterministic policy acts 0 everywhere, so its recorded actions are 0 and acting
+    // closed loop after step H takes the open-loop actions: the two tails' gradients agree (cosine 1
+    // up to rounding), and they are not trivially zero
+    nets s;
+    nets_init(&s, 6);
+    zero_prefix(&s.ap, "actor.mlp");
+    pwm_diag_config cfg = pwm_diag_defaults();
+    cfg.episodes = 2, cfg.max_steps = 30, cfg.K = 2, cfg.H = 3, cfg.H_long = 7, cfg.grad_starts = 2, cfg.seed = 3;
+    pwm_diag_result r;
+    char err[512];
+    CHECK(pwm_diagnose(&s.n, &cfg, &r, err, sizeof err) == 0, "%s", err);
+    CHECK(r.n_grad == 2 && r.long_len > cfg.H, "%d starts, length %g", r.n_grad, r.long_len);
+    CHECK_CLOSE(r.cos_tail_cl, 1.0, 0, 1e-6);
+    // and directly: the closed-loop tail's gradient is the open-loop return's minus its first H steps'
+    env_batch *e = hopper_after(1, 6, 0), *fd = hopper_after(7, 0, 0);
+    double st[256], u[7 * 3] = {0.4, -0.7, 0.1, 0.2, 0.2, -0.3, -0.5, 0.6, 0.3}, gl[21], gs[21], J, vg[9], tg[9];
+    pwm_diag_save(e, 0, st);
+    pwm_diag_true_grad(fd, st, u, 7, s.n.gamma, 1e-4, gl, &J, 3, gs);
+    pwm_diag_true_tail(&s.n, fd, st, u, 3, 7, 1e-4, vg, tg);
+    double nt = 0;
+    for (int m = 0; m < 9; m++) {
+        CHECK_CLOSE(tg[m], gl[m] - gs[m], 1e-6, 1e-6);
+        nt += tg[m] * tg[m];
+    }
+    CHECK(nt > 1e-8, "the tail has no gradient: %g", nt);
+    env_batch_free(e), env_batch_free(fd);
     nets_free(&s);
 }
 
@@ -419,6 +458,7 @@ TEST(core_csv_appends_rows_under_one_header) {
     pwm_diag_result r;
     memset(&r, 0, sizeof r);
     r.K = 4, r.lat_err[0] = 0.25, r.lat_err[3] = 0.5, r.eff_rank = 7.5, r.near_bias = NAN, r.true_tail_share = 0.125;
+    r.cos_tail_cl = 0.375;
     char err[256];
     CHECK(pwm_diag_append(path, 10, &r, err, sizeof err) == 0, "%s", err);
     CHECK(pwm_diag_append(path, 20, &r, err, sizeof err) == 0, "%s", err);
@@ -426,14 +466,14 @@ TEST(core_csv_appends_rows_under_one_header) {
     char *l1 = strchr(buf, '\n'), *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
     CHECK(!strncmp(buf, "epoch,K,lat_err_1,", 18) && l1 && l2 && !strncmp(l1 + 1, "10,4,0.25,", 10) &&
           !strncmp(l2 + 1, "20,4,0.25,", 10), "diagnose.csv:\n%s", buf);
-    // every line has as many columns as the header; lat_err_K is the K-th value, true_tail_share the last
+    // every line has as many columns as the header; lat_err_K is the K-th value, cos_tail_cl the last
     int cols[3] = {0}, line = 0;
     for (char *p = buf; *p && line < 3; p++) {
         if (*p == ',') cols[line]++;
         if (*p == '\n') line++;
     }
     CHECK(cols[0] == cols[1] && cols[1] == cols[2], "columns %d %d %d", cols[0], cols[1], cols[2]);
-    CHECK(strstr(l1, ",0.5,") && strstr(l1, ",7.5,") && strstr(l1, ",0.125\n") && strstr(l1, ",nan,"), "row: %.200s", l1 + 1);
+    CHECK(strstr(l1, ",0.5,") && strstr(l1, ",7.5,") && strstr(l1, ",0.125,") && strstr(l1, ",0.375\n") && strstr(l1, ",nan,"), "row: %.200s", l1 + 1);
 }
 
 TEST(diagnoses_a_pwm_train_checkpoint) {
@@ -484,6 +524,7 @@ const test_case diagnose_tests[] = {
     {"constant_model_and_critic_give_known_figures", constant_model_and_critic_give_known_figures},
     {"gradient_cosines_agree_where_their_returns_do", gradient_cosines_agree_where_their_returns_do},
     {"critic_term_cosine_and_shares", critic_term_cosine_and_shares},
+    {"closed_loop_tail_of_a_constant_policy_is_the_open_loop_one", closed_loop_tail_of_a_constant_policy_is_the_open_loop_one},
     {"constant_mean_actor_closed_loops", constant_mean_actor_closed_loops},
     {"training_time_with_h1_is_the_stochastic_closed_loop", training_time_with_h1_is_the_stochastic_closed_loop},
     {"core_csv_appends_rows_under_one_header", core_csv_appends_rows_under_one_header},

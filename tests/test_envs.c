@@ -410,6 +410,32 @@ TEST(errors_are_clear) {
     CHECK(!env_batch_new(t, NULL, path, 1, 1, 0, err, sizeof err) && strstr(err, "cannot load"), "bad XML: %s", err);
 }
 
+TEST(reward_action_derivative_alone) {
+    // env_batch_enable_drda fills drda, the same as with every derivative on
+    // (env_batch_enable_grads), for every task and both reward timings' kinds (gym-hopper's reward
+    // uses the post-step state), without the Jacobians, and the values stay the same
+    for (int ti = 0; env_tasks[ti]; ti++) {
+        const env_task *t = env_tasks[ti];
+        env_batch *a = make(t->name, 2), *b = make(t->name, 2);
+        env_batch_enable_drda(a);
+        env_batch_enable_grads(b);
+        CHECK(!a->J && !a->drdx && a->drda, "%s: drda alone allocated other derivatives", t->name);
+        nn_rng r;
+        nn_rng_init(&r, 9, 0);
+        int A = t->act_dim;
+        double *u = nn_malloc(sizeof(double) * 2 * A);
+        for (int k = 0; k < 5; k++) {
+            for (int i = 0; i < 2 * A; i++) u[i] = 2.2 * nn_rng_uniform(&r) - 1.1;
+            env_step(a, u, 0), env_step(b, u, 0);
+            for (int i = 0; i < 2; i++) CHECK(a->rew[i] == b->rew[i], "%s step %d: reward differs", t->name, k);
+            for (int i = 0; i < 2 * A; i++)
+                CHECK(a->drda[i] == b->drda[i], "%s step %d: drda[%d] %g vs %g", t->name, k, i, a->drda[i], b->drda[i]);
+        }
+        nn_free(u);
+        env_batch_free(a), env_batch_free(b);
+    }
+}
+
 const test_case envs_tests[] = {
     {"resets_are_recorded_cuts", resets_are_recorded_cuts},
     {"dims", dims},
@@ -423,5 +449,6 @@ const test_case envs_tests[] = {
     {"zero_action_episode_terminates", zero_action_episode_terminates},
     {"humanoid_joint_directions", humanoid_joint_directions},
     {"errors_are_clear", errors_are_clear},
+    {"reward_action_derivative_alone", reward_action_derivative_alone},
     {0},
 };

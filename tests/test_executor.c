@@ -12,6 +12,7 @@
 
 #include "../experiments/compare.h"
 #include "../experiments/executor.h"
+#include "../experiments/table.h"
 #include "../experiments/wm_sweep.h"
 #include "../nn/common.h"
 #include "../nn/exitcode.h"
@@ -61,6 +62,52 @@ TEST(compare_plan_is_waves_of_stages) {
     char path[700];
     snprintf(path, sizeof path, "%s/shac-seed0", out);
     CHECK(!nn_file_exists(path), "planning started a stage");
+    nn_free(p);
+}
+
+// the hybrid alone still makes its seed's data and model (PWM's stages), then trains through them
+TEST(compare_plan_of_the_hybrid_uses_pwms_model) {
+    compare_config c = {.env = "hopper", .preset = "quick", .methods = "hybrid,shac", .seeds = 1, .threads = 1,
+                        .budget = 2048, .collect = 1024, .wm_steps = 3, .wm_size = "small", .evals = 1,
+                        .contact_stiffness = -1};
+    char out[512];
+    snprintf(out, sizeof out, "%s/plan-hybrid", test_tmpdir());
+    c.out = out;
+    ex_plan *p = nn_malloc(sizeof *p);
+    c.ex.plan = p;
+    CHECK(compare_run(&c, "build/pwm") == 0, "planning failed");
+    const char *want[] = {"0 shac-seed0", "0 pwm-seed0-collect", "1 pwm-seed0-wm", "2 hybrid-seed0"};
+    CHECK(p->n == 4, "%d stages", p->n);
+    for (int i = 0; i < 4 && i < p->n; i++) {
+        char got[128];
+        snprintf(got, sizeof got, "%d %s", p->s[i].wave, p->s[i].name);
+        CHECK(!strcmp(got, want[i]), "stage %d: %s, not %s", i, got, want[i]);
+    }
+    CHECK(p->n < 4 || strstr(p->s[3].done, "/plan-hybrid/hybrid-seed0/eval.csv"), "done marker %s", p->s[3].done);
+    // the pretrained protocol: the shared stages, then the hybrid's run
+    c.protocol = "pretrained", c.pretrain_data = "given-data", c.pretrain_wm = "given.safetensors", p->n = 0;
+    CHECK(compare_run(&c, "build/pwm") == 0, "planning failed");
+    CHECK(p->n == 2 && !strcmp(p->s[1].name, "hybrid-seed0") && p->s[1].wave == 0, "%d stages, second %s", p->n,
+          p->n > 1 ? p->s[1].name : "-");
+    nn_free(p);
+}
+
+// the stiffness ablation runs the methods asked for, under both contact settings
+TEST(stiffness_plan_takes_methods) {
+    char out[512];
+    snprintf(out, sizeof out, "%s/plan-stiff", test_tmpdir());
+    stiffness_config c = {.preset = "quick", .seeds = 1, .threads = 1, .methods = "shac,hybrid", .out = out,
+                          .stiffness = 12642, .damping = 126.4};
+    ex_plan *p = nn_malloc(sizeof *p);
+    c.ex.plan = p;
+    CHECK(stiffness_run(&c, "build/pwm", "pwm experiment stiffness") == 0, "planning failed");
+    const char *want[] = {"default/shac-seed0", "default/pwm-seed0-collect", "default/pwm-seed0-wm",
+                          "default/hybrid-seed0", "stiff/shac-seed0", "stiff/pwm-seed0-collect",
+                          "stiff/pwm-seed0-wm", "stiff/hybrid-seed0"};
+    CHECK(p->n == 8, "%d stages", p->n);
+    for (int i = 0; i < 8 && i < p->n; i++) CHECK(!strcmp(p->s[i].name, want[i]), "stage %d: %s, not %s", i, p->s[i].name, want[i]);
+    c.methods = "shac,sac";
+    CHECK(stiffness_run(&c, "build/pwm", "pwm experiment stiffness") == 1, "an unknown method was accepted");
     nn_free(p);
 }
 
@@ -206,6 +253,8 @@ TEST(local_jobs_equal_the_plain_run) {
 const test_case executor_tests[] = {
     {"stage_command_drops_the_executor_options", stage_command_drops_the_executor_options},
     {"compare_plan_is_waves_of_stages", compare_plan_is_waves_of_stages},
+    {"compare_plan_of_the_hybrid_uses_pwms_model", compare_plan_of_the_hybrid_uses_pwms_model},
+    {"stiffness_plan_takes_methods", stiffness_plan_takes_methods},
     {"sweep_plans_are_waves_of_stages", sweep_plans_are_waves_of_stages},
     {"sweep_stages_pass_the_device", sweep_stages_pass_the_device},
     {"local_jobs_equal_the_plain_run", local_jobs_equal_the_plain_run},

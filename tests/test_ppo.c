@@ -208,7 +208,8 @@ TEST(compare_methods_list) {
     int on[CMP_METHODS];
     char err[256];
     CHECK(compare_methods("ppo,shac", on, err, sizeof err) == 0 && on[0] && !on[1] && on[2], "%s", err);
-    CHECK(compare_methods(NULL, on, err, sizeof err) == 0 && on[0] && on[1] && on[2], "%s", err);
+    CHECK(compare_methods(NULL, on, err, sizeof err) == 0 && on[0] && on[1] && on[2] && !on[CMP_HYBRID], "%s", err);
+    CHECK(compare_methods("hybrid", on, err, sizeof err) == 0 && on[CMP_HYBRID] && !on[CMP_PWM], "%s", err);
     CHECK(compare_methods("shac,sac", on, err, sizeof err) != 0 && strstr(err, "sac"), "sac accepted");
     CHECK(compare_methods(",", on, err, sizeof err) != 0, "an empty list accepted");
 }

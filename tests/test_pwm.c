@@ -12,6 +12,7 @@
 #include "../policy/learner.h"
 #include "../policy/policy.h"
 #include "../policy/pwm.h"
+#include "../policy/pwm_internal.h"  // the hybrid test evaluates a fresh learner's critics itself
 #include "../policy/replay.h"
 #include "../worldmodel/dataset.h"
 #include "../worldmodel/wm.h"
@@ -97,7 +98,7 @@ TEST(true_source_gradient_matches_differences) {
     // difference). Measured: rel L2 2e-4, max rel 8e-3; with the encoder's input detached (no
     // d enc(o)/d o) rel L2 0.17
     pwm_config c = small();
-    c.gradient = "true", c.horizon = 3, c.physics.centered = 1, c.logstd_init = -2.0, c.logstd_min = -3.0;
+    c.gradient = PWM_GRADIENT_TRUE, c.horizon = 3, c.physics.centered = 1, c.logstd_init = -2.0, c.logstd_min = -3.0;
     double max_rel, rel_l2;
     char err[512];
     CHECK(pwm_actor_gradcheck(&c, 12, 1e-3, &max_rel, &rel_l2, err, sizeof err) == 0, "%s", err);
@@ -120,7 +121,7 @@ TEST(true_source_trains_and_resumes) {
     // pwm train --gradient true: a run stopped after epoch 2 and resumed logs what one that ran
     // through does (2 threads against 1); the model source's run differs; the policy evaluates
     pwm_config c = small();
-    c.gradient = "true";
+    c.gradient = PWM_GRADIENT_TRUE;
     static char a[65536], r[65536], m[65536];
     train_logged(&c, "true_a", 0, 1, a, sizeof a);
     c.stop_after = 2;
@@ -128,7 +129,7 @@ TEST(true_source_trains_and_resumes) {
     c.stop_after = 0;
     train_logged(&c, "true_r", 1, 2, r, sizeof r);
     CHECK(!strcmp(a, r), "the resumed run differs:\n%s\nvs\n%s", a, r);
-    c.gradient = "model";
+    c.gradient = PWM_GRADIENT_MODEL;
     train_logged(&c, "true_m", 0, 1, m, sizeof m);
     CHECK(strcmp(a, m), "the true and model sources logged the same run:\n%s", a);
     double mean, std;
@@ -137,7 +138,7 @@ TEST(true_source_trains_and_resumes) {
     CHECK(policy_evaluate("hopper", path, 2, 1, &c.physics, &mean, &std, err, sizeof err) == 0, "%s", err);
     CHECK(isfinite(mean) && mean != 0, "evaluation return %g", mean);
     // an offline run has no environments to differentiate through
-    c.gradient = "true", c.offline = 1;
+    c.gradient = PWM_GRADIENT_TRUE, c.offline = 1;
     CHECK(pwm_actor_gradcheck(&c, 1, 1e-3, &mean, &std, err, sizeof err) != 0 && strstr(err, "--gradient true"),
           "--gradient true --offline accepted: %s", err);
 }
@@ -481,6 +482,239 @@ TEST(replay_keeps_its_capacity) {
     for (int k = 0; k < 4; k++) ds_episode_free(&ep[k]);
 }
 
+// --gradient hybrid's config: the small online run with a window long enough for episode ends
+static pwm_config hybrid_small(int H) {
+    pwm_config c = small();
+    c.gradient = PWM_GRADIENT_HYBRID, c.horizon = H;
+    return c;
+}
+
+TEST(hybrid_gradient_matches_its_surrogate) {
+    // the hybrid's gradient (the model's Jacobians at the real states, the task's ∂r/∂a, the
+    // critics at the real next states, cuts at resets) against central differences of its own
+    // surrogate loss: the window's stop-gradient values (actor inputs, offsets real − model of the
+    // latents and rewards, the actions inside sg(), D, the ends) replayed with one weight moved.
+    // With the fixes, with the original's quirks (the online reward statistics), and with one
+    // target critic (no min node) on another seed. The window (H 64, 3 Hoppers; the first falls at
+    // step 44) has episode ends, resets and clamped rewards.
+    for (int mode = 0; mode < 3; mode++) {
+        pwm_config c = hybrid_small(64);
+        c.reproduce_original = mode == 1;
+        if (mode == 2) c.critics = 1, c.target_alpha = 0.5, c.seed = 3;
+        pwm_hybrid_trace t;
+        char err[512];
+        CHECK(pwm_hybrid_first_window(&c, &t, err, sizeof err) == 0, "%s", err);
+        int ends = 0;
+        for (int j = 0; j < t.H * t.N; j++) ends += t.term[j] || t.trunc[j];
+        pwm_hybrid_trace_free(&t);
+        CHECK(ends > 0, "mode %d: no episode ended in the window: the resets go unchecked", mode);
+        double max_rel, rel_l2;
+        CHECK(pwm_hybrid_gradcheck(&c, 24, 3e-3, &max_rel, &rel_l2, err, sizeof err) == 0, "%s", err);
+        printf("    hybrid gradcheck mode %d: rel L2 %.3g, max rel %.3g\n", mode, rel_l2, max_rel);
+        CHECK(rel_l2 < 2e-3 && max_rel < 2e-2, "mode %d: hybrid gradient rel L2 %.3g, max rel %.3g", mode, rel_l2,
+              max_rel);
+    }
+}
+
+// the real rewards at step k of the hopper environments (seed) driven by the actions act (H × N × A)
+// of a trace, with action column j moved by delta at step k; normalised by rms in double, clamped
+static void hybrid_rewards_at(const pwm_config *c, const pwm_hybrid_trace *t, const nn_rms *rms, int k, int j,
+                              double delta, double *rn) {
+    char err[512];
+    int N = t->N, A = t->A;
+    env_batch *e = env_batch_new(env_find("hopper"), &c->physics, NULL, N, (unsigned long)c->seed, 0, err, sizeof err);
+    CHECK(e, "%s", err);
+    double u[N * A];
+    for (int s = 0; s <= k; s++) {
+        for (int q = 0; q < N * A; q++) u[q] = t->act[(size_t)s * N * A + q] + (s == k && q % A == j ? delta : 0.0);
+        env_step(e, u, 0);
+    }
+    for (int i = 0; i < N; i++) {
+        double y = (e->rew[i] - (rms->scale_only ? 0.0 : rms->mean[0])) / sqrt((double)rms->var[0] + rms->eps);
+        rn[i] = fmin(fmax(y, -rms->clip), rms->clip);
+    }
+    env_batch_free(e);
+}
+
+TEST(hybrid_window_is_the_real_return) {
+    // the hybrid window's values are the real trajectory's: the same environments stepped here with
+    // the actions the window took give its ends and rewards; normalised by the model's reward
+    // statistics they are the window's; its latents are the encoded real observations (enc(o_reset)
+    // after an end); its bootstraps are a fresh learner's min V at the encoded observation each step
+    // produced (the final one at an end); the loss is −scale·mean_i Σ_segments (Σ γ^j r̃ + γ^len V) with V = 0 after a
+    // termination and scale the return normaliser after this batch; and D, the reward's action
+    // derivative in the backward pass, is the central difference of the real normalised reward
+    pwm_config c = hybrid_small(64);
+    pwm_hybrid_trace t;
+    char err[512];
+    CHECK(pwm_hybrid_first_window(&c, &t, err, sizeof err) == 0, "%s", err);
+    int N = t.N, H = t.H, A = t.A, Z = t.Z, O = 11, ends = 0, clamped = -1;
+    world_model w;
+    nn_rms rms;
+    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+    CHECK(wm_load(&w, NULL, &rms, NULL, c.wm, err, sizeof err) == 0, "%s", err);
+    nn_graph *g = nn_graph_new(0);
+    env_batch *e = env_batch_new(env_find("hopper"), &c.physics, NULL, N, (unsigned long)c.seed, 0, err, sizeof err);
+    CHECK(e, "%s", err);
+    lrn_setup setup = {.threads = 1};
+    lrn_learner *refL = pwm_make(&c, &setup, err, sizeof err);  // a fresh learner of the same config: the window's critics
+    CHECK(refL, "%s", err);
+    pwm *ref = refL->src_state;
+    double u[N * A], L[N], G[N], gam[N];
+    float of[N * O];
+    for (int i = 0; i < N; i++) L[i] = G[i] = 0, gam[i] = 1;
+    for (int k = 0; k < H; k++) {
+        nn_graph_reset(g);
+        for (int q = 0; q < N * O; q++) of[q] = (float)e->obs[q];
+        nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, of, N, O, 0), NULL);
+        for (int q = 0; q < N * Z; q++) CHECK_CLOSE(t.latent[(size_t)k * N * Z + q], z->x[q], 1e-5, 1e-6);
+        for (int q = 0; q < N * A; q++) u[q] = t.act[k * N * A + q];
+        env_step(e, u, 0);
+        // the bootstrap: min_j V_j of the encoded observation the step produced
+        nn_graph_reset(ref->L.g);
+        nn_tensor *v = lrn_min_value(&ref->L, pwm_encode_obs(ref, e->obs_final));
+        for (int i = 0; i < N; i++) CHECK_CLOSE(t.value[k * N + i], v->x[i], 1e-5, 1e-6);
+        for (int i = 0; i < N; i++) {
+            int j = k * N + i, done = e->term[i] || e->trunc[i];
+            float r = (float)e->rew[i];
+            nn_rms_normalize(&rms, &r, &r, 1);
+            CHECK(t.term[j] == e->term[i] && t.trunc[j] == e->trunc[i], "step %d env %d: other ends", k, i);
+            CHECK(t.rew[j] == r, "step %d env %d: reward %.9g, the environment's %.9g", k, i, t.rew[j], r);
+            if (clamped < 0 && fabsf(r) >= rms.clip) clamped = k;
+            G[i] += gam[i] * r;
+            if (done || k == H - 1) {
+                L[i] += G[i] + (e->term[i] ? 0.0 : gam[i] * c.gamma * t.value[j]);
+                G[i] = 0;
+            }
+            gam[i] = done ? 1.0 : gam[i] * c.gamma;
+            ends += done;
+        }
+    }
+    env_batch_free(e);
+    lrn_destroy(refL);
+    nn_graph_free(g);
+    wm_free(&w);
+    CHECK(ends > 0 && clamped >= 0, "the window has %d episode ends, first clamped reward at step %d: want both", ends,
+          clamped);
+    // the return normaliser: Chan's merge of the batch −L into the initial (mean 0, var 1, count 1e-4)
+    double mean = 0, var = 0, n0 = 1e-4, sum = 0;
+    for (int i = 0; i < N; i++) mean += -L[i] / N;
+    for (int i = 0; i < N; i++) var += (-L[i] - mean) * (-L[i] - mean) / N;
+    double tot = n0 + N, m2 = 1.0 * n0 + var * N + mean * mean * n0 * N / tot;
+    double scale = 1.0 / sqrt(m2 / tot + 1e-5);
+    CHECK_CLOSE(t.ret_scale, scale, 1e-5, 0);
+    for (int i = 0; i < N; i++) sum += L[i];
+    CHECK_CLOSE(t.loss, -scale * sum / N, 1e-5, 1e-6);
+    // D against differences of the real normalised reward: early, mid-window, at the first clamped
+    // reward (D = 0 there) and after the falls
+    const int steps[4] = {2, 30, clamped, 50};
+    double hi[N], lo[N], delta = 1e-4;
+    for (int s = 0; s < 4; s++)
+        for (int j = 0; j < A; j++) {
+            hybrid_rewards_at(&c, &t, &rms, steps[s], j, delta, hi);
+            hybrid_rewards_at(&c, &t, &rms, steps[s], j, -delta, lo);
+            for (int i = 0; i < N; i++) {
+                size_t q = ((size_t)steps[s] * N + i) * A + j;
+                if (fabsf(t.act[q]) > 1.0f - 1e-3f) continue;  // the environment's clip
+                CHECK_CLOSE(t.drda[q], (hi[i] - lo[i]) / (2 * delta), 1e-3, 1e-6);
+            }
+        }
+    pwm_hybrid_trace_free(&t);
+    nn_rms_free(&rms);
+}
+
+TEST(hybrid_one_step_gradient_by_hand) {
+    // which terms the hybrid's gradient has, written out for a one-step window (z_0 constant, no
+    // end) and differentiated by the graph here: J = −scale·mean_i(Σ_j D_ij·a_ij +
+    // γ·min V(d(z_0i, a_i) + sg(enc(o′_i) − d(z_0i, a_i)))), the action through the task's D and
+    // the model's dynamics only (the model's reward head has no action term: R(z, sg a)). The
+    // surrogate check cannot tell R(z, sg a) from R(z, a); this can.
+    pwm_config c = hybrid_small(1);
+    pwm_hybrid_trace t;
+    char err[512];
+    CHECK(pwm_hybrid_first_window(&c, &t, err, sizeof err) == 0, "%s", err);
+    int N = t.N, A = t.A, Z = t.Z;
+    CHECK(!t.term[0] && !t.trunc[0], "an episode ended at its first step");
+    lrn_setup setup = {.threads = 1};
+    lrn_learner *L = pwm_make(&c, &setup, err, sizeof err);  // a fresh learner of the same config: the same
+    CHECK(L, "%s", err);                                     // networks and the same start states
+    pwm *s = L->src_state;
+    nn_graph *g = L->g;
+    nn_graph_reset(g);
+    nn_params_zero_grad(&L->ap);
+    nn_tensor *z0 = pwm_encode_obs(s, L->e->obs);
+    nn_rng noise;
+    nn_rng_init(&noise, (unsigned long)c.seed, (1ul << 21) + 1ul);  // PWM's stream of epoch 1
+    float eps[N * A], off[N * Z];
+    for (int i = 0; i < N * A; i++) eps[i] = nn_rng_normal(&noise);
+    nn_tensor *a = actor_forward(g, &L->act, z0, eps);
+    for (int i = 0; i < N * A; i++)
+        CHECK(a->x[i] == t.act[i], "action %d: %.9g, the window's %.9g", i, a->x[i], t.act[i]);
+    nn_tensor *zhat = wm_dynamics(g, &s->w, z0, a, NULL);
+    pwm_env_step(s, a->x);
+    nn_tensor *zreal = pwm_encode_obs(s, L->e->obs_final);
+    for (int i = 0; i < N * Z; i++) off[i] = zreal->x[i] - zhat->x[i];
+    nn_tensor *v = lrn_min_value(L, nn_add(g, zhat, nn_tensor_from(g, off, N, Z, 0)));
+    nn_tensor *ra = nn_sum_cols(g, nn_mul(g, a, nn_tensor_from(g, t.drda, N, A, 0)));
+    nn_tensor *J = nn_scale(g, nn_mean(g, nn_add(g, ra, nn_scale(g, v, (float)c.gamma))), (float)-t.ret_scale);
+    nn_backward(g, J);
+    double d2 = 0, r2 = 0;
+    for (size_t i = 0; i < t.count; i++) {
+        double d = (double)L->ap.grads[i] - t.grad[i];
+        d2 += d * d, r2 += (double)L->ap.grads[i] * L->ap.grads[i];
+    }
+    printf("    one-step gradient by hand: rel L2 %.3g\n", sqrt(d2 / fmax(r2, 1e-300)));
+    CHECK(r2 > 0 && sqrt(d2 / r2) < 1e-4, "the window's gradient is not the hand-written one: rel L2 %.3g",
+          sqrt(d2 / fmax(r2, 1e-300)));
+    lrn_destroy(L);
+    pwm_hybrid_trace_free(&t);
+}
+
+// a training run of c in a new directory DIR/name (stop > 0: stopped after that epoch, then
+// resumed) and its log without the wall-time column
+static void run_log(pwm_config c, const char *name, int threads, int stop, char *txt, size_t n) {
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    CHECK(nn_mkdirs(dir) == 0, "mkdir %s", dir);
+    c.stop_after = stop;
+    CHECK(pwm_train(&c, dir, 0, threads) == 0, "run %s failed", name);
+    c.stop_after = 0;
+    CHECK(!stop || pwm_train(&c, dir, 1, threads) == 0, "run %s: resume failed", name);
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, txt, n);
+    test_strip_wall(txt);
+}
+
+TEST(hybrid_runs_resumes_and_refuses) {
+    // pwm train --gradient hybrid: runs, differs from the model's gradient, and a run stopped
+    // after epoch 1 and resumed logs the same numbers bit for bit (on another thread count);
+    // offline, --closed-loop and --critic-data real are refused
+    pwm_config c = small();
+    c.epochs = 2;
+    char path[1024];
+    static char txt[3][65536];
+    run_log(c, "pwm_hyb0", 1, 0, txt[0], sizeof txt[0]);
+    c.gradient = PWM_GRADIENT_HYBRID;
+    run_log(c, "pwm_hyb1", 2, 0, txt[1], sizeof txt[1]);
+    run_log(c, "pwm_hyb2", 1, 1, txt[2], sizeof txt[2]);
+    CHECK(strcmp(txt[0], txt[1]), "the hybrid run logged the model run's numbers");
+    CHECK(!strcmp(txt[1], txt[2]), "the resumed hybrid run differs:\n%s\nvs\n%s", txt[1], txt[2]);
+    snprintf(path, sizeof path, "%s/pwm_hyb1/final.safetensors", test_tmpdir());
+    FILE *f = fopen(path, "rb");
+    CHECK(f, "no final checkpoint %s", path);
+    fclose(f);
+    char err[512];
+    for (int k = 0; k < 3; k++) {
+        pwm_config b = small();
+        b.gradient = PWM_GRADIENT_HYBRID;
+        b.offline = k == 0, b.closed_loop = k == 1, b.critic_real = k == 2;
+        CHECK(pwm_check_gradient(&b, err, sizeof err) != 0 && strstr(err, "--gradient hybrid"), "case %d accepted", k);
+        snprintf(path, sizeof path, "%s/pwm_hyb_bad%d", test_tmpdir(), k);
+        CHECK(nn_mkdirs(path) == 0, "mkdir %s", path);
+        CHECK(pwm_train(&b, path, 0, 1) != 0, "case %d trained", k);
+    }
+}
+
 const test_case pwm_tests[] = {
     {"replay_keeps_its_capacity", replay_keeps_its_capacity},
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
@@ -493,6 +727,10 @@ const test_case pwm_tests[] = {
     {"bad_inputs", bad_inputs},
     {"extensions_change_the_run_and_resume", extensions_change_the_run_and_resume},
     {"diagnose_every_rows_survive_resume", diagnose_every_rows_survive_resume},
+    {"hybrid_gradient_matches_its_surrogate", hybrid_gradient_matches_its_surrogate},
+    {"hybrid_window_is_the_real_return", hybrid_window_is_the_real_return},
+    {"hybrid_one_step_gradient_by_hand", hybrid_one_step_gradient_by_hand},
+    {"hybrid_runs_resumes_and_refuses", hybrid_runs_resumes_and_refuses},
     {"compare_end_to_end", compare_end_to_end},
     {"compare_pretrained_protocol", compare_pretrained_protocol},
     {0},
