@@ -41,10 +41,11 @@ int cmd_train(int argc, char **argv) {
         {"reproduce-original", ARG_FLAG, &c.reproduce_original,
          "the public code's quirks: gamma^(H+1) bootstrap, last-step edge case, one-step offline targets", NULL, NULL},
         {"gradient", ARG_CHOICE, &gradient,
-         "the actor gradient's source: model (the paper's imagined rollout) or hybrid (online: the real "
-         "environments' rollout, rewards and ends, backpropagated through the world model's Jacobians at the "
-         "encoded real states and the task's exact reward-action derivative; the critics learn from the real "
-         "trajectory; DMO-style, not in the paper)", "model|hybrid", NULL},
+         "the actor gradient's source: model (the paper's imagined rollout), hybrid (online: the real environments' "
+         "rollout, rewards and ends, backpropagated through the world model's Jacobians at the encoded real states "
+         "and the task's exact reward-action derivative; DMO-style, not in the paper) or true (online: the real "
+         "rollout backpropagated through the recorded MuJoCo Jacobians and the encoder, SHAC's loss on PWM's "
+         "networks); with hybrid and true the critics learn from the real trajectory", "model|hybrid|true", NULL},
         {"bc-weight", ARG_DOUBLE, &c.bc_weight,
          "offline: add W x the mean squared distance of the deterministic action from the data's at the start states "
          "(TD3+BC-style; not in the paper; 0: plain PWM)", NULL, "W"},
@@ -115,7 +116,9 @@ int cmd_train(int argc, char **argv) {
     c.physics = po.cfg;
     c.data = data;
     c.critic_real = !strcmp(critic_data, "real");
-    c.gradient = strcmp(gradient, "hybrid") ? PWM_GRADIENT_MODEL : PWM_GRADIENT_HYBRID;
+    c.gradient = !strcmp(gradient, "hybrid") ? PWM_GRADIENT_HYBRID
+                 : !strcmp(gradient, "true") ? PWM_GRADIENT_TRUE
+                                             : PWM_GRADIENT_MODEL;
     if (pwm_check_gradient(&c, err, sizeof err)) return fprintf(stderr, "pwm train: %s\n", err), 2;
     if (!c.wm) return fprintf(stderr, "pwm train: --wm FILE is required (pretrain one with pwm wm train)\n"), 2;
     const char *out = rundir_dir(&ro, c.env, c.seed);

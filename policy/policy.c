@@ -4,14 +4,13 @@
 
 #include "../nn/common.h"
 #include "../nn/safetensors.h"
-#include "learner.h"
+#include "lrn.h"
 #include "ppo.h"
 #include "pwm.h"
 #include "shac.h"
 
 struct trained_policy {
-    shac_policy *shac;
-    pwm_policy *pwm;
+    lrn_policy *lrn;  // SHAC's or PWM's
     ppo_policy *ppo;
 };
 
@@ -28,30 +27,27 @@ trained_policy *policy_load(const char *ckpt, const char *env, char *err, size_t
     st_free(&f);
     if (!is_pwm && !is_shac && !is_ppo) return NULL;
     trained_policy p = {0};
-    if (is_pwm) p.pwm = pwm_policy_load(ckpt, env, err, errlen);
-    else if (is_ppo) p.ppo = ppo_policy_load(ckpt, env, err, errlen);
-    else p.shac = shac_policy_load(ckpt, env, err, errlen);
-    if (!p.pwm && !p.shac && !p.ppo) return NULL;
+    if (is_ppo) p.ppo = ppo_policy_load(ckpt, env, err, errlen);
+    else p.lrn = lrn_policy_load(ckpt, env, err, errlen);
+    if (!p.lrn && !p.ppo) return NULL;
     trained_policy *q = nn_malloc(sizeof *q);
     *q = p;
     return q;
 }
 
 const char *policy_env(const trained_policy *p) {
-    return p->pwm ? pwm_policy_env(p->pwm) : p->ppo ? ppo_policy_env(p->ppo) : shac_policy_env(p->shac);
+    return p->ppo ? ppo_policy_env(p->ppo) : lrn_policy_env(p->lrn);
 }
 
 void policy_act(trained_policy *p, const double *obs, int n, double *u, nn_rng *r) {
-    if (p->pwm) pwm_policy_act(p->pwm, obs, n, u, r);
-    else if (p->ppo) ppo_policy_act(p->ppo, obs, n, u, r);
-    else shac_policy_act(p->shac, obs, n, u, r);
+    if (p->ppo) ppo_policy_act(p->ppo, obs, n, u, r);
+    else lrn_policy_act(p->lrn, obs, n, u, r);
 }
 
 void policy_free(trained_policy *p) {
     if (!p) return;
-    pwm_policy_free(p->pwm);
+    lrn_policy_free(p->lrn);
     ppo_policy_free(p->ppo);
-    shac_policy_free(p->shac);
     nn_free(p);
 }
 

@@ -36,24 +36,29 @@ int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, si
 // ---------------------------------------------------------------------------------------------
 // the learner's setup (its state: pwm_internal.h)
 
-void pwm_critic_spec(nn_mlp_spec *s, int in, const int *units, int n) {
-    *s = (nn_mlp_spec){.in = in, .out = 1, .n_hidden = n, .act = NN_ACT_MISH, .block = NN_BLOCK_ACT_NORM,
-                       .layernorm = 1, .out_kind = NN_OUT_LINEAR};
-    for (int i = 0; i < n; i++) s->hidden[i] = units[i];
-}
+void pwm_critic_spec(nn_mlp_spec *s, int in, const int *units, int n) { lrn_critic_spec(s, in, units, n, NN_ACT_MISH); }
 
-void pwm_free(pwm *s) {
-    char err[512];
-    if (s->recording && ds_recorder_close(&s->rec, err, sizeof err)) fprintf(stderr, "pwm train: online data: %s\n", err);
-    if (s->e) env_batch_free(s->e);
+static void pwm_free(void *src) {
+    pwm *s = src;
+    lrn_free(&s->L);
     replay_free(&s->rb);
     if (s->w.p.values) wm_free(&s->w);
-    nn_params_free(&s->ap), nn_params_free(&s->cp), nn_params_free(&s->tp);
     nn_rms_free(&s->rew_rms), nn_rms_free(&s->ret_rms);
-    nn_graph_free(s->g);
-    nn_free(s->zbuf), nn_free(s->creal), nn_free(s->rew_buf), nn_free(s->done_buf), nn_free(s->next_val), nn_free(s->targets);
-    nn_free(s->eps), nn_free(s->obs_f), nn_free(s->u), nn_free(s->wobs), nn_free(s->wact), nn_free(s->wrew);
+    nn_free(s->creal), nn_free(s->obs_f), nn_free(s->wobs), nn_free(s->wact), nn_free(s->wrew);
     nn_free(s->wterm), nn_free(s->bc_act), nn_free(s->bc_mask);
+    nn_free(s);
+}
+
+static const lrn_source sources[3];
+
+int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen) {
+    if (c->gradient != PWM_GRADIENT_MODEL && c->gradient != PWM_GRADIENT_HYBRID && c->gradient != PWM_GRADIENT_TRUE)
+        return nn_err(err, errlen, "unknown gradient source %d", c->gradient);
+    if (c->gradient != PWM_GRADIENT_MODEL && (c->offline || c->closed_loop || c->critic_real))
+        return nn_err(err, errlen, "--gradient %s steps the real environments and is closed-loop with real critic "
+                      "data already: not with --offline, --closed-loop or --critic-data real",
+                      sources[c->gradient].name);
+    return 0;
 }
 
 // the world model of a world-model checkpoint (pwm wm train) or of a PWM checkpoint (its
@@ -77,144 +82,108 @@ static int load_model(pwm *s, const char *path, char *err, size_t errlen) {
 }
 
 // the state every learner starts from, before its model and data
-static void pwm_start(pwm *s, const pwm_config *c) {
+static pwm *pwm_start(const pwm_config *c) {
+    pwm *s = nn_malloc(sizeof *s);
     memset(s, 0, sizeof *s);
     s->c = *c;
     replay_init(&s->rb, c->buffer);
     nn_rms_init(&s->rew_rms, 1, 1e-5f, 5.0f);
     nn_rms_init(&s->ret_rms, 1, 1e-5f, 0.0f);
-    s->g = nn_graph_new(0);
+    return s;
 }
 
-int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen) {
-    if (c->gradient != PWM_GRADIENT_MODEL && c->gradient != PWM_GRADIENT_HYBRID)
-        return nn_err(err, errlen, "unknown gradient source %d", c->gradient);
-    if (c->gradient == PWM_GRADIENT_HYBRID && (c->offline || c->closed_loop || c->critic_real))
-        return nn_err(err, errlen, "--gradient hybrid steps the real environments and is closed-loop with real "
-                      "critic data already: not with --offline, --closed-loop or --critic-data real");
-    return 0;
-}
-
-// the layer widths and sizes every learner needs
-static int check_config(const pwm_config *c, char *err, size_t errlen) {
-    int units[LRN_MAX_UNITS];
-    if (lrn_parse_units(c->actor_units, units) < 1 || lrn_parse_units(c->critic_units, units) < 1)
-        return nn_err(err, errlen, "bad --actor-units '%s' or --critic-units '%s': give widths like 400,200 (1..%d layers)",
-                      c->actor_units, c->critic_units, LRN_MAX_UNITS);
-    if (c->envs < 1 || c->horizon < 1 || c->epochs < 1 || c->critic_minibatches < 1 || c->critics < 1 ||
-        c->critics > PWM_MAX_CRITICS || (c->envs * c->horizon) % c->critic_minibatches || c->wm_batch < 1)
-        return nn_err(err, errlen, "need envs, horizon, epochs, wm-batch >= 1, 1..%d critics and envs x horizon "
-                      "divisible by critic-minibatches", PWM_MAX_CRITICS);
-    return 0;
-}
-
-// the actor, the critics (and target critics) and their optimizers, on the current device
-static int init_nets(pwm *s, char *err, size_t errlen) {
+// PWM's preset of the learner: Mish networks on the frozen encoder's latents, K critics (target
+// critics with --target-alpha); then the rollout's, the critics' and the fine-tuning's host buffers
+static int init_learner(pwm *s, int O, int A, char *err, size_t errlen) {
     const pwm_config *c = &s->c;
-    int au[LRN_MAX_UNITS], cu[LRN_MAX_UNITS];
-    int na = lrn_parse_units(c->actor_units, au), nc = lrn_parse_units(c->critic_units, cu);  // checked by check_config
-    // networks: the actor with PyTorch's default init, the critics orthogonal (gain √2), zero bias
-    nn_rng r;
-    nn_rng_init(&r, (unsigned long)c->seed, 1u << 20);
-    nn_params_init(&s->ap, 0);
-    actor_declare(&s->act, &s->ap, "actor.", s->Z, s->A, au, na, NN_ACT_MISH);
-    nn_params_alloc(&s->ap);
-    actor_init(&s->act, &r, (float)c->logstd_init);
-    nn_mlp_spec cs;
-    pwm_critic_spec(&cs, s->Z, cu, nc);
-    nn_params_init(&s->cp, 0);
-    for (int k = 0; k < c->critics; k++) {
-        char name[32];
-        snprintf(name, sizeof name, "critic%d", k);
-        nn_mlp_declare(&s->critics[k], &s->cp, name, &cs);
-    }
-    nn_params_alloc(&s->cp);
-    for (int k = 0; k < c->critics; k++) nn_mlp_init(&s->critics[k], NN_INIT_ORTHOGONAL, 0, &r);
-    // target critics (an extension): a frozen copy, moved toward the critics after each epoch
-    nn_params_init(&s->tp, 0);
-    if (c->target_alpha > 0) {
-        if (c->target_alpha >= 1) return nn_err(err, errlen, "--target-alpha must be in [0, 1)");
-        for (int k = 0; k < c->critics; k++) {
-            char name[32];
-            snprintf(name, sizeof name, "critic%d", k);
-            nn_mlp_declare(&s->targets_net[k], &s->tp, name, &cs);
-        }
-        nn_params_alloc(&s->tp);
-        nn_params_copy(&s->tp, &s->cp, 0.0f);
-        nn_params_set_frozen(&s->tp, 1);
-    }
-    s->aopt = s->copt = (nn_adam){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = 1e-8f};
-    return 0;
-}
-
-// the rollout's, the critics' and the fine-tuning's host buffers
-static int alloc_buffers(pwm *s, char *err, size_t errlen) {
-    const pwm_config *c = &s->c;
-    size_t hn = (size_t)s->H * s->N;
-    s->zbuf = nn_malloc(sizeof(float) * hn * s->Z);
+    if (pwm_check_gradient(c, err, errlen)) return -1;
+    const lrn_source *src = &sources[c->gradient];
+    lrn_config lc = LRN_CONFIG_OF(c);
+    lc.critics = c->critics, lc.act = NN_ACT_MISH, lc.one_critic = 0, lc.targets = 0;
+    lc.prog = "pwm train", lc.format = PWM_CKPT_FORMAT, lc.what = "PWM";
+    lrn_input in = {.w = &s->w, .obs_dim = O};
+    if (c->wm_batch < 1) return nn_err(err, errlen, "need --wm-batch >= 1");
+    if (lrn_init(&s->L, &lc, src, s, O, A, s->Z, in, err, errlen)) return -1;
+    size_t hn = (size_t)c->horizon * c->envs;
     if (c->critic_real) {
-        if (!s->e) return nn_err(err, errlen, "--critic-data real needs the online environments");
+        if (c->offline) return nn_err(err, errlen, "--critic-data real needs the online environments");
         s->creal = nn_malloc(sizeof(float) * hn * s->Z);
+        s->L.critic_in = s->creal;
     }
-    s->rew_buf = nn_malloc(sizeof(float) * hn);
-    s->done_buf = nn_malloc(sizeof(float) * hn);
-    s->next_val = nn_malloc(sizeof(float) * hn);
-    s->targets = nn_malloc(sizeof(float) * hn);
-    s->eps = nn_malloc(sizeof(float) * s->N * s->A);
-    s->obs_f = nn_malloc(sizeof(float) * s->N * s->O);
-    s->bc_act = nn_malloc(sizeof(float) * s->N * s->A);
-    s->bc_mask = nn_malloc(sizeof(float) * s->N * s->A);
-    s->u = nn_malloc(sizeof(double) * s->N * s->A);
+    s->obs_f = nn_malloc(sizeof(float) * c->envs * O);
+    s->bc_act = nn_malloc(sizeof(float) * c->envs * A);
+    s->bc_mask = nn_malloc(sizeof(float) * c->envs * A);
     int B = c->wm_batch, H = c->horizon;
-    s->wobs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * s->O);
-    s->wact = nn_malloc(sizeof(float) * (size_t)H * B * s->A);
+    s->wobs = nn_malloc(sizeof(float) * (size_t)(H + 1) * B * O);
+    s->wact = nn_malloc(sizeof(float) * (size_t)H * B * A);
     s->wrew = nn_malloc(sizeof(float) * (size_t)H * B);
     s->wterm = nn_malloc(sizeof(float) * (size_t)H * B);
     return 0;
 }
 
-// out_dir NULL: no online dataset (the gradient check)
-int pwm_init(pwm *s, const pwm_config *c, const char *out_dir, int threads, char *err, size_t errlen) {
-    pwm_start(s, c);
+lrn_learner *pwm_make(const void *config, const lrn_setup *setup, char *err, size_t errlen) {
+    const pwm_config *c = config;
     const env_task *t = env_find(c->env);
-    if (!t) return nn_err(err, errlen, "unknown task '%s' (see pwm envs)", c->env);
-    if (check_config(c, err, errlen)) return -1;
-    if (!c->wm) return nn_err(err, errlen, "no world model: give --wm FILE (pretrain one with pwm wm train)");
-    nn_set_threads(threads);
-    s->N = c->envs, s->H = c->horizon, s->O = t->obs_dim, s->A = t->act_dim;
-    if (load_model(s, c->wm, err, errlen)) return -1;
-    if (s->w.c.num_tasks || s->w.c.obs_dim != s->O || s->w.c.act_dim != s->A || s->w.c.reward_bins)
-        return nn_err(err, errlen, "%s is not a single-task scalar-reward model of '%s' (tasks '%s', obs %d, act %d, "
-                      "%d reward bins); train one on this task's data with pwm wm train", c->wm, c->env, s->w.tasks,
-                      s->w.c.obs_dim, s->w.c.act_dim, s->w.c.reward_bins);
+    if (!t) return nn_err(err, errlen, "unknown task '%s' (see pwm envs)", c->env), NULL;
+    if (!c->wm) return nn_err(err, errlen, "no world model: give --wm FILE (pretrain one with pwm wm train)"), NULL;
+    pwm *s = pwm_start(c);
+    const char *out_dir = setup->out_dir;
+    nn_set_threads(setup->threads);
+    if (load_model(s, c->wm, err, errlen)) goto fail;
+    if (s->w.c.num_tasks || s->w.c.obs_dim != t->obs_dim || s->w.c.act_dim != t->act_dim || s->w.c.reward_bins) {
+        nn_err(err, errlen, "%s is not a single-task scalar-reward model of '%s' (tasks '%s', obs %d, act %d, "
+               "%d reward bins); train one on this task's data with pwm wm train", c->wm, c->env, s->w.tasks,
+               s->w.c.obs_dim, s->w.c.act_dim, s->w.c.reward_bins);
+        goto fail;
+    }
     s->Z = s->w.c.latent;
     nn_params_set_frozen(&s->w.p, 1);
     for (int i = 0; c->data && c->data[i]; i++) {
-        if (i == PWM_MAX_DATA) return nn_err(err, errlen, "at most %d datasets", PWM_MAX_DATA);
-        if (replay_load(&s->rb, c->data[i], c->env, s->O, s->A, err, errlen)) return -1;
+        if (i == PWM_MAX_DATA) {
+            nn_err(err, errlen, "at most %d datasets", PWM_MAX_DATA);
+            goto fail;
+        }
+        if (replay_load(&s->rb, c->data[i], c->env, t->obs_dim, t->act_dim, err, errlen)) goto fail;
     }
-    if (c->offline && !s->rb.n) return nn_err(err, errlen, "--offline needs a dataset of start states: give --data DIR");
-    if (c->bc_weight < 0 || (c->bc_weight > 0 && !c->offline))
-        return nn_err(err, errlen, "--bc-weight must be >= 0 and applies to --offline runs only");
-    if (pwm_check_gradient(c, err, errlen)) return -1;
-    if (init_nets(s, err, errlen)) return -1;
-    s->pr.best_eval = -INFINITY;
+    if (c->offline && !s->rb.n) {
+        nn_err(err, errlen, "--offline needs a dataset of start states: give --data DIR");
+        goto fail;
+    }
+    if (c->bc_weight < 0 || (c->bc_weight > 0 && !c->offline)) {
+        nn_err(err, errlen, "--bc-weight must be >= 0 and applies to --offline runs only");
+        goto fail;
+    }
+    if (c->diagnose_every < 0) {
+        nn_err(err, errlen, "--diagnose-every must be >= 0");
+        goto fail;
+    }
+    if (init_learner(s, t->obs_dim, t->act_dim, err, errlen)) goto fail;
     if (out_dir) snprintf(s->diag_path, sizeof s->diag_path, "%s/diagnose.csv", out_dir);
-    if (c->diagnose_every < 0) return nn_err(err, errlen, "--diagnose-every must be >= 0");
+    if (setup->gradcheck) {
+        // a fresh learner's first epoch; its differenced passes see the analytic pass's actor inputs
+        s->L.pr.epoch = 1, s->freeze_ret = 1;
+        if (setup->first) s->actor_in = setup->first->xbuf;
+    }
     if (!c->offline) {
-        s->e = env_batch_new(t, &c->physics, NULL, s->N, (unsigned long)c->seed, 0, err, errlen);
-        if (!s->e) return -1;
-        if (c->gradient == PWM_GRADIENT_HYBRID) env_batch_enable_drda(s->e);  // the reward's ∂r/∂a, no Jacobians
+        // the true source records the window's Jacobians; the hybrid needs the reward's ∂r/∂a only
+        int real = c->gradient == PWM_GRADIENT_TRUE;
+        s->L.e = env_batch_new(t, &c->physics, NULL, s->L.N, (unsigned long)c->seed, real ? c->horizon : 0, err, errlen);
+        if (!s->L.e) goto fail;
+        if (real) env_batch_enable_grads(s->L.e);
+        if (c->gradient == PWM_GRADIENT_HYBRID) env_batch_enable_drda(s->L.e);
         if (out_dir) {
             snprintf(s->online_dir, sizeof s->online_dir, "%s/online", out_dir);
-            if (ds_recorder_open(&s->rec, s->online_dir, t->name, s->N, s->O, s->A, t->episode_len, s->e->obs, err,
-                                 errlen))
-                return -1;
-            s->rec.on_episode = replay_push_copy, s->rec.ctx = &s->rb;
-            s->recording = 1;
+            if (ds_recorder_open(&s->L.rec, s->online_dir, t->name, s->L.N, s->L.O, s->L.A, t->episode_len, s->L.e->obs,
+                                 err, errlen))
+                goto fail;
+            s->L.rec.on_episode = replay_push_copy, s->L.rec.ctx = &s->rb;
+            s->L.recording = 1, s->L.rec_name = "online data";
         }
     }
-    return alloc_buffers(s, err, errlen);
+    return &s->L;
+fail:
+    pwm_free(s);
+    return NULL;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,39 +198,21 @@ static double finetune(pwm *s, float lr) {
     nn_params_set_frozen(&s->w.p, 0);
     for (int it = 0; it < s->c.wm_iters; it++) {
         nn_rng r;
-        nn_rng_init(&r, (unsigned long)s->c.seed, (2ul << 20) + (unsigned long)s->pr.epoch * 64 + (unsigned long)it);
-        if (wm_sample_windows(s->rb.eps, NULL, 0, s->rb.n, s->O, s->A, B, H, &r, &s->rew_rms, s->wobs, s->wact, s->wrew,
+        nn_rng_init(&r, (unsigned long)s->c.seed, (2ul << 20) + (unsigned long)s->L.pr.epoch * 64 + (unsigned long)it);
+        if (wm_sample_windows(s->rb.eps, NULL, 0, s->rb.n, s->L.O, s->L.A, B, H, &r, &s->rew_rms, s->wobs, s->wact, s->wrew,
                               s->wterm, NULL)) {
             sum = NAN;
             break;
         }
         const char *bad;
-        double l = wm_train_step(s->g, &s->w, &s->wopt, s->wobs, s->wact, s->wrew, s->wterm, NULL, B, H, s->c.gamma,
+        double l = wm_train_step(s->L.g, &s->w, &s->wopt, s->wobs, s->wact, s->wrew, s->wterm, NULL, B, H, s->c.gamma,
                                  s->c.wm_clip, lr, NULL, NULL, &bad);
         if (bad) fprintf(stderr, "pwm train: epoch %ld: non-finite world-model gradient in '%s': step skipped\n",
-                         s->pr.epoch, bad);
+                         s->L.pr.epoch, bad);
         else sum += l / s->c.wm_iters;
     }
     nn_params_set_frozen(&s->w.p, 1);
     return sum;
-}
-
-typedef struct {
-    nn_graph *g;
-    const world_model *w;
-    const actor *act;
-} det_policy;
-
-static void det_act(void *ctx, const double *obs, int n, double *u) {
-    det_policy *p = ctx;
-    pwm_det_forward(p->g, p->w, p->act, obs, n, NULL, u);
-}
-
-static int evaluate(pwm *s, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
-    det_policy p = {nn_graph_new(1 << 20), &s->w, &s->act};
-    int rc = lrn_evaluate(s->c.env, episodes, seed, &s->c.physics, det_act, &p, mean, std, 0, err, errlen);
-    nn_graph_free(p.g);
-    return rc;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,7 +222,7 @@ static int evaluate(pwm *s, int episodes, long seed, double *mean, double *std, 
 // (its own environments, graphs and random streams: the run's numbers do not change)
 static void diagnose(pwm *s, long ep) {
     const pwm_config *c = &s->c;
-    pwm_diag_nets n = {&s->w, &s->rew_rms, &s->act, c->target_alpha > 0 ? s->targets_net : s->critics, c->critics,
+    pwm_diag_nets n = {&s->w, &s->rew_rms, &s->L.act, c->target_alpha > 0 ? s->L.targets_net : s->L.critics, c->critics,
                        c->gamma, env_find(c->env), &c->physics};
     pwm_diag_config dc = pwm_diag_defaults();
     dc.H = c->horizon, dc.seed = c->seed + 2000000;
@@ -282,68 +233,75 @@ static void diagnose(pwm *s, long ep) {
 }
 
 // one epoch: the actor through the model, its update, the critics, the model's fine-tuning
-static void run_epoch(void *ctx, long ep, char *cols, char *tcols, size_t n) {
-    pwm *s = ctx;
+// ---------------------------------------------------------------------------------------------
+// the source's hooks
+
+static float model_window(lrn_learner *L, void *src) { return pwm_actor_window(src); }
+
+static float hybrid_window(lrn_learner *L, void *src) { return pwm_hybrid_window(src); }
+
+// --gradient true on PWM's networks: the real rollout through the MuJoCo Jacobians and the frozen
+// encoder (d enc(o)/d o), SHAC's loss (not return-normalised), the critics (not learning here) at
+// the encoded real states; the critics fit the real trajectory
+static float true_window(lrn_learner *L, void *src) {
+    pwm *s = src;
+    nn_rng noise;
+    pwm_window_begin(s, &noise);
+    lrn_true_args a = {.map = {.w = &s->w, .obs_dim = L->O}, .noise = &noise};
+    float loss = lrn_true_window(L, &a);
+    nn_params_set_frozen(&L->cp, 0);
+    s->t_env = a.t_physics + a.t_jacobians;
+    return loss;
+}
+
+// after the critics: the model's fine-tuning, --diagnose-every
+static void after_epoch(lrn_learner *L, void *src, long ep, char *cols, char *tcols, size_t n) {
+    pwm *s = src;
     const pwm_config *c = &s->c;
-    long decay = c->lr_decay_epochs > 0 ? c->lr_decay_epochs : c->epochs;
-    float lr_a = nn_lr_linear((float)c->actor_lr, (float)c->lr_end, ep - 1, decay);
-    float lr_c = nn_lr_linear((float)c->critic_lr, (float)c->lr_end, ep - 1, decay);
-    float lr_w = nn_lr_linear((float)c->wm_lr, (float)c->lr_end, ep - 1, decay);
-    s->t_env = s->t_actor = s->t_backward = s->t_critic = s->t_wm = 0;
-    float loss = c->gradient == PWM_GRADIENT_HYBRID ? pwm_hybrid_window(s) : pwm_actor_window(s);
-    int skipped;
-    double norm = lrn_actor_update(&s->ap, &s->aopt, c->actor_clip, lr_a, &s->pr, "pwm train", &skipped);
+    float lr_w = lrn_lr(&L->c, c->wm_lr, ep);
     double t1 = nn_now();
-    lrn_td_lambda(s->N, s->H, c->gamma, c->lambda, s->rew_buf, s->done_buf, s->next_val, s->targets);
-    double closs = lrn_fit_critics(s->g, s->critics, c->critics, &s->cp, &s->copt, s->creal ? s->creal : s->zbuf, s->targets, s->N * s->H,
-                                   s->Z, c->critic_iters, c->critic_minibatches, c->critic_clip, lr_c);
-    if (c->target_alpha > 0) nn_params_copy(&s->tp, &s->cp, (float)c->target_alpha);
-    s->t_critic = nn_now() - t1;
-    t1 = nn_now();
-    double wloss = finetune(s, lr_w);
+    s->wm_loss = finetune(s, lr_w);
     s->t_wm = nn_now() - t1;
     if (c->diagnose_every > 0 && ep % c->diagnose_every == 0 && s->diag_path[0]) diagnose(s, ep);
-    s->last[0] = loss, s->last[1] = norm, s->last[2] = closs, s->last[3] = wloss;
-    snprintf(cols, n, "%.6g,%.6g,%.6g,%.6g,%d", loss, norm, closs, wloss, skipped);
-    snprintf(tcols, n, "%.4f,%.4f,%.4f,%.4f,%.4f", s->t_env, s->t_actor, s->t_backward, s->t_critic, s->t_wm);
+    snprintf(cols, n, "%.6g,", s->wm_loss);
+    snprintf(tcols, n, "%.4f,%.4f,%.4f,%.4f,%.4f", s->t_env, L->t_actor, L->t_backward, L->t_critic, s->t_wm);
 }
 
-static int run_evaluate(void *ctx, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
-    return evaluate(ctx, episodes, seed, mean, std, err, errlen);
+static void describe(const lrn_learner *L, const void *src) {
+    const pwm *s = src;
+    const pwm_config *c = &s->c;
+    printf("pwm %s (%s): %d %s x %d steps, %d epochs, world model %s (latent %d, %.2fM parameters), actor [%s], "
+           "%d critics [%s], seed %ld%s, gradient %s, device %s; rewards %s\n", c->env, c->offline ? "offline" : "online",
+           L->N, c->offline ? "dataset starts" : "envs", L->H, c->epochs, c->wm, s->Z, nn_params_numel(&s->w.p) / 1e6,
+           c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "",
+           L->src->name,
+           nn_device_describe(),
+           s->rew_rms.scale_only ? "r/std" : "(r - mean)/std (falling can pay on a task that ends: docs/pwm.md)");
 }
 
-static int run_save(void *ctx, const char *path, char *err, size_t errlen) {
-    return pwm_save_checkpoint(ctx, path, err, errlen);
-}
+// The gradient sources over PWM's state (its world model, replay buffer, K critics on latents,
+// fine-tuning): they differ in their window only. A source is one entry here, at its
+// PWM_GRADIENT_* index (SHAC's preset has the `true` source alone, shac.c).
+#define PWM_SOURCE(name_, window_)                                                                                  \
+    {.name = name_, .log_columns = "wm_loss,", .timing_header = "env_s,actor_s,backward_s,critic_s,wm_s",         \
+     .window = window_, .after_epoch = after_epoch, .save = pwm_ckpt_save, .check = pwm_ckpt_check,               \
+     .load = pwm_ckpt_load, .describe = describe, .free = pwm_free}
+static const lrn_source sources[3] = {
+    [PWM_GRADIENT_MODEL] = PWM_SOURCE("model", model_window),
+    [PWM_GRADIENT_HYBRID] = PWM_SOURCE("hybrid", hybrid_window),
+    [PWM_GRADIENT_TRUE] = PWM_SOURCE("true", true_window),
+};
 
 int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads) {
-    char err[1024];
-    rundir_files P;
-    if (rundir_start(&P, out_dir, resume, err, sizeof err)) return fprintf(stderr, "pwm train: %s\n", err), 1;
-    pwm s;
-    if (pwm_init(&s, c, out_dir, threads, err, sizeof err) || (resume && pwm_load_checkpoint(&s, P.ckpt, err, sizeof err))) {
-        fprintf(stderr, "pwm train: %s\n", err);
-        pwm_free(&s);
-        return 1;
-    }
-    if (resume) lrn_truncate_csv(s.diag_path, s.pr.epoch);
-    printf("pwm %s (%s): %d %s x %d steps, %d epochs, world model %s (latent %d, %.2fM parameters), actor [%s], "
-           "%d critics [%s], seed %ld%s%s, device %s; rewards %s\n", c->env, c->offline ? "offline" : "online", s.N,
-           c->offline ? "dataset starts" : "envs", s.H, c->epochs, c->wm, s.Z, nn_params_numel(&s.w.p) / 1e6,
-           c->actor_units, c->critics, c->critic_units, c->seed, c->reproduce_original ? ", original quirks" : "",
-           c->gradient == PWM_GRADIENT_HYBRID ? ", hybrid gradient (real rollout, model Jacobians)" : "",
-           nn_device_describe(),
-           s.rew_rms.scale_only ? "r/std" : "(r - mean)/std (falling can pay on a task that ends: docs/pwm.md)");
-    fflush(stdout);
-    lrn_loop L = {.prog = "pwm train", .epochs = c->epochs, .eval_every = c->eval_every, .save_every = c->save_every,
-                  .stop_after = c->stop_after, .max_bad_updates = c->max_bad_updates,
-                  .eval_episodes = c->eval_episodes, .seed = c->seed,
-                  .log_header = "actor_loss,actor_grad_norm,critic_loss,wm_loss,skipped",
-                  .timing_header = "env_s,actor_s,backward_s,critic_s,wm_s", .epoch = run_epoch,
-                  .evaluate = run_evaluate, .save = run_save, .ctx = &s, .pr = &s.pr};
-    int rc = lrn_run(&L, &P, resume);
-    pwm_free(&s);
-    return rc;
+    return lrn_train(pwm_make, c, "pwm train", out_dir, resume, threads);
+}
+
+int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
+                        size_t errlen) {
+    // a fresh learner's first epoch is a deterministic function of the actor's weights; the
+    // return normaliser (a constant of the gradient) is held at its initial value in every pass,
+    // and the actor's inputs sg(z_k) at the analytic pass's latents
+    return lrn_actor_gradcheck(pwm_make, c, samples, eps, max_rel, rel_l2, err, errlen);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,46 +310,43 @@ int pwm_train(const pwm_config *c, const char *out_dir, int resume, int threads)
 int pwm_bench_epochs(const pwm_config *c, const wm_config *wc, const ds_episode *eps, int neps, int warmup, int epochs,
                      pwm_bench_result *r, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
-    pwm s;
-    pwm_start(&s, c);
-    s.c.offline = 0, s.c.diagnose_every = 0, s.c.gradient = PWM_GRADIENT_MODEL;
+    pwm *s = pwm_start(c);
+    s->c.offline = 0, s->c.diagnose_every = 0, s->c.critic_real = 0, s->c.gradient = PWM_GRADIENT_MODEL;
     int rc = -1;
-    if (check_config(c, err, errlen)) goto done;
     if (neps < 1 || epochs < 1 || warmup < 0 || wc->num_tasks || wc->reward_bins || wc->termination) {
         nn_err(err, errlen, "need episodes, epochs >= 1 and a single-task scalar-reward model without a termination head");
         goto done;
     }
-    s.N = c->envs, s.H = c->horizon, s.O = wc->obs_dim, s.A = wc->act_dim;
-    wm_init(&s.w, wc, (unsigned long)c->seed);
-    s.wopt = nn_adam_default();
-    s.Z = s.w.c.latent;
-    nn_params_set_frozen(&s.w.p, 1);
+    wm_init(&s->w, wc, (unsigned long)c->seed);
+    s->wopt = nn_adam_default();
+    s->Z = s->w.c.latent;
+    nn_params_set_frozen(&s->w.p, 1);
     for (int i = 0; i < neps; i++) {
-        if (eps[i].obs_dim != s.O || eps[i].act_dim != s.A) {
+        if (eps[i].obs_dim != wc->obs_dim || eps[i].act_dim != wc->act_dim) {
             nn_err(err, errlen, "episode %d has obs %d, act %d; the model %d, %d", i, eps[i].obs_dim, eps[i].act_dim,
-                   s.O, s.A);
+                   wc->obs_dim, wc->act_dim);
             goto done;
         }
-        replay_push(&s.rb, &eps[i], 0);
+        replay_push(&s->rb, &eps[i], 0);
     }
-    if (init_nets(&s, err, errlen) || alloc_buffers(&s, err, errlen)) goto done;
-    // run_epoch as pwm train runs it, without environments: the actor starts at the episodes' states
+    if (init_learner(s, wc->obs_dim, wc->act_dim, err, errlen)) goto done;
+    // the epoch as pwm train runs it, without environments: the actor starts at the episodes' states
     char cols[256], tcols[256];
     for (int ep = 1; ep <= warmup + epochs; ep++) {
-        s.pr.epoch = ep;
+        s->L.pr.epoch = ep;
         double t0 = nn_now();
-        run_epoch(&s, ep, cols, tcols, sizeof cols);
+        lrn_epoch(&s->L, ep, cols, tcols, sizeof cols);
         if (ep <= warmup) continue;
-        double all = nn_now() - t0, fwd_bwd = s.t_env + s.t_actor + s.t_backward;
-        r->actor_s += fwd_bwd / epochs, r->critic_s += s.t_critic / epochs, r->wm_s += s.t_wm / epochs;
-        r->update_s += (all - fwd_bwd - s.t_critic - s.t_wm) / epochs, r->epoch_s += all / epochs;
+        double all = nn_now() - t0, fwd_bwd = s->t_env + s->L.t_actor + s->L.t_backward;
+        r->actor_s += fwd_bwd / epochs, r->critic_s += s->L.t_critic / epochs, r->wm_s += s->t_wm / epochs;
+        r->update_s += (all - fwd_bwd - s->L.t_critic - s->t_wm) / epochs, r->epoch_s += all / epochs;
     }
-    r->actor_loss = s.last[0], r->grad_norm = s.last[1], r->critic_loss = s.last[2], r->wm_loss = s.last[3];
-    r->model_params = nn_params_numel(&s.w.p), r->actor_count = s.ap.count;
-    r->actor = nn_malloc(sizeof(float) * s.ap.count);
-    memcpy(r->actor, s.ap.values, sizeof(float) * s.ap.count);
+    r->actor_loss = s->L.last[0], r->grad_norm = s->L.last[1], r->critic_loss = s->L.last[2], r->wm_loss = s->wm_loss;
+    r->model_params = nn_params_numel(&s->w.p), r->actor_count = s->L.ap.count;
+    r->actor = nn_malloc(sizeof(float) * s->L.ap.count);
+    memcpy(r->actor, s->L.ap.values, sizeof(float) * s->L.ap.count);
     rc = 0;
 done:
-    pwm_free(&s);
+    pwm_free(s);
     return rc;
 }

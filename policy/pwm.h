@@ -22,8 +22,10 @@
 #define PWM_CKPT_FORMAT "pwm-pwm-1"  // the "format" metadata of PWM checkpoints
 #define PWM_MAX_CRITICS 8
 #define PWM_MAX_DATA 16
+// the actor loss's gradient sources (lrn.h, docs/unified-learner.md): their index in pwm.c's table
 #define PWM_GRADIENT_MODEL 0
 #define PWM_GRADIENT_HYBRID 1
+#define PWM_GRADIENT_TRUE 2
 
 typedef struct {
     const char *env, *preset;
@@ -52,8 +54,10 @@ typedef struct {
     long buffer;                          // replay capacity in transitions (oldest episodes leave first)
     int reproduce_original;               // the public code's quirks instead of the fixes (docs/pwm.md)
     int gradient;                         // the actor gradient's source: PWM_GRADIENT_MODEL (the paper's
-                                          // imagined rollout) or PWM_GRADIENT_HYBRID (online: the real
-                                          // rollout's values, the model's Jacobians; docs/pwm.md)
+                                          // imagined rollout), PWM_GRADIENT_HYBRID (online: the real
+                                          // rollout's values, the model's Jacobians; docs/pwm.md) or
+                                          // PWM_GRADIENT_TRUE (online: the real rollout through the MuJoCo
+                                          // Jacobians and the encoder)
     double bc_weight;                     // offline: weight of a behaviour-cloning term at the start states
                                           // (not in the paper; 0 = the paper's PWM; docs/pwm.md)
     long seed;
@@ -68,8 +72,8 @@ void pwm_critic_spec(nn_mlp_spec *s, int in, const int *units, int n);
 // for an unknown preset.
 int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, size_t errlen);
 
-// 0 when c's gradient source goes with its other options (hybrid: online, without --closed-loop
-// and --critic-data real, which it implies), else -1 with a message.
+// 0 when c's gradient source goes with its other options (hybrid and true: online, without
+// --closed-loop and --critic-data real, which they imply), else -1 with a message.
 int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen);
 
 // Train into out_dir: log.csv, timing.csv, ckpt/best/final.safetensors, eval.csv and (online) the
@@ -100,11 +104,10 @@ typedef struct {
 int pwm_bench_epochs(const pwm_config *c, const wm_config *wc, const ds_episode *eps, int neps, int warmup, int epochs,
                      pwm_bench_result *r, char *err, size_t errlen);
 
-// A trained PWM policy: the world model's encoder and the actor.
-typedef struct pwm_policy pwm_policy;
+// A trained PWM policy: the world model's encoder and the actor (the learner's policy, lrn.h, of a
+// PWM checkpoint; NULL with a message for any other).
+typedef struct lrn_policy pwm_policy;
 pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t errlen);
-const char *pwm_policy_env(const pwm_policy *p);
-void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r);
 void pwm_policy_free(pwm_policy *p);
 // For loss landscapes: the actor's parameters (perturb them in place), and the mean H-step return
 // of the deterministic policy from n start states — in the real task (model 0: the states of an
@@ -114,10 +117,12 @@ nn_params *pwm_policy_params(pwm_policy *p);
 double pwm_policy_return(pwm_policy *p, const double *obs, int n, int H, int model, const ph_config *physics,
                          long seed);
 
-// Check the actor loss's gradient through the world-model rollout (dynamics, rewards and the critics'
-// bootstrap; the actor's detached input) against central differences of the epoch's loss in
-// `samples` actor weights. The config needs a world model; start states come from its environments
-// (or data, offline). Returns 0 with the errors, or -1 with a message.
+// Check the actor loss's gradient of c's source (lrn_actor_gradcheck) against central differences of
+// the epoch's loss in `samples` actor weights: for `model`, through the world-model rollout
+// (dynamics, rewards and the critics' bootstrap; the actor's detached input); for `true`, through
+// the real rollout's recorded Jacobians and the encoder. The config needs a world model; start
+// states come from its environments (or data, offline). Returns 0 with the errors, or -1 with a
+// message.
 int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
                         size_t errlen);
 

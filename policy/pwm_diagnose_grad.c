@@ -219,7 +219,8 @@ void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, 
                     }
                 }
             } else {
-                pwm_det_forward(g, n->w, n->act, fd->obs, F, NULL, U);  // the deterministic policy, closed loop
+                lrn_input in = {.w = n->w, .obs_dim = n->w->c.obs_dim};
+                lrn_policy_forward(g, &in, n->act, fd->obs, F, NULL, U);  // the deterministic policy, closed loop
             }
             env_step(fd, U, 0);
             for (int i = 0; i < cnt; i++)

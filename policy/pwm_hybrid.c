@@ -68,25 +68,25 @@ static nn_tensor *straight(nn_graph *g, nn_tensor *m, const float *val, nn_tenso
 // scale_only), and D = ∂r̃/∂a = drda/σ where the clamp is inactive
 static void real_rewards(const pwm *s, float *rn, float *D) {
     const nn_rms *r = &s->rew_rms;
-    const env_batch *e = s->e;
+    const env_batch *e = s->L.e;
     float inv = 1.0f / sqrtf(r->var[0] + r->eps);
-    for (int i = 0; i < s->N; i++) rn[i] = (float)e->rew[i];
-    nn_rms_normalize(r, rn, rn, s->N);
-    for (int i = 0; i < s->N; i++) {
+    for (int i = 0; i < s->L.N; i++) rn[i] = (float)e->rew[i];
+    nn_rms_normalize(r, rn, rn, s->L.N);
+    for (int i = 0; i < s->L.N; i++) {
         float y = ((float)e->rew[i] - (r->scale_only ? 0.0f : r->mean[0])) * inv;
         float d = r->clip > 0 && (y < -r->clip || y > r->clip) ? 0.0f : inv;
-        for (int j = 0; j < s->A; j++) D[(size_t)i * s->A + j] = d * (float)e->drda[(size_t)i * s->A + j];
+        for (int j = 0; j < s->L.A; j++) D[(size_t)i * s->L.A + j] = d * (float)e->drda[(size_t)i * s->L.A + j];
     }
 }
 
 // the window; tp NULL (training), recording, or replaying (then no environment steps, no backward)
 static float window(pwm *s, hyb_tape *tp) {
-    int N = s->N, H = s->H, A = s->A, Z = s->Z, orig = s->c.reproduce_original;
+    int N = s->L.N, H = s->L.H, A = s->L.A, Z = s->Z, orig = s->c.reproduce_original;
     int rec = tp && !tp->replay, rep = tp && tp->replay;
     double gamma = s->c.gamma, gam[N], t0 = nn_now();
     float col[N], coef[N], keep[N], rk[N], rn[N], val[N];
-    nn_graph *g = s->g;
-    env_batch *e = s->e;
+    nn_graph *g = s->L.g;
+    env_batch *e = s->L.e;
     nn_rng noise;
     pwm_window_begin(s, &noise);
     nn_tensor *z = rep ? nn_tensor_from(g, tp->z0, N, Z, 0) : pwm_encode_obs(s, e->obs);
@@ -97,15 +97,15 @@ static float window(pwm *s, hyb_tape *tp) {
     for (int k = 0; k < H; k++) {
         int last = k == H - 1;
         size_t kz = (size_t)k * N * Z, ka = (size_t)k * N * A, kn = (size_t)k * N;
-        memcpy(s->zbuf + kz, z->x, sizeof(float) * N * Z);
+        memcpy(s->L.xbuf + kz, z->x, sizeof(float) * N * Z);
         if (rec) memcpy(tp->tr.latent + kz, z->x, sizeof(float) * N * Z);
-        for (int i = 0; i < N * A; i++) s->eps[i] = nn_rng_normal(&noise);
+        for (int i = 0; i < N * A; i++) s->L.eps[i] = nn_rng_normal(&noise);
         nn_tensor *zin = rep ? nn_tensor_from(g, tp->tr.latent + kz, N, Z, 0) : nn_detach(g, z);
-        nn_tensor *a = actor_forward(g, &s->act, zin, s->eps);
+        nn_tensor *a = actor_forward(g, &s->L.act, zin, s->L.eps);
         nn_tensor *asg = rep ? nn_tensor_from(g, tp->tr.act + ka, N, A, 0) : nn_detach(g, a);
         nn_tensor *rm = wm_reward(g, &s->w, z, asg, NULL);
         nn_tensor *zhat = wm_dynamics(g, &s->w, z, a, NULL);
-        s->t_actor += nn_now() - t0;
+        s->L.t_actor += nn_now() - t0;
         t0 = nn_now();
         // the real step (or its record): ends, normalised rewards, D, the next observations' latents
         const unsigned char *term, *trunc;
@@ -148,7 +148,7 @@ static float window(pwm *s, hyb_tape *tp) {
         }
         nn_tensor *r = straight(g, rm, val, a, D);
         nn_tensor *zend = straight(g, zhat, zn->x, NULL, NULL);
-        nn_tensor *v = pwm_min_value(s, zend);
+        nn_tensor *v = lrn_min_value(&s->L, zend);
         if (rec) memcpy(tp->tr.value + kn, v->x, sizeof(float) * N);
         // R += γ^k·r per segment; a segment closes at an episode end or the window's end with
         // −(R + γ^len·V(z_end)): V = 0 after a termination
@@ -158,12 +158,12 @@ static float window(pwm *s, hyb_tape *tp) {
         // the critics learn from the real trajectory (as --critic-data real): z_k, r̃_k, V(z_end)
         for (int i = 0; i < N; i++) {
             int done = term[i] || trunc[i];
-            s->rew_buf[kn + i] = val[i];
-            s->done_buf[kn + i] = pwm_done_flag(done, last, 0, orig);
-            s->next_val[kn + i] = term[i] ? 0.0f : v->x[i];
+            s->L.rew_buf[kn + i] = val[i];
+            s->L.done_buf[kn + i] = pwm_done_flag(done, last, 0, orig);
+            s->L.next_val[kn + i] = term[i] ? 0.0f : v->x[i];
             keep[i] = done ? 0.0f : 1.0f;
             gam[i] = done ? 1.0 : gam[i] * gamma;
-            if (done && !rep) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
+            if (done && !rep) lrn_recent_add(&s->L.pr.recent, e->ret_final[i]);
         }
         pwm_segment_close(s, &R, &L, v, col, rk, coef, keep);
         // an environment that finished restarts from the constant enc(o_reset): the chain is cut
@@ -172,14 +172,14 @@ static float window(pwm *s, hyb_tape *tp) {
     float scale;
     nn_tensor *loss = pwm_return_loss(s, L, &scale);
     if (rec) tp->tr.loss = loss->x[0], tp->tr.ret_scale = scale;
-    s->t_actor += nn_now() - t0;
+    s->L.t_actor += nn_now() - t0;
     t0 = nn_now();
     if (!rep) {
-        nn_params_zero_grad(&s->ap);
+        nn_params_zero_grad(&s->L.ap);
         nn_backward(g, loss);
     }
-    s->t_backward += nn_now() - t0;
-    nn_params_set_frozen(&s->cp, 0);
+    s->L.t_backward += nn_now() - t0;
+    nn_params_set_frozen(&s->L.cp, 0);
     return loss->x[0];
 }
 
@@ -199,40 +199,44 @@ static void tape_free(hyb_tape *tp) {
     pwm_hybrid_trace_free(&tp->tr);
 }
 
-// a fresh learner of config c (as --gradient hybrid) and its first window, recorded into tp
-static int first_window(pwm *s, const pwm_config *c, hyb_tape *tp, int freeze_ret, char *err, size_t errlen) {
+// a fresh learner of config c (as --gradient hybrid) and its first window, recorded into tp; NULL
+// with a message (tp then empty)
+static pwm *first_window(const pwm_config *c, hyb_tape *tp, int freeze_ret, char *err, size_t errlen) {
     pwm_config hc = *c;
     hc.gradient = PWM_GRADIENT_HYBRID;
     memset(tp, 0, sizeof *tp);
-    if (pwm_init(s, &hc, NULL, 1, err, errlen)) return -1;
-    size_t N = (size_t)s->N, hn = (size_t)s->H * N, Z = (size_t)s->Z, A = (size_t)s->A;
+    lrn_setup setup = {.threads = 1};
+    lrn_learner *L = pwm_make(&hc, &setup, err, errlen);
+    if (!L) return NULL;
+    pwm *s = L->src_state;
+    size_t N = (size_t)s->L.N, hn = (size_t)s->L.H * N, Z = (size_t)s->Z, A = (size_t)s->L.A;
     tp->z0 = nn_malloc(sizeof(float) * N * Z);
     tp->offz = nn_malloc(sizeof(float) * hn * Z);
     tp->zreset = nn_malloc(sizeof(float) * hn * Z);  // zero-filled
     tp->offr = nn_malloc(sizeof(float) * hn);
-    tp->tr = (pwm_hybrid_trace){.N = s->N, .H = s->H, .A = s->A, .Z = s->Z, .latent = nn_malloc(sizeof(float) * hn * Z),
+    tp->tr = (pwm_hybrid_trace){.N = s->L.N, .H = s->L.H, .A = s->L.A, .Z = s->Z, .latent = nn_malloc(sizeof(float) * hn * Z),
                                 .act = nn_malloc(sizeof(float) * hn * A), .rew = nn_malloc(sizeof(float) * hn),
                                 .drda = nn_malloc(sizeof(float) * hn * A), .value = nn_malloc(sizeof(float) * hn),
                                 .term = nn_malloc(hn), .trunc = nn_malloc(hn)};
-    s->pr.epoch = 1, s->freeze_ret = freeze_ret;
+    s->L.pr.epoch = 1, s->freeze_ret = freeze_ret;
     window(s, tp);
-    return 0;
+    return s;
 }
 
 int pwm_hybrid_first_window(const pwm_config *c, pwm_hybrid_trace *t, char *err, size_t errlen) {
-    pwm s;
     hyb_tape tp;
-    int rc = first_window(&s, c, &tp, 0, err, errlen);
-    if (rc == 0) {
-        tp.tr.count = s.ap.count;
-        tp.tr.grad = nn_malloc(sizeof(float) * s.ap.count);
-        memcpy(tp.tr.grad, s.ap.grads, sizeof(float) * s.ap.count);
+    pwm *s = first_window(c, &tp, 0, err, errlen);
+    if (s) {
+        tp.tr.count = s->L.ap.count;
+        tp.tr.grad = nn_malloc(sizeof(float) * s->L.ap.count);
+        memcpy(tp.tr.grad, s->L.ap.grads, sizeof(float) * s->L.ap.count);
     }
     *t = tp.tr;
     memset(&tp.tr, 0, sizeof tp.tr);
     tape_free(&tp);
-    pwm_free(&s);
-    return rc;
+    if (!s) return -1;
+    lrn_destroy(&s->L);
+    return 0;
 }
 
 typedef struct {
@@ -243,34 +247,34 @@ typedef struct {
 // the surrogate loss replayed with actor parameter i moved by delta
 static double gc_loss(void *vctx, size_t i, double delta) {
     gc_ctx *x = vctx;
-    float v = x->s->ap.values[i];
-    x->s->ap.values[i] = v + (float)delta;
+    float v = x->s->L.ap.values[i];
+    x->s->L.ap.values[i] = v + (float)delta;
     double L = window(x->s, x->tp);
-    x->s->ap.values[i] = v;
+    x->s->L.ap.values[i] = v;
     return L;
 }
 
 int pwm_hybrid_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
                          size_t errlen) {
     // the return normaliser (a constant of the gradient) is held at its initial value in every pass
-    pwm s;
     hyb_tape tp;
-    int rc = first_window(&s, c, &tp, 1, err, errlen);
+    pwm *s = first_window(c, &tp, 1, err, errlen);
+    int rc = s ? 0 : -1;
     float *grad = NULL;
-    if (rc == 0) {
-        grad = nn_malloc(sizeof(float) * s.ap.count);
-        memcpy(grad, s.ap.grads, sizeof(float) * s.ap.count);
+    if (s) {
+        grad = nn_malloc(sizeof(float) * s->L.ap.count);
+        memcpy(grad, s->L.ap.grads, sizeof(float) * s->L.ap.count);
         tp.replay = 1;
-        gc_ctx x = {&s, &tp};
+        gc_ctx x = {s, &tp};
         // the replay at the recorded weights gives the recorded loss (model + offset = real, to rounding)
         double L0 = gc_loss(&x, 0, 0.0);
         if (!(fabs(L0 - tp.tr.loss) <= 1e-4 * fmax(1.0, fabs(tp.tr.loss))))
             rc = nn_err(err, errlen, "the replayed loss %.9g is not the recorded %.9g", L0, tp.tr.loss);
-        else if (lrn_gradcheck(&s.ap, grad, samples, eps, gc_loss, &x, max_rel, rel_l2))
+        else if (lrn_gradcheck(&s->L.ap, grad, samples, eps, gc_loss, &x, max_rel, rel_l2))
             rc = nn_err(err, errlen, "a replayed loss was not finite");
     }
     nn_free(grad);
     tape_free(&tp);
-    pwm_free(&s);
+    if (s) lrn_destroy(&s->L);
     return rc;
 }

@@ -1,76 +1,48 @@
 // PWM's actor loss: an H-step imagined rollout through the frozen world model from the encoded
 // observations of the lock-step environments (or dataset start states offline), the critics'
-// bootstrap, and its check against differences (docs/pwm.md).
+// bootstrap (docs/pwm.md); the `model` source's window (pwm.c), and the helpers the hybrid's shares.
 #include <math.h>
 #include <string.h>
 
 #include "../nn/common.h"
 #include "pwm_internal.h"
 
-// the minimum over k columns (each n × 1); the gradient goes to the smallest
-static void min_bwd(nn_graph *g, void *ctx, nn_tensor *out, nn_tensor **in) {
-    int K = *(int *)ctx;
-    for (int i = 0; i < out->n; i++) {
-        int best = 0;
-        for (int k = 1; k < K; k++)
-            if (in[k]->x[i] < in[best]->x[i]) best = k;
-        if (in[best]->requires_grad) nn_grad(g, in[best])[i] += out->g[i];
-    }
-}
-
-nn_tensor *pwm_min_value(pwm *s, nn_tensor *z) {
-    nn_graph *g = s->g;
-    int K = s->c.critics;
-    const nn_mlp *net = s->c.target_alpha > 0 ? s->targets_net : s->critics;
-    nn_tensor *v[PWM_MAX_CRITICS];
-    for (int k = 0; k < K; k++) v[k] = nn_mlp_forward(g, &net[k], z);
-    if (K == 1) return v[0];
-    int *ctx = nn_graph_alloc(g, sizeof(int));
-    *ctx = K;
-    nn_tensor *m = nn_custom(g, z->n, 1, v, K, min_bwd, ctx);
-    for (int i = 0; i < z->n; i++) {
-        float b = v[0]->x[i];
-        for (int k = 1; k < K; k++) b = v[k]->x[i] < b ? v[k]->x[i] : b;
-        m->x[i] = b;
-    }
-    return m;
-}
-
 nn_tensor *pwm_encode_obs(pwm *s, const double *obs) {
-    for (int i = 0; i < s->N * s->O; i++) s->obs_f[i] = (float)obs[i];
-    return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
+    for (int i = 0; i < s->L.N * s->L.O; i++) s->obs_f[i] = (float)obs[i];
+    return wm_encode(s->L.g, &s->w, nn_tensor_from(s->L.g, s->obs_f, s->L.N, s->L.O, 0), NULL);
 }
 
 // offline: the epoch's start observations, drawn from the buffer's episodes, with the action the
 // data took there (bc_act; bc_mask 0 at an episode's final observation, which has none)
 static nn_tensor *offline_starts(pwm *s) {
     nn_rng r;
-    nn_rng_init(&r, (unsigned long)s->c.seed, (3ul << 20) + (unsigned long)s->pr.epoch);
-    for (int i = 0; i < s->N; i++) {
+    nn_rng_init(&r, (unsigned long)s->c.seed, (3ul << 20) + (unsigned long)s->L.pr.epoch);
+    for (int i = 0; i < s->L.N; i++) {
         const ds_episode *ep = s->rb.eps[nn_rng_u32(&r) % (unsigned)s->rb.n];
         int t = (int)(nn_rng_u32(&r) % (unsigned)(ep->T + 1));
-        memcpy(s->obs_f + (size_t)i * s->O, ep->obs + (size_t)t * s->O, sizeof(float) * s->O);
-        for (int j = 0; j < s->A; j++) {
-            s->bc_act[(size_t)i * s->A + j] = t < ep->T ? ep->act[(size_t)t * s->A + j] : 0.0f;
-            s->bc_mask[(size_t)i * s->A + j] = t < ep->T ? 1.0f : 0.0f;
+        memcpy(s->obs_f + (size_t)i * s->L.O, ep->obs + (size_t)t * s->L.O, sizeof(float) * s->L.O);
+        for (int j = 0; j < s->L.A; j++) {
+            s->bc_act[(size_t)i * s->L.A + j] = t < ep->T ? ep->act[(size_t)t * s->L.A + j] : 0.0f;
+            s->bc_mask[(size_t)i * s->L.A + j] = t < ep->T ? 1.0f : 0.0f;
         }
     }
-    return wm_encode(s->g, &s->w, nn_tensor_from(s->g, s->obs_f, s->N, s->O, 0), NULL);
+    return wm_encode(s->L.g, &s->w, nn_tensor_from(s->L.g, s->obs_f, s->L.N, s->L.O, 0), NULL);
 }
 
 void pwm_window_begin(pwm *s, nn_rng *noise) {
-    nn_graph_reset(s->g);
-    nn_params_set_frozen(&s->cp, 1);
+    nn_graph_reset(s->L.g);
+    s->t_env = 0;
+    nn_params_set_frozen(&s->L.cp, 1);
     // the std stays >= exp(logstd_min): the log-std is clamped in place before the forward pass
-    for (int j = 0; j < s->A; j++)
-        if (s->act.logstd->x[j] < (float)s->c.logstd_min) s->act.logstd->x[j] = (float)s->c.logstd_min;
-    nn_rng_init(noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->pr.epoch);
+    for (int j = 0; j < s->L.A; j++)
+        if (s->L.act.logstd->x[j] < (float)s->c.logstd_min) s->L.act.logstd->x[j] = (float)s->c.logstd_min;
+    nn_rng_init(noise, (unsigned long)s->c.seed, (1ul << 21) + (unsigned long)s->L.pr.epoch);
 }
 
 void pwm_segment_close(pwm *s, nn_tensor **R, nn_tensor **L, nn_tensor *v, const float *boot, const float *keep_rew,
                        const float *close, const float *keep) {
-    nn_graph *g = s->g;
-    int N = s->N;
+    nn_graph *g = s->L.g;
+    int N = s->L.N;
     nn_tensor *c = nn_add(g, nn_mul(g, *R, nn_tensor_from(g, keep_rew, N, 1, 0)),
                           nn_mul(g, v, nn_tensor_from(g, boot, N, 1, 0)));
     *L = nn_add(g, *L, nn_mul(g, c, nn_tensor_from(g, close, N, 1, 0)));
@@ -78,32 +50,26 @@ void pwm_segment_close(pwm *s, nn_tensor **R, nn_tensor **L, nn_tensor *v, const
 }
 
 nn_tensor *pwm_restart(pwm *s, nn_tensor *z, nn_tensor *zr, const float *keep) {
-    nn_graph *g = s->g;
-    int N = s->N;
+    nn_graph *g = s->L.g;
+    int N = s->L.N;
     float cut[N];
     for (int i = 0; i < N; i++) cut[i] = 1.0f - keep[i];
     return nn_add(g, nn_mul(g, z, nn_tensor_from(g, keep, N, 1, 0)), nn_mul(g, zr, nn_tensor_from(g, cut, N, 1, 0)));
 }
 
 void pwm_env_step(pwm *s, const float *a) {
-    env_batch *e = s->e;
-    int N = s->N;
-    for (int i = 0; i < N * s->A; i++) s->u[i] = a[i];
-    env_step(e, s->u, 0);
-    s->pr.env_steps += N;
+    env_batch *e = s->L.e;
+    int N = s->L.N;
+    for (int i = 0; i < N * s->L.A; i++) s->L.u[i] = a[i];
+    env_step(e, s->L.u, 0);
+    s->L.pr.env_steps += N;
     if (s->c.reproduce_original) {
         // the public code's running reward statistics follow the online rewards
         float rf[N];
         for (int i = 0; i < N; i++) rf[i] = (float)e->rew[i];
         nn_rms_update(&s->rew_rms, rf, N);
     }
-    char err[512];
-    if (s->recording &&
-        ds_recorder_step(&s->rec, e->act, e->rew, e->term, e->trunc, e->obs_final, e->obs, err, sizeof err)) {
-        fprintf(stderr, "pwm train: online data: %s; recording and fine-tuning on new data stopped\n", err);
-        ds_recorder_close(&s->rec, err, sizeof err);
-        s->recording = 0;
-    }
+    lrn_record_step(&s->L);
 }
 
 void pwm_close_weights(int N, int last, double gamma, const double *gam, const unsigned char *term,
@@ -120,12 +86,12 @@ void pwm_close_weights(int N, int last, double gamma, const double *gam, const u
 
 nn_tensor *pwm_return_loss(pwm *s, nn_tensor *L, float *scale) {
     // per-environment losses −L, normalised by the running std of those losses
-    int N = s->N;
+    int N = s->L.N;
     float neg[N];
     for (int i = 0; i < N; i++) neg[i] = -L->x[i];
     if (!s->freeze_ret) nn_rms_update(&s->ret_rms, neg, N);
     *scale = 1.0f / sqrtf(s->ret_rms.var[0] + 1e-5f);
-    return nn_scale(s->g, nn_mean(s->g, L), -*scale);
+    return nn_scale(s->L.g, nn_mean(s->L.g, L), -*scale);
 }
 
 float pwm_done_flag(int done, int last, int offline, int original) {
@@ -136,20 +102,20 @@ float pwm_done_flag(int done, int last, int offline, int original) {
 // distance of the deterministic action at each start state from the action the data took there
 // (a TD3+BC-style anchor to the data; the RL part of the loss is already return-normalised)
 static nn_tensor *behaviour_cloning(pwm *s, nn_tensor *zin) {
-    nn_graph *g = s->g;
-    int N = s->N, A = s->A, have = 0;
+    nn_graph *g = s->L.g;
+    int N = s->L.N, A = s->L.A, have = 0;
     for (int i = 0; i < N; i++) have += s->bc_mask[(size_t)i * A] > 0;
     nn_tensor *mask = nn_tensor_from(g, s->bc_mask, N, A, 0);
-    nn_tensor *d = nn_mul(g, nn_sub(g, actor_forward(g, &s->act, zin, NULL), nn_tensor_from(g, s->bc_act, N, A, 0)), mask);
+    nn_tensor *d = nn_mul(g, nn_sub(g, actor_forward(g, &s->L.act, zin, NULL), nn_tensor_from(g, s->bc_act, N, A, 0)), mask);
     return nn_scale(g, nn_mean(g, nn_mul(g, d, d)), (float)(s->c.bc_weight * N / (have > 0 ? have : 1)));
 }
 
 float pwm_actor_window(pwm *s) {
-    int N = s->N, H = s->H, A = s->A, Z = s->Z, orig = s->c.reproduce_original;
+    int N = s->L.N, H = s->L.H, A = s->L.A, Z = s->Z, orig = s->c.reproduce_original;
     double gamma = s->c.gamma, gam[N], t0 = nn_now();
     float col[N], coef[N], keep[N], rk[N];
-    nn_graph *g = s->g;
-    env_batch *e = s->e;
+    nn_graph *g = s->L.g;
+    env_batch *e = s->L.e;
     nn_rng noise;
     pwm_window_begin(s, &noise);
     nn_tensor *z = e ? pwm_encode_obs(s, e->obs) : offline_starts(s);
@@ -166,17 +132,17 @@ float pwm_actor_window(pwm *s) {
     }
     for (int k = 0; k < H; k++) {
         int last = k == H - 1;
-        memcpy(s->zbuf + (size_t)k * N * Z, z->x, sizeof(float) * N * Z);
-        for (int i = 0; i < N * A; i++) s->eps[i] = nn_rng_normal(&noise);
+        memcpy(s->L.xbuf + (size_t)k * N * Z, z->x, sizeof(float) * N * Z);
+        for (int i = 0; i < N * A; i++) s->L.eps[i] = nn_rng_normal(&noise);
         // the actor sees sg(z_k), or with --closed-loop the encoded observation of its real environment
         nn_tensor *zin = s->actor_in                  ? nn_tensor_from(g, s->actor_in + (size_t)k * N * Z, N, Z, 0)
                          : e && s->c.closed_loop && k ? pwm_encode_obs(s, e->obs)
                                                       : nn_detach(g, z);
-        nn_tensor *a = actor_forward(g, &s->act, zin, s->eps);
+        nn_tensor *a = actor_forward(g, &s->L.act, zin, s->L.eps);
         if (k == 0 && !e && s->c.bc_weight > 0) bc = behaviour_cloning(s, zin);
         nn_tensor *r = wm_reward(g, &s->w, z, a, NULL);
         nn_tensor *z1 = wm_dynamics(g, &s->w, z, a, NULL);
-        nn_tensor *v = pwm_min_value(s, z1), *rw = r, *vw = v, *cont = NULL;
+        nn_tensor *v = lrn_min_value(&s->L, z1), *rw = r, *vw = v, *cont = NULL;
         if (surv) {
             cont = nn_sub(g, ones, wm_termination(g, &s->w, z, a, NULL));
             rw = nn_mul(g, r, S);
@@ -188,7 +154,7 @@ float pwm_actor_window(pwm *s) {
             nn_tensor *zr = pwm_encode_obs(s, e->obs);
             memcpy(s->creal + (size_t)k * N * Z, zr->x, sizeof(float) * N * Z);
         }
-        s->t_actor += nn_now() - t0;
+        s->L.t_actor += nn_now() - t0;
         t0 = nn_now();
         unsigned char none[N];
         const unsigned char *term = none, *trunc = none;
@@ -209,25 +175,25 @@ float pwm_actor_window(pwm *s) {
         float rreal[N];
         const float *vreal = NULL;
         if (s->creal) {
-            double nxt[N * s->O];
+            double nxt[N * s->L.O];
             for (int i = 0; i < N; i++) {
                 const double *src = term[i] || trunc[i] ? e->obs_final : e->obs;
-                memcpy(nxt + (size_t)i * s->O, src + (size_t)i * s->O, sizeof(double) * s->O);
+                memcpy(nxt + (size_t)i * s->L.O, src + (size_t)i * s->L.O, sizeof(double) * s->L.O);
                 rreal[i] = (float)e->rew[i];
             }
             nn_rms_normalize(&s->rew_rms, rreal, rreal, N);
-            vreal = pwm_min_value(s, pwm_encode_obs(s, nxt))->x;
+            vreal = lrn_min_value(&s->L, pwm_encode_obs(s, nxt))->x;
         }
         int any_done = 0;
         for (int i = 0; i < N; i++) {
             int done = term[i] || trunc[i];
             any_done |= done;
-            s->rew_buf[(size_t)k * N + i] = vreal ? rreal[i] : r->x[i];
-            s->done_buf[(size_t)k * N + i] = pwm_done_flag(done, last, !e, orig);
-            s->next_val[(size_t)k * N + i] = term[i] ? 0.0f : vreal ? vreal[i] : v->x[i] * (cont ? cont->x[i] : 1.0f);
+            s->L.rew_buf[(size_t)k * N + i] = vreal ? rreal[i] : r->x[i];
+            s->L.done_buf[(size_t)k * N + i] = pwm_done_flag(done, last, !e, orig);
+            s->L.next_val[(size_t)k * N + i] = term[i] ? 0.0f : vreal ? vreal[i] : v->x[i] * (cont ? cont->x[i] : 1.0f);
             keep[i] = done ? 0.0f : 1.0f;
             gam[i] = done ? 1.0 : gam[i] * gamma;
-            if (done) lrn_recent_add(&s->pr.recent, e->ret_final[i]);
+            if (done) lrn_recent_add(&s->L.pr.recent, e->ret_final[i]);
         }
         pwm_segment_close(s, &R, &L, vw, col, rk, coef, keep);
         // finished environments restart from the encoded reset observation
@@ -236,54 +202,11 @@ float pwm_actor_window(pwm *s) {
     float scale;
     nn_tensor *loss = pwm_return_loss(s, L, &scale);
     if (bc) loss = nn_add(g, loss, bc);
-    nn_params_zero_grad(&s->ap);
-    s->t_actor += nn_now() - t0;
+    nn_params_zero_grad(&s->L.ap);
+    s->L.t_actor += nn_now() - t0;
     t0 = nn_now();
     nn_backward(g, loss);
-    s->t_backward += nn_now() - t0;
-    nn_params_set_frozen(&s->cp, 0);
+    s->L.t_backward += nn_now() - t0;
+    nn_params_set_frozen(&s->L.cp, 0);
     return loss->x[0];
-}
-
-// ---------------------------------------------------------------------------------------------
-// gradient check of the actor loss
-
-typedef struct {
-    const pwm_config *c;
-    const float *zin;
-    char *err;
-    size_t errlen;
-} gc_ctx;
-
-// the first epoch's loss of a fresh learner with actor parameter i moved by delta, its actor inputs
-// and return normaliser held
-static double gc_loss(void *vctx, size_t i, double delta) {
-    gc_ctx *x = vctx;
-    pwm t;
-    double L = NAN;
-    if (pwm_init(&t, x->c, NULL, 1, x->err, x->errlen) == 0) {
-        t.pr.epoch = 1, t.freeze_ret = 1, t.actor_in = x->zin;
-        t.ap.values[i] += (float)delta;
-        L = pwm_actor_window(&t);
-    }
-    pwm_free(&t);
-    return L;
-}
-
-int pwm_actor_gradcheck(const pwm_config *c, int samples, double eps, double *max_rel, double *rel_l2, char *err,
-                        size_t errlen) {
-    // a fresh learner's first epoch is a deterministic function of the actor's weights; the
-    // return normaliser (a constant of the gradient) is held at its initial value in every pass
-    pwm s;
-    if (pwm_init(&s, c, NULL, 1, err, errlen)) {
-        pwm_free(&s);
-        return -1;
-    }
-    s.pr.epoch = 1, s.freeze_ret = 1;
-    pwm_actor_window(&s);
-    // the actor's inputs are sg(z_k): the differenced loss keeps them at this pass's latents
-    gc_ctx x = {c, s.zbuf, err, errlen};
-    int rc = lrn_gradcheck(&s.ap, s.ap.grads, samples, eps, gc_loss, &x, max_rel, rel_l2);
-    pwm_free(&s);
-    return rc;
 }

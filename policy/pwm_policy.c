@@ -6,77 +6,17 @@
 #include "../nn/common.h"
 #include "pwm_internal.h"
 
-void pwm_det_forward(nn_graph *g, const world_model *w, const actor *act, const double *obs, int n, const float *eps,
-                     double *u) {
-    nn_graph_reset(g);
-    nn_graph_set_no_grad(g, 1);
-    nn_tensor *o = nn_tensor_new(g, n, w->c.obs_dim, 0);
-    for (int i = 0; i < n * w->c.obs_dim; i++) o->x[i] = (float)obs[i];
-    nn_tensor *a = actor_forward(g, act, wm_encode(g, w, o, NULL), eps);
-    for (int i = 0; i < n * act->act_dim; i++) u[i] = a->x[i];
-    nn_graph_set_no_grad(g, 0);
-}
-
-struct pwm_policy {
-    char env[64];
-    world_model w;
-    nn_rms rew_rms;  // the model's reward statistics (its rewards in task units)
-    nn_params ap;
-    actor act;
-    nn_graph *g;
-    float *eps;
-    int cap;
-};
-
 pwm_policy *pwm_policy_load(const char *ckpt, const char *env, char *err, size_t errlen) {
-    st_file f;
-    if (st_read(ckpt, &f, err, errlen)) return NULL;
-    int au[LRN_MAX_UNITS], na;
-    const env_task *t = lrn_policy_meta(&f, ckpt, env, au, &na, err, errlen);
-    pwm_policy *p = NULL;
-    char msg[512];
-    if (t) {
-        p = nn_malloc(sizeof *p);
-        memset(p, 0, sizeof *p);
-        snprintf(p->env, sizeof p->env, "%s", t->name);
-        nn_rms_init(&p->rew_rms, 1, 1e-5f, 5.0f);
-        if (wm_read(&f, &p->w, NULL, &p->rew_rms, NULL, ckpt, err, errlen)) {
-            nn_rms_free(&p->rew_rms);
-            nn_free(p);
-            p = NULL;
-        } else {
-            nn_params_init(&p->ap, 0);
-            actor_declare(&p->act, &p->ap, "actor.", p->w.c.latent, t->act_dim, au, na, NN_ACT_MISH);
-            if (nn_ckpt_check_params(&f, "a/", &p->ap, NULL, msg, sizeof msg)) {
-                nn_err(err, errlen, "%s: %s", ckpt, msg);
-                pwm_policy_free(p);
-                p = NULL;
-            } else {
-                nn_params_alloc(&p->ap);
-                nn_ckpt_read_params(&f, "a/", &p->ap, NULL);
-                p->g = nn_graph_new(1 << 20);
-            }
-        }
+    lrn_policy *p = lrn_policy_load(ckpt, env, err, errlen);
+    if (p && !p->in.w) {
+        nn_err(err, errlen, "%s: not a PWM checkpoint (its policy has no world model)", ckpt);
+        lrn_policy_free(p);
+        p = NULL;
     }
-    st_free(&f);
     return p;
 }
 
-const char *pwm_policy_env(const pwm_policy *p) { return p->env; }
-
-void pwm_policy_act(pwm_policy *p, const double *obs, int n, double *u, nn_rng *r) {
-    pwm_det_forward(p->g, &p->w, &p->act, obs, n, lrn_noise(&p->eps, &p->cap, n, p->act.act_dim, r), u);
-}
-
-void pwm_policy_free(pwm_policy *p) {
-    if (!p) return;
-    wm_free(&p->w);
-    nn_rms_free(&p->rew_rms);
-    nn_params_free(&p->ap);
-    nn_graph_free(p->g);
-    nn_free(p->eps);
-    nn_free(p);
-}
+void pwm_policy_free(pwm_policy *p) { lrn_policy_free(p); }
 
 nn_params *pwm_policy_params(pwm_policy *p) { return &p->ap; }
 
@@ -93,7 +33,7 @@ double pwm_policy_return(pwm_policy *p, const double *obs, int n, int H, int mod
         unsigned char *done = nn_malloc((size_t)n);
         memset(done, 0, (size_t)n);
         for (int t = 0; t < H; t++) {
-            pwm_det_forward(p->g, &p->w, &p->act, e->obs, n, NULL, u);
+            lrn_policy_forward(p->g, &p->in, &p->act, e->obs, n, NULL, u);
             env_step(e, u, 0);
             for (int i = 0; i < n; i++) {
                 if (!done[i]) total += e->rew[i];

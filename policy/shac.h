@@ -5,6 +5,8 @@
 // V′ of the observation before the reset) is backpropagated through the actor, the rewards, the
 // observations and the recorded Jacobians, cut at the window start. The critic is fitted to TD(λ)
 // targets on unshuffled minibatches; the target critic follows by Polyak averaging.
+// SHAC is a preset of the one learner (lrn.h): its networks on normalised observations with the
+// `true` gradient source (lrn_true.c); its checkpoints load through policy.h.
 // Facts: shac-and-tasks.md §2.
 #ifndef PWM_POLICY_SHAC_H
 #define PWM_POLICY_SHAC_H
@@ -40,17 +42,6 @@ int shac_preset(shac_config *c, const char *env, const char *preset, char *err, 
 // out_dir/ckpt.safetensors. config_text is the resolved config to record. Returns an exit code
 // of nn/exitcode.h (lrn_run's: 0, fail, diverged, preempted), with a message on stderr.
 int shac_train(const shac_config *c, const char *out_dir, int resume, int threads);
-
-// A trained policy loaded from a checkpoint: actor and observation statistics.
-typedef struct shac_policy shac_policy;
-// Load the policy of a SHAC checkpoint; env (may be NULL) must match the checkpoint's task.
-shac_policy *shac_policy_load(const char *ckpt, const char *env, char *err, size_t errlen);
-// The checkpoint's task name.
-const char *shac_policy_env(const shac_policy *p);
-// Actions u (n × act_dim) for observations obs (n × obs_dim): tanh of the mean, or sampled with
-// the actor's own standard deviation when r is non-NULL.
-void shac_policy_act(shac_policy *p, const double *obs, int n, double *u, nn_rng *r);
-void shac_policy_free(shac_policy *p);
 
 // Check the actor loss's gradient (through the actor, observations, rewards, the target critic and
 // the recorded physics Jacobians) against central differences of the whole window's loss, for
