@@ -48,6 +48,32 @@ void pwm_diag_restore(env_batch *e, int i, const double *s) {
 // ---------------------------------------------------------------------------------------------
 // the true gradient
 
+// step j's actions U (F × A) of the batch holding perturbations p0 .. p0 + cnt − 1 of the action
+// sequence u: perturbation p is 0 for none, 1 + 2m for component m (step m / A, action m % A) moved
+// up by eps, 2 + 2m for it moved down, both kept inside [−1, 1] (the environment clips there)
+static void perturbed_actions(double *U, const double *u, int j, int A, int F, int p0, int cnt, double eps) {
+    for (int i = 0; i < F; i++) {
+        memcpy(U + (size_t)i * A, u + (size_t)j * A, sizeof(double) * A);
+        int p = p0 + i, m = (p - 1) / 2;
+        if (i < cnt && p > 0 && m / A == j) {
+            double *x = U + (size_t)i * A + m % A;
+            *x = p % 2 ? fmin(*x + eps, 1.0) : fmax(*x - eps, -1.0);
+        }
+    }
+}
+
+// the distance between the up and down perturbations of each of the n components of u
+static void perturbation_steps(double *step, const double *u, int n, double eps) {
+    for (int m = 0; m < n; m++) step[m] = fmin(u[m] + eps, 1.0) - fmax(u[m] - eps, -1.0);
+}
+
+// the batch's environments restored to s and none done, for the perturbations p0 ...; their count
+static int restore_chunk(env_batch *fd, const double *s, unsigned char *done, int P, int p0) {
+    for (int i = 0; i < fd->n; i++) pwm_diag_restore(fd, i, s);
+    memset(done, 0, (size_t)fd->n);
+    return P - p0 < fd->n ? P - p0 : fd->n;
+}
+
 void pwm_diag_true_grad(env_batch *fd, const double *s, const double *u, int h, double gamma, double eps,
                         double *grad, double *J, int h_short, double *grad_short) {
     int A = fd->task->act_dim, F = fd->n, P = 2 * h * A + 1;
@@ -55,24 +81,13 @@ void pwm_diag_true_grad(env_batch *fd, const double *s, const double *u, int h, 
     double *U = nn_malloc(sizeof(double) * F * A), *ret = nn_malloc(sizeof(double) * P);
     double *ret_s = nn_malloc(sizeof(double) * P), *step = nn_malloc(sizeof(double) * h * A);
     unsigned char *done = nn_malloc((size_t)F);
-    // perturbation p: 0 none; 1 + 2m moves component m (step m / A, action m % A) up, 2 + 2m down,
-    // both kept inside [−1, 1] (the environment clips there)
-    for (int m = 0; m < h * A; m++) step[m] = fmin(u[m] + eps, 1.0) - fmax(u[m] - eps, -1.0);
+    perturbation_steps(step, u, h * A, eps);
     for (int p0 = 0; p0 < P; p0 += F) {
-        int cnt = P - p0 < F ? P - p0 : F;
-        for (int i = 0; i < F; i++) pwm_diag_restore(fd, i, s);
-        memset(done, 0, (size_t)F);
+        int cnt = restore_chunk(fd, s, done, P, p0);
         for (int i = 0; i < cnt; i++) ret[p0 + i] = ret_s[p0 + i] = 0;
         double disc = 1;
         for (int j = 0; j < h; j++) {
-            for (int i = 0; i < F; i++) {
-                memcpy(U + (size_t)i * A, u + (size_t)j * A, sizeof(double) * A);
-                int p = p0 + i, m = (p - 1) / 2;
-                if (i < cnt && p > 0 && m / A == j) {
-                    double *x = U + (size_t)i * A + m % A;
-                    *x = p % 2 ? fmin(*x + eps, 1.0) : fmax(*x - eps, -1.0);
-                }
-            }
+            perturbed_actions(U, u, j, A, F, p0, cnt, eps);
             env_step(fd, U, 0);
             for (int i = 0; i < cnt; i++) {
                 if (done[i]) continue;
@@ -200,24 +215,15 @@ void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, 
     double *v = nn_malloc(sizeof(double) * F);
     unsigned char *done = nn_malloc((size_t)F);
     nn_graph *g = nn_graph_new(GRAPH_BYTES);
-    // perturbation p as in pwm_diag_true_grad, of the first H steps' actions only
-    for (int m = 0; m < H * A; m++) step[m] = fmin(u[m] + eps, 1.0) - fmax(u[m] - eps, -1.0);
+    // perturbations of the first H steps' actions only
+    perturbation_steps(step, u, H * A, eps);
     for (int p0 = 0; p0 < P; p0 += F) {
-        int cnt = P - p0 < F ? P - p0 : F;
-        for (int i = 0; i < F; i++) pwm_diag_restore(fd, i, s);
-        memset(done, 0, (size_t)F);
+        int cnt = restore_chunk(fd, s, done, P, p0);
         for (int i = 0; i < cnt; i++) val[p0 + i] = tail[p0 + i] = 0;
         double disc = 1;
         for (int j = 0; j < h; j++, disc *= n->gamma) {
             if (j < H) {
-                for (int i = 0; i < F; i++) {
-                    memcpy(U + (size_t)i * A, u + (size_t)j * A, sizeof(double) * A);
-                    int p = p0 + i, m = (p - 1) / 2;
-                    if (i < cnt && p > 0 && m / A == j) {
-                        double *x = U + (size_t)i * A + m % A;
-                        *x = p % 2 ? fmin(*x + eps, 1.0) : fmax(*x - eps, -1.0);
-                    }
-                }
+                perturbed_actions(U, u, j, A, F, p0, cnt, eps);
             } else {
                 lrn_input in = {.w = n->w, .obs_dim = n->w->c.obs_dim};
                 lrn_policy_forward(g, &in, n->act, fd->obs, F, NULL, U);  // the deterministic policy, closed loop

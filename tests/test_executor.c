@@ -38,25 +38,36 @@ static const char *const tiny[] = {"--env", "hopper", "--methods", "shac,pwm", "
                                    "--budget", "2048", "--collect", "1024", "--wm-steps", "3", "--wm-size", "small",
                                    "--evals", "1", NULL};
 
+// compare's plan (nothing run) for c in TMP/sub; out receives the directory
+static ex_plan *compare_plan(compare_config *c, const char *sub, char *out, size_t n) {
+    snprintf(out, n, "%s/%s", test_tmpdir(), sub);
+    c->out = out;
+    ex_plan *p = nn_malloc(sizeof *p);
+    c->ex.plan = p;
+    CHECK(compare_run(c, "build/pwm") == 0, "planning failed");
+    return p;
+}
+
+// the plan's stages are want[] ("wave name")
+static void check_stages(const ex_plan *p, const char *const *want, int n) {
+    CHECK(p->n == n, "%d stages, not %d", p->n, n);
+    for (int i = 0; i < n; i++) {
+        char got[128];
+        snprintf(got, sizeof got, "%d %s", p->s[i].wave, p->s[i].name);
+        CHECK(!strcmp(got, want[i]), "stage %d: %s, not %s", i, got, want[i]);
+    }
+}
+
 TEST(compare_plan_is_waves_of_stages) {
     compare_config c = {.env = "hopper", .preset = "quick", .methods = "shac,pwm", .seeds = 2, .threads = 1,
                         .budget = 2048, .collect = 1024, .wm_steps = 3, .wm_size = "small", .evals = 1,
                         .contact_stiffness = -1, .ex.prefix = "hopper/"};
     char out[512];
-    snprintf(out, sizeof out, "%s/plan", test_tmpdir());
-    c.out = out;
-    ex_plan *p = nn_malloc(sizeof *p);
-    c.ex.plan = p;
-    CHECK(compare_run(&c, "build/pwm") == 0, "planning failed");
+    ex_plan *p = compare_plan(&c, "plan", out, sizeof out);
     const char *want[] = {"0 hopper/shac-seed0", "0 hopper/pwm-seed0-collect", "1 hopper/pwm-seed0-wm",
                           "2 hopper/pwm-seed0-train", "0 hopper/shac-seed1", "0 hopper/pwm-seed1-collect",
                           "1 hopper/pwm-seed1-wm", "2 hopper/pwm-seed1-train"};
-    CHECK(p->n == 8, "%d stages", p->n);
-    for (int i = 0; i < 8; i++) {
-        char got[128];
-        snprintf(got, sizeof got, "%d %s", p->s[i].wave, p->s[i].name);
-        CHECK(!strcmp(got, want[i]), "stage %d: %s, not %s", i, got, want[i]);
-    }
+    check_stages(p, want, 8);
     CHECK(strstr(p->s[3].done, "/plan/pwm-seed0/run/eval.csv"), "done marker %s", p->s[3].done);
     // planning ran nothing
     char path[700];
@@ -71,24 +82,15 @@ TEST(compare_plan_of_hybrid_and_true_uses_pwms_model) {
                         .budget = 2048, .collect = 1024, .wm_steps = 3, .wm_size = "small", .evals = 1,
                         .contact_stiffness = -1};
     char out[512];
-    snprintf(out, sizeof out, "%s/plan-hybrid", test_tmpdir());
-    c.out = out;
-    ex_plan *p = nn_malloc(sizeof *p);
-    c.ex.plan = p;
-    CHECK(compare_run(&c, "build/pwm") == 0, "planning failed");
+    ex_plan *p = compare_plan(&c, "plan-hybrid", out, sizeof out);
     const char *want[] = {"0 shac-seed0", "0 pwm-seed0-collect", "1 pwm-seed0-wm", "2 hybrid-seed0", "2 true-seed0"};
-    CHECK(p->n == 5, "%d stages", p->n);
-    for (int i = 0; i < 5 && i < p->n; i++) {
-        char got[128];
-        snprintf(got, sizeof got, "%d %s", p->s[i].wave, p->s[i].name);
-        CHECK(!strcmp(got, want[i]), "stage %d: %s, not %s", i, got, want[i]);
-    }
-    CHECK(p->n < 4 || strstr(p->s[3].done, "/plan-hybrid/hybrid-seed0/eval.csv"), "done marker %s", p->s[3].done);
-    // the pretrained protocol: the shared stages, then the hybrid's run
+    check_stages(p, want, 5);
+    CHECK(strstr(p->s[3].done, "/plan-hybrid/hybrid-seed0/eval.csv"), "done marker %s", p->s[3].done);
+    // the pretrained protocol: the shared stages are given, so the runs come first
     c.protocol = "pretrained", c.pretrain_data = "given-data", c.pretrain_wm = "given.safetensors", p->n = 0;
     CHECK(compare_run(&c, "build/pwm") == 0, "planning failed");
-    CHECK(p->n == 3 && !strcmp(p->s[1].name, "hybrid-seed0") && p->s[1].wave == 0 &&
-          !strcmp(p->s[2].name, "true-seed0"), "%d stages, second %s", p->n, p->n > 1 ? p->s[1].name : "-");
+    const char *want_pre[] = {"0 shac-seed0", "0 hybrid-seed0", "0 true-seed0"};
+    check_stages(p, want_pre, 3);
     nn_free(p);
 }
 
