@@ -1,6 +1,7 @@
 // PWM: the actor gradient through the world-model rollout against finite differences (online and
 // offline, fixes and original quirks), the quirks' decisions, and training runs that are
 // reproducible, resumable and evaluate in the real environment.
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "../policy/learner.h"
 #include "../policy/policy.h"
 #include "../policy/pwm.h"
+#include "../policy/pwm_diagnose.h"
 #include "../policy/pwm_internal.h"  // the hybrid test evaluates a fresh learner's critics itself
 #include "../policy/replay.h"
 #include "../worldmodel/dataset.h"
@@ -715,6 +717,100 @@ TEST(hybrid_runs_resumes_and_refuses) {
     }
 }
 
+// every file under a directory: its path, size and CRC, a line each (nftw's order)
+static char tree_txt[1 << 16];
+static size_t tree_len;
+
+static int tree_add(const char *path, const struct stat *st, int flag, struct FTW *f) {
+    if (flag != FTW_F) return 0;
+    files_buf b = files_load(path);
+    tree_len += (size_t)snprintf(tree_txt + tree_len, sizeof tree_txt - tree_len, "%s %zu %08x\n", path, b.n,
+                                 (unsigned)nn_crc32(0, b.p, b.n));
+    files_free(b);
+    return 0;
+}
+
+static void tree_of(const char *dir, char *out, size_t n) {
+    tree_len = 0, tree_txt[0] = 0;
+    CHECK(nftw(dir, tree_add, 8, FTW_PHYS) == 0, "cannot walk %s", dir);
+    CHECK(tree_len < sizeof tree_txt - 1 && tree_len < n, "%s: too many files", dir);
+    memcpy(out, tree_txt, tree_len + 1);
+}
+
+TEST(sources_diagnosed_at_a_run_state) {
+    // pwm diagnose --sources at a --gradient true run stopped after epoch 2. The same noise stream
+    // twice (the learner reloaded in between) gives bitwise the same gradient of each source, so Var
+    // is 0 and ESNR is mean(g²)/1e-9; a fresh diagnosis gives the same bits again, another stream
+    // another gradient; a source's cosine with itself is 1, with another source's below 1 (the three
+    // gradients differ). The run's files are unchanged, a --resume logs what the run straight through
+    // logged, and its epoch 3 is stream 0 of the true source: the same loss and gradient norm.
+    pwm_config c = small();
+    c.gradient = PWM_GRADIENT_TRUE;
+    static char straight[65536], resumed[65536], before[1 << 16], after[1 << 16];
+    train_logged(&c, "src_a", 0, 1, straight, sizeof straight);
+    c.stop_after = 2;
+    train_logged(&c, "src_r", 0, 1, resumed, sizeof resumed);
+    char dir[512], ckpt[600], path[600], err[512];
+    snprintf(dir, sizeof dir, "%s/src_r", test_tmpdir());
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
+    tree_of(dir, before, sizeof before);
+    long same[2] = {0, 0}, two[2] = {0, 1};
+    pwm_src_config dc = {2, same, 1};
+    pwm_src_result a, b;
+    CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) == 0, "%s", err);
+    dc.noise = two;
+    CHECK(pwm_diag_sources(&c, ckpt, &dc, &b, err, sizeof err) == 0, "%s", err);
+    CHECK(a.epoch == 2 && b.epoch == 2 && a.count == b.count && a.count > 0, "epochs %ld, %ld", a.epoch, b.epoch);
+    size_t P = a.count, bytes = sizeof(double) * P;
+    for (int q = 0; q < PWM_SRC_N; q++) {
+        const char *name = pwm_gradient_name(q);
+        double m2 = 0;
+        for (size_t i = 0; i < P; i++) m2 += a.grad[q][i] * a.grad[q][i];
+        CHECK(m2 > 0, "%s: a zero gradient", name);
+        CHECK(!memcmp(a.grad[q], a.grad[q] + P, bytes), "%s: stream 0 twice gave two gradients", name);
+        CHECK(a.var[q] == 0, "%s: Var %g over one stream twice", name, a.var[q]);
+        CHECK_CLOSE(a.esnr[q], m2 / (double)P / 1e-9, 1e-12, 0);
+        CHECK(!memcmp(b.grad[q], a.grad[q], bytes), "%s: stream 0 differs between two diagnoses", name);
+        CHECK(memcmp(b.grad[q] + P, b.grad[q], bytes) && b.var[q] > 0 && isfinite(b.esnr[q]) && b.secs[q] > 0,
+              "%s: streams 0 and 1 gave Var %g, ESNR %g", name, b.var[q], b.esnr[q]);
+        CHECK_CLOSE(b.cos_mean[q][q], 1.0, 0, 1e-12);
+        CHECK_CLOSE(b.cos_seed[q][q], 1.0, 0, 1e-12);
+        for (int p = 0; p < PWM_SRC_N; p++)
+            if (p != q)
+                CHECK(b.cos_mean[q][p] == b.cos_mean[p][q] && b.cos_mean[q][p] < 1 - 1e-6 && b.cos_mean[q][p] > -1 &&
+                      b.cos_seed[q][p] < 1 - 1e-6 && b.cos_seed[q][p] > -1, "cosines of %s and %s: %g, %g", name,
+                      pwm_gradient_name(p), b.cos_mean[q][p], b.cos_seed[q][p]);
+    }
+    double loss = a.loss[PWM_GRADIENT_TRUE], norm = a.norm[PWM_GRADIENT_TRUE];
+    pwm_src_result_free(&a), pwm_src_result_free(&b);
+    tree_of(dir, after, sizeof after);
+    CHECK(!strcmp(before, after), "the diagnosis changed the run's files:\n%s\nvs\n%s", before, after);
+    c.stop_after = 0;
+    train_logged(&c, "src_r", 1, 1, resumed, sizeof resumed);
+    CHECK(!strcmp(straight, resumed), "the resumed run differs:\n%s\nvs\n%s", straight, resumed);
+    // log.csv: epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,...
+    static char log[65536];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, log, sizeof log);
+    const char *row = strstr(log, "\n3,");
+    CHECK(row, "no epoch 3 in %s:\n%s", path, log);
+    double col[7];
+    const char *p = row + 1;
+    for (int j = 0; j < 7; j++) {
+        col[j] = strtod(p, NULL);
+        p = strchr(p, ',');
+        CHECK(p, "a short row in %s", path);
+        p++;
+    }
+    CHECK_CLOSE(col[5], loss, 1e-5, 0);
+    CHECK_CLOSE(col[6], norm, 1e-5, 0);
+    // an offline run has no environments; a variance needs two streams
+    dc.K = 1;
+    CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) != 0 && strstr(err, "2 or more"), "K = 1: %s", err);
+    dc.K = 2, c.offline = 1;
+    CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) != 0 && strstr(err, "offline"), "offline: %s", err);
+}
+
 const test_case pwm_tests[] = {
     {"replay_keeps_its_capacity", replay_keeps_its_capacity},
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
@@ -731,6 +827,7 @@ const test_case pwm_tests[] = {
     {"hybrid_window_is_the_real_return", hybrid_window_is_the_real_return},
     {"hybrid_one_step_gradient_by_hand", hybrid_one_step_gradient_by_hand},
     {"hybrid_runs_resumes_and_refuses", hybrid_runs_resumes_and_refuses},
+    {"sources_diagnosed_at_a_run_state", sources_diagnosed_at_a_run_state},
     {"compare_end_to_end", compare_end_to_end},
     {"compare_pretrained_protocol", compare_pretrained_protocol},
     {0},
