@@ -21,7 +21,7 @@ static int sources_run(const pwm_config *c, void *ctx) {
     rundir_files P;
     rundir_files_of(&P, x->dir);
     snprintf(ckpt, sizeof ckpt, "%s", P.ckpt);
-    printf("pwm diagnose --sources %s: %s (%s), gradients of the true, model and hybrid sources\n", x->dir, c->env,
+    printf("pwm diagnose --sources %s: a %s run (--gradient %s); the true, model and hybrid sources\n", x->dir, c->env,
            pwm_gradient_name(c->gradient));
     fflush(stdout);
     pwm_src_result r;

@@ -11,6 +11,8 @@
 //   critic        min_j V_j(enc(o_t)) against the Monte-Carlo return in normalised reward units
 //   returns       deterministic and stochastic closed loop, and the training-time behaviour
 //   latents       per-dimension variance and effective rank of enc(o) over the policy's states
+// and, at a pwm train run's checkpoint (`pwm diagnose --sources`), the actor gradients of the true,
+// model and hybrid sources over noise streams: norms, variance, ESNR, wall time, pairwise cosines.
 #ifndef PWM_POLICY_PWM_DIAGNOSE_H
 #define PWM_POLICY_PWM_DIAGNOSE_H
 
