@@ -737,6 +737,25 @@ static void tree_of(const char *dir, char *out, size_t n) {
     memcpy(out, tree_txt, tree_len + 1);
 }
 
+// the actor loss and gradient norm that dir/log.csv holds for epoch ep (columns epoch, env_steps,
+// wall_s, train_return, eval_return, actor_loss, actor_grad_norm, ...)
+static void actor_logged(const char *dir, int ep, double v[2]) {
+    static char log[65536];
+    char path[600], key[32];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, log, sizeof log);
+    snprintf(key, sizeof key, "\n%d,", ep);
+    const char *p = strstr(log, key);
+    CHECK(p, "no epoch %d in %s:\n%s", ep, path, log);
+    p++;
+    for (int j = 0; j < 7; j++) {
+        if (j >= 5) v[j - 5] = strtod(p, NULL);
+        p = strchr(p, ',');
+        CHECK(p, "a short row in %s", path);
+        p++;
+    }
+}
+
 TEST(sources_diagnosed_at_a_run_state) {
     // pwm diagnose --sources at a --gradient true run stopped after epoch 2. The same noise stream
     // twice (the learner reloaded in between) gives bitwise the same gradient of each source, so Var
@@ -750,7 +769,7 @@ TEST(sources_diagnosed_at_a_run_state) {
     train_logged(&c, "src_a", 0, 1, straight, sizeof straight);
     c.stop_after = 2;
     train_logged(&c, "src_r", 0, 1, resumed, sizeof resumed);
-    char dir[512], ckpt[600], path[600], err[512];
+    char dir[512], ckpt[600], err[512];
     snprintf(dir, sizeof dir, "%s/src_r", test_tmpdir());
     snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
     tree_of(dir, before, sizeof before);
@@ -788,27 +807,47 @@ TEST(sources_diagnosed_at_a_run_state) {
     c.stop_after = 0;
     train_logged(&c, "src_r", 1, 1, resumed, sizeof resumed);
     CHECK(!strcmp(straight, resumed), "the resumed run differs:\n%s\nvs\n%s", straight, resumed);
-    // log.csv: epoch,env_steps,wall_s,train_return,eval_return,actor_loss,actor_grad_norm,...
-    static char log[65536];
-    snprintf(path, sizeof path, "%s/log.csv", dir);
-    test_read_file(path, log, sizeof log);
-    const char *row = strstr(log, "\n3,");
-    CHECK(row, "no epoch 3 in %s:\n%s", path, log);
-    double col[7];
-    const char *p = row + 1;
-    for (int j = 0; j < 7; j++) {
-        col[j] = strtod(p, NULL);
-        p = strchr(p, ',');
-        CHECK(p, "a short row in %s", path);
-        p++;
-    }
-    CHECK_CLOSE(col[5], loss, 1e-5, 0);
-    CHECK_CLOSE(col[6], norm, 1e-5, 0);
+    double logged[2];
+    actor_logged(dir, 3, logged);
+    CHECK_CLOSE(logged[0], loss, 1e-5, 0);
+    CHECK_CLOSE(logged[1], norm, 1e-5, 0);
     // an offline run has no environments; a variance needs two streams
     dc.K = 1;
     CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) != 0 && strstr(err, "2 or more"), "K = 1: %s", err);
     dc.K = 2, c.offline = 1;
     CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) != 0 && strstr(err, "offline"), "offline: %s", err);
+}
+
+TEST(sources_stream0_is_the_next_epoch) {
+    // at a --gradient model and a --gradient hybrid run stopped after epoch 2, stream 0 of the run's
+    // own source is the window its resumed epoch 3 runs: the same loss and gradient up to the return
+    // normaliser's scale, which the diagnosis holds and the epoch first updates (loss and gradient
+    // carry the same scale, so loss/norm is the logged loss/norm)
+    for (int q = 0; q < 2; q++) {
+        pwm_config c = small();
+        c.gradient = q ? PWM_GRADIENT_HYBRID : PWM_GRADIENT_MODEL;
+        char name[64], dir[512], ckpt[600], err[512];
+        static char txt[65536];
+        snprintf(name, sizeof name, "src_next_%s", pwm_gradient_name(c.gradient));
+        snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+        snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
+        c.stop_after = 2;
+        train_logged(&c, name, 0, 1, txt, sizeof txt);
+        long same[2] = {0, 0};
+        pwm_src_config dc = {2, same, 1};
+        pwm_src_result a;
+        CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) == 0, "%s", err);
+        double loss = a.loss[c.gradient], norm = a.norm[c.gradient];
+        pwm_src_result_free(&a);
+        c.stop_after = 0;
+        train_logged(&c, name, 1, 1, txt, sizeof txt);
+        double logged[2];
+        actor_logged(dir, 3, logged);
+        printf("    %s: diagnosed loss %.6g, norm %.6g; logged %.6g, %.6g\n", name, loss, norm, logged[0], logged[1]);
+        CHECK(fabs(loss - logged[0]) > 1e-3 * fabs(logged[0]), "%s: the return normaliser was not held (loss %.9g)",
+              name, loss);
+        CHECK_CLOSE(loss / norm, logged[0] / logged[1], 2e-5, 0);
+    }
 }
 
 const test_case pwm_tests[] = {
@@ -828,6 +867,7 @@ const test_case pwm_tests[] = {
     {"hybrid_one_step_gradient_by_hand", hybrid_one_step_gradient_by_hand},
     {"hybrid_runs_resumes_and_refuses", hybrid_runs_resumes_and_refuses},
     {"sources_diagnosed_at_a_run_state", sources_diagnosed_at_a_run_state},
+    {"sources_stream0_is_the_next_epoch", sources_stream0_is_the_next_epoch},
     {"compare_end_to_end", compare_end_to_end},
     {"compare_pretrained_protocol", compare_pretrained_protocol},
     {0},
