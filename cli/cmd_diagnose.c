@@ -68,7 +68,7 @@ int cmd_diagnose(int argc, char **argv) {
         {"env", ARG_STRING, &env, "its task (see pwm envs)", NULL, "NAME"},
         {"wm", ARG_STRING, &wm, "diagnose the policy through this world model instead of the checkpoint's (pwm wm "
          "train file or another PWM checkpoint)", NULL, "FILE"},
-        {"out", ARG_STRING, &out, "also write every figure as CSV rows figure,k,value,count", NULL, "FILE.csv"},
+        {"out", ARG_STRING, &out, "also write every figure as CSV rows figure,k,value,count (--sources: figure,source,other,value,count)", NULL, "FILE.csv"},
         {"seed", ARG_LONG, &c.seed, "seed of the environments and the closed loops' noise", NULL, "S"},
         {"episodes", ARG_INT, &c.episodes, "episodes (environments) of each closed loop", NULL, "N"},
         {"max-steps", ARG_INT, &c.max_steps, "stop each episode after N steps, as a time-out (0: the task's length)",

@@ -26,7 +26,8 @@ typedef struct {
     int threads;
 } train_args;
 
-// Parse pwm train's argv (messages from prog); -1 never: the exit code of the parse or of then.
+// Parse pwm train's argv (messages from prog), then call then: the parse's exit code when it stops
+// (2 after an error, 0 after --help), else then's.
 static int train_parse(int argc, char **argv, const char *prog, int (*then)(const train_args *a, void *ctx), void *ctx) {
     rundir_task t;
     int rc = rundir_peek_task(&t, argc, argv, prog);
