@@ -16,14 +16,26 @@
 #include "commands.h"
 #include "version.h"
 
-int cmd_train(int argc, char **argv) {
+// What a pwm train command line resolves to (a resumed run's config.txt first), handed to the
+// command's next step
+typedef struct {
+    const pwm_config *c;
+    const args_spec *spec;
+    const rundir_opts *ro;
+    const char *out, *device;
+    int threads;
+} train_args;
+
+// Parse pwm train's argv (messages from prog), then call then: the parse's exit code when it stops
+// (2 after an error, 0 after --help), else then's.
+static int train_parse(int argc, char **argv, const char *prog, int (*then)(const train_args *a, void *ctx), void *ctx) {
     rundir_task t;
-    int rc = rundir_peek_task(&t, argc, argv, "pwm train");
+    int rc = rundir_peek_task(&t, argc, argv, prog);
     if (rc) return rc;
     pwm_config c;
     char err[1024];
     if (pwm_preset(&c, t.env ? t.env : "hopper", t.preset ? t.preset : "quick", err, sizeof err))
-        return fprintf(stderr, "pwm train: %s\n", err), 2;
+        return fprintf(stderr, "%s: %s\n", prog, err), 2;
     const char **data = NULL, *critic_data = "model", *gradient = "model", *device = "cpu";
     int threads = 0;
     physics_opts po;
@@ -110,7 +122,7 @@ int cmd_train(int argc, char **argv) {
                       "model frozen. Writes DIR/config.txt (with the git commit), log.csv, timing.csv,\n"
                       "ckpt/best/final.safetensors and eval.csv (deterministic episodes in the real environment).",
                       {head, ro.opts, opts, po.opts}};
-    rc = rundir_parse(&spec, &ro, argc, argv, "pwm train");
+    rc = rundir_parse(&spec, &ro, argc, argv, prog);
     if (rc >= 0) return rc;
     physics_opts_resolve(&po);
     c.physics = po.cfg;
@@ -119,13 +131,35 @@ int cmd_train(int argc, char **argv) {
     c.gradient = !strcmp(gradient, "hybrid") ? PWM_GRADIENT_HYBRID
                  : !strcmp(gradient, "true") ? PWM_GRADIENT_TRUE
                                              : PWM_GRADIENT_MODEL;
-    if (pwm_check_gradient(&c, err, sizeof err)) return fprintf(stderr, "pwm train: %s\n", err), 2;
-    if (!c.wm) return fprintf(stderr, "pwm train: --wm FILE is required (pretrain one with pwm wm train)\n"), 2;
-    const char *out = rundir_dir(&ro, c.env, c.seed);
+    if (pwm_check_gradient(&c, err, sizeof err)) return fprintf(stderr, "%s: %s\n", prog, err), 2;
+    if (!c.wm) return fprintf(stderr, "%s: --wm FILE is required (pretrain one with pwm wm train)\n", prog), 2;
+    train_args a = {&c, &spec, &ro, rundir_dir(&ro, c.env, c.seed), device, threads};
+    return then(&a, ctx);
+}
+
+static int train_start(const train_args *a, void *ctx) {
     // before the run directory is made or noted in, and before anything allocates a network
-    if (device_opt_select(device, "pwm train")) return 1;
-    if (rundir_record(&spec, &ro, out, "pwm train")) return 1;
-    return pwm_train(&c, out, ro.resume, threads);
+    if (device_opt_select(a->device, "pwm train")) return 1;
+    if (rundir_record(a->spec, a->ro, a->out, "pwm train")) return 1;
+    return pwm_train(a->c, a->out, a->ro->resume, a->threads);
+}
+
+int cmd_train(int argc, char **argv) { return train_parse(argc, argv, "pwm train", train_start, NULL); }
+
+typedef struct {
+    int (*then)(const pwm_config *c, void *ctx);
+    void *ctx;
+} run_config_ctx;
+
+static int run_config_then(const train_args *a, void *ctx) {
+    run_config_ctx *x = ctx;
+    return x->then(a->c, x->ctx);
+}
+
+int train_run_config(const char *dir, const char *prog, int (*then)(const pwm_config *c, void *ctx), void *ctx) {
+    char *argv[] = {"pwm train", "--resume", "--out", (char *)dir, NULL};
+    run_config_ctx x = {then, ctx};
+    return train_parse(4, argv, prog, run_config_then, &x);
 }
 
 typedef struct {

@@ -6,6 +6,7 @@
 
 #include "../nn/common.h"
 #include "../nn/device.h"
+#include "../nn/stats.h"
 #include "../physics/diffstep.h"
 #include "../policy/learner.h"
 #include "../worldmodel/dataset.h"
@@ -22,20 +23,6 @@ int esnr_preset(esnr_config *c, const char *preset, char *err, size_t errlen) {
                        .collect = paper ? 240000 : 24000, .wm_size = paper ? "paper" : "small",
                        .wm_steps = paper ? 20000 : 2000, .wm_batch = paper ? 1024 : 256, .actor_units = "64,64"};
     return 0;
-}
-
-void esnr_stats(const double *g, int S, int P, double *var, double *esnr) {
-    double v = 0, s = 0;
-    for (int p = 0; p < P; p++) {
-        double m = 0, q = 0;
-        for (int i = 0; i < S; i++) m += g[(size_t)i * P + p];
-        m /= S;
-        for (int i = 0; i < S; i++) q += (g[(size_t)i * P + p] - m) * (g[(size_t)i * P + p] - m);
-        q /= S - 1;  // the unbiased sample variance, as torch.var
-        v += q / P;
-        s += m * m / (q + 1e-9) / P;
-    }
-    *var = v, *esnr = s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +205,7 @@ static void sample_curve(esnr_sampler *s, const esnr_config *c, int m, const wor
                       : esnr_true_sample(s, H, eps, NULL, NULL, g)) / S;
             nn_progress(src_name[m], done += H, total, t0);
         }
-        esnr_stats(grads, S, P, &pts[H - 1].var, &pts[H - 1].esnr);
+        nn_esnr(grads, S, (size_t)P, &pts[H - 1].var, &pts[H - 1].esnr);
         pts[H - 1].ret = ret;
     }
     nn_free(grads);

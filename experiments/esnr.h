@@ -8,7 +8,7 @@
 //     z_{t+1} = d(z_t, a_t), r_t = R(z_t, a_t).
 // The policy's input is detached in both (PWM's actor: a = π(sg(z))), so the gradient flows through
 // the actions only. Var = mean over parameters of the sample variance; ESNR = mean over parameters
-// of E[g]²/(Var[g] + 1e-9).
+// of E[g]²/(Var[g] + 1e-9) (nn_esnr, nn/stats.h).
 //
 // The paper script's quirks (pwm-fork-tasks.md §5), reproduced with reproduce_original:
 //   - the reward scores the pre-step state, so an H-step return depends on a_0..a_{H−2} and the
@@ -46,9 +46,6 @@ typedef struct {
 // quick: small models, 2,000 steps of batch 256 on 24,000 transitions, 100 samples, H up to 50;
 // paper: paper-size models, 20,000 steps of batch 1024 on 240,000 transitions. -1 if unknown.
 int esnr_preset(esnr_config *c, const char *preset, char *err, size_t errlen);
-
-// Var and ESNR of `samples` gradient samples of `params` values each (row-major samples × params).
-void esnr_stats(const double *g, int samples, int params, double *var, double *esnr);
 
 // One gradient sampler: the environment, the encoder feeding the policy, the policy.
 typedef struct {

@@ -51,6 +51,11 @@ static void pwm_free(void *src) {
 
 static const lrn_source sources[3];
 
+const char *pwm_gradient_name(int gradient) {
+    nn_check(gradient >= 0 && gradient < 3, "pwm_gradient_name: unknown gradient source %d", gradient);
+    return sources[gradient].name;
+}
+
 int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen) {
     if (c->gradient != PWM_GRADIENT_MODEL && c->gradient != PWM_GRADIENT_HYBRID && c->gradient != PWM_GRADIENT_TRUE)
         return nn_err(err, errlen, "unknown gradient source %d", c->gradient);

@@ -75,6 +75,8 @@ int pwm_preset(pwm_config *c, const char *env, const char *preset, char *err, si
 // 0 when c's gradient source goes with its other options (hybrid and true: online, without
 // --closed-loop and --critic-data real, which they imply), else -1 with a message.
 int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen);
+// The --gradient name of a PWM_GRADIENT_* source ("model", "hybrid", "true").
+const char *pwm_gradient_name(int gradient);
 
 // Train into out_dir: log.csv, timing.csv, ckpt/best/final.safetensors, eval.csv and (online) the
 // transitions seen, as a dataset in out_dir/online. resume continues from out_dir/ckpt.safetensors.

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../nn/common.h"
+#include "../nn/stats.h"
 #include "learner.h"
 
 // LAPACK's symmetric eigensolver (OpenBLAS ships it)
@@ -291,12 +292,6 @@ static void spread(const pwm_diag_config *c, const episode *ep, int Z, pwm_diag_
     nn_free(x);
 }
 
-static double cosine(const double *a, const double *b, int n) {
-    double ab = 0, aa = 0, bb = 0;
-    for (int i = 0; i < n; i++) ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i];
-    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : NAN;
-}
-
 // the gradient cosines at the picked starts
 static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const episode *ep, pwm_diag_result *r,
                      char *err, size_t errlen) {
@@ -353,7 +348,7 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
             int hq = q == 1 ? h : H;
             for (int j = 0; j < hq; j++)
                 for (int k = 0; k < A; k++) x[j * A + k] = gm[q][((size_t)j * m + i) * A + k];
-            sum[q] += cosine(x, q == 0 ? gs : gl, hq * A);
+            sum[q] += nn_cosine(x, q == 0 ? gs : gl, hq * A);
         }
         // the critic's term and the true tail, over the first min(h, H) steps' actions
         int hc = (h < H ? h : H) * A;
@@ -366,14 +361,14 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
                 nc += x[jk] * x[jk], no += (double)gm[2][at] * gm[2][at];
                 nt += tail[jk] * tail[jk], nl += gl[jk] * gl[jk];
             }
-        double cc = cosine(x, tail, hc);  // NaN where either term is exactly zero
+        double cc = nn_cosine(x, tail, hc);  // NaN where either term is exactly zero
         if (isfinite(cc)) crit[0] += cc, ncrit[0]++;
         if (no > 0 && nl > 0) crit[1] += sqrt(nc / no), crit[2] += sqrt(nt / nl), ncrit[1]++;
         if (h > H) {
             pwm_diag_true_tail(n, fd, e->state + (size_t)t * S, ud, H, h, c->fd_eps, vg, tg);
             pwm_diag_true_tail(n, fd, e->state + (size_t)t * S, ud, H, h, c->fd_eps / 4, vg4, tg4);
-            double q[5] = {cosine(x, tg, H * A), cosine(vg, tg, H * A), cosine(tail, tg, H * A),
-                           cosine(tg, tg4, H * A), cosine(vg, vg4, H * A)};
+            double q[5] = {nn_cosine(x, tg, H * A), nn_cosine(vg, tg, H * A), nn_cosine(tail, tg, H * A),
+                           nn_cosine(tg, tg4, H * A), nn_cosine(vg, vg4, H * A)};
             for (int k = 0; k < 5; k++)
                 if (isfinite(q[k])) cl[k] += q[k], ncl[k]++;
         }

@@ -11,6 +11,8 @@
 //   critic        min_j V_j(enc(o_t)) against the Monte-Carlo return in normalised reward units
 //   returns       deterministic and stochastic closed loop, and the training-time behaviour
 //   latents       per-dimension variance and effective rank of enc(o) over the policy's states
+// and, at a pwm train run's checkpoint (`pwm diagnose --sources`), the actor gradients of the true,
+// model and hybrid sources over noise streams: norms, variance, ESNR, wall time, pairwise cosines.
 #ifndef PWM_POLICY_PWM_DIAGNOSE_H
 #define PWM_POLICY_PWM_DIAGNOSE_H
 
@@ -179,5 +181,48 @@ typedef struct {
 int pwm_diag_load(pwm_diag_loaded *L, const char *ckpt, const char *wm_file, const char *env, double gamma,
                   const ph_config *physics, char *err, size_t errlen);
 void pwm_diag_unload(pwm_diag_loaded *L);
+
+// ---- the gradient sources at one run state (pwm diagnose --sources) ---------------------------
+
+// PWM's three actor-gradient sources (true, model, hybrid: PWM_GRADIENT_* indices) at the same
+// policy and start states. Each is a learner of the run's config with --gradient set to it, rebuilt
+// from the run's checkpoint as --resume does (pwm_make, lrn_load) but with no run directory (no
+// online data recorded, nothing written). Per noise stream k the learner is loaded from the
+// checkpoint again (networks, world model, statistics, environments, random streams, progress),
+// its return normaliser held (as the gradient check holds it), and the source's window run once
+// with the window noise of epoch E + 1 + noise[k] (E the checkpoint's epoch: stream 0 is the next
+// training epoch's; the three sources draw the same ε); the actor loss's gradient (every actor
+// parameter, before clipping) is kept. --closed-loop and --critic-data real stay the model
+// source's (true and hybrid imply both); an offline run has no environments and is refused.
+#define PWM_SRC_N 3
+
+typedef struct {
+    int K;              // noise streams (>= 2)
+    const long *noise;  // their indices (K values, >= 0; NULL: 0..K-1)
+    int threads;
+} pwm_src_config;
+
+typedef struct {
+    long epoch;                              // the checkpoint's epoch E
+    int K;
+    size_t count;                            // actor parameters
+    double *grad[PWM_SRC_N];                 // per source: K × count gradients of the actor loss
+    // per source, over the K streams: mean loss, mean gradient norm, Var (mean over parameters of
+    // the sample variance), ESNR (mean over parameters of E[g]²/(Var[g] + 1e-9); nn_esnr), mean
+    // wall seconds of one window with its backward pass
+    double loss[PWM_SRC_N], norm[PWM_SRC_N], var[PWM_SRC_N], esnr[PWM_SRC_N], secs[PWM_SRC_N];
+    double cos_mean[PWM_SRC_N][PWM_SRC_N];   // cosine between two sources' mean gradients
+    double cos_seed[PWM_SRC_N][PWM_SRC_N];   // mean over k of the cosine of their gradients at stream k
+} pwm_src_result;
+
+// The figures above for the run of config `run` (its config.txt) at checkpoint ckpt. 0, or -1 with a
+// message (r then freed).
+int pwm_diag_sources(const pwm_config *run, const char *ckpt, const pwm_src_config *c, pwm_src_result *r, char *err,
+                     size_t errlen);
+void pwm_src_result_free(pwm_src_result *r);
+// The figures as a table, and as CSV rows "figure,source,other,value,count" (other empty for a
+// source's own figures; count: the streams), header included.
+void pwm_src_print(FILE *f, const pwm_src_result *r);
+void pwm_src_write_csv(FILE *f, const pwm_src_result *r);
 
 #endif

@@ -2,7 +2,8 @@
 // tree: every command and target answers --help (so every option spec is well formed: no name
 // declared twice across its groups), a resumed run with a malformed config.txt is refused with a
 // message naming the file, scripts/check-layers.sh refuses an upward include, and pwm train's
-// --device (cpu the same numbers, cuda refused cleanly without a GPU, auto falling back).
+// --device (cpu the same numbers, cuda refused cleanly without a GPU, auto falling back), and pwm
+// diagnose --sources reading a run directory.
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -243,11 +244,46 @@ TEST(esnr_device_checked_first) {
     CHECK(!nn_file_exists(dir), "a refused --device cuda left %s behind", dir);
 }
 
+TEST(diagnose_sources_of_a_run) {
+    // pwm diagnose --sources RUNDIR on a model run stopped after epoch 2: the run's options from its
+    // config.txt (as --resume reads them), a row per source and the cosines printed, the CSV's 21
+    // figures; --policy with it, a directory without a run, one noise seed: refused
+    char pwm[1100], wm[600], dir[600], csv[700], out[16384];
+    static char txt[16384];
+    pwm_path(pwm, sizeof pwm);
+    snprintf(wm, sizeof wm, "%s/cli_sources_wm.safetensors", test_tmpdir());
+    files_save_wm(wm, 16, 0, 4);
+    snprintf(dir, sizeof dir, "%s/cli_sources", test_tmpdir());
+    snprintf(csv, sizeof csv, "%s/cli_sources.csv", test_tmpdir());
+    const char *stop[] = {"--stop-after", "2", NULL};
+    int rc = pwm_train_run(pwm, wm, dir, stop, out, sizeof out);
+    CHECK(rc == 0, "pwm train: exit %d\n%s", rc, out);
+    const char *argv[] = {pwm, "diagnose", "--sources", dir, "--noise-seeds", "2", "--out", csv, "--threads", "1", NULL};
+    rc = run_capture(argv, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "at epoch 2, 2 noise streams") && strstr(out, "\ntrue ") && strstr(out, "\nmodel ") &&
+          strstr(out, "\nhybrid ") && strstr(out, "cosines"), "pwm diagnose --sources: exit %d\n%s", rc, out);
+    test_read_file(csv, txt, sizeof txt);
+    int lines = 0;
+    for (const char *p = txt; *p; p++) lines += *p == '\n';
+    CHECK(lines == 22 && !strncmp(txt, "figure,source,other,value,count\n", 32) && strstr(txt, "\nesnr,hybrid,,") &&
+          strstr(txt, "\ncos_seed,true,model,"), "%s:\n%s", csv, txt);
+    const char *both[] = {pwm, "diagnose", "--sources", dir, "--policy", csv, NULL};
+    rc = run_capture(both, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "not both"), "--sources with --policy: exit %d\n%s", rc, out);
+    const char *none[] = {pwm, "diagnose", "--sources", test_tmpdir(), NULL};
+    rc = run_capture(none, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "not a pwm train run directory"), "--sources without a run: exit %d\n%s", rc, out);
+    const char *one[] = {pwm, "diagnose", "--sources", dir, "--noise-seeds", "1", "--threads", "1", NULL};
+    rc = run_capture(one, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "2 or more"), "one noise seed: exit %d\n%s", rc, out);
+}
+
 const test_case cli_tests[] = {
     {"every_command_answers_help", every_command_answers_help},
     {"resume_with_malformed_config_refused", resume_with_malformed_config_refused},
     {"layers_check_refuses_an_upward_include", layers_check_refuses_an_upward_include},
     {"pwm_train_device_option", pwm_train_device_option},
     {"esnr_device_checked_first", esnr_device_checked_first},
+    {"diagnose_sources_of_a_run", diagnose_sources_of_a_run},
     {0},
 };

@@ -7,6 +7,7 @@
 #include "../experiments/ball_wall_exp.h"
 #include "../experiments/esnr.h"
 #include "../nn/common.h"
+#include "../nn/stats.h"
 #include "test.h"
 
 TEST(ball_wall_table) {
@@ -46,7 +47,7 @@ TEST(esnr_statistic_known_case) {
     // parameter 0: always 1 (mean 1, variance 0); parameter 1: 0, 2, 0, 2 (mean 1, unbiased
     // variance 4/3): Var = (0 + 4/3)/2, ESNR = (1/1e-9 + 1/(4/3 + 1e-9))/2
     double g[4 * 2] = {1, 0, 1, 2, 1, 0, 1, 2}, var, esnr;
-    esnr_stats(g, 4, 2, &var, &esnr);
+    nn_esnr(g, 4, 2, &var, &esnr);
     CHECK_CLOSE(var, 2.0 / 3.0, 1e-12, 0);
     CHECK_CLOSE(esnr, (1e9 + 1.0 / (4.0 / 3.0 + 1e-9)) / 2, 1e-12, 0);
 }

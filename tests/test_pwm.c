@@ -1,6 +1,7 @@
 // PWM: the actor gradient through the world-model rollout against finite differences (online and
 // offline, fixes and original quirks), the quirks' decisions, and training runs that are
 // reproducible, resumable and evaluate in the real environment.
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "../policy/learner.h"
 #include "../policy/policy.h"
 #include "../policy/pwm.h"
+#include "../policy/pwm_diagnose.h"
 #include "../policy/pwm_internal.h"  // the hybrid test evaluates a fresh learner's critics itself
 #include "../policy/replay.h"
 #include "../worldmodel/dataset.h"
@@ -715,6 +717,139 @@ TEST(hybrid_runs_resumes_and_refuses) {
     }
 }
 
+// every file under a directory: its path, size and CRC, a line each (nftw's order)
+static char tree_txt[1 << 16];
+static size_t tree_len;
+
+static int tree_add(const char *path, const struct stat *st, int flag, struct FTW *f) {
+    if (flag != FTW_F) return 0;
+    files_buf b = files_load(path);
+    tree_len += (size_t)snprintf(tree_txt + tree_len, sizeof tree_txt - tree_len, "%s %zu %08x\n", path, b.n,
+                                 (unsigned)nn_crc32(0, b.p, b.n));
+    files_free(b);
+    return 0;
+}
+
+static void tree_of(const char *dir, char *out, size_t n) {
+    tree_len = 0, tree_txt[0] = 0;
+    CHECK(nftw(dir, tree_add, 8, FTW_PHYS) == 0, "cannot walk %s", dir);
+    CHECK(tree_len < sizeof tree_txt - 1 && tree_len < n, "%s: too many files", dir);
+    memcpy(out, tree_txt, tree_len + 1);
+}
+
+// the actor loss and gradient norm that dir/log.csv holds for epoch ep (columns epoch, env_steps,
+// wall_s, train_return, eval_return, actor_loss, actor_grad_norm, ...)
+static void actor_logged(const char *dir, int ep, double v[2]) {
+    static char log[65536];
+    char path[600], key[32];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, log, sizeof log);
+    snprintf(key, sizeof key, "\n%d,", ep);
+    const char *p = strstr(log, key);
+    CHECK(p, "no epoch %d in %s:\n%s", ep, path, log);
+    p++;
+    for (int j = 0; j < 7; j++) {
+        if (j >= 5) v[j - 5] = strtod(p, NULL);
+        p = strchr(p, ',');
+        CHECK(p, "a short row in %s", path);
+        p++;
+    }
+}
+
+TEST(sources_diagnosed_at_a_run_state) {
+    // pwm diagnose --sources at a --gradient true run stopped after epoch 2. The same noise stream
+    // twice (the learner reloaded in between) gives bitwise the same gradient of each source, so Var
+    // is 0 and ESNR is mean(g²)/1e-9; a fresh diagnosis gives the same bits again, another stream
+    // another gradient; a source's cosine with itself is 1, with another source's below 1 (the three
+    // gradients differ). The run's files are unchanged, a --resume logs what the run straight through
+    // logged, and its epoch 3 is stream 0 of the true source: the same loss and gradient norm.
+    pwm_config c = small();
+    c.gradient = PWM_GRADIENT_TRUE;
+    static char straight[65536], resumed[65536], before[1 << 16], after[1 << 16];
+    train_logged(&c, "src_a", 0, 1, straight, sizeof straight);
+    c.stop_after = 2;
+    train_logged(&c, "src_r", 0, 1, resumed, sizeof resumed);
+    char dir[512], ckpt[600], err[512];
+    snprintf(dir, sizeof dir, "%s/src_r", test_tmpdir());
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
+    tree_of(dir, before, sizeof before);
+    long same[2] = {0, 0}, two[2] = {0, 1};
+    pwm_src_config dc = {2, same, 1};
+    pwm_src_result a, b;
+    CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) == 0, "%s", err);
+    dc.noise = two;
+    CHECK(pwm_diag_sources(&c, ckpt, &dc, &b, err, sizeof err) == 0, "%s", err);
+    CHECK(a.epoch == 2 && b.epoch == 2 && a.count == b.count && a.count > 0, "epochs %ld, %ld", a.epoch, b.epoch);
+    size_t P = a.count, bytes = sizeof(double) * P;
+    for (int q = 0; q < PWM_SRC_N; q++) {
+        const char *name = pwm_gradient_name(q);
+        double m2 = 0;
+        for (size_t i = 0; i < P; i++) m2 += a.grad[q][i] * a.grad[q][i];
+        CHECK(m2 > 0, "%s: a zero gradient", name);
+        CHECK(!memcmp(a.grad[q], a.grad[q] + P, bytes), "%s: stream 0 twice gave two gradients", name);
+        CHECK(a.var[q] == 0, "%s: Var %g over one stream twice", name, a.var[q]);
+        CHECK_CLOSE(a.esnr[q], m2 / (double)P / 1e-9, 1e-12, 0);
+        CHECK(!memcmp(b.grad[q], a.grad[q], bytes), "%s: stream 0 differs between two diagnoses", name);
+        CHECK(memcmp(b.grad[q] + P, b.grad[q], bytes) && b.var[q] > 0 && isfinite(b.esnr[q]) && b.secs[q] > 0,
+              "%s: streams 0 and 1 gave Var %g, ESNR %g", name, b.var[q], b.esnr[q]);
+        CHECK_CLOSE(b.cos_mean[q][q], 1.0, 0, 1e-12);
+        CHECK_CLOSE(b.cos_seed[q][q], 1.0, 0, 1e-12);
+        for (int p = 0; p < PWM_SRC_N; p++)
+            if (p != q)
+                CHECK(b.cos_mean[q][p] == b.cos_mean[p][q] && b.cos_mean[q][p] < 1 - 1e-6 && b.cos_mean[q][p] > -1 &&
+                      b.cos_seed[q][p] < 1 - 1e-6 && b.cos_seed[q][p] > -1, "cosines of %s and %s: %g, %g", name,
+                      pwm_gradient_name(p), b.cos_mean[q][p], b.cos_seed[q][p]);
+    }
+    double loss = a.loss[PWM_GRADIENT_TRUE], norm = a.norm[PWM_GRADIENT_TRUE];
+    pwm_src_result_free(&a), pwm_src_result_free(&b);
+    tree_of(dir, after, sizeof after);
+    CHECK(!strcmp(before, after), "the diagnosis changed the run's files:\n%s\nvs\n%s", before, after);
+    c.stop_after = 0;
+    train_logged(&c, "src_r", 1, 1, resumed, sizeof resumed);
+    CHECK(!strcmp(straight, resumed), "the resumed run differs:\n%s\nvs\n%s", straight, resumed);
+    double logged[2];
+    actor_logged(dir, 3, logged);
+    CHECK_CLOSE(logged[0], loss, 1e-5, 0);
+    CHECK_CLOSE(logged[1], norm, 1e-5, 0);
+    // an offline run has no environments; a variance needs two streams
+    dc.K = 1;
+    CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) != 0 && strstr(err, "2 or more"), "K = 1: %s", err);
+    dc.K = 2, c.offline = 1;
+    CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) != 0 && strstr(err, "offline"), "offline: %s", err);
+}
+
+TEST(sources_stream0_is_the_next_epoch) {
+    // at a --gradient model and a --gradient hybrid run stopped after epoch 2, stream 0 of the run's
+    // own source is the window its resumed epoch 3 runs: the same loss and gradient up to the return
+    // normaliser's scale, which the diagnosis holds and the epoch first updates (loss and gradient
+    // carry the same scale, so loss/norm is the logged loss/norm)
+    for (int q = 0; q < 2; q++) {
+        pwm_config c = small();
+        c.gradient = q ? PWM_GRADIENT_HYBRID : PWM_GRADIENT_MODEL;
+        char name[64], dir[512], ckpt[600], err[512];
+        static char txt[65536];
+        snprintf(name, sizeof name, "src_next_%s", pwm_gradient_name(c.gradient));
+        snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+        snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
+        c.stop_after = 2;
+        train_logged(&c, name, 0, 1, txt, sizeof txt);
+        long same[2] = {0, 0};
+        pwm_src_config dc = {2, same, 1};
+        pwm_src_result a;
+        CHECK(pwm_diag_sources(&c, ckpt, &dc, &a, err, sizeof err) == 0, "%s", err);
+        double loss = a.loss[c.gradient], norm = a.norm[c.gradient];
+        pwm_src_result_free(&a);
+        c.stop_after = 0;
+        train_logged(&c, name, 1, 1, txt, sizeof txt);
+        double logged[2];
+        actor_logged(dir, 3, logged);
+        printf("    %s: diagnosed loss %.6g, norm %.6g; logged %.6g, %.6g\n", name, loss, norm, logged[0], logged[1]);
+        CHECK(fabs(loss - logged[0]) > 1e-3 * fabs(logged[0]), "%s: the return normaliser was not held (loss %.9g)",
+              name, loss);
+        CHECK_CLOSE(loss / norm, logged[0] / logged[1], 2e-5, 0);
+    }
+}
+
 const test_case pwm_tests[] = {
     {"replay_keeps_its_capacity", replay_keeps_its_capacity},
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
@@ -731,6 +866,8 @@ const test_case pwm_tests[] = {
     {"hybrid_window_is_the_real_return", hybrid_window_is_the_real_return},
     {"hybrid_one_step_gradient_by_hand", hybrid_one_step_gradient_by_hand},
     {"hybrid_runs_resumes_and_refuses", hybrid_runs_resumes_and_refuses},
+    {"sources_diagnosed_at_a_run_state", sources_diagnosed_at_a_run_state},
+    {"sources_stream0_is_the_next_epoch", sources_stream0_is_the_next_epoch},
     {"compare_end_to_end", compare_end_to_end},
     {"compare_pretrained_protocol", compare_pretrained_protocol},
     {0},
