@@ -302,6 +302,7 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     r->cos_H = r->cos_long = r->cos_objective = r->long_len = NAN;
     r->cos_critic = r->critic_share = r->true_tail_share = NAN;
     r->cos_critic_cl = r->cos_critic_real = r->cos_tail_cl = r->fd_tail_cl = r->fd_critic_real = NAN;
+    r->cos_critic_chains = NAN;
     if (!m) return nn_free(s), 0;
     env_batch *fd = env_batch_new(n->task, n->physics, NULL, 2 * L * A + 1 < 128 ? 2 * L * A + 1 : 128,
                                   (unsigned long)c->seed, 0, err, errlen);
@@ -315,9 +316,9 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     double *ud = nn_malloc(sizeof(double) * L * A), *x = nn_malloc(sizeof(double) * L * A);
     double *tail = nn_malloc(sizeof(double) * H * A);  // the true return's tail gradient, first H steps
     // the critic's term through MuJoCo and the closed-loop tail
-    double *vg = nn_malloc(sizeof(double) * H * A), *tg = nn_malloc(sizeof(double) * H * A), cl[5] = {0};
+    double *vg = nn_malloc(sizeof(double) * H * A), *tg = nn_malloc(sizeof(double) * H * A), cl[6] = {0};
     double *vg4 = nn_malloc(sizeof(double) * H * A), *tg4 = nn_malloc(sizeof(double) * H * A);
-    int ncl[5] = {0};
+    int ncl[6] = {0};
     int *len = nn_malloc(sizeof(int) * m);
     for (int i = 0; i < m; i++) {
         const episode *e = &ep[s[i].ep];
@@ -367,9 +368,9 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
         if (h > H) {
             pwm_diag_true_tail(n, fd, e->state + (size_t)t * S, ud, H, h, c->fd_eps, vg, tg);
             pwm_diag_true_tail(n, fd, e->state + (size_t)t * S, ud, H, h, c->fd_eps / 4, vg4, tg4);
-            double q[5] = {nn_cosine(x, tg, H * A), nn_cosine(vg, tg, H * A), nn_cosine(tail, tg, H * A),
-                           nn_cosine(tg, tg4, H * A), nn_cosine(vg, vg4, H * A)};
-            for (int k = 0; k < 5; k++)
+            double q[6] = {nn_cosine(x, tg, H * A), nn_cosine(vg, tg, H * A), nn_cosine(tail, tg, H * A),
+                           nn_cosine(tg, tg4, H * A), nn_cosine(vg, vg4, H * A), nn_cosine(x, vg, H * A)};
+            for (int k = 0; k < 6; k++)
                 if (isfinite(q[k])) cl[k] += q[k], ncl[k]++;
         }
         slen += h;
@@ -377,8 +378,9 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     r->cos_H = sum[0] / m, r->cos_long = sum[1] / m, r->cos_objective = sum[2] / m, r->long_len = slen / m;
     if (ncrit[0]) r->cos_critic = crit[0] / ncrit[0];
     if (ncrit[1]) r->critic_share = crit[1] / ncrit[1], r->true_tail_share = crit[2] / ncrit[1];
-    double *cls[5] = {&r->cos_critic_cl, &r->cos_critic_real, &r->cos_tail_cl, &r->fd_tail_cl, &r->fd_critic_real};
-    for (int k = 0; k < 5; k++)
+    double *cls[6] = {&r->cos_critic_cl, &r->cos_critic_real, &r->cos_tail_cl, &r->fd_tail_cl, &r->fd_critic_real,
+                      &r->cos_critic_chains};
+    for (int k = 0; k < 6; k++)
         if (ncl[k]) *cls[k] = cl[k] / ncl[k];
     env_batch_free(fd);
     nn_free(s), nn_free(z0), nn_free(u);
@@ -448,6 +450,8 @@ void pwm_diag_print(FILE *f, const pwm_diag_config *c, const pwm_diag_result *r)
     fprintf(f, "    the open-loop true tail                                               %8.3f\n", r->cos_tail_cl);
     fprintf(f, "    (each differenced gradient against its own at a 4x smaller step: tail %.3f, critic term %.3f)\n",
             r->fd_tail_cl, r->fd_critic_real);
+    fprintf(f, "  the critic term through the model vs through the true dynamics                  %8.3f\n",
+            r->cos_critic_chains);
     fprintf(f, "  replay of the recorded actions from the saved states: max return error %.3g (0: exact)\n",
             r->replay_err);
     fprintf(f, "\ncritic min V(enc(o_t)) - Monte-Carlo return (normalised reward units)%s\n",
@@ -480,7 +484,7 @@ void pwm_diag_write_long_csv(FILE *f, const pwm_diag_result *r) {
                {"critic_share", r->critic_share, r->n_grad}, {"true_tail_share", r->true_tail_share, r->n_grad},
                {"cos_critic_cl", r->cos_critic_cl, r->n_grad}, {"cos_critic_real", r->cos_critic_real, r->n_grad},
                {"cos_tail_cl", r->cos_tail_cl, r->n_grad}, {"fd_tail_cl", r->fd_tail_cl, r->n_grad},
-               {"fd_critic_real", r->fd_critic_real, r->n_grad},
+               {"fd_critic_real", r->fd_critic_real, r->n_grad}, {"cos_critic_chains", r->cos_critic_chains, r->n_grad},
                {"long_len", r->long_len, r->n_grad},
                {"replay_err", r->replay_err, r->n_grad}, {"critic_bias", r->critic_bias, r->n_critic},
                {"critic_rmse", r->critic_rmse, r->n_critic}, {"near_bias", r->near_bias, r->n_near},
@@ -495,7 +499,7 @@ void pwm_diag_write_long_csv(FILE *f, const pwm_diag_result *r) {
     "epoch,K,lat_err_1,lat_change_1,lat_err_K,lat_change_K,act_drift_1,act_drift_K,rew_bias_1,rew_bias_K,cos_H,"     \
     "cos_long,cos_objective,critic_bias,critic_rmse,near_bias,near_rmse,near_n,ret_det,ret_stoch,ret_train,lat_var," \
     "eff_rank,cos_critic,critic_share,true_tail_share,cos_critic_cl,cos_critic_real,cos_tail_cl,fd_tail_cl,"     \
-    "fd_critic_real"
+    "fd_critic_real,cos_critic_chains"
 
 void pwm_diag_csv_header(FILE *f) { fprintf(f, "%s\n", CORE_HEADER); }
 
@@ -506,7 +510,7 @@ void pwm_diag_csv_row(FILE *f, long epoch, const pwm_diag_result *r) {
                   r->critic_bias, r->critic_rmse, r->near_bias, r->near_rmse, (double)r->n_near, r->ret_det,
                   r->ret_stoch, r->ret_train, r->lat_var, r->eff_rank, r->cos_critic, r->critic_share,
                   r->true_tail_share, r->cos_critic_cl, r->cos_critic_real, r->cos_tail_cl,
-                  r->fd_tail_cl, r->fd_critic_real};
+                  r->fd_tail_cl, r->fd_critic_real, r->cos_critic_chains};
     fprintf(f, "%ld,%d", epoch, r->K);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) fprintf(f, ",%.6g", v[i]);
     fprintf(f, "\n");

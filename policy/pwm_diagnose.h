@@ -86,6 +86,9 @@ typedef struct {
     // with a step 4x smaller (near 1: the step resolves a gradient; near 0: contact events or chaos
     // make the differences noise at this scale)
     double fd_tail_cl, fd_critic_real;
+    // the critic's term through the model against the same term through the true dynamics (both
+    // well resolved): whether the model's chain ∂ẑ_H/∂a carries the critic's gradient as MuJoCo's does
+    double cos_critic_chains;
     double long_len;                // mean length of the long-horizon returns (shorter at a fall)
     double replay_err;              // max |reward| difference of the unperturbed replay from the record (0: exact)
     // critic − Monte-Carlo return, normalised reward units

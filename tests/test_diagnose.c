@@ -355,8 +355,10 @@ TEST(critic_term_cosine_and_shares) {
     CHECK(isfinite(r.cos_critic_cl) && fabs(r.cos_critic_cl) <= 1 + 1e-12, "cos_critic_cl %g", r.cos_critic_cl);
     CHECK(isfinite(r.cos_critic_real) && fabs(r.cos_critic_real) <= 1 + 1e-12, "cos_critic_real %g",
           r.cos_critic_real);
-    CHECK(isnan(r0.cos_critic_cl) && isnan(r0.cos_critic_real), "zeroed critics: %g, %g", r0.cos_critic_cl,
-          r0.cos_critic_real);
+    CHECK(isnan(r0.cos_critic_cl) && isnan(r0.cos_critic_real) && isnan(r0.cos_critic_chains),
+          "zeroed critics: %g, %g, %g", r0.cos_critic_cl, r0.cos_critic_real, r0.cos_critic_chains);
+    CHECK(isfinite(r.cos_critic_chains) && fabs(r.cos_critic_chains) <= 1 + 1e-12, "cos_critic_chains %g",
+          r.cos_critic_chains);
     CHECK(r0.cos_tail_cl == r.cos_tail_cl, "the tails moved with the critics: %.17g vs %.17g", r0.cos_tail_cl,
           r.cos_tail_cl);
     nets_free(&s);
@@ -460,7 +462,7 @@ TEST(core_csv_appends_rows_under_one_header) {
     pwm_diag_result r;
     memset(&r, 0, sizeof r);
     r.K = 4, r.lat_err[0] = 0.25, r.lat_err[3] = 0.5, r.eff_rank = 7.5, r.near_bias = NAN, r.true_tail_share = 0.125;
-    r.fd_critic_real = 0.375;
+    r.cos_critic_chains = 0.375;
     char err[256];
     CHECK(pwm_diag_append(path, 10, &r, err, sizeof err) == 0, "%s", err);
     CHECK(pwm_diag_append(path, 20, &r, err, sizeof err) == 0, "%s", err);
@@ -468,7 +470,7 @@ TEST(core_csv_appends_rows_under_one_header) {
     char *l1 = strchr(buf, '\n'), *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
     CHECK(!strncmp(buf, "epoch,K,lat_err_1,", 18) && l1 && l2 && !strncmp(l1 + 1, "10,4,0.25,", 10) &&
           !strncmp(l2 + 1, "20,4,0.25,", 10), "diagnose.csv:\n%s", buf);
-    // every line has as many columns as the header; lat_err_K is the K-th value, fd_critic_real the last
+    // every line has as many columns as the header; lat_err_K is the K-th value, cos_critic_chains the last
     int cols[3] = {0}, line = 0;
     for (char *p = buf; *p && line < 3; p++) {
         if (*p == ',') cols[line]++;
