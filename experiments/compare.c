@@ -70,7 +70,8 @@ int compare_methods(const char *list, int *on, char *err, size_t errlen) {
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
         int m = 0;
         while (m < CMP_METHODS && strcmp(t, cmp_method_names[m])) m++;
-        if (m == CMP_METHODS) return nn_err(err, errlen, "unknown method '%s' in --methods (shac, pwm, ppo, hybrid, true)", t);
+        if (m == CMP_METHODS)
+            return nn_err(err, errlen, "unknown method '%s' in --methods (shac, pwm, ppo, hybrid, true)", t);
         n += !on[m], on[m] = 1;
     }
     return n ? 0 : nn_err(err, errlen, "--methods names no method (shac, pwm, ppo, hybrid, true)");
@@ -78,7 +79,6 @@ int compare_methods(const char *list, int *on, char *err, size_t errlen) {
 
 const char *const cmp_method_names[CMP_METHODS] = {"shac", "pwm", "ppo", "hybrid", "true"};
 const char *const cmp_method_titles[CMP_METHODS] = {"SHAC", "PWM", "PPO", "Hybrid", "True"};
-#define titles cmp_method_titles
 
 // whether method m trains through a world model (its data and model made first)
 static int uses_wm(int m) { return m == CMP_PWM || m == CMP_HYBRID || m == CMP_TRUE; }
@@ -243,11 +243,12 @@ int compare_run(const compare_config *cc, const char *exe) {
     long per[CMP_METHODS] = {(long)sc.envs * sc.horizon, pp, (long)oc.envs * oc.horizon, pp, pp};
     long wm_epochs = (c.budget - (pretrained ? 0 : c.collect)) / pp;
     long epochs[CMP_METHODS] = {c.budget / per[0], wm_epochs, c.budget / per[2], wm_epochs, wm_epochs};
-    int wm_on = on[CMP_PWM] || on[CMP_HYBRID] || on[CMP_TRUE];  // some run needs a world model
+    int wm_on = 0;  // some run needs a world model
+    for (int m = 0; m < CMP_METHODS; m++) wm_on |= on[m] && uses_wm(m);
     for (int m = 0; m < CMP_METHODS; m++)
         if (on[m] && epochs[m] < 1) {
-            fprintf(stderr, "pwm compare: --budget %ld leaves %s no epoch (%ld steps each%s)\n", c.budget, titles[m],
-                    per[m], uses_wm(m) && !pretrained ? ", after its collection steps" : "");
+            fprintf(stderr, "pwm compare: --budget %ld leaves %s no epoch (%ld steps each%s)\n", c.budget,
+                    cmp_method_titles[m], per[m], uses_wm(m) && !pretrained ? ", after its collection steps" : "");
             return 1;
         }
     if (nn_mkdirs(c.out)) {
@@ -266,8 +267,9 @@ int compare_run(const compare_config *cc, const char *exe) {
                  c.wm_size, c.wm_steps, epochs[1], per[1]);
     snprintf(plan[2], 256, "PPO %ld epochs x %ld", epochs[2], per[2]);
     for (int m = CMP_HYBRID; m <= CMP_TRUE; m++)
-        snprintf(plan[m], 256, "%s (pwm train --gradient %s) %ld epochs x %ld on %s world model", titles[m],
-                 cmp_method_names[m], epochs[m], per[m], pretrained ? "the same pretrained" : "PWM's seed's");
+        snprintf(plan[m], 256, "%s (pwm train --gradient %s) %ld epochs x %ld on %s world model",
+                 cmp_method_titles[m], cmp_method_names[m], epochs[m], per[m],
+                 pretrained ? "the same pretrained" : "PWM's seed's");
     printf("compare %s (%s, %s protocol): %d seeds, %ld env steps per run:", c.env, c.preset,
            pretrained ? "pretrained" : "matched", c.seeds, c.budget);
     for (int m = 0; m < CMP_METHODS; m++)
@@ -335,8 +337,7 @@ int compare_run(const compare_config *cc, const char *exe) {
     for (int s = 0; s < c.seeds; s++) {
         char logp[1300], run[1200];
         // the runs through PWM's networks (PWM, hybrid, true): the pretrained protocol's world model, or
-        // (matched) the seed's own
-        // data and model, made before its first such run
+        // (matched) the seed's own data and model, made before its first such run
         char data[1200], wm[1200];
         double wall_collect = 0, wall_wm = 0;
         int prepared = pretrained;
@@ -397,7 +398,8 @@ int compare_run(const compare_config *cc, const char *exe) {
         peak[m] = peak_iqm(cv[m], c.seeds, &peak_at[m]);
         snprintf(methods + strlen(methods), sizeof methods - strlen(methods), "%s%s", *methods ? " " : "",
                  cmp_method_names[m]);
-        snprintf(title + strlen(title), sizeof title - strlen(title), "%s%s", *title ? " vs " : "", titles[m]);
+        snprintf(title + strlen(title), sizeof title - strlen(title), "%s%s", *title ? " vs " : "",
+                 cmp_method_titles[m]);
     }
     snprintf(path, sizeof path, "%s/summary.csv", c.out);
     if ((f = fopen(path, "w"))) {
@@ -445,7 +447,7 @@ int compare_run(const compare_config *cc, const char *exe) {
                 "seeds (at env steps) |\n|---|---|---|---|\n");
         for (int m = 0; m < CMP_METHODS; m++) {
             if (!on[m]) continue;
-            fprintf(f, "| %s | %.1f +- %.1f | ", titles[m], mean[m], sd[m]);
+            fprintf(f, "| %s | %.1f +- %.1f | ", cmp_method_titles[m], mean[m], sd[m]);
             for (int s = 0; s < c.seeds; s++) fprintf(f, "%s%.1f", s ? ", " : "", fin[m][s]);
             fprintf(f, " | %.1f (%.0f) |\n", peak[m], peak_at[m]);
         }
@@ -457,7 +459,7 @@ int compare_run(const compare_config *cc, const char *exe) {
         fclose(f);
     }
     for (int m = 0; m < CMP_METHODS; m++)
-        if (on[m]) printf("%s final return %.1f +- %.1f; ", titles[m], mean[m], sd[m]);
+        if (on[m]) printf("%s final return %.1f +- %.1f; ", cmp_method_titles[m], mean[m], sd[m]);
     printf("over %d seeds; %s/summary.md\n", c.seeds, c.out);
     return 0;
 }
