@@ -120,8 +120,7 @@ double pwm_diag_closed_loop(const pwm_diag_nets *n, int mode, int envs, int max_
     return rollout(n, mode, envs, max_steps, H, seed, NULL, &mean, err, errlen) ? NAN : mean;
 }
 
-// enc(obs) for rows observations (rows × obs_dim) into z (rows × latent), CHUNK rows per pass
-static void encode_all(const world_model *w, const float *obs, int rows, float *z) {
+void pwm_diag_encode(const world_model *w, const float *obs, int rows, float *z) {
     nn_graph *g = nn_graph_new(GRAPH_BYTES);
     nn_graph_set_no_grad(g, 1);
     for (int r0 = 0; r0 < rows; r0 += CHUNK) {
@@ -133,8 +132,7 @@ static void encode_all(const world_model *w, const float *obs, int rows, float *
     nn_graph_free(g);
 }
 
-// min_k V_k(z) for rows latents
-static void min_values(const pwm_diag_nets *n, const float *z, int rows, double *v) {
+void pwm_diag_min_values(const pwm_diag_nets *n, const float *z, int rows, double *v) {
     int Z = n->w->c.latent;
     nn_graph *g = nn_graph_new(GRAPH_BYTES);
     nn_graph_set_no_grad(g, 1);
@@ -238,7 +236,7 @@ static void critic_vs_mc(const pwm_diag_nets *n, const pwm_diag_config *c, const
         const episode *e = &ep[i];
         double *v = nn_malloc(sizeof(double) * (e->T + 1)), *G = nn_malloc(sizeof(double) * e->T);
         float *rn = nn_malloc(sizeof(float) * e->T);
-        min_values(n, e->z, e->T + 1, v);
+        pwm_diag_min_values(n, e->z, e->T + 1, v);
         nn_rms_normalize(n->rew_rms, rn, e->rew, e->T);
         pwm_diag_mc_returns(rn, e->T, e->term, v[e->T], n->gamma, G);
         r->bootstrapped += !e->term;
@@ -407,7 +405,7 @@ int pwm_diagnose(const pwm_diag_nets *n, const pwm_diag_config *c, pwm_diag_resu
         return episodes_free(ep, c->episodes), -1;
     for (int i = 0; i < c->episodes; i++) {
         ep[i].z = nn_malloc(sizeof(float) * (ep[i].T + 1) * w->c.latent);
-        encode_all(w, ep[i].obs, ep[i].T + 1, ep[i].z);
+        pwm_diag_encode(w, ep[i].obs, ep[i].T + 1, ep[i].z);
         r->states += ep[i].T, r->terminated += ep[i].term;
     }
     per_k(n, c, ep, r);

@@ -118,6 +118,10 @@ void pwm_diag_csv_row(FILE *f, long epoch, const pwm_diag_result *r);
 int pwm_diag_append(const char *path, long epoch, const pwm_diag_result *r, char *err, size_t errlen);
 
 // ---- pieces, exposed for the tests ------------------------------------------------------------
+// enc(obs) of rows observations (rows × obs_dim) into z (rows × latent), and min_k V_k(z) of rows
+// latents into v, on scratch graphs without gradients
+void pwm_diag_encode(const world_model *w, const float *obs, int rows, float *z);
+void pwm_diag_min_values(const pwm_diag_nets *n, const float *z, int rows, double *v);
 
 // Effective rank (Roy & Vetterli 2007) of the column-centred n × d matrix x: exp(−Σ p_i log p_i)
 // with p_i = s_i / Σ s the normalised singular values. Also the mean per-column variance.

@@ -191,21 +191,6 @@ void pwm_diag_model_grad(const pwm_diag_nets *n, const float *z0, const float *u
 // ---------------------------------------------------------------------------------------------
 // the critic's term and the policy's own tail through the true dynamics
 
-// min_k V_k(enc(obs)) for rows observations (rows × O, double) on g, without gradients
-static void min_value_of_obs(const pwm_diag_nets *n, nn_graph *g, const double *obs, int rows, double *v) {
-    int O = n->w->c.obs_dim;
-    nn_graph_reset(g);
-    nn_graph_set_no_grad(g, 1);
-    nn_tensor *o = nn_tensor_new(g, rows, O, 0);
-    for (int i = 0; i < rows * O; i++) o->x[i] = (float)obs[i];
-    nn_tensor *z = wm_encode(g, n->w, o, NULL);
-    for (int k = 0; k < n->ncritics; k++) {
-        nn_tensor *y = nn_mlp_forward(g, &n->critics[k], z);
-        for (int i = 0; i < rows; i++) v[i] = k == 0 || y->x[i] < v[i] ? y->x[i] : v[i];
-    }
-    nn_graph_set_no_grad(g, 0);
-}
-
 void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, const double *u, int H, int h,
                         double eps, double *vgrad, double *tgrad) {
     int A = fd->task->act_dim, F = fd->n, P = 2 * H * A + 1;
@@ -213,8 +198,10 @@ void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, 
     double *U = nn_malloc(sizeof(double) * F * A), *val = nn_malloc(sizeof(double) * P);
     double *tail = nn_malloc(sizeof(double) * P), *step = nn_malloc(sizeof(double) * H * A);
     double *v = nn_malloc(sizeof(double) * F);
+    float *of = nn_malloc(sizeof(float) * F * fd->task->obs_dim), *z = nn_malloc(sizeof(float) * F * n->w->c.latent);
     unsigned char *done = nn_malloc((size_t)F);
     nn_graph *g = nn_graph_new(GRAPH_BYTES);
+    lrn_input in = {.w = n->w, .obs_dim = n->w->c.obs_dim};
     // perturbations of the first H steps' actions only
     perturbation_steps(step, u, H * A, eps);
     for (int p0 = 0; p0 < P; p0 += F) {
@@ -225,7 +212,6 @@ void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, 
             if (j < H) {
                 perturbed_actions(U, u, j, A, F, p0, cnt, eps);
             } else {
-                lrn_input in = {.w = n->w, .obs_dim = n->w->c.obs_dim};
                 lrn_policy_forward(g, &in, n->act, fd->obs, F, NULL, U);  // the deterministic policy, closed loop
             }
             env_step(fd, U, 0);
@@ -234,7 +220,9 @@ void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, 
             if (j == H - 1) {
                 // γ^H·min V(enc(o_H)) of the observation the step produced; 0 after a termination or an
                 // earlier end
-                min_value_of_obs(n, g, fd->obs_final, F, v);
+                for (int i = 0; i < F * fd->task->obs_dim; i++) of[i] = (float)fd->obs_final[i];
+                pwm_diag_encode(n->w, of, F, z);
+                pwm_diag_min_values(n, z, F, v);
                 for (int i = 0; i < cnt; i++) val[p0 + i] = done[i] || fd->term[i] ? 0.0 : disc * n->gamma * v[i];
             }
             for (int i = 0; i < cnt; i++) done[i] = done[i] || fd->term[i] || fd->trunc[i];
@@ -246,4 +234,5 @@ void pwm_diag_true_tail(const pwm_diag_nets *n, env_batch *fd, const double *s, 
     }
     nn_graph_free(g);
     nn_free(U), nn_free(val), nn_free(tail), nn_free(step), nn_free(v), nn_free(done);
+    nn_free(of), nn_free(z);
 }
