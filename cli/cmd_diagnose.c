@@ -11,21 +11,18 @@
 
 // --sources: the three gradient sources at the state of a pwm train run
 typedef struct {
-    const char *dir, *out;
+    const char *dir, *ckpt, *out;
     pwm_src_config c;
 } sources_ctx;
 
 static int sources_run(const pwm_config *c, void *ctx) {
     sources_ctx *x = ctx;
-    char err[1024], ckpt[RUNDIR_PATH_MAX];
-    rundir_files P;
-    rundir_files_of(&P, x->dir);
-    snprintf(ckpt, sizeof ckpt, "%s", P.ckpt);
+    char err[1024];
     printf("pwm diagnose --sources %s: a %s run (--gradient %s); the true, model and hybrid sources\n", x->dir, c->env,
            pwm_gradient_name(c->gradient));
     fflush(stdout);
     pwm_src_result r;
-    if (pwm_diag_sources(c, ckpt, &x->c, &r, err, sizeof err)) return fprintf(stderr, "pwm diagnose: %s\n", err), 1;
+    if (pwm_diag_sources(c, x->ckpt, &x->c, &r, err, sizeof err)) return fprintf(stderr, "pwm diagnose: %s\n", err), 1;
     pwm_src_print(stdout, &r);
     int rc = 0;
     if (x->out) {
@@ -49,7 +46,7 @@ static int sources(const char *dir, const char *out, int K, int threads) {
     if (!nn_file_exists(P.config) || !nn_file_exists(P.ckpt))
         return fprintf(stderr, "pwm diagnose: %s is not a pwm train run directory with a checkpoint (config.txt, "
                        "ckpt.safetensors)\n", dir), 1;
-    sources_ctx x = {dir, out, {.K = K, .threads = threads}};
+    sources_ctx x = {dir, P.ckpt, out, {.K = K, .threads = threads}};
     return train_run_config(dir, "pwm diagnose", sources_run, &x);
 }
 
