@@ -232,6 +232,7 @@ int compare_run(const compare_config *cc, const char *exe) {
     }
     // the presets: quick ≈ 0.3M steps per run on 2 cores; paper: PWM's logged Hopper length. The
     // pretrained protocol's quick model: docs/pwm.md "pwm compare"
+    int budget_given = c.budget != 0;
     if (!c.budget) c.budget = paper ? 10240000 : pretrained ? QUICK_PRETRAINED_BUDGET : 300000;
     if (!c.collect) c.collect = paper ? 200000 : 20000;
     if (!c.wm_steps) c.wm_steps = paper ? 50000 : pretrained ? QUICK_PRETRAINED_WM_STEPS : 2000;
@@ -334,6 +335,7 @@ int compare_run(const compare_config *cc, const char *exe) {
     // merging: a plain run, or --stage merge; a plan or a single stage stop after the stages
     int merging = ex_merging(&c.ex);
     static curve cv[CMP_METHODS][MAX_SEEDS];
+    char commits[512] = "";  // the runs' own commits (config.txt), which may differ from this binary's
     for (int s = 0; s < c.seeds; s++) {
         char logp[1300], run[1200];
         // the runs through PWM's networks (PWM, hybrid, true): the pretrained protocol's world model, or
@@ -365,6 +367,7 @@ int compare_run(const compare_config *cc, const char *exe) {
             nn_progress("compare runs", ++done, stages, t0);
             // matched: the curves through a world model start after its collection steps and pretraining time
             run_dir(&c, m, s, run, sizeof run);
+            rundir_add_commits(run, commits, sizeof commits);
             double w0 = uses_wm(m) ? wall_collect + wall_wm : 0;
             if (read_curve(run, uses_wm(m) && !pretrained ? (double)c.collect : 0, w0, &cv[m][s])) {
                 fprintf(stderr, "pwm compare: cannot read %s/log.csv\n", run);
@@ -431,10 +434,21 @@ int compare_run(const compare_config *cc, const char *exe) {
                        c.device ? " --device " : "", c.device ? c.device : "", c.pwm_extra ? " --pwm-extra '" : "",
                        c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
     if (phys[0] && len > 0 && (size_t)len < sizeof command)
-        snprintf(command + len, sizeof command - len, " --contact-stiffness %s --contact-damping %s", ks, kd);
+        len += snprintf(command + len, sizeof command - len, " --contact-stiffness %s --contact-damping %s", ks, kd);
+    if (budget_given && len > 0 && (size_t)len < sizeof command)
+        len += snprintf(command + len, sizeof command - len, " --budget %ld", c.budget);
+    if (pretrained && c.pretrain_data && len > 0 && (size_t)len < sizeof command)
+        len += snprintf(command + len, sizeof command - len, " --pretrain-data %s", c.pretrain_data);
+    if (pretrained && c.pretrain_wm && len > 0 && (size_t)len < sizeof command)
+        snprintf(command + len, sizeof command - len, " --pretrain-wm %s", c.pretrain_wm);
     snprintf(seeds, sizeof seeds, "0..%d", c.seeds - 1);
     if ((f = res_summary_open(c.out, heading, command, seeds, nn_now() - t0))) {
-        if (pretrained && wm_on)
+        fprintf(f, "Commits of the runs (their config.txt, resumes included): %s  \n\n", *commits ? commits : "none");
+        if (pretrained && wm_on && c.pretrain_wm)
+            fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, given: %s, with %s as "
+                    "every run's first replay data (its dataset.txt gives the recipe), not counted. ", pwm_file,
+                    pdata);
+        else if (pretrained && wm_on)
             fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
                     "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. ", pdata, c.data_seed,
                     wall_pre);

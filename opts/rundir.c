@@ -70,6 +70,26 @@ double rundir_final_return(const char *dir) {
     return v;
 }
 
+void rundir_add_commits(const char *dir, char *buf, size_t n) {
+    rundir_files rf;
+    rundir_files_of(&rf, dir);
+    char line[1024];
+    FILE *f = fopen(rf.config, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        // the header "# PROG, git commit C" and each "# resumed with git commit C"
+        const char *at = line[0] == '#' ? strstr(line, "git commit ") : NULL;
+        char c[64];
+        if (!at || sscanf(at + strlen("git commit "), "%63s", c) != 1) continue;
+        // skip a commit already listed (whole words of the space-separated list)
+        int seen = 0;
+        for (const char *p = strstr(buf, c); p && !seen; p = strstr(p + 1, c))
+            seen = (p == buf || p[-1] == ' ') && (p[strlen(c)] == 0 || p[strlen(c)] == ' ');
+        size_t len = strlen(buf);
+        if (!seen && len + strlen(c) + 2 < n) snprintf(buf + len, n - len, "%s%s", len ? " " : "", c);
+    }
+    if (f) fclose(f);
+}
+
 int rundir_read_evals(const char *dir, int max, double *steps, double *wall, double *ret) {
     rundir_files rf;
     rundir_files_of(&rf, dir);

@@ -48,6 +48,9 @@ int rundir_start(rundir_files *f, const char *dir, int resume, char *err, size_t
 // end of a run; the mean read back (NAN when the file is missing or malformed).
 int rundir_write_eval(const rundir_files *f, int episodes, double mean, double std, long env_steps);
 double rundir_final_return(const char *dir);
+// The git commits that wrote run dir (config.txt's header and one per resume), appended to the
+// space-separated list in buf (n bytes, NUL-terminated) unless already there.
+void rundir_add_commits(const char *dir, char *buf, size_t n);
 // The evaluated rows of dir/log.csv (those with a finite eval_return), at most max: env steps,
 // wall seconds and return into the arrays. The count, or -1 when log.csv cannot be read.
 int rundir_read_evals(const char *dir, int max, double *steps, double *wall, double *ret);

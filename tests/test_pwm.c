@@ -20,6 +20,7 @@
 #include "../worldmodel/wm.h"
 #include "files.h"
 #include "test.h"
+#include "version.h"
 
 // small Hopper world models (without and with a termination head) with every weight perturbed
 // (the reward head starts at zero) and a random-policy dataset, made once per test run
@@ -458,8 +459,26 @@ TEST(compare_pretrained_protocol) {
     CHECK(strstr(txt, "\nshac,1,2048,") && strstr(txt, "\npwm,1,2048,"), "compare.csv:\n%s", txt);
     snprintf(path, sizeof path, "%s/summary.md", out);
     test_read_file(path, txt, sizeof txt);
-    CHECK(strstr(txt, "--protocol pretrained") && strstr(txt, "Protocol: pretrained"), "summary.md:\n%s", txt);
+    CHECK(strstr(txt, "--protocol pretrained") && strstr(txt, "Protocol: pretrained") && strstr(txt, "--budget 2048"),
+          "summary.md:\n%s", txt);
+    char want[200];
+    snprintf(want, sizeof want, "Commits of the runs (their config.txt, resumes included): %s  \n", PWM_GIT_COMMIT);
+    CHECK(strstr(txt, want), "summary.md does not list the runs' commit once (%s):\n%s", PWM_GIT_COMMIT, txt);
+    // a run resumed by another binary, and the shared data and model given: the re-run only merges,
+    // and its summary names both commits and the given model
+    snprintf(path, sizeof path, "%s/pwm-seed1/run/config.txt", out);
+    FILE *f = fopen(path, "a");
+    CHECK(f && fprintf(f, "# resumed with git commit 0123456789ab\n") > 0 && !fclose(f), "cannot append to %s", path);
+    char pdata[600], pwm[600];
+    snprintf(pdata, sizeof pdata, "%s/pretrain/data", out), snprintf(pwm, sizeof pwm, "%s/pretrain/wm.safetensors", out);
+    c.pretrain_data = pdata, c.pretrain_wm = pwm;
     CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
+    snprintf(path, sizeof path, "%s/summary.md", out);
+    test_read_file(path, txt, sizeof txt);
+    snprintf(want, sizeof want, "Commits of the runs (their config.txt, resumes included): %s 0123456789ab  \n",
+             PWM_GIT_COMMIT);
+    CHECK(strstr(txt, want) && strstr(txt, "given: ") && strstr(txt, "--pretrain-wm ") && strstr(txt, "--pretrain-data "),
+          "summary.md after a re-run with the model given:\n%s", txt);
 }
 
 TEST(replay_keeps_its_capacity) {
