@@ -469,9 +469,9 @@ TEST(compare_pretrained_protocol) {
     snprintf(path, sizeof path, "%s/pwm-seed1/run/config.txt", out);
     FILE *f = fopen(path, "a");
     CHECK(f && fprintf(f, "# resumed with git commit 0123456789ab\n") > 0 && !fclose(f), "cannot append to %s", path);
-    char pdata[600], pwm[600];
-    snprintf(pdata, sizeof pdata, "%s/pretrain/data", out), snprintf(pwm, sizeof pwm, "%s/pretrain/wm.safetensors", out);
-    c.pretrain_data = pdata, c.pretrain_wm = pwm;
+    char pdata[600], wmf[600];
+    snprintf(pdata, sizeof pdata, "%s/pretrain/data", out), snprintf(wmf, sizeof wmf, "%s/pretrain/wm.safetensors", out);
+    c.pretrain_data = pdata, c.pretrain_wm = wmf;
     CHECK(compare_run(&c, "build/pwm") == 0, "re-run failed");
     snprintf(path, sizeof path, "%s/summary.md", out);
     test_read_file(path, txt, sizeof txt);
