@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,18 @@ static int run_wm_prep(const compare_config *c, const char *exe, int s, char **p
     if (g && (rc = pretrain_wm(&wc, dir, exe))) return rc;
     *wall_wm = res_stage_done(marker);
     return 0;
+}
+
+// appends to the command line cmd (n bytes) of length len, unless it is already full or broken
+// (len < 0 or >= n); its new length
+static int command_append(char *cmd, size_t n, int len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int command_append(char *cmd, size_t n, int len, const char *fmt, ...) {
+    if (len <= 0 || (size_t)len >= n) return len;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(cmd + len, n - (size_t)len, fmt, ap);
+    va_end(ap);
+    return k < 0 ? -1 : len + k;
 }
 
 // the run directory of method m's seed s (PWM's: OUT/pwm-seedS/run, beside its data and model)
@@ -433,14 +446,11 @@ int compare_run(const compare_config *cc, const char *exe) {
                        c.methods ? c.methods : "shac,pwm,ppo", c.out, c.threads ? " --threads N" : "",
                        c.device ? " --device " : "", c.device ? c.device : "", c.pwm_extra ? " --pwm-extra '" : "",
                        c.pwm_extra ? c.pwm_extra : "", c.pwm_extra ? "'" : "");
-    if (phys[0] && len > 0 && (size_t)len < sizeof command)
-        len += snprintf(command + len, sizeof command - len, " --contact-stiffness %s --contact-damping %s", ks, kd);
-    if (budget_given && len > 0 && (size_t)len < sizeof command)
-        len += snprintf(command + len, sizeof command - len, " --budget %ld", c.budget);
-    if (pretrained && c.pretrain_data && len > 0 && (size_t)len < sizeof command)
-        len += snprintf(command + len, sizeof command - len, " --pretrain-data %s", c.pretrain_data);
-    if (pretrained && c.pretrain_wm && len > 0 && (size_t)len < sizeof command)
-        snprintf(command + len, sizeof command - len, " --pretrain-wm %s", c.pretrain_wm);
+    if (phys[0]) len = command_append(command, sizeof command, len, " --contact-stiffness %s --contact-damping %s", ks, kd);
+    if (budget_given) len = command_append(command, sizeof command, len, " --budget %ld", c.budget);
+    if (pretrained && c.pretrain_data)
+        len = command_append(command, sizeof command, len, " --pretrain-data %s", c.pretrain_data);
+    if (pretrained && c.pretrain_wm) command_append(command, sizeof command, len, " --pretrain-wm %s", c.pretrain_wm);
     snprintf(seeds, sizeof seeds, "0..%d", c.seeds - 1);
     if ((f = res_summary_open(c.out, heading, command, seeds, nn_now() - t0))) {
         fprintf(f, "Commits of the runs (their config.txt, resumes included): %s  \n\n", *commits ? commits : "none");
