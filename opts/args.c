@@ -789,7 +789,7 @@ int args_note_resume(const args_spec *spec, const char *path, const char *commit
         free(now), free(old);
         return nn_err(err, errlen, "cannot append to config file '%s': %s", path, strerror(errno));
     }
-    fprintf(f, "# resumed with git commit %s\n", commit);
+    fprintf(f, "# resumed with " ARGS_COMMIT_TAG "%s\n", commit);
     for (char *line = now; *line;) {
         size_t n = strcspn(line, "\n");
         char *key = nn_malloc(n + 3);

@@ -86,7 +86,11 @@ int args_write_config(const args_spec *spec, const char *path, const char *heade
 const char *args_peek(int argc, char **argv, const char *name);
 int args_has_flag(int argc, char **argv, const char *flag);
 
-// Appends to the config file at path "# resumed with git commit C" and, as comments
+// What precedes the commit in config.txt's header ("# PROG, git commit C") and resume lines; the
+// run directory reads the commits back by it (rundir_add_commits).
+#define ARGS_COMMIT_TAG "git commit "
+
+// Appends to the config file at path "# resumed with " ARGS_COMMIT_TAG "C" and, as comments
 // ("#   with key = value"), every resolved option whose line the file lacks: what the resumed
 // invocation changed (threads, stop-after, ...). Comments, so a later --resume still loads the
 // run's own config (rundir.h's resume rule). 0, or -1 with a message in err.

@@ -77,9 +77,9 @@ void rundir_add_commits(const char *dir, char *buf, size_t n) {
     FILE *f = fopen(rf.config, "r");
     while (f && fgets(line, sizeof line, f)) {
         // the header "# PROG, git commit C" and each "# resumed with git commit C"
-        const char *at = line[0] == '#' ? strstr(line, "git commit ") : NULL;
+        const char *at = line[0] == '#' ? strstr(line, ARGS_COMMIT_TAG) : NULL;
         char c[64];
-        if (!at || sscanf(at + strlen("git commit "), "%63s", c) != 1) continue;
+        if (!at || sscanf(at + strlen(ARGS_COMMIT_TAG), "%63s", c) != 1) continue;
         // skip a commit already listed (whole words of the space-separated list)
         int seen = 0;
         for (const char *p = strstr(buf, c); p && !seen; p = strstr(p + 1, c))
@@ -195,7 +195,7 @@ int rundir_record(const args_spec *spec, const rundir_opts *r, const char *dir, 
         return 0;
     }
     if (nn_file_exists(f.log)) return 0;
-    snprintf(header, sizeof header, "# %s, git commit %s", prog, PWM_GIT_COMMIT);
+    snprintf(header, sizeof header, "# %s, " ARGS_COMMIT_TAG "%s", prog, PWM_GIT_COMMIT);
     if (args_write_config(spec, f.config, header, err, sizeof err)) return fprintf(stderr, "%s: %s\n", prog, err), 1;
     return 0;
 }

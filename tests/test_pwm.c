@@ -464,8 +464,8 @@ TEST(compare_pretrained_protocol) {
     char want[200], commit[64] = "", cfg[4096];
     snprintf(path, sizeof path, "%s/shac-seed1/config.txt", out);
     test_read_file(path, cfg, sizeof cfg);
-    const char *at = strstr(cfg, "git commit ");
-    CHECK(at && sscanf(at + strlen("git commit "), "%63s", commit) == 1, "%s has no commit:\n%s", path, cfg);
+    const char *at = strstr(cfg, ARGS_COMMIT_TAG);
+    CHECK(at && sscanf(at + strlen(ARGS_COMMIT_TAG), "%63s", commit) == 1, "%s has no commit:\n%s", path, cfg);
     snprintf(want, sizeof want, "Commits of the runs (their config.txt, resumes included): %s  \n", commit);
     CHECK(strstr(txt, want), "summary.md does not list the runs' commit once (%s):\n%s", commit, txt);
     // a run resumed by another binary, and the shared data and model given: the re-run only merges,
