@@ -464,6 +464,17 @@ void ph_set_state(ph_batch *b, int env, const double *qpos, const double *qvel, 
     if (b->len > 0) b->cut[(size_t)(b->len - 1) * b->n + env] = 1;
 }
 
+void ph_restore_state(ph_batch *b, int env, const double *qpos, const double *qvel, const double *act,
+                      const double *warmstart) {
+    const ph_model *pm = b->pm;
+    mjData *d = b->d[env];
+    ph_set_state(b, env, qpos, qvel, act);
+    // mj_forward (mj_kinematics) has normalised the quaternions in d->qpos; the saved environment
+    // has not yet done that to this state: its next mj_step will, once
+    memcpy(d->qpos, qpos, sizeof(double) * pm->nq);
+    memcpy(d->qacc_warmstart, warmstart, sizeof(double) * pm->nv);
+}
+
 int ph_was_cut(const ph_batch *b, int t, int env) { return b->cut[(size_t)t * b->n + env]; }
 
 // gin = A^T·gout, gu += B^T·gout for one environment (gin may equal gout)

@@ -94,6 +94,14 @@ void ph_rollout(ph_batch *b, int T, const double *u);
 // the environment's own data), run mj_forward, and, when recording, mark that the state after the
 // last recorded step was replaced.
 void ph_set_state(ph_batch *b, int env, const double *qpos, const double *qvel, const double *act);
+// Restore environment env to a state saved from a batch of the same model (qpos nq, qvel nv, act
+// na or NULL, the warm start qacc_warmstart nv; copies, not the environment's own data), so that
+// it continues bit for bit as the saved environment would have: ph_set_state, then the saved qpos
+// and warm start verbatim. (mj_forward normalises free and ball joints' quaternions in qpos in
+// place, and normalising an already normalised quaternion again can move its last bits:
+// ph_set_state alone would step from another state.)
+void ph_restore_state(ph_batch *b, int env, const double *qpos, const double *qvel, const double *act,
+                      const double *warmstart);
 
 // Vector-Jacobian product through recorded step t for every env: gin(n×nx) = A_t^T·gout and
 // gu(n×nu) += B_t^T·gout. gin may equal gout.

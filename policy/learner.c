@@ -239,8 +239,7 @@ int lrn_env_state_read(const char **p, env_batch *e) {
         for (int i = 0; i < n; i++) {
             const double *v = envs + (size_t)i * (per + 2);
             mjData *d = e->b->d[i];
-            ph_set_state(e->b, i, v, v + m->nq, m->na ? v + m->nq + m->nv : NULL);
-            memcpy(d->qacc_warmstart, v + m->nq + m->nv + m->na, sizeof(double) * m->nv);
+            ph_restore_state(e->b, i, v, v + m->nq, m->na ? v + m->nq + m->nv : NULL, v + m->nq + m->nv + m->na);
             memcpy(e->prev + (size_t)i * A, v + m->nq + 2 * m->nv + m->na, sizeof(double) * A);
             e->steps[i] = (int)v[per];
             e->ret[i] = v[per + 1];

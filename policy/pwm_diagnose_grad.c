@@ -36,9 +36,8 @@ void pwm_diag_restore(env_batch *e, int i, const double *s) {
     const mjModel *m = e->pm->m;
     mjData *d = e->b->d[i];
     int A = e->task->act_dim, O = e->task->obs_dim;
-    // the warm start after ph_set_state's mj_forward, as a resumed run restores it
-    ph_set_state(e->b, i, s, s + m->nq, m->na ? s + m->nq + m->nv : NULL);
-    memcpy(d->qacc_warmstart, s + m->nq + m->nv + m->na, sizeof(double) * m->nv);
+    // as a resumed run restores it
+    ph_restore_state(e->b, i, s, s + m->nq, m->na ? s + m->nq + m->nv : NULL, s + m->nq + m->nv + m->na);
     memcpy(e->prev + (size_t)i * A, s + m->nq + 2 * m->nv + m->na, sizeof(double) * A);
     e->steps[i] = (int)s[m->nq + 2 * m->nv + m->na + A];
     e->ret[i] = 0;

@@ -228,6 +228,41 @@ TEST(rollout_equals_steps) {
     ph_free(pm);
 }
 
+TEST(restored_state_continues_exactly) {
+    // a state saved from one batch and restored into another (a resumed run) steps on bit for
+    // bit. The free body's quaternion is what could go wrong: mj_forward normalises it in qpos in
+    // place, and normalising it again can move its last bits, so the restore must keep the saved
+    // qpos; the case counts the environments where ph_set_state alone would have changed it
+    ph_config c = ph_config_default();
+    c.substeps = 2;
+    ph_model *pm = load(MODELS "floating.xml", &c);
+    int n = 16, T = 20, nq = pm->nq, nv = pm->nv;
+    double *u = nn_malloc(sizeof(double) * n * pm->nu);
+    double *q = nn_malloc(sizeof(double) * n * nq), *v = nn_malloc(sizeof(double) * n * nv),
+           *w = nn_malloc(sizeof(double) * n * nv);
+    ph_batch *a = ph_batch_new(pm, n, 0), *b = ph_batch_new(pm, n, 0), *s = ph_batch_new(pm, n, 0);
+    for (int t = 0; t < T; t++) controls(pm, n, t, u), ph_step(a, u, 0);
+    int moved = 0;
+    for (int e = 0; e < n; e++) {
+        memcpy(q + (size_t)e * nq, a->d[e]->qpos, sizeof(double) * nq);
+        memcpy(v + (size_t)e * nv, a->d[e]->qvel, sizeof(double) * nv);
+        memcpy(w + (size_t)e * nv, a->d[e]->qacc_warmstart, sizeof(double) * nv);
+        ph_restore_state(b, e, q + (size_t)e * nq, v + (size_t)e * nv, NULL, w + (size_t)e * nv);
+        ph_set_state(s, e, q + (size_t)e * nq, v + (size_t)e * nv, NULL);
+        moved += memcmp(s->d[e]->qpos, q + (size_t)e * nq, sizeof(double) * nq) != 0;
+    }
+    CHECK(moved > 0, "no environment's quaternion moved under ph_set_state: the case tests nothing");
+    for (int t = T; t < T + 10; t++) controls(pm, n, t, u), ph_step(a, u, 0), ph_step(b, u, 0);
+    for (int e = 0; e < n; e++)
+        CHECK(!memcmp(a->d[e]->qpos, b->d[e]->qpos, sizeof(double) * nq) &&
+                  !memcmp(a->d[e]->qvel, b->d[e]->qvel, sizeof(double) * nv),
+              "environment %d: the restored state stepped elsewhere (%d of %d quaternions moved on restore)", e,
+              moved, n);
+    nn_free(u), nn_free(q), nn_free(v), nn_free(w);
+    ph_batch_free(a), ph_batch_free(b), ph_batch_free(s);
+    ph_free(pm);
+}
+
 TEST(blowup_is_contained) {
     ph_config c = ph_config_default();
     ph_model *pm = load(MODELS "pendulum2.xml", &c);
@@ -394,6 +429,7 @@ const test_case physics_tests[] = {
     {"backprop_with_contacts_is_measured", backprop_with_contacts_is_measured},
     {"bitwise_same_with_1_and_2_threads", bitwise_same_with_1_and_2_threads},
     {"rollout_equals_steps", rollout_equals_steps},
+    {"restored_state_continues_exactly", restored_state_continues_exactly},
     {"blowup_is_contained", blowup_is_contained},
     {"gradient_cut_at_reset", gradient_cut_at_reset},
     {"graph_step_matches_window_backward", graph_step_matches_window_backward},
