@@ -219,9 +219,20 @@ void lrn_env_state_write(strbuf *b, const env_batch *e) {
     }
 }
 
+void lrn_env_put(env_batch *e, int i, const double *v) {
+    const mjModel *m = e->pm->m;
+    int A = e->task->act_dim, O = e->task->obs_dim;
+    ph_restore_state(e->b, i, v, v + m->nq, m->na ? v + m->nq + m->nv : NULL, v + m->nq + m->nv + m->na);
+    v += m->nq + 2 * m->nv + m->na;
+    memcpy(e->prev + (size_t)i * A, v, sizeof(double) * A);
+    e->steps[i] = (int)v[A];
+    e->task->observe(e->task, m, e->b->d[i], e->prev + (size_t)i * A, e->obs + (size_t)i * O,
+                     e->J ? e->J + (size_t)i * O * e->pm->nx : NULL);
+}
+
 int lrn_env_state_read(const char **p, env_batch *e) {
     const mjModel *m = e->pm->m;
-    int ok = 1, n = e->n, A = e->task->act_dim, O = e->task->obs_dim, nx = e->pm->nx;
+    int ok = 1, n = e->n, A = e->task->act_dim;
     size_t per = (size_t)m->nq + 2 * m->nv + m->na + A;
     double head[2], *envs = nn_malloc(sizeof(double) * n * (per + 2));
     nn_rng *rngs = nn_malloc(sizeof(nn_rng) * n);
@@ -238,14 +249,9 @@ int lrn_env_state_read(const char **p, env_batch *e) {
         e->episodes = (long)head[0], e->blowups = (long)head[1];
         for (int i = 0; i < n; i++) {
             const double *v = envs + (size_t)i * (per + 2);
-            mjData *d = e->b->d[i];
-            ph_restore_state(e->b, i, v, v + m->nq, m->na ? v + m->nq + m->nv : NULL, v + m->nq + m->nv + m->na);
-            memcpy(e->prev + (size_t)i * A, v + m->nq + 2 * m->nv + m->na, sizeof(double) * A);
-            e->steps[i] = (int)v[per];
+            lrn_env_put(e, i, v);
             e->ret[i] = v[per + 1];
             e->rng[i] = rngs[i];
-            e->task->observe(e->task, m, d, e->prev + (size_t)i * A, e->obs + (size_t)i * O,
-                             e->J ? e->J + (size_t)i * O * nx : NULL);
         }
     }
     nn_free(envs), nn_free(rngs);

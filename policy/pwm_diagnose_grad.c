@@ -33,15 +33,8 @@ void pwm_diag_save(const env_batch *e, int i, double *s) {
 }
 
 void pwm_diag_restore(env_batch *e, int i, const double *s) {
-    const mjModel *m = e->pm->m;
-    mjData *d = e->b->d[i];
-    int A = e->task->act_dim, O = e->task->obs_dim;
-    // as a resumed run restores it
-    ph_restore_state(e->b, i, s, s + m->nq, m->na ? s + m->nq + m->nv : NULL, s + m->nq + m->nv + m->na);
-    memcpy(e->prev + (size_t)i * A, s + m->nq + 2 * m->nv + m->na, sizeof(double) * A);
-    e->steps[i] = (int)s[m->nq + 2 * m->nv + m->na + A];
+    lrn_env_put(e, i, s);  // as a resumed run restores it
     e->ret[i] = 0;
-    e->task->observe(e->task, m, d, e->prev + (size_t)i * A, e->obs + (size_t)i * O, NULL);
 }
 
 // ---------------------------------------------------------------------------------------------
