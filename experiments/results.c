@@ -68,15 +68,15 @@ void res_mean_std(const double *x, int n, double *mean, double *sd) {
     *mean = a, *sd = sqrt(b);
 }
 
-void res_plot_script(char *buf, size_t n, const char *exe, const char *name) {
-    char self[PATH_MAX];
-    if (!exe) {
-        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-        self[len > 0 ? len : 0] = 0;
-    } else if (!realpath(exe, self)) {
-        snprintf(self, sizeof self, "%s", exe);
+void res_plot_script(char *buf, size_t n, const char *name) {
+    const char *dir = getenv("PWM_PLOTS");
+    if (dir && *dir) {
+        snprintf(buf, n, "%s/%s", dir, name);
+        return;
     }
-    exe = self;
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[len > 0 ? len : 0] = 0;
     // the tree holding build/: <tree>/build/pwm, <tree>/build/tests, <tree>/build/sanitize/pwm
     const char *cut = strstr(exe, "/build/");
     if (cut) snprintf(buf, n, "%.*s/plots/%s", (int)(cut - exe), exe, name);
@@ -85,7 +85,12 @@ void res_plot_script(char *buf, size_t n, const char *exe, const char *name) {
 
 int res_gnuplot(const char *script, const char *vars) {
     char gp[1200], cmd[4096];
-    res_plot_script(gp, sizeof gp, NULL, script);
+    res_plot_script(gp, sizeof gp, script);
+    if (!nn_file_exists(gp)) {
+        fprintf(stderr, "pwm: no gnuplot script %s, so no plot; the CSVs are written (set PWM_PLOTS to the folder "
+                "holding %s, the source tree's plots/)\n", gp, script);
+        return -1;
+    }
     snprintf(cmd, sizeof cmd, "gnuplot -e \"%s\" '%s'", vars, gp);
     if (system(cmd)) {
         fprintf(stderr, "pwm: gnuplot failed (%s); the CSVs are written\n", cmd);

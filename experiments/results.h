@@ -25,13 +25,14 @@ FILE *res_summary_open(const char *dir, const char *title, const char *command, 
 // The mean and the sample standard deviation (n − 1; 0 for one value) of n values.
 void res_mean_std(const double *x, int n, double *mean, double *sd);
 
-// The path of plots/<name> in the source tree this program was built from (exe: the program's
-// path, e.g. /src/build/pwm, resolved with realpath; NULL reads /proc/self/exe); plots/<name> relative to the working
-// directory when not found there.
-void res_plot_script(char *buf, size_t n, const char *exe, const char *name);
+// The path of the gnuplot script <name>: $PWM_PLOTS/<name> where PWM_PLOTS is set, else plots/<name>
+// in the source tree this program was built from (found from /proc/self/exe), else plots/<name>
+// relative to the working directory.
+void res_plot_script(char *buf, size_t n, const char *name);
 
-// gnuplot -e "<vars>" plots/<script>; vars are gnuplot statements (e.g. "dir='x'; title='y'").
-// 0, or -1 with a message on stderr saying that the CSVs are still there.
+// gnuplot -e "<vars>" <script's path>; vars are gnuplot statements (e.g. "dir='x'; title='y'").
+// 0, or -1 with a message on stderr saying that the CSVs are still there (and, when the script is
+// not found, how to point at it).
 int res_gnuplot(const char *script, const char *vars);
 
 // Experiments made of stages, each a run of this program (exe) whose output goes to a log:

@@ -1,11 +1,14 @@
 // The pedagogical experiments: the ball-wall table's figures, the ESNR statistic on a known case,
 // and the double-pendulum policy gradients (true dynamics and world model) against central
-// differences of the H-step return.
+// differences of the H-step return. And where the experiments find their gnuplot scripts.
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../experiments/ball_wall_exp.h"
 #include "../experiments/esnr.h"
+#include "../experiments/results.h"
 #include "../nn/common.h"
 #include "../nn/stats.h"
 #include "test.h"
@@ -121,9 +124,26 @@ TEST(gradients_match_differences) {
     nn_set_threads(threads);
 }
 
+TEST(plot_scripts_found_or_named) {
+    char *saved = getenv("PWM_PLOTS") ? strdup(getenv("PWM_PLOTS")) : NULL, gp[1200], dir[1100];
+    // this binary's source tree: plots/compare.gp exists there
+    unsetenv("PWM_PLOTS");
+    res_plot_script(gp, sizeof gp, "compare.gp");
+    CHECK(nn_file_exists(gp), "%s not found from the source tree", gp);
+    // PWM_PLOTS wins; a folder without the script is refused before gnuplot runs
+    snprintf(dir, sizeof dir, "%s/noplots", test_tmpdir());
+    setenv("PWM_PLOTS", dir, 1);
+    res_plot_script(gp, sizeof gp, "compare.gp");
+    CHECK(!strcmp(gp, strcat(dir, "/compare.gp")), "PWM_PLOTS ignored: %s", gp);
+    CHECK(res_gnuplot("compare.gp", "x=0") == -1, "a missing script was not refused");
+    if (saved) setenv("PWM_PLOTS", saved, 1), free(saved);
+    else unsetenv("PWM_PLOTS");
+}
+
 const test_case experiments_tests[] = {
     {"ball_wall_table", ball_wall_table},
     {"esnr_statistic_known_case", esnr_statistic_known_case},
     {"gradients_match_differences", gradients_match_differences},
+    {"plot_scripts_found_or_named", plot_scripts_found_or_named},
     {0},
 };
