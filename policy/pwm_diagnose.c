@@ -185,6 +185,7 @@ static void per_k(const pwm_diag_nets *n, const pwm_diag_config *c, const episod
     nn_graph *g = nn_graph_new(GRAPH_BYTES);
     nn_graph_set_no_grad(g, 1);
     float *buf = nn_malloc(sizeof(float) * CHUNK * (Z > A ? Z : A));
+    double *vp = nn_malloc(sizeof(double) * CHUNK), *vr = nn_malloc(sizeof(double) * CHUNK);
     for (int r0 = 0; r0 < m; r0 += CHUNK) {
         int rows = m - r0 < CHUNK ? m - r0 : CHUNK;
         nn_graph_reset(g);
@@ -211,6 +212,9 @@ static void per_k(const pwm_diag_nets *n, const pwm_diag_config *c, const episod
             nn_tensor *ap = actor_forward(g, n->act, z, NULL);
             nn_tensor *at = actor_forward(g, n->act, nn_tensor_from(g, buf, rows, Z, 0), NULL);
             drift[k - 1] += mse(ap->x, at->x, rows * A) * rows;
+            // the critics at the predicted latent against them at the real one
+            pwm_diag_min_values(n, z->x, rows, vp), pwm_diag_min_values(n, buf, rows, vr);
+            for (int i = 0; i < rows; i++) r->val_gap[k - 1] += vp[i] - vr[i];
         }
     }
     for (int k = 0; k < K; k++) {
@@ -219,9 +223,10 @@ static void per_k(const pwm_diag_nets *n, const pwm_diag_config *c, const episod
         r->lat_err[k] /= d, r->lat_change[k] /= d, r->rew_pred[k] /= d, r->rew_real[k] /= d;
         r->rew_bias[k] = r->rew_pred[k] - r->rew_real[k];
         r->act_drift[k] = sqrt(drift[k] / d);
+        r->val_gap[k] /= d;
     }
     nn_graph_free(g);
-    nn_free(buf), nn_free(s);
+    nn_free(buf), nn_free(s), nn_free(vp), nn_free(vr);
 }
 
 void pwm_diag_mc_returns(const float *rew, int T, int terminated, double boot, double gamma, double *G) {
@@ -426,11 +431,13 @@ void pwm_diag_print(FILE *f, const pwm_diag_config *c, const pwm_diag_result *r)
             r->episodes, r->terminated, r->episodes - r->terminated, r->states, c->seed);
     fprintf(f, "per k: the model open loop from enc(o_t) under the recorded actions, %ld start states\n",
             r->n_k[0]);
-    fprintf(f, "%4s %12s %12s %9s %12s %12s %12s %12s\n", "k", "latent err", "true change", "err/chg", "act drift",
-            "reward pred", "reward real", "reward bias");
+    fprintf(f, "%4s %12s %12s %9s %12s %12s %12s %12s %12s\n", "k", "latent err", "true change", "err/chg",
+            "act drift", "reward pred", "reward real", "reward bias", "V gap");
     for (int k = 0; k < r->K; k++)
-        fprintf(f, "%4d %12.4g %12.4g %9.3g %12.4g %12.4g %12.4g %12.4g\n", k + 1, r->lat_err[k], r->lat_change[k],
-                r->lat_err[k] / r->lat_change[k], r->act_drift[k], r->rew_pred[k], r->rew_real[k], r->rew_bias[k]);
+        fprintf(f, "%4d %12.4g %12.4g %9.3g %12.4g %12.4g %12.4g %12.4g %12.4g\n", k + 1, r->lat_err[k],
+                r->lat_change[k], r->lat_err[k] / r->lat_change[k], r->act_drift[k], r->rew_pred[k], r->rew_real[k],
+                r->rew_bias[k], r->val_gap[k]);
+    fprintf(f, "(V gap: min V(predicted latent) - min V(enc(o_{t+k})), model units)\n");
     fprintf(f, "\ngradient cosines with the true gradient (central differences through MuJoCo), %d start states\n",
             r->n_grad);
     fprintf(f, "  model %2d-step return (task units)                     %8.3f\n", c->H, r->cos_H);
@@ -469,9 +476,10 @@ void pwm_diag_print(FILE *f, const pwm_diag_config *c, const pwm_diag_result *r)
 
 void pwm_diag_write_long_csv(FILE *f, const pwm_diag_result *r) {
     fprintf(f, "figure,k,value,count\n");
-    const char *names[6] = {"latent_err", "latent_change", "action_drift", "reward_pred", "reward_real", "reward_bias"};
-    const double *vals[6] = {r->lat_err, r->lat_change, r->act_drift, r->rew_pred, r->rew_real, r->rew_bias};
-    for (int q = 0; q < 6; q++)
+    const char *names[7] = {"latent_err",  "latent_change", "action_drift", "reward_pred",
+                            "reward_real", "reward_bias",   "value_gap"};
+    const double *vals[7] = {r->lat_err, r->lat_change, r->act_drift, r->rew_pred, r->rew_real, r->rew_bias, r->val_gap};
+    for (int q = 0; q < 7; q++)
         for (int k = 0; k < r->K; k++) fprintf(f, "%s,%d,%.9g,%ld\n", names[q], k + 1, vals[q][k], r->n_k[k]);
     struct {
         const char *name;
@@ -497,7 +505,7 @@ void pwm_diag_write_long_csv(FILE *f, const pwm_diag_result *r) {
     "epoch,K,lat_err_1,lat_change_1,lat_err_K,lat_change_K,act_drift_1,act_drift_K,rew_bias_1,rew_bias_K,cos_H,"     \
     "cos_long,cos_objective,critic_bias,critic_rmse,near_bias,near_rmse,near_n,ret_det,ret_stoch,ret_train,lat_var," \
     "eff_rank,cos_critic,critic_share,true_tail_share,cos_critic_cl,cos_critic_real,cos_tail_cl,fd_tail_cl,"     \
-    "fd_critic_real,cos_critic_chains"
+    "fd_critic_real,cos_critic_chains,val_gap_1,val_gap_K"
 
 void pwm_diag_csv_header(FILE *f) { fprintf(f, "%s\n", CORE_HEADER); }
 
@@ -508,7 +516,7 @@ void pwm_diag_csv_row(FILE *f, long epoch, const pwm_diag_result *r) {
                   r->critic_bias, r->critic_rmse, r->near_bias, r->near_rmse, (double)r->n_near, r->ret_det,
                   r->ret_stoch, r->ret_train, r->lat_var, r->eff_rank, r->cos_critic, r->critic_share,
                   r->true_tail_share, r->cos_critic_cl, r->cos_critic_real, r->cos_tail_cl,
-                  r->fd_tail_cl, r->fd_critic_real, r->cos_critic_chains};
+                  r->fd_tail_cl, r->fd_critic_real, r->cos_critic_chains, r->val_gap[0], r->val_gap[K]};
     fprintf(f, "%ld,%d", epoch, r->K);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) fprintf(f, ",%.6g", v[i]);
     fprintf(f, "\n");

@@ -67,6 +67,8 @@ typedef struct {
     double rew_pred[PWM_DIAG_MAX_K];    // predicted reward R(ẑ_{k−1}, a_{t+k−1}) in task units
     double rew_real[PWM_DIAG_MAX_K];    // real reward r_{t+k−1}
     double rew_bias[PWM_DIAG_MAX_K];    // rew_pred − rew_real
+    double val_gap[PWM_DIAG_MAX_K];     // min V(ẑ_k) − min V(enc(o_{t+k})), model units: a bootstrap's error
+                                        // from valuing the predicted latent instead of the real state
     // gradient cosines, means over n_grad start states (NaN when none)
     int n_grad;
     double cos_H, cos_long, cos_objective;

@@ -209,22 +209,35 @@ TEST(model_gradient_matches_its_own_differences) {
     nets_free(&s);
 }
 
+// min over the NC critics of s at one latent, computed here
+static double min_critic(const nets *s, nn_graph *g, const float *z) {
+    nn_graph_reset(g);
+    nn_tensor *x = nn_tensor_new(g, 1, Z, 0);
+    memcpy(x->x, z, sizeof(float) * Z);
+    double v = INFINITY;
+    for (int k = 0; k < NC; k++) v = fmin(v, nn_mlp_forward(g, &s->critics[k], x)->x[0]);
+    return v;
+}
+
 TEST(constant_model_and_critic_give_known_figures) {
-    // dynamics all zero: ẑ_k = SimNorm(0) = 1/8 everywhere; reward head a constant c; critics a
-    // constant v0. The figures are then recomputed here from an independent recording.
+    // dynamics all zero: ẑ_k = SimNorm(0) = 1/8 everywhere; reward head a constant c; critics first
+    // as initialised (the value gap), then a constant v0. The figures are then recomputed here from
+    // an independent recording.
     nets s;
     nets_init(&s, 5);
     zero_prefix(&s.w.p, "dynamics.");
     zero_prefix(&s.w.p, "reward.");
     const float c = 0.7f, v0 = 1.5f;
     s.w.rew.b[s.w.rew.n_layers - 1]->x[0] = c;
-    zero_prefix(&s.cp, "critic");
-    for (int k = 0; k < NC; k++) s.critics[k].b[s.critics[k].n_layers - 1]->x[0] = v0 + k;  // min: v0
     pwm_diag_config cfg = pwm_diag_defaults();
     cfg.episodes = 2, cfg.max_steps = 40, cfg.K = 3, cfg.H = 3, cfg.H_long = 3, cfg.grad_starts = 0, cfg.seed = 2;
-    pwm_diag_result res;
+    pwm_diag_result res, res_v;
     char err[512];
-    CHECK(pwm_diagnose(&s.n, &cfg, &res, err, sizeof err) == 0, "%s", err);
+    CHECK(pwm_diagnose(&s.n, &cfg, &res_v, err, sizeof err) == 0, "%s", err);
+    nn_graph *gv = nn_graph_new(1 << 20);
+    float zc8[Z];
+    for (int k = 0; k < Z; k++) zc8[k] = 1.0f / 8;
+    const double vc = min_critic(&s, gv, zc8);  // every predicted latent's value
     // the deterministic policy's episodes, recorded here
     enum { E = 2, CAP = 40, K = 3, A = 3 };
     const env_task *t = env_find("hopper");
@@ -255,6 +268,14 @@ TEST(constant_model_and_critic_give_known_figures) {
             }
         }
     }
+    // the value gap with the initialised critics, then the same diagnosis with constant ones
+    double gap[K] = {0};
+    for (int i = 0; i < E; i++)
+        for (int t0 = 0; t0 + K <= T[i]; t0++)
+            for (int k = 1; k <= K; k++) gap[k - 1] += vc - min_critic(&s, gv, zs[i][t0 + k]);
+    zero_prefix(&s.cp, "critic");
+    for (int k = 0; k < NC; k++) s.critics[k].b[s.critics[k].n_layers - 1]->x[0] = v0 + k;  // min: v0
+    CHECK(pwm_diagnose(&s.n, &cfg, &res, err, sizeof err) == 0, "%s", err);
     // the deterministic action on the constant predicted latent
     nn_graph_reset(g);
     nn_tensor *zc = nn_tensor_new(g, 1, Z, 0);
@@ -281,7 +302,11 @@ TEST(constant_model_and_critic_give_known_figures) {
         CHECK_CLOSE(res.act_drift[k], sqrt(drift[k] / n), 1e-4, 1e-7);
         CHECK_CLOSE(res.rew_pred[k], pred, 1e-6, 1e-6);
         CHECK_CLOSE(res.rew_bias[k], pred - real[k] / n, 1e-5, 1e-6);
+        // the initialised critics' values at the predicted latent against the recorded ones; constant critics: 0
+        CHECK_CLOSE(res_v.val_gap[k], gap[k] / n, 1e-5, 1e-6);
+        CHECK(res.val_gap[k] == 0.0, "constant critics, value gap %g", res.val_gap[k]);
     }
+    CHECK(fabs(res_v.val_gap[0]) > 1e-3, "initialised critics, value gap %g: the check cannot tell", res_v.val_gap[0]);
     // the critic: v0 against the Monte-Carlo return of (r − 0.5)/2 (time-outs bootstrapped with v0)
     double sum = 0, nsum = 0;
     long cnt = 0, ncnt = 0;
@@ -301,7 +326,7 @@ TEST(constant_model_and_critic_give_known_figures) {
     if (ncnt) CHECK_CLOSE(res.near_bias, nsum / ncnt, 1e-5, 1e-6);
     else CHECK(isnan(res.near_bias), "no termination, yet a near-termination bias %g", res.near_bias);
     CHECK(isnan(res.cos_H) && res.n_grad == 0, "no gradient starts asked, yet cosines");
-    nn_graph_free(g);
+    nn_graph_free(g), nn_graph_free(gv);
     env_batch_free(e);
     nets_free(&s);
 }
@@ -462,7 +487,7 @@ TEST(core_csv_appends_rows_under_one_header) {
     pwm_diag_result r;
     memset(&r, 0, sizeof r);
     r.K = 4, r.lat_err[0] = 0.25, r.lat_err[3] = 0.5, r.eff_rank = 7.5, r.near_bias = NAN, r.true_tail_share = 0.125;
-    r.cos_critic_chains = 0.375;
+    r.cos_critic_chains = 0.375, r.val_gap[0] = 0.625, r.val_gap[3] = 0.875;
     char err[256];
     CHECK(pwm_diag_append(path, 10, &r, err, sizeof err) == 0, "%s", err);
     CHECK(pwm_diag_append(path, 20, &r, err, sizeof err) == 0, "%s", err);
@@ -470,14 +495,15 @@ TEST(core_csv_appends_rows_under_one_header) {
     char *l1 = strchr(buf, '\n'), *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
     CHECK(!strncmp(buf, "epoch,K,lat_err_1,", 18) && l1 && l2 && !strncmp(l1 + 1, "10,4,0.25,", 10) &&
           !strncmp(l2 + 1, "20,4,0.25,", 10), "diagnose.csv:\n%s", buf);
-    // every line has as many columns as the header; lat_err_K is the K-th value, cos_critic_chains the last
+    // every line has as many columns as the header; lat_err_K is the K-th value, cos_critic_chains then the
+    // value gaps at 1 and K the last
     int cols[3] = {0}, line = 0;
     for (char *p = buf; *p && line < 3; p++) {
         if (*p == ',') cols[line]++;
         if (*p == '\n') line++;
     }
     CHECK(cols[0] == cols[1] && cols[1] == cols[2], "columns %d %d %d", cols[0], cols[1], cols[2]);
-    CHECK(strstr(l1, ",0.5,") && strstr(l1, ",7.5,") && strstr(l1, ",0.125,") && strstr(l1, ",0.375\n") && strstr(l1, ",nan,"), "row: %.200s", l1 + 1);
+    CHECK(strstr(l1, ",0.5,") && strstr(l1, ",7.5,") && strstr(l1, ",0.125,") && strstr(l1, ",0.375,0.625,0.875\n") && strstr(l1, ",nan,"), "row: %.200s", l1 + 1);
 }
 
 TEST(diagnoses_a_pwm_train_checkpoint) {
