@@ -462,6 +462,9 @@ int compare_run(const compare_config *cc, const char *exe) {
             fprintf(f, "Protocol: pretrained (the paper's). One world model for every seed, pretrained on %s (its "
                     "dataset.txt gives the recipe; data seed %ld) in %.0f s, not counted. ", pdata, c.data_seed,
                     wall_pre);
+        else if (pretrained)
+            fprintf(f, "Protocol: pretrained (the paper's); no method here learns through a world model, so "
+                    "nothing was pretrained. ");
         else
             fprintf(f, "Protocol: matched. ");
         fprintf(f, "Budget per run: %ld environment steps.", c.budget);

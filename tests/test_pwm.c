@@ -460,6 +460,17 @@ TEST(compare_pretrained_protocol) {
     test_read_file(path, txt, sizeof txt);
     CHECK(strstr(txt, "--protocol pretrained") && strstr(txt, "Protocol: pretrained") && strstr(txt, "--budget 2048"),
           "summary.md:\n%s", txt);
+    // SHAC alone under the pretrained protocol: the summary says which protocol ran, and that nothing was pretrained
+    char out2[600];
+    compare_config c2 = c;
+    c2.methods = "shac", c2.seeds = 1;
+    snprintf(out2, sizeof out2, "%s-shac", out);
+    c2.out = out2;
+    CHECK(compare_run(&c2, "build/pwm") == 0, "compare --methods shac failed");
+    static char txt2[65536];
+    snprintf(path, sizeof path, "%s/summary.md", out2);
+    test_read_file(path, txt2, sizeof txt2);
+    CHECK(strstr(txt2, "Protocol: pretrained") && strstr(txt2, "nothing was pretrained"), "summary.md:\n%s", txt2);
     // every run was written by build/pwm: its commit, from a run's config.txt header, listed once
     char want[200], commit[64] = "", cfg[4096];
     snprintf(path, sizeof path, "%s/shac-seed1/config.txt", out);
