@@ -201,22 +201,36 @@ void sb_read_rng(const char **p, int *ok, nn_rng *r) {
     r->spare = (float)sb_next(p, ok);
 }
 
-void lrn_env_state_write(strbuf *b, const env_batch *e) {
+size_t lrn_env_size(const env_batch *e) {
     const mjModel *m = e->pm->m;
+    return (size_t)m->nq + 2 * (size_t)m->nv + (size_t)m->na + (size_t)e->task->act_dim + 1;
+}
+
+void lrn_env_get(const env_batch *e, int i, double *v) {
+    const mjModel *m = e->pm->m;
+    const mjData *d = e->b->d[i];
     int A = e->task->act_dim;
+    memcpy(v, d->qpos, sizeof(double) * m->nq), v += m->nq;
+    memcpy(v, d->qvel, sizeof(double) * m->nv), v += m->nv;
+    if (m->na) memcpy(v, d->act, sizeof(double) * m->na);
+    v += m->na;
+    memcpy(v, d->qacc_warmstart, sizeof(double) * m->nv), v += m->nv;
+    memcpy(v, e->prev + (size_t)i * A, sizeof(double) * A), v += A;
+    *v = e->steps[i];
+}
+
+void lrn_env_state_write(strbuf *b, const env_batch *e) {
+    size_t per = lrn_env_size(e);
+    double *v = nn_malloc(sizeof(double) * per);
     sb_add(b, (double)e->episodes);
     sb_add(b, (double)e->blowups);
     for (int i = 0; i < e->n; i++) {
-        const mjData *d = e->b->d[i];
-        for (int k = 0; k < m->nq; k++) sb_add(b, d->qpos[k]);
-        for (int k = 0; k < m->nv; k++) sb_add(b, d->qvel[k]);
-        for (int k = 0; k < m->na; k++) sb_add(b, d->act[k]);
-        for (int k = 0; k < m->nv; k++) sb_add(b, d->qacc_warmstart[k]);
-        for (int k = 0; k < A; k++) sb_add(b, e->prev[(size_t)i * A + k]);
-        sb_add(b, e->steps[i]);
+        lrn_env_get(e, i, v);
+        for (size_t k = 0; k < per; k++) sb_add(b, v[k]);
         sb_add(b, e->ret[i]);
         sb_add_rng(b, &e->rng[i]);
     }
+    nn_free(v);
 }
 
 void lrn_env_put(env_batch *e, int i, const double *v) {
@@ -231,9 +245,8 @@ void lrn_env_put(env_batch *e, int i, const double *v) {
 }
 
 int lrn_env_state_read(const char **p, env_batch *e) {
-    const mjModel *m = e->pm->m;
-    int ok = 1, n = e->n, A = e->task->act_dim;
-    size_t per = (size_t)m->nq + 2 * m->nv + m->na + A;
+    int ok = 1, n = e->n;
+    size_t per = lrn_env_size(e) - 1;  // one environment's values before its steps
     double head[2], *envs = nn_malloc(sizeof(double) * n * (per + 2));
     nn_rng *rngs = nn_malloc(sizeof(nn_rng) * n);
     for (int i = 0; i < 2; i++) head[i] = (double)sb_next_count(p, &ok, LONG_MAX / 2);

@@ -140,6 +140,10 @@ void lrn_env_state_write(strbuf *b, const env_batch *e);
 void lrn_progress_write(strbuf *b, const lrn_progress *p);
 int lrn_progress_read(const char **p, lrn_progress *out);
 int lrn_env_state_read(const char **p, env_batch *e);
+// One environment of the layout lrn_env_state_write keeps (qpos, qvel, act, qacc_warmstart, the
+// previous action, the episode's steps): its length, and environment i of e copied into v.
+size_t lrn_env_size(const env_batch *e);
+void lrn_env_get(const env_batch *e, int i, double *v);
 // Environment i of e put back exactly (ph_restore_state) from v, one environment of the layout
 // lrn_env_state_write keeps: qpos, qvel, act, qacc_warmstart, the previous action, the episode's
 // steps; its observation (and its Jacobian, where e keeps them) recomputed. The episode's return

@@ -14,23 +14,9 @@
 // ---------------------------------------------------------------------------------------------
 // saved real states: qpos, qvel, act, qacc_warmstart, prev, steps (as lrn_env_state_write keeps them)
 
-size_t pwm_diag_state_size(const env_batch *e) {
-    const mjModel *m = e->pm->m;
-    return (size_t)m->nq + 2 * (size_t)m->nv + (size_t)m->na + (size_t)e->task->act_dim + 1;
-}
+size_t pwm_diag_state_size(const env_batch *e) { return lrn_env_size(e); }
 
-void pwm_diag_save(const env_batch *e, int i, double *s) {
-    const mjModel *m = e->pm->m;
-    const mjData *d = e->b->d[i];
-    int A = e->task->act_dim;
-    memcpy(s, d->qpos, sizeof(double) * m->nq), s += m->nq;
-    memcpy(s, d->qvel, sizeof(double) * m->nv), s += m->nv;
-    if (m->na) memcpy(s, d->act, sizeof(double) * m->na);
-    s += m->na;
-    memcpy(s, d->qacc_warmstart, sizeof(double) * m->nv), s += m->nv;
-    memcpy(s, e->prev + (size_t)i * A, sizeof(double) * A), s += A;
-    *s = e->steps[i];
-}
+void pwm_diag_save(const env_batch *e, int i, double *s) { lrn_env_get(e, i, s); }
 
 void pwm_diag_restore(env_batch *e, int i, const double *s) {
     lrn_env_put(e, i, s);  // as a resumed run restores it
