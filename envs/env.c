@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../nn/common.h"
 #include "tasks.h"
@@ -19,25 +18,7 @@ const env_task *env_find(const char *name) {
 }
 
 void env_model_path(const env_task *t, char *buf, size_t n) {
-    const char *dir = getenv("PWM_MODELS");
-    if (dir && *dir) {
-        snprintf(buf, n, "%s/%s", dir, t->model);
-        return;
-    }
-    // the source tree holding the binary: build/pwm, build/tests, build/sanitize/pwm, ...
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len > 0) {
-        exe[len] = 0;
-        for (int up = 0; up < 4; up++) {
-            char *slash = strrchr(exe, '/');
-            if (!slash) break;
-            *slash = 0;
-            snprintf(buf, n, "%s/envs/models/%s", exe, t->model);
-            if (nn_file_exists(buf)) return;
-        }
-    }
-    snprintf(buf, n, "envs/models/%s", t->model);
+    nn_tree_file(buf, n, "PWM_MODELS", "envs/models", t->model);
 }
 
 ph_model *env_load(const env_task *t, const ph_config *cfg, const char *model_override, char *err, size_t errlen) {

@@ -45,8 +45,8 @@ struct env_task {
 extern const env_task *const env_tasks[];
 // The task called name, or NULL.
 const env_task *env_find(const char *name);
-// The path of a task's model: $PWM_MODELS/<file> if set, else envs/models/<file> next to the
-// binary's source tree (found from /proc/self/exe), else relative to the working directory.
+// The path of a task's model: $PWM_MODELS/<file> if set, else envs/models/<file> of the source tree
+// holding the binary, else relative to the working directory (nn_tree_file).
 void env_model_path(const env_task *t, char *buf, size_t n);
 // Load a task's model (model_override: another MJCF file, or NULL) with the overrides in cfg
 // (NULL: none); the task's substeps apply unless cfg sets them (> 0).

@@ -69,18 +69,7 @@ void res_mean_std(const double *x, int n, double *mean, double *sd) {
 }
 
 void res_plot_script(char *buf, size_t n, const char *name) {
-    const char *dir = getenv("PWM_PLOTS");
-    if (dir && *dir) {
-        snprintf(buf, n, "%s/%s", dir, name);
-        return;
-    }
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[len > 0 ? len : 0] = 0;
-    // the tree holding build/: <tree>/build/pwm, <tree>/build/tests, <tree>/build/sanitize/pwm
-    const char *cut = strstr(exe, "/build/");
-    if (cut) snprintf(buf, n, "%.*s/plots/%s", (int)(cut - exe), exe, name);
-    else snprintf(buf, n, "plots/%s", name);
+    nn_tree_file(buf, n, "PWM_PLOTS", "plots", name);
 }
 
 int res_gnuplot(const char *script, const char *vars) {

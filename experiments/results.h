@@ -26,8 +26,8 @@ FILE *res_summary_open(const char *dir, const char *title, const char *command, 
 void res_mean_std(const double *x, int n, double *mean, double *sd);
 
 // The path of the gnuplot script <name>: $PWM_PLOTS/<name> where PWM_PLOTS is set, else plots/<name>
-// in the source tree this program was built from (found from /proc/self/exe), else plots/<name>
-// relative to the working directory.
+// of the source tree holding the binary, else plots/<name> relative to the working directory
+// (nn_tree_file).
 void res_plot_script(char *buf, size_t n, const char *name);
 
 // gnuplot -e "<vars>" <script's path>; vars are gnuplot statements (e.g. "dir='x'; title='y'").

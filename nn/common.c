@@ -2,9 +2,11 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <limits.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,6 +77,25 @@ uint32_t nn_crc32(uint32_t crc, const void *data, size_t n) {
 }
 
 int nn_file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+void nn_tree_file(char *buf, size_t n, const char *env_var, const char *subdir, const char *name) {
+    const char *dir = getenv(env_var);
+    if (dir && *dir) {
+        snprintf(buf, n, "%s/%s", dir, name);
+        return;
+    }
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[len > 0 ? len : 0] = 0;
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash) break;
+        *slash = 0;
+        snprintf(buf, n, "%s/%s/%s", exe, subdir, name);
+        if (nn_file_exists(buf)) return;
+    }
+    snprintf(buf, n, "%s/%s", subdir, name);
+}
 
 int nn_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

@@ -33,6 +33,10 @@ uint32_t nn_crc32(uint32_t crc, const void *data, size_t n);
 int nn_file_exists(const char *path);
 // mkdir -p; 0, or -1 with errno set
 int nn_mkdirs(const char *path);
+// The path of a file the source tree ships (a task's model, a gnuplot script): $<env_var>/<name>
+// where that variable is set, else <tree>/<subdir>/<name> in the nearest folder above the running
+// binary that holds it (build/pwm, build/tests, build/sanitize/pwm), else <subdir>/<name>.
+void nn_tree_file(char *buf, size_t n, const char *env_var, const char *subdir, const char *name);
 
 // Format an error message into err[errlen] (if err is non-NULL) and return -1.
 // Recoverable errors (bad files, bad configs) use this instead of nn_fatal.
