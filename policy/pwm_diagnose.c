@@ -52,7 +52,7 @@ static int rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, long
     const world_model *w = n->w;
     int O = n->task->obs_dim, A = n->task->act_dim, Z = w->c.latent, left = E;
     if (cap <= 0 || cap > n->task->episode_len) cap = n->task->episode_len;
-    size_t S = pwm_diag_state_size(e);
+    size_t S = lrn_env_size(e);
     nn_graph *g = nn_graph_new(GRAPH_BYTES);
     nn_rng noise;
     nn_rng_init(&noise, (unsigned long)seed, NOISE_STREAM);
@@ -84,7 +84,7 @@ static int rollout(const pwm_diag_nets *n, int mode, int E, int cap, int H, long
             if (done[i]) continue;
             episode *r = &rec[i];
             for (int k = 0; k < O; k++) r->obs[(size_t)steps[i] * O + k] = (float)e->obs[(size_t)i * O + k];
-            pwm_diag_save(e, i, r->state + (size_t)steps[i] * S);
+            lrn_env_get(e, i, r->state + (size_t)steps[i] * S);
         }
         env_step(e, u, 0);
         for (int i = 0; i < E; i++) {
@@ -310,7 +310,7 @@ static int gradients(const pwm_diag_nets *n, const pwm_diag_config *c, const epi
     env_batch *fd = env_batch_new(n->task, n->physics, NULL, 2 * L * A + 1 < 128 ? 2 * L * A + 1 : 128,
                                   (unsigned long)c->seed, 0, err, errlen);
     if (!fd) return nn_free(s), -1;
-    size_t S = pwm_diag_state_size(fd);
+    size_t S = lrn_env_size(fd);
     float *z0 = nn_malloc(sizeof(float) * m * Z), *u = nn_malloc(sizeof(float) * L * m * A);
     // model gradients: H-step return (task units), long return, objective, H-step return (normalised)
     float *gm[4];

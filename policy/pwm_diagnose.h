@@ -133,10 +133,8 @@ double pwm_diag_effective_rank(const float *x, int n, int d, double *mean_var);
 // when the episode did not terminate (a time-out bootstrapped with the critic); 0 after a termination.
 void pwm_diag_mc_returns(const float *rew, int T, int terminated, double boot, double gamma, double *G);
 
-// A saved real state: the environment's exact physics and previous action (restored with
-// pwm_diag_restore); the layout is qpos, qvel, act, qacc_warmstart, prev, steps.
-size_t pwm_diag_state_size(const env_batch *e);
-void pwm_diag_save(const env_batch *e, int i, double *s);
+// Environment i of e put back to a state saved with lrn_env_get (its exact physics and previous
+// action), its episode's return zeroed.
 void pwm_diag_restore(env_batch *e, int i, const double *s);
 
 // The true gradient of the discounted return J = Σ_{j<h} γ^j r_j (task units; rewards after a

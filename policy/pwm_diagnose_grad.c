@@ -12,11 +12,7 @@
 #define GRAPH_BYTES ((size_t)4 << 20)
 
 // ---------------------------------------------------------------------------------------------
-// saved real states: qpos, qvel, act, qacc_warmstart, prev, steps (as lrn_env_state_write keeps them)
-
-size_t pwm_diag_state_size(const env_batch *e) { return lrn_env_size(e); }
-
-void pwm_diag_save(const env_batch *e, int i, double *s) { lrn_env_get(e, i, s); }
+// a saved real state (lrn_env_get's layout) put back
 
 void pwm_diag_restore(env_batch *e, int i, const double *s) {
     lrn_env_put(e, i, s);  // as a resumed run restores it

@@ -10,6 +10,7 @@
 #include "../envs/env.h"
 #include "../nn/checkpoint.h"
 #include "../nn/common.h"
+#include "../policy/learner.h"
 #include "../policy/pwm.h"
 #include "../policy/pwm_diagnose.h"
 #include "test.h"
@@ -127,8 +128,8 @@ TEST(saved_state_replays_exactly) {
     // 20 steps from a saved state, restored into another batch, give the same rewards bit for bit
     env_batch *e = hopper_after(1, 5, 0), *f = hopper_after(2, 0, 0);
     double s[256], u[3] = {0.3, -0.2, 0.5}, rew[20];
-    CHECK(pwm_diag_state_size(e) <= 256, "state size %zu", pwm_diag_state_size(e));
-    pwm_diag_save(e, 0, s);
+    CHECK(lrn_env_size(e) <= 256, "state size %zu", lrn_env_size(e));
+    lrn_env_get(e, 0, s);
     for (int k = 0; k < 20; k++) env_step(e, u, 0), rew[k] = e->rew[0];
     pwm_diag_restore(f, 1, s);
     double uu[6] = {0, 0, 0, 0.3, -0.2, 0.5};
@@ -142,7 +143,7 @@ TEST(saved_state_replays_exactly) {
 TEST(true_gradient_at_h1_is_the_analytic_reward_gradient) {
     env_batch *e = hopper_after(1, 6, 1), *fd = hopper_after(5, 0, 0);
     double s[256], u[3] = {0.4, -0.7, 0.1}, g[3], J;
-    pwm_diag_save(e, 0, s);
+    lrn_env_get(e, 0, s);
     env_step(e, u, 0);
     pwm_diag_true_grad(fd, s, u, 1, 0.99, 1e-4, g, &J, 1, NULL);
     CHECK_CLOSE(J, e->rew[0], 0, 1e-12);
@@ -408,7 +409,7 @@ TEST(closed_loop_tail_of_a_constant_policy_is_the_open_loop_one) {
     // and directly: the closed-loop tail's gradient is the open-loop return's minus its first H steps'
     env_batch *e = hopper_after(1, 6, 0), *fd = hopper_after(7, 0, 0);
     double st[256], u[7 * 3] = {0.4, -0.7, 0.1, 0.2, 0.2, -0.3, -0.5, 0.6, 0.3}, gl[21], gs[21], J, vg[9], tg[9];
-    pwm_diag_save(e, 0, st);
+    lrn_env_get(e, 0, st);
     pwm_diag_true_grad(fd, st, u, 7, s.n.gamma, 1e-4, gl, &J, 3, gs);
     pwm_diag_true_tail(&s.n, fd, st, u, 3, 7, 1e-4, vg, tg);
     double nt = 0;
