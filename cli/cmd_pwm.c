@@ -88,8 +88,10 @@ static int train_parse(int argc, char **argv, const char *prog, int (*then)(cons
          "online: the actor acts on the encoded observations of the lock-step environments, not on the predicted "
          "latents (not in the paper)", NULL, NULL},
         {"critic-data", ARG_CHOICE, &critic_data,
-         "what the critics learn from: model (the imagined rollout, the paper's) or real (the lock-step environments' "
-         "encoded states, real rewards and ends; not in the paper)", "model|real", NULL},
+         "what the critics learn from: model (the imagined rollout, the paper's), real (the lock-step environments' "
+         "encoded states, real rewards and ends, bootstraps at the encoded real next states) or real-targets (the "
+         "imagined latents as inputs, real's targets); real and real-targets are not in the paper",
+         "model|real|real-targets", NULL},
         {"diagnose-every", ARG_INT, &c.diagnose_every,
          "every N epochs append the core pwm diagnose figures to DIR/diagnose.csv (0: never)", NULL, "N"},
         {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},
@@ -127,7 +129,9 @@ static int train_parse(int argc, char **argv, const char *prog, int (*then)(cons
     physics_opts_resolve(&po);
     c.physics = po.cfg;
     c.data = data;
-    c.critic_real = !strcmp(critic_data, "real");
+    c.critic_data = !strcmp(critic_data, "real")           ? PWM_CRITIC_REAL
+                    : !strcmp(critic_data, "real-targets") ? PWM_CRITIC_REAL_TARGETS
+                                                           : PWM_CRITIC_MODEL;
     c.gradient = !strcmp(gradient, "hybrid") ? PWM_GRADIENT_HYBRID
                  : !strcmp(gradient, "true") ? PWM_GRADIENT_TRUE
                                              : PWM_GRADIENT_MODEL;

@@ -59,9 +59,9 @@ const char *pwm_gradient_name(int gradient) {
 int pwm_check_gradient(const pwm_config *c, char *err, size_t errlen) {
     if (c->gradient != PWM_GRADIENT_MODEL && c->gradient != PWM_GRADIENT_HYBRID && c->gradient != PWM_GRADIENT_TRUE)
         return nn_err(err, errlen, "unknown gradient source %d", c->gradient);
-    if (c->gradient != PWM_GRADIENT_MODEL && (c->offline || c->closed_loop || c->critic_real))
+    if (c->gradient != PWM_GRADIENT_MODEL && (c->offline || c->closed_loop || c->critic_data))
         return nn_err(err, errlen, "--gradient %s steps the real environments and is closed-loop with real critic "
-                      "data already: not with --offline, --closed-loop or --critic-data real",
+                      "data already: not with --offline, --closed-loop or --critic-data real|real-targets",
                       sources[c->gradient].name);
     return 0;
 }
@@ -110,8 +110,8 @@ static int init_learner(pwm *s, int O, int A, char *err, size_t errlen) {
     if (c->wm_batch < 1) return nn_err(err, errlen, "need --wm-batch >= 1");
     if (lrn_init(&s->L, &lc, src, s, O, A, s->Z, in, err, errlen)) return -1;
     size_t hn = (size_t)c->horizon * c->envs;
-    if (c->critic_real) {
-        if (c->offline) return nn_err(err, errlen, "--critic-data real needs the online environments");
+    if (c->critic_data && c->offline) return nn_err(err, errlen, "--critic-data real|real-targets needs the online environments");
+    if (c->critic_data == PWM_CRITIC_REAL) {
         s->creal = nn_malloc(sizeof(float) * hn * s->Z);
         s->L.critic_in = s->creal;
     }
@@ -316,7 +316,7 @@ int pwm_bench_epochs(const pwm_config *c, const wm_config *wc, const ds_episode 
                      pwm_bench_result *r, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
     pwm *s = pwm_start(c);
-    s->c.offline = 0, s->c.diagnose_every = 0, s->c.critic_real = 0, s->c.gradient = PWM_GRADIENT_MODEL;
+    s->c.offline = 0, s->c.diagnose_every = 0, s->c.critic_data = PWM_CRITIC_MODEL, s->c.gradient = PWM_GRADIENT_MODEL;
     int rc = -1;
     if (neps < 1 || epochs < 1 || warmup < 0 || wc->num_tasks || wc->reward_bins || wc->termination) {
         nn_err(err, errlen, "need episodes, epochs >= 1 and a single-task scalar-reward model without a termination head");

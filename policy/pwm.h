@@ -26,6 +26,12 @@
 #define PWM_GRADIENT_MODEL 0
 #define PWM_GRADIENT_HYBRID 1
 #define PWM_GRADIENT_TRUE 2
+// what the critics learn from (--critic-data): the imagined rollout (the paper's); the real
+// trajectory (inputs enc(o_k), real rewards, bootstraps at enc(o_{k+1})); or the imagined latents
+// as inputs with the real trajectory's targets
+#define PWM_CRITIC_MODEL 0
+#define PWM_CRITIC_REAL 1
+#define PWM_CRITIC_REAL_TARGETS 2
 
 typedef struct {
     const char *env, *preset;
@@ -45,9 +51,10 @@ typedef struct {
     int closed_loop;                      // online: the actor acts on enc(o_k) of the lock-step environments
                                           // instead of the predicted latent (not in the paper)
     int diagnose_every;                   // write DIR/diagnose.csv every N epochs (0: never)
-    int critic_real;                      // online: the critics fit TD(λ) targets of the real trajectory
-                                          // (enc(o_k), real rewards and ends) instead of the imagined one
-                                          // (not in the paper)
+    int critic_data;                      // online: PWM_CRITIC_REAL(_TARGETS): the critics fit TD(λ)
+                                          // targets of the real trajectory (real rewards and ends, min V of
+                                          // the encoded real next state) on enc(o_k) or, _TARGETS, on the
+                                          // imagined latents (not in the paper; PWM_CRITIC_MODEL: the paper's)
     int critic_iters, critic_minibatches;
     int wm_iters, wm_batch;               // fine-tuning steps per epoch (online) and their batch
     double wm_lr, wm_clip;

@@ -17,7 +17,7 @@ static int sample(const pwm_config *run, int gradient, const char *ckpt, const p
                   char *err, size_t errlen) {
     pwm_config c = *run;
     c.gradient = gradient, c.diagnose_every = 0;
-    if (gradient != PWM_GRADIENT_MODEL) c.closed_loop = 0, c.critic_real = 0;  // implied by true and hybrid
+    if (gradient != PWM_GRADIENT_MODEL) c.closed_loop = 0, c.critic_data = PWM_CRITIC_MODEL;  // implied by true and hybrid
     // no run directory: no online data recorded, nothing of the run's files touched
     lrn_setup setup = {NULL, dc->threads, 0, NULL};
     lrn_learner *L = pwm_make(&c, &setup, err, errlen);

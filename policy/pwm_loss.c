@@ -170,11 +170,11 @@ float pwm_actor_window(pwm *s) {
         for (int i = 0; i < N; i++) col[i] = (float)gam[i];
         R = nn_add(g, R, nn_mul(g, rw, nn_tensor_from(g, col, N, 1, 0)));
         pwm_close_weights(N, last, gamma, gam, term, trunc, orig, col, rk, coef);
-        // --critic-data real: the real reward (normalised as the model's) and the value of the real
-        // next state (the final observation of an episode that ended)
+        // --critic-data real|real-targets: the real reward (normalised as the model's) and the value
+        // of the real next state (the final observation of an episode that ended)
         float rreal[N];
         const float *vreal = NULL;
-        if (s->creal) {
+        if (s->c.critic_data && e) {
             double nxt[N * s->L.O];
             for (int i = 0; i < N; i++) {
                 const double *src = term[i] || trunc[i] ? e->obs_final : e->obs;

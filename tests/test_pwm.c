@@ -330,7 +330,7 @@ TEST(extensions_change_the_run_and_resume) {
         pwm_config c = base;
         if (i == 1 || i >= 4) c.closed_loop = 1;
         if (i == 2 || i >= 4) c.target_alpha = 0.5;
-        if (i == 3 || i >= 4) c.critic_real = 1;
+        if (i == 3 || i >= 4) c.critic_data = PWM_CRITIC_REAL;
         snprintf(dir[i], sizeof dir[i], "%s/pwm_ext%d", test_tmpdir(), i);
         CHECK(nn_mkdirs(dir[i]) == 0, "mkdir %s", dir[i]);
         if (i == 5) {
@@ -519,6 +519,60 @@ TEST(replay_keeps_its_capacity) {
 }
 
 // --gradient hybrid's config: the small online run with a window long enough for episode ends
+TEST(critic_data_modes_feed_the_critics) {
+    // one window (H 6, 3 Hoppers) of a fresh learner under each --critic-data: the actor's loss is
+    // the same under all three (the critics' data does not enter it); model and real-targets give
+    // the critics the same inputs (the imagined latents), real and real-targets the same targets
+    // (real rewards, ends and bootstraps), real's inputs are enc(o_k) (equal to the imagined ones
+    // at k = 0 only); and the last step's bootstrap is min V of the encoded real next state
+    // computed here (0 after a termination)
+    enum { H = 6 };
+    const int modes[3] = {PWM_CRITIC_MODEL, PWM_CRITIC_REAL, PWM_CRITIC_REAL_TARGETS};
+    char err[512];
+    static float in[3][H * 3 * 64], rew[3][H * 3], done[3][H * 3], nv[3][H * 3];
+    float loss[3], expect[3];
+    int N = 0, Z = 0;
+    for (int m = 0; m < 3; m++) {
+        pwm_config c = small();
+        c.horizon = H, c.critic_data = modes[m];
+        lrn_setup setup = {.threads = 1};
+        lrn_learner *L = pwm_make(&c, &setup, err, sizeof err);
+        CHECK(L, "%s", err);
+        pwm *s = L->src_state;
+        N = L->N, Z = s->Z;
+        CHECK((size_t)H * N * Z <= sizeof in[m] / sizeof(float), "latent %d too wide for the test", Z);
+        loss[m] = L->src->window(L, s);
+        memcpy(in[m], L->critic_in, sizeof(float) * H * N * Z);
+        memcpy(rew[m], L->rew_buf, sizeof(float) * H * N);
+        memcpy(done[m], L->done_buf, sizeof(float) * H * N);
+        memcpy(nv[m], L->next_val, sizeof(float) * H * N);
+        if (m == 2) {
+            env_batch *e = L->e;
+            double nxt[N * 11];
+            for (int i = 0; i < N; i++)
+                memcpy(nxt + i * 11, (e->term[i] || e->trunc[i] ? e->obs_final : e->obs) + i * 11, sizeof(double) * 11);
+            nn_tensor *v = lrn_min_value(L, pwm_encode_obs(s, nxt));
+            for (int i = 0; i < N; i++) expect[i] = e->term[i] ? 0.0f : v->x[i];
+        }
+        lrn_destroy(L);
+    }
+    size_t nz = (size_t)N * Z, last = (size_t)(H - 1) * N;
+    CHECK(loss[0] == loss[1] && loss[0] == loss[2], "the actor's loss changed with the critics' data: %.9g %.9g %.9g",
+          loss[0], loss[1], loss[2]);
+    CHECK(!memcmp(in[0], in[2], sizeof(float) * H * nz), "real-targets' inputs are not the imagined latents");
+    CHECK(!memcmp(in[1], in[2], sizeof(float) * nz), "k = 0: enc(o_0) is both the imagined and the real latent");
+    CHECK(memcmp(in[1] + nz, in[2] + nz, sizeof(float) * (H - 1) * nz), "real's inputs are the imagined latents");
+    CHECK(!memcmp(rew[1], rew[2], sizeof rew[1]) && !memcmp(nv[1], nv[2], sizeof nv[1]) &&
+              !memcmp(done[1], done[2], sizeof done[1]),
+          "real and real-targets fit different targets");
+    CHECK(memcmp(rew[0], rew[2], sizeof rew[0]) && memcmp(nv[0], nv[2], sizeof nv[0]),
+          "real-targets fits the model's rewards or bootstraps");
+    CHECK(!memcmp(done[0], done[2], sizeof done[0]), "the ends differ (the same environments ran)");
+    for (int i = 0; i < N; i++)
+        CHECK(nv[2][last + i] == expect[i], "env %d: last bootstrap %.9g, min V(enc(o_H)) %.9g", i, nv[2][last + i],
+              expect[i]);
+}
+
 static pwm_config hybrid_small(int H) {
     pwm_config c = small();
     c.gradient = PWM_GRADIENT_HYBRID, c.horizon = H;
@@ -743,7 +797,7 @@ TEST(hybrid_runs_resumes_and_refuses) {
     for (int k = 0; k < 3; k++) {
         pwm_config b = small();
         b.gradient = PWM_GRADIENT_HYBRID;
-        b.offline = k == 0, b.closed_loop = k == 1, b.critic_real = k == 2;
+        b.offline = k == 0, b.closed_loop = k == 1, b.critic_data = k == 2 ? PWM_CRITIC_REAL : PWM_CRITIC_MODEL;
         CHECK(pwm_check_gradient(&b, err, sizeof err) != 0 && strstr(err, "--gradient hybrid"), "case %d accepted", k);
         snprintf(path, sizeof path, "%s/pwm_hyb_bad%d", test_tmpdir(), k);
         CHECK(nn_mkdirs(path) == 0, "mkdir %s", path);
@@ -896,6 +950,7 @@ const test_case pwm_tests[] = {
     {"bad_inputs", bad_inputs},
     {"extensions_change_the_run_and_resume", extensions_change_the_run_and_resume},
     {"diagnose_every_rows_survive_resume", diagnose_every_rows_survive_resume},
+    {"critic_data_modes_feed_the_critics", critic_data_modes_feed_the_critics},
     {"hybrid_gradient_matches_its_surrogate", hybrid_gradient_matches_its_surrogate},
     {"hybrid_window_is_the_real_return", hybrid_window_is_the_real_return},
     {"hybrid_one_step_gradient_by_hand", hybrid_one_step_gradient_by_hand},
