@@ -518,7 +518,6 @@ TEST(replay_keeps_its_capacity) {
     for (int k = 0; k < 4; k++) ds_episode_free(&ep[k]);
 }
 
-// --gradient hybrid's config: the small online run with a window long enough for episode ends
 TEST(critic_data_modes_feed_the_critics) {
     // one window (H 6, 3 Hoppers) of a fresh learner under each --critic-data: the actor's loss is
     // the same under all three (the critics' data does not enter it); model and real-targets give
@@ -548,9 +547,10 @@ TEST(critic_data_modes_feed_the_critics) {
         memcpy(nv[m], L->next_val, sizeof(float) * H * N);
         if (m == 2) {
             env_batch *e = L->e;
-            double nxt[N * 11];
+            int O = L->O;
+            double nxt[N * O];
             for (int i = 0; i < N; i++)
-                memcpy(nxt + i * 11, (e->term[i] || e->trunc[i] ? e->obs_final : e->obs) + i * 11, sizeof(double) * 11);
+                memcpy(nxt + i * O, (e->term[i] || e->trunc[i] ? e->obs_final : e->obs) + i * O, sizeof(double) * O);
             nn_tensor *v = lrn_min_value(L, pwm_encode_obs(s, nxt));
             for (int i = 0; i < N; i++) expect[i] = e->term[i] ? 0.0f : v->x[i];
         }
@@ -573,6 +573,7 @@ TEST(critic_data_modes_feed_the_critics) {
               expect[i]);
 }
 
+// --gradient hybrid's config: the small online run with a window long enough for episode ends
 static pwm_config hybrid_small(int H) {
     pwm_config c = small();
     c.gradient = PWM_GRADIENT_HYBRID, c.horizon = H;
