@@ -130,18 +130,32 @@ static pid_t spawn(char *const *args, const char *log_path) {
     return rc ? -1 : pid;
 }
 
-static int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+// A child that a signal ended may have printed nothing: say which signal, in its log (when it has one)
+// and on stderr, unless this process is being preempted (then the signal was ours).
+static void say_signal(int sig, const char *log_path) {
+    if (!sig || nn_preempted()) return;
+    char line[512];
+    snprintf(line, sizeof line, "pwm: the stage was killed by signal %d (%s)%s\n", sig, strsignal(sig),
+             sig == SIGILL ? "; an illegal instruction: if OPENBLAS_CORETYPE is set, it must name a kernel this CPU "
+                             "has (unset it and OpenBLAS chooses)" : "");
+    fputs(line, stderr);
+    FILE *f = log_path ? fopen(log_path, "a") : NULL;
+    if (f) fputs(line, f), fclose(f);
+}
 
 // wait for any of the children pids[0..n) (-1 entries: none), passing a preemption on to all;
-// the index of the one that ended, its exit code in *rc
-static int wait_any(const pid_t *pids, int n, int *rc) {
+// the index of the one that ended, its exit code in *rc (128 + the signal when a signal ended it, which
+// say_signal reports into log_paths[index] when log_paths is non-NULL)
+static int wait_any(const pid_t *pids, int n, int *rc, const char *const *log_paths) {
     int forwarded = 0;
     struct timespec pause = {0, 50000000};
     for (;;) {
         for (int i = 0; i < n; i++) {
             int status;
             if (pids[i] > 0 && waitpid(pids[i], &status, WNOHANG) == pids[i]) {
-                *rc = exit_code(status);
+                int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+                *rc = sig ? 128 + sig : WEXITSTATUS(status);
+                say_signal(sig, log_paths ? log_paths[i] : NULL);
                 return i;
             }
         }
@@ -159,7 +173,7 @@ int ex_spawn_wait(char *const *args, const char *log_path) {
     pid_t pid = spawn(args, log_path);
     if (pid < 0) return -1;
     int rc;
-    wait_any(&pid, 1, &rc);
+    wait_any(&pid, 1, &rc, &log_path);
     return rc && nn_preempted() ? PWM_EXIT_PREEMPTED : rc;
 }
 
@@ -197,6 +211,9 @@ static int run_local(const ex_plan *p, char *const *command, const char *dir, in
     if (jobs > 64) jobs = 64;
     pid_t pids[64];
     int which[64], failed = 0, preempted = 0;
+    char logs[64][1400];
+    const char *log_of[64];
+    for (int k = 0; k < 64; k++) log_of[k] = logs[k];
     double t0 = nn_now();
     for (int w = 0; w < EX_MAX_WAVES && !failed && !preempted; w++) {
         int next = 0, running = 0, total = 0, finished = 0;
@@ -211,10 +228,10 @@ static int run_local(const ex_plan *p, char *const *command, const char *dir, in
                 while (pids[k] < 0 && next < p->n) {
                     const ex_stage *s = &p->s[next++];
                     if (s->wave != w || stage_done(s)) continue;
-                    char *args[MAX_ARGS], log[1400];
+                    char *args[MAX_ARGS];
                     stage_args(args, MAX_ARGS, command, s->name);
-                    exec_path(log, sizeof log, dir, s->name, ".log");
-                    if ((pids[k] = spawn(args, log)) < 0) {
+                    exec_path(logs[k], sizeof logs[k], dir, s->name, ".log");
+                    if ((pids[k] = spawn(args, logs[k])) < 0) {
                         fprintf(stderr, "pwm: cannot start stage %s\n", s->name);
                         failed = 1;
                         break;
@@ -223,11 +240,9 @@ static int run_local(const ex_plan *p, char *const *command, const char *dir, in
                 }
             }
             if (!running) break;
-            int rc, k = wait_any(pids, jobs, &rc);
+            int rc, k = wait_any(pids, jobs, &rc, log_of);
             const ex_stage *s = &p->s[which[k]];
             pids[k] = -1, running--, finished++;
-            char log[1400];
-            exec_path(log, sizeof log, dir, s->name, ".log");
             if (rc == PWM_EXIT_PREEMPTED || (rc && nn_preempted())) {
                 preempted = 1;
                 fprintf(stderr, "pwm: stage %s preempted (checkpoint written); run the same command again to continue\n",
@@ -235,7 +250,7 @@ static int run_local(const ex_plan *p, char *const *command, const char *dir, in
             } else if (rc) {
                 failed = 1;
                 fprintf(stderr, "pwm: stage %s failed (exit %d); see %s. Run the same command again to continue\n",
-                        s->name, rc, log);
+                        s->name, rc, logs[k]);
             }
             nn_progress("stages", finished, total, t0);
         }

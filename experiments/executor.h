@@ -116,7 +116,8 @@ int ex_abs_dir(char *buf, size_t n, const char *dir);
 
 // Spawn args (args[0] the program) with stdout and stderr appended to log_path (NULL: this
 // process's), and wait for it. A SIGTERM or SIGUSR1 to this process (nn_preempted) is passed on to
-// the child, which checkpoints. Returns the child's exit code (128 + signal when killed), -1 when
+// the child, which checkpoints. Returns the child's exit code (128 + signal when a signal killed it;
+// that signal is then named in the log and on stderr, with a hint for SIGILL), -1 when
 // it could not start; PWM_EXIT_PREEMPTED when this process was asked to stop and the child did not
 // finish cleanly.
 int ex_spawn_wait(char *const *args, const char *log_path);

@@ -252,6 +252,26 @@ TEST(local_jobs_equal_the_plain_run) {
     CHECK(ex_status(b) == 0, "--status says a stage is not done");
 }
 
+// A stage that a signal kills may print nothing (an illegal instruction from a wrong OPENBLAS_CORETYPE
+// did exactly that): its log must name the signal, and the exit code is 128 + the signal.
+TEST(a_stage_killed_by_a_signal_says_so_in_its_log) {
+    char log[1024];
+    snprintf(log, sizeof log, "%s/killed.log", test_tmpdir());
+    char *args[] = {"/bin/sh", "-c", "echo started; kill -ILL $$", NULL};
+    int rc = ex_spawn_wait(args, log);
+    CHECK(rc == 128 + 4, "exit code %d, not 132", rc);
+    FILE *f = fopen(log, "r");
+    CHECK(f, "no log %s", log);
+    char text[2048] = "";
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    CHECK(strstr(text, "started") && strstr(text, "killed by signal 4") && strstr(text, "OPENBLAS_CORETYPE"),
+          "the log does not name the signal: %s", text);
+    char *fine[] = {"/bin/sh", "-c", "exit 3", NULL};
+    CHECK(ex_spawn_wait(fine, log) == 3, "a plain exit code was changed");
+}
+
 const test_case executor_tests[] = {
     {"stage_command_drops_the_executor_options", stage_command_drops_the_executor_options},
     {"compare_plan_is_waves_of_stages", compare_plan_is_waves_of_stages},
@@ -260,5 +280,6 @@ const test_case executor_tests[] = {
     {"sweep_plans_are_waves_of_stages", sweep_plans_are_waves_of_stages},
     {"sweep_stages_pass_the_device", sweep_stages_pass_the_device},
     {"local_jobs_equal_the_plain_run", local_jobs_equal_the_plain_run},
+    {"a_stage_killed_by_a_signal_says_so_in_its_log", a_stage_killed_by_a_signal_says_so_in_its_log},
     {0},
 };
