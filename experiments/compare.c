@@ -111,7 +111,7 @@ static int run_learner(const compare_config *c, const char *exe, const char *met
                     NULL, NULL, NULL, NULL, NULL, NULL};
     char *res[2] = {st != RUNDIR_FRESH ? "--resume" : NULL, NULL};
     res_add_args(args, res), res_add_args(args, phys);
-    return res_run_stage(exe, args, logp);
+    return ex_spawn_wait(args, logp);
 }
 
 // PWM's data and world model for seed s under the matched protocol (OUT/pwm-seedS: random-policy
@@ -138,7 +138,7 @@ static int run_wm_prep(const compare_config *c, const char *exe, int s, char **p
                         "--out", data, "--seed", a[0], "--threads", a[2], NULL, NULL, NULL, NULL, NULL};
         res_add_args(args, phys);
         double t = nn_now();
-        if ((rc = res_run_stage(exe, args, logp))) return rc;
+        if ((rc = ex_spawn_wait(args, logp))) return rc;
         res_mark_done(marker, *wall_collect = nn_now() - t);
     } else {
         *wall_collect = res_stage_done(marker);
@@ -205,7 +205,7 @@ static int run_wm_learner(const compare_config *c, const char *exe, int m, int s
     if (c->reproduce_original) *r++ = "--reproduce-original";
     if (pretrained) *r++ = "--wm-iters", *r++ = "8";
     res_add_args(args, res), res_add_args(args, phys), res_add_args(args, extra);
-    return res_run_stage(exe, args, logp);
+    return ex_spawn_wait(args, logp);
 }
 
 // the peak over evaluations of the IQM over seeds (evaluations aligned by index), and its env steps

@@ -8,6 +8,7 @@
 #include "../nn/common.h"
 #include "../opts/rundir.h"
 #include "../worldmodel/dataset.h"
+#include "executor.h"
 #include "results.h"
 #include "version.h"
 
@@ -47,7 +48,7 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
            seed);
     fflush(stdout);
     int rc;
-    if ((rc = res_run_stage(exe, a1, logp))) return fprintf(stderr, "pwm: the SHAC stage failed; see %s\n", logp), rc;
+    if ((rc = ex_spawn_wait(a1, logp))) return fprintf(stderr, "pwm: the SHAC stage failed; see %s\n", logp), rc;
     long n1;
     int e1;
     if (count_data(partial, &n1, &e1, err, sizeof err)) return fprintf(stderr, "pwm: %s\n", err), -1;
@@ -60,7 +61,7 @@ int pretrain_data(const pretrain_data_config *c, const char *dir, const char *ex
         char *a2[32] = {(char *)exe, "collect", "--env", (char *)c->env, "--policy", "random", "--steps", steps,
                         "--seed", seed, "--threads", threads, "--out", partial, NULL};
         if (c->physics) res_add_args(a2, c->physics);
-        if ((rc = res_run_stage(exe, a2, logp)))
+        if ((rc = ex_spawn_wait(a2, logp)))
             return fprintf(stderr, "pwm: the random-policy stage failed; see %s\n", logp), rc;
         long n2;
         int e2;
@@ -97,7 +98,7 @@ int pretrain_wm(const pretrain_wm_config *c, const char *dir, const char *exe) {
     printf("world model: pwm wm train --size %s --steps %s on %s\n", c->size, steps, c->data);
     fflush(stdout);
     double t0 = nn_now();
-    int rc = res_run_stage(exe, args, logp);
+    int rc = ex_spawn_wait(args, logp);
     if (rc) return fprintf(stderr, "pwm: world-model pretraining failed; see %s\n", logp), rc;
     res_mark_done(marker, nn_now() - t0);
     return 0;

@@ -88,11 +88,6 @@ int res_gnuplot(const char *script, const char *vars) {
     return 0;
 }
 
-int res_run_stage(const char *exe, char **args, const char *log_path) {
-    (void)exe;
-    return ex_spawn_wait(args, log_path);
-}
-
 void res_add_args(char **args, char *const *more) {
     while (*args) args++;
     for (; *more; more++) *args++ = *more;

@@ -35,12 +35,10 @@ void res_plot_script(char *buf, size_t n, const char *name);
 // not found, how to point at it).
 int res_gnuplot(const char *script, const char *vars);
 
-// Experiments made of stages, each a run of this program (exe) whose output goes to a log:
-// run one (args NULL-terminated, args[0] = exe; its exit code: 0 on success, PWM_EXIT_PREEMPTED
-// when a signal stopped it after its checkpoint, else non-zero; executor.h's ex_spawn_wait), add the non-NULL values of a
-// NULL-terminated list to args (which has room for them), and the markers of finished stages,
-// which hold their wall time (res_stage_done: -1 when not finished).
-int res_run_stage(const char *exe, char **args, const char *log_path);
+// Experiments made of stages, each a run of this program run by executor.h's ex_spawn_wait (its
+// output to a log): add the non-NULL values of a NULL-terminated list to a stage's args (which has
+// room for them), and the markers of finished stages, which hold their wall time (res_stage_done: -1
+// when not finished).
 void res_add_args(char **args, char *const *more);
 double res_stage_done(const char *marker);
 void res_mark_done(const char *marker, double wall);

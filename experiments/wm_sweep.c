@@ -65,7 +65,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
             char *args[] = {(char *)exe, "collect", "--env", "hopper", "--policy", "random", "--steps", coll, "--out", data,
                             "--seed", seed, "--threads", thr, NULL};
             double t = nn_now();
-            if ((rc = res_run_stage(exe, args, logp))) goto fail;
+            if ((rc = ex_spawn_wait(args, logp))) goto fail;
             res_mark_done(marker, nn_now() - t);
         }
         nn_progress(w->experiment, ++done, stages, t0);
@@ -98,7 +98,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
             if (c->device) *m++ = "--device", *m++ = (char *)c->device;
             res_add_args(args, more);
             double t = nn_now();
-            if ((rc = res_run_stage(exe, args, logp))) goto fail;
+            if ((rc = ex_spawn_wait(args, logp))) goto fail;
             res_mark_done(marker, nn_now() - t);
         }
         done += w->nv;
@@ -125,7 +125,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
                 if (st != RUNDIR_FRESH) *m++ = "--resume";
                 if (c->device) *m++ = "--device", *m++ = (char *)c->device;
                 res_add_args(args, more);
-                if ((rc = res_run_stage(exe, args, logp))) goto fail;
+                if ((rc = ex_spawn_wait(args, logp))) goto fail;
             }
             ret[v][s] = rundir_final_return(run);
             nn_progress(w->experiment, ++done, stages, t0);
