@@ -26,9 +26,11 @@ TEST(actor_gradient_matches_differences) {
     // against central differences of the loss in 12 weights; centred Jacobians. The pendulum's
     // 1000 N m motor makes the loss very curved: the differences converge to the analytic
     // gradient as eps shrinks (h 4: rel L2 0.27 / 3.9e-3 / 4.7e-4 for eps 1e-2 / 1e-3 / 1e-4)
-    // The Ant observes its previous action: the case checks that path too (without it: rel L2 0.64)
+    // The Ant observes its previous action: the case checks that path too (without it: rel L2 0.64).
+    // The Ant's differences are rounding-limited, so it takes a larger eps: max rel 0.071 (-O1) /
+    // 0.036 (-O3) at 1e-3, 0.014 at 3e-3, 0.002-0.006 at 1e-2 (the one the case uses)
     struct { const char *env; int h; double eps; } cases[] = {
-        {"double-pendulum", 4, 1e-4}, {"hopper", 3, 1e-3}, {"ant", 3, 1e-3}};
+        {"double-pendulum", 4, 1e-4}, {"hopper", 3, 1e-3}, {"ant", 3, 1e-2}};
     for (int i = 0; i < 3; i++) {
         shac_config c = small(cases[i].env);
         c.horizon = cases[i].h;
