@@ -253,6 +253,34 @@ TEST(reproducible_resumable_and_evaluates) {
     CHECK(strstr(logs[0], ",0\n"), "offline run took environment steps: %s", logs[0]);
 }
 
+TEST(a_finished_run_extends_to_a_longer_one) {
+    // a finished 2-epoch run continued with --resume and 4 epochs logs from epoch 3 on what one
+    // 4-epoch run logs: the learning rates decay over --lr-decay-epochs (the preset's 15,000), not
+    // over --epochs, and the finished run's final evaluations leave the training state alone (its
+    // log keeps the one extra evaluation, at epoch 2). With --lr-decay-epochs 0 (decay over
+    // --epochs) both differ from the first epoch on.
+    pwm_config c = small();
+    static char a[65536], x[65536];
+    char dir[512];
+    for (int decay_over_epochs = 0; decay_over_epochs < 2; decay_over_epochs++) {
+        c.lr_decay_epochs = decay_over_epochs ? 0 : 15000, c.epochs = 4;
+        train_logged(&c, decay_over_epochs ? "pwm_longer_lr0" : "pwm_longer", 0, 1, a, sizeof a);
+        c.epochs = 2;
+        const char *name = decay_over_epochs ? "pwm_extend_lr0" : "pwm_extend";
+        train_logged(&c, name, 0, 1, x, sizeof x);
+        snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+        CHECK(rundir_state_of(dir) == RUNDIR_FINISHED, "the 2-epoch run did not finish");
+        c.epochs = 4;
+        train_logged(&c, name, 1, 1, x, sizeof x);
+        const char *ta = strstr(a, "\n3,"), *tx = strstr(x, "\n3,"), *ua = strstr(a, "\n2,"), *ux = strstr(x, "\n2,");
+        CHECK(ta && tx && ua && ux, "epochs missing:\n%s\nvs\n%s", a, x);
+        if (!(ta && tx && ua && ux)) return;
+        int same = !strcmp(ta, tx) && ua - a == ux - x && !strncmp(a, x, (size_t)(ua - a));
+        CHECK(same == !decay_over_epochs, "decay over %s: the extended run %s the straight one:\n%s\nvs\n%s",
+              decay_over_epochs ? "--epochs" : "15,000 epochs", same ? "equals" : "differs from", a, x);
+    }
+}
+
 TEST(bench_epochs_are_the_learners) {
     // pwm_bench_epochs (what `pwm bench nn` times) runs pwm train's own epoch: on the same model,
     // data and settings its first epoch logs what an offline pwm_train logs (the actor's loss and
@@ -947,6 +975,7 @@ const test_case pwm_tests[] = {
     {"bootstrap_and_edge_case_decisions", bootstrap_and_edge_case_decisions},
     {"offline_targets", offline_targets},
     {"bench_epochs_are_the_learners", bench_epochs_are_the_learners},
+    {"a_finished_run_extends_to_a_longer_one", a_finished_run_extends_to_a_longer_one},
     {"reproducible_resumable_and_evaluates", reproducible_resumable_and_evaluates},
     {"bad_inputs", bad_inputs},
     {"extensions_change_the_run_and_resume", extensions_change_the_run_and_resume},
