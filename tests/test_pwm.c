@@ -258,7 +258,7 @@ TEST(a_finished_run_extends_to_a_longer_one) {
     // 4-epoch run logs: the learning rates decay over --lr-decay-epochs (the preset's 15,000), not
     // over --epochs, and the finished run's final evaluations leave the training state alone (its
     // log keeps the one extra evaluation, at epoch 2). With --lr-decay-epochs 0 (decay over
-    // --epochs) both differ from the first epoch on.
+    // --epochs) the two schedules part after epoch 1, and so do the logs.
     pwm_config c = small();
     static char a[65536], x[65536];
     char dir[512];
