@@ -92,6 +92,10 @@ static int train_parse(int argc, char **argv, const char *prog, int (*then)(cons
          "encoded states, real rewards and ends, bootstraps at the encoded real next states) or real-targets (the "
          "imagined latents as inputs, real's targets); real and real-targets are not in the paper",
          "model|real|real-targets", NULL},
+        {"actor-average", ARG_INT, &c.actor_average,
+         "evaluate and save the actor's moving average: uniform over the first N epochs, then exponential with a "
+         "time constant of N epochs; the actor itself trains and collects as before (not in the paper; 0: the actor)",
+         NULL, "N"},
         {"diagnose-every", ARG_INT, &c.diagnose_every,
          "every N epochs append the core pwm diagnose figures to DIR/diagnose.csv (0: never)", NULL, "N"},
         {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},

@@ -46,6 +46,10 @@ int cmd_shac(int argc, char **argv) {
         {"lr-end", ARG_DOUBLE, &c.lr_end, "learning rate at the end of the decay", NULL, "LR"},
         {"lr-decay-epochs", ARG_INT, &c.lr_decay_epochs,
          "epochs over which the learning rates decay linearly to --lr-end, then stay (0: --epochs, SHAC's own)", NULL, "N"},
+        {"actor-average", ARG_INT, &c.actor_average,
+         "evaluate and save the actor's moving average: uniform over the first N epochs, then exponential with a "
+         "time constant of N epochs; the actor itself trains and collects as before (not in SHAC; 0: the actor)",
+         NULL, "N"},
         {"target-alpha", ARG_DOUBLE, &c.target_alpha, "target critic <- alpha target + (1 - alpha) critic, each epoch", NULL, "X"},
         {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},
         {"critic-clip", ARG_DOUBLE, &c.critic_clip, "critic gradient-norm clip", NULL, "X"},

@@ -420,6 +420,8 @@ const env_task *lrn_policy_meta(const st_file *f, const char *ckpt, const char *
     return t;
 }
 
+const char *lrn_policy_prefix(const st_file *f) { return st_find(f, "m/actor.logstd") ? "m/" : "a/"; }
+
 void lrn_progress_write(strbuf *b, const lrn_progress *p) {
     double head[] = {(double)p->env_steps, p->wall, p->bad_updates, p->best_eval, p->recent.n, p->recent.i};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) sb_add(b, head[i]);

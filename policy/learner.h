@@ -130,6 +130,9 @@ st_writer *lrn_ckpt_writer(const char *format, const char *env, const char *acto
 int lrn_ckpt_commit(st_writer *w, long epoch, strbuf *b, const char *path, char *err, size_t errlen);
 const env_task *lrn_policy_meta(const st_file *f, const char *ckpt, const char *env, int *units, int *n_units,
                                 char *err, size_t errlen);
+// The prefix of the policy's actor in a learner's checkpoint f: "m/" (the moving average of a run
+// with --actor-average) when f has one, else "a/" (the actor itself).
+const char *lrn_policy_prefix(const st_file *f);
 
 // The environments' exact state (physics, warm start, previous actions, episode counters, random
 // streams). Reading parses into a temporary first: on a truncated or mismatched state it returns

@@ -39,6 +39,7 @@ int lrn_check_config(const lrn_config *c, char *err, size_t errlen) {
         return nn_err(err, errlen, "need envs, horizon, epochs >= 1, 1..%d critics and envs x horizon divisible by "
                       "critic-minibatches", LRN_MAX_CRITICS);
     if (!c->targets && c->target_alpha >= 1) return nn_err(err, errlen, "--target-alpha must be in [0, 1)");
+    if (c->actor_average < 0) return nn_err(err, errlen, "--actor-average must be >= 0 epochs (0: no average)");
     return 0;
 }
 
@@ -68,6 +69,14 @@ int lrn_init(lrn_learner *L, const lrn_config *c, const lrn_source *src, void *s
     actor_declare(&L->act, &L->ap, "actor.", D, A, au, na, c->act);
     nn_params_alloc(&L->ap);
     actor_init(&L->act, &r, (float)c->logstd_init);
+    // the actor's moving average: the same layout, its values set by the first epoch's step
+    nn_params_init(&L->mp, 0);
+    if (c->actor_average > 0) {
+        actor_declare(&L->mact, &L->mp, "actor.", D, A, au, na, c->act);
+        nn_params_alloc(&L->mp);
+        nn_params_copy(&L->mp, &L->ap, 0.0f);
+        nn_params_set_frozen(&L->mp, 1);
+    }
     nn_mlp_spec cs;
     lrn_critic_spec(&cs, D, cu, nc, c->act);
     nn_params_init(&L->cp, 0);
@@ -101,7 +110,7 @@ void lrn_free(lrn_learner *L) {
     if (L->recording && ds_recorder_close(&L->rec, err, sizeof err))
         fprintf(stderr, "%s: %s: %s\n", L->c.prog, L->rec_name, err);
     if (L->e) env_batch_free(L->e);
-    nn_params_free(&L->ap), nn_params_free(&L->cp), nn_params_free(&L->tp);
+    nn_params_free(&L->ap), nn_params_free(&L->cp), nn_params_free(&L->tp), nn_params_free(&L->mp);
     nn_graph_free(L->g);
     nn_free(L->xbuf), nn_free(L->rew_buf), nn_free(L->done_buf), nn_free(L->next_val), nn_free(L->targets);
     nn_free(L->eps), nn_free(L->u);
@@ -149,6 +158,11 @@ nn_tensor *lrn_min_value(const lrn_learner *L, nn_tensor *x) {
     return m;
 }
 
+void lrn_average_step(nn_params *avg, const nn_params *cur, long ep, int tau) {
+    double d = fmin(1.0 - 1.0 / tau, (double)(ep - 1) / (double)ep);
+    nn_params_copy(avg, cur, (float)d);
+}
+
 float lrn_lr(const lrn_config *c, double lr0, long ep) {
     long decay = c->lr_decay_epochs > 0 ? c->lr_decay_epochs : c->epochs;
     return nn_lr_linear((float)lr0, (float)c->lr_end, ep - 1, decay);
@@ -162,6 +176,7 @@ void lrn_epoch(void *learner, long ep, char *cols, char *tcols, size_t n) {
     float loss = L->src->window(L, L->src_state);
     int skipped;
     double norm = lrn_actor_update(&L->ap, &L->aopt, c->actor_clip, lr_a, &L->pr, c->prog, &skipped);
+    if (c->actor_average > 0) lrn_average_step(&L->mp, &L->ap, ep, c->actor_average);
     double t1 = nn_now();
     lrn_td_lambda(L->N, L->H, c->gamma, c->lambda, L->rew_buf, L->done_buf, L->next_val, L->targets);
     double closs = lrn_fit_critics(L->g, L->critics, c->critics, &L->cp, &L->copt, L->critic_in, L->targets,
@@ -174,20 +189,21 @@ void lrn_epoch(void *learner, long ep, char *cols, char *tcols, size_t n) {
     snprintf(cols, n, "%.6g,%.6g,%.6g,%s%d", loss, norm, closs, extra, skipped);
 }
 
-// the deterministic policy of a learner, on a scratch graph
+// the deterministic policy of a learner (its actor, or the actor's average), on a scratch graph
 typedef struct {
     nn_graph *g;
     const lrn_learner *L;
+    const actor *act;
 } det_policy;
 
 static void det_act(void *ctx, const double *obs, int n, double *u) {
     det_policy *p = ctx;
-    lrn_policy_forward(p->g, &p->L->in, &p->L->act, obs, n, NULL, u);
+    lrn_policy_forward(p->g, &p->L->in, p->act, obs, n, NULL, u);
 }
 
 int lrn_eval(void *learner, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
     lrn_learner *L = learner;
-    det_policy p = {nn_graph_new(1 << 20), L};
+    det_policy p = {nn_graph_new(1 << 20), L, L->c.actor_average > 0 ? &L->mact : &L->act};
     int rc = lrn_evaluate(L->c.env, episodes, seed, &L->c.physics, det_act, &p, mean, std, 0, err, errlen);
     nn_graph_free(p.g);
     return rc;

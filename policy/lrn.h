@@ -26,6 +26,7 @@ typedef struct {
     double gamma, lambda, actor_lr, critic_lr, lr_end, actor_clip, critic_clip, beta1, beta2, logstd_init;
     double target_alpha;  // target critics move by this each epoch (targets: see `targets`)
     int lr_decay_epochs, critic_iters, critic_minibatches;
+    int actor_average;    // > 0: evaluate and save a moving average of the actor (lrn_average_step); 0: the actor
     long seed;
     int eval_episodes, eval_every, save_every, max_bad_updates, stop_after;
     ph_config physics;
@@ -45,6 +46,7 @@ typedef struct {
                   .beta1 = (c)->beta1, .beta2 = (c)->beta2, .logstd_init = (c)->logstd_init,                        \
                   .target_alpha = (c)->target_alpha, .lr_decay_epochs = (c)->lr_decay_epochs,                       \
                   .critic_iters = (c)->critic_iters, .critic_minibatches = (c)->critic_minibatches,                 \
+                  .actor_average = (c)->actor_average,                                                              \
                   .seed = (c)->seed, .eval_episodes = (c)->eval_episodes, .eval_every = (c)->eval_every,            \
                   .save_every = (c)->save_every, .max_bad_updates = (c)->max_bad_updates,                           \
                   .stop_after = (c)->stop_after, .physics = (c)->physics})
@@ -117,6 +119,8 @@ struct lrn_learner {
     lrn_input in;                  // the input map of evaluations and saved policies
     nn_params ap, cp, tp;          // actor, critics, target critics (tp empty without targets)
     actor act;
+    nn_params mp;                  // --actor-average: the actor's moving average (empty without), the policy
+    actor mact;                    // that evaluations and saved policies use ("m/" in checkpoints)
     nn_mlp critics[LRN_MAX_CRITICS], targets_net[LRN_MAX_CRITICS];
     int has_targets;
     nn_adam aopt, copt;
@@ -147,6 +151,11 @@ void lrn_free(lrn_learner *L);
 // After env_step: the step's transitions into L->rec when recording (a failure stops the recording,
 // with a message).
 void lrn_record_step(lrn_learner *L);
+
+// --actor-average tau: after epoch ep's update, avg <- d·avg + (1 − d)·actor with d = min(1 − 1/tau,
+// (ep − 1)/ep): the uniform mean of the iterates for the first tau epochs, then an exponential
+// average with time constant tau epochs (Polyak–Ruppert averaging of the iterates).
+void lrn_average_step(nn_params *avg, const nn_params *cur, long ep, int tau);
 
 // The bootstrap value min_j V_j(x) of the target critics (the critics without targets)
 nn_tensor *lrn_min_value(const lrn_learner *L, nn_tensor *x);

@@ -13,6 +13,7 @@ int lrn_save(void *learner, const char *path, char *err, size_t errlen) {
     nn_ckpt_write_params(w, "a/", &L->ap, &L->aopt);
     nn_ckpt_write_params(w, "c/", &L->cp, &L->copt);
     if (L->has_targets) nn_ckpt_write_params(w, "t/", &L->tp, NULL);
+    if (L->c.actor_average > 0) nn_ckpt_write_params(w, "m/", &L->mp, NULL);
     st_writer_meta(w, "critic_units", L->c.critic_units);
     // everything else the run needs to continue bit for bit, as exact hex doubles
     strbuf b = {0};
@@ -30,6 +31,9 @@ int lrn_load(lrn_learner *L, const char *path, char *err, size_t errlen) {
     if (nn_ckpt_check_params(&f, "a/", &L->ap, &L->aopt, msg, sizeof msg) ||
         nn_ckpt_check_params(&f, "c/", &L->cp, &L->copt, msg, sizeof msg) ||
         (L->has_targets && nn_ckpt_check_params(&f, "t/", &L->tp, NULL, msg, sizeof msg)) ||
+        (L->c.actor_average > 0 && nn_ckpt_check_params(&f, "m/", &L->mp, NULL, msg, sizeof msg)) ||
+        (L->c.actor_average == 0 && st_find(&f, "m/actor.logstd") &&
+         nn_err(msg, sizeof msg, "it holds an actor average (--actor-average), which this run does not keep")) ||
         L->src->check(L, L->src_state, &f, msg, sizeof msg)) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
     } else {
@@ -45,6 +49,7 @@ int lrn_load(lrn_learner *L, const char *path, char *err, size_t errlen) {
             nn_ckpt_read_params(&f, "a/", &L->ap, &L->aopt);
             nn_ckpt_read_params(&f, "c/", &L->cp, &L->copt);
             if (L->has_targets) nn_ckpt_read_params(&f, "t/", &L->tp, NULL);
+            if (L->c.actor_average > 0) nn_ckpt_read_params(&f, "m/", &L->mp, NULL);
             L->pr = pr;
             rc = 0;
         }

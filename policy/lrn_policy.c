@@ -33,12 +33,12 @@ lrn_policy *lrn_policy_load(const char *ckpt, const char *env, char *err, size_t
         nn_params_init(&p->ap, 0);
         actor_declare(&p->act, &p->ap, "actor.", D, t->act_dim, au, na, latent ? NN_ACT_MISH : NN_ACT_ELU);
         // the shapes are checked against the file before anything of their size is allocated
-        if (nn_ckpt_check_params(&f, "a/", &p->ap, NULL, msg, sizeof msg) ||
+        if (nn_ckpt_check_params(&f, lrn_policy_prefix(&f), &p->ap, NULL, msg, sizeof msg) ||
             (!latent && nn_ckpt_check_rms(&f, "obs_rms.", &p->rms, msg, sizeof msg))) {
             rc = nn_err(err, errlen, "%s: %s", ckpt, msg);
         } else {
             nn_params_alloc(&p->ap);
-            nn_ckpt_read_params(&f, "a/", &p->ap, NULL);
+            nn_ckpt_read_params(&f, lrn_policy_prefix(&f), &p->ap, NULL);
             if (!latent) nn_ckpt_read_rms(&f, "obs_rms.", &p->rms);
             p->g = nn_graph_new(1 << 20);
         }

@@ -56,6 +56,9 @@ typedef struct {
                                           // the encoded real next state) on enc(o_k) or, _TARGETS, on the
                                           // imagined latents (not in the paper; PWM_CRITIC_MODEL: the paper's)
     int critic_iters, critic_minibatches;
+    int actor_average;                    // > 0: the evaluated and saved policy is the actor's moving average
+                                          // over about this many epochs (lrn_average_step; not in the paper);
+                                          // the raw actor still trains, collects and is diagnosed. 0: the actor
     int wm_iters, wm_batch;               // fine-tuning steps per epoch (online) and their batch
     double wm_lr, wm_clip;
     long buffer;                          // replay capacity in transitions (oldest episodes leave first)

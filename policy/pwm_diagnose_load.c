@@ -56,11 +56,11 @@ int pwm_diag_load(pwm_diag_loaded *L, const char *ckpt, const char *wm_file, con
             nn_mlp_declare(&L->critics[k], &L->cp, name, &cs);
         }
         nn_params_alloc(&L->cp);
-        if (nn_ckpt_check_params(&f, "a/", &L->ap, NULL, msg, sizeof msg) ||
+        if (nn_ckpt_check_params(&f, lrn_policy_prefix(&f), &L->ap, NULL, msg, sizeof msg) ||
             nn_ckpt_check_params(&f, "c/", &L->cp, NULL, msg, sizeof msg)) {
             nn_err(err, errlen, "%s: %s", ckpt, msg);
         } else {
-            nn_ckpt_read_params(&f, "a/", &L->ap, NULL);
+            nn_ckpt_read_params(&f, lrn_policy_prefix(&f), &L->ap, NULL);
             nn_ckpt_read_params(&f, "c/", &L->cp, NULL);
             L->nets = (pwm_diag_nets){&L->w, &L->rew_rms, &L->act, L->critics, K, gamma, L->task, physics};
             rc = 0;

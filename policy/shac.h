@@ -26,6 +26,8 @@ typedef struct {
     int lr_decay_epochs;                 // the learning rates reach lr_end after this many epochs (0: --epochs)
     double target_alpha, actor_clip, critic_clip, beta1, beta2, logstd_init;
     int critic_iters, critic_minibatches;
+    int actor_average;           // > 0: the evaluated and saved policy is the actor's moving average over
+                                 // about this many epochs (lrn_average_step; not in SHAC); 0: the actor
     long seed;
     int eval_episodes, eval_every, save_every, max_bad_updates;
     int stop_after;              // > 0: checkpoint and stop after this epoch, as if killed (resume later)

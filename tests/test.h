@@ -45,5 +45,7 @@ void test_read_file(const char *path, char *buf, size_t n);
 // Drop the wall-time column (the third) from every line of a training log held in s, in place:
 // what two runs that should agree bit for bit may still differ in.
 void test_strip_wall(char *s);
+// Empty column `column` (from 0) of every line of CSV text s, in place, keeping its commas.
+void test_strip_column(char *s, int column);
 
 #endif

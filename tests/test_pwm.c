@@ -377,6 +377,89 @@ TEST(extensions_change_the_run_and_resume) {
     CHECK(!strcmp(txt[4], txt[5]), "the resumed run differs:\n%s\nvs\n%s", txt[4], txt[5]);
 }
 
+// the actor's values under prefix ("a/": the actor, "m/": its average) in checkpoint path, in the
+// file's order, into v (cap floats at most); returns how many
+static size_t ckpt_actor(const char *path, const char *prefix, float *v, size_t cap) {
+    st_file f;
+    char err[512];
+    CHECK(st_read(path, &f, err, sizeof err) == 0, "%s", err);
+    size_t n = 0, plen = strlen(prefix);
+    for (int i = 0; i < f.n; i++) {
+        const st_entry *e = &f.entries[i];
+        if (strncmp(e->name, prefix, plen) || strncmp(e->name + plen, "actor.", 6)) continue;
+        CHECK(n + e->nbytes / sizeof(float) <= cap, "%s: more actor values than %zu", path, cap);
+        memcpy(v + n, st_data(&f, e), e->nbytes);
+        n += e->nbytes / sizeof(float);
+    }
+    st_free(&f);
+    return n;
+}
+
+TEST(actor_average_is_the_evaluated_policy) {
+    // --actor-average 3 over 4 epochs, stopped and resumed after every epoch: the training columns
+    // of its log are the plain run's (only the evaluations differ), its final "m/" actor is
+    // theta1, (theta1 + theta2)/2, (theta1 + theta2 + theta3)/3, then 2/3 avg + 1/3 theta4 of the
+    // iterates read from each epoch's checkpoint, and a loaded policy reads it; --actor-average 1
+    // logs the plain run exactly; resuming across the flag is refused with a message
+    enum { CAP = 4096 };
+    pwm_config c = small();
+    c.epochs = 4, c.eval_every = 2;
+    static char plain[65536], one[65536], avg[65536];
+    static float theta[4][CAP], m[CAP], a[CAP], want[CAP];
+    char path[1024], err[512];
+    train_logged(&c, "avg_plain", 0, 1, plain, sizeof plain);
+    c.actor_average = 1;
+    train_logged(&c, "avg_one", 0, 1, one, sizeof one);
+    CHECK(!strcmp(plain, one), "--actor-average 1 changed the run:\n%s\nvs\n%s", plain, one);
+    c.actor_average = 3;
+    size_t n = 0;
+    for (int ep = 1; ep <= 4; ep++) {
+        c.stop_after = ep < 4 ? ep : 0;
+        train_logged(&c, "avg_three", ep > 1, 1, avg, sizeof avg);
+        snprintf(path, sizeof path, "%s/avg_three/ckpt.safetensors", test_tmpdir());
+        n = ckpt_actor(path, "a/", theta[ep - 1], CAP);
+    }
+    CHECK(strcmp(plain, avg), "the average's evaluations are the actor's:\n%s", avg);
+    test_strip_column(plain, 4), test_strip_column(avg, 4);
+    CHECK(!strcmp(plain, avg), "averaging changed the training:\n%s\nvs\n%s", plain, avg);
+    snprintf(path, sizeof path, "%s/avg_three/final.safetensors", test_tmpdir());
+    CHECK(ckpt_actor(path, "m/", m, CAP) == n && n > 0, "final.safetensors: no actor average of %zu values", n);
+    CHECK(ckpt_actor(path, "a/", a, CAP) == n && !memcmp(a, theta[3], sizeof(float) * n), "final's actor is not epoch 4's");
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double mean3 = ((double)theta[0][i] + theta[1][i] + theta[2][i]) / 3;
+        want[i] = (float)(2.0 / 3 * mean3 + 1.0 / 3 * theta[3][i]);
+        worst = fmax(worst, fabs(want[i] - m[i]) / (fabs(want[i]) + 1e-3));
+    }
+    CHECK(worst < 1e-5 && memcmp(m, theta[3], sizeof(float) * n), "average off by %.3g (relative)", worst);
+    pwm_policy *p = pwm_policy_load(path, "hopper", err, sizeof err);
+    CHECK(p, "%s", err);
+    const nn_params *pp = pwm_policy_params(p);
+    st_file f;
+    CHECK(st_read(path, &f, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < pp->n; i++) {
+        char name[300];
+        snprintf(name, sizeof name, "m/%s", pp->list[i].name);
+        const st_entry *e = st_find(&f, name);
+        CHECK(e && e->nbytes == sizeof(float) * pp->list[i].t.n * pp->list[i].t.d &&
+              !memcmp(st_data(&f, e), pp->values + pp->list[i].offset, e->nbytes), "the loaded policy's %s is not %s",
+              pp->list[i].name, name);
+    }
+    st_free(&f);
+    pwm_policy_free(p);
+    // a run with the average resumed without it, and a plain one resumed with it
+    char dir[2][512];
+    snprintf(dir[0], sizeof dir[0], "%s/avg_three", test_tmpdir());
+    snprintf(dir[1], sizeof dir[1], "%s/avg_plain", test_tmpdir());
+    for (int k = 0; k < 2; k++) {
+        pwm_config b = small();
+        b.epochs = 6, b.actor_average = k ? 3 : 0;
+        CHECK(pwm_train(&b, dir[k], 1, 1) != 0, "case %d resumed across --actor-average", k);
+    }
+    c.epochs = 5;
+    CHECK(pwm_train(&c, dir[0], 1, 1) == 0, "the averaged run did not continue with its own options");
+}
+
 TEST(diagnose_every_rows_survive_resume) {
     // --diagnose-every 1: a row per epoch in DIR/diagnose.csv; a run stopped after epoch 1 and
     // resumed writes the same rows as one run straight through, and the log is unchanged by it
@@ -979,6 +1062,7 @@ const test_case pwm_tests[] = {
     {"reproducible_resumable_and_evaluates", reproducible_resumable_and_evaluates},
     {"bad_inputs", bad_inputs},
     {"extensions_change_the_run_and_resume", extensions_change_the_run_and_resume},
+    {"actor_average_is_the_evaluated_policy", actor_average_is_the_evaluated_policy},
     {"diagnose_every_rows_survive_resume", diagnose_every_rows_survive_resume},
     {"critic_data_modes_feed_the_critics", critic_data_modes_feed_the_critics},
     {"hybrid_gradient_matches_its_surrogate", hybrid_gradient_matches_its_surrogate},
