@@ -875,16 +875,10 @@ TEST(hybrid_one_step_gradient_by_hand) {
 // a training run of c in a new directory DIR/name (stop > 0: stopped after that epoch, then
 // resumed) and its log without the wall-time column
 static void run_log(pwm_config c, const char *name, int threads, int stop, char *txt, size_t n) {
-    char dir[512], path[600];
-    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
-    CHECK(nn_mkdirs(dir) == 0, "mkdir %s", dir);
     c.stop_after = stop;
-    CHECK(pwm_train(&c, dir, 0, threads) == 0, "run %s failed", name);
+    train_logged(&c, name, 0, threads, txt, n);
     c.stop_after = 0;
-    CHECK(!stop || pwm_train(&c, dir, 1, threads) == 0, "run %s: resume failed", name);
-    snprintf(path, sizeof path, "%s/log.csv", dir);
-    test_read_file(path, txt, n);
-    test_strip_wall(txt);
+    if (stop) train_logged(&c, name, 1, threads, txt, n);
 }
 
 TEST(hybrid_runs_resumes_and_refuses) {
