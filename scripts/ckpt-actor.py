@@ -8,7 +8,8 @@ Optional analysis (standard library only; nothing in the build or the tests need
   ckpt-actor.py perturb IN R SEED OUT [--prefix P]  IN with every P* tensor moved by a Gaussian
                                                     direction of L2 norm R times the tensor's own
 
-P defaults to `a/actor.` (the actor of a PWM or SHAC checkpoint; `wm/encoder.` is PWM's encoder).
+P defaults to the policy's actor: `m/actor.` in a checkpoint of a run with --actor-average (the
+average, which pwm reads first), else `a/actor.` (`wm/encoder.` is PWM's encoder).
 The log-std and the Adam moments are never touched. The output is written without the program's
 checksum (pwm reads unsealed files), so it can be told apart from a file pwm wrote. Example, the
 actor of a run's best checkpoint under its final world model:
@@ -50,8 +51,8 @@ def values(blob, header, base, name):
 
 
 def other(blob, header, base, name, ref, path):
-    if name not in header or header[name]['shape'] != ref[name]['shape']:
-        sys.exit(f'ckpt-actor: {path} has no tensor {name} of shape {ref[name]["shape"]}: not the same networks')
+    if name not in header or header[name]['shape'] != ref[name]['shape'] or header[name]['dtype'] != 'F32':
+        sys.exit(f'ckpt-actor: {path} has no F32 tensor {name} of shape {ref[name]["shape"]}: not the same networks')
     return values(blob, header, base, name)
 
 
@@ -59,12 +60,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('op', choices=['swap', 'mix', 'perturb'])
     ap.add_argument('args', nargs='+')
-    ap.add_argument('--prefix', default='a/actor.')
+    ap.add_argument('--prefix')
     a = ap.parse_args()
     need = {'swap': 3, 'mix': 4, 'perturb': 4}[a.op]
     if len(a.args) != need:
         ap.error(f'{a.op} takes {need} arguments (see --help)')
     blob, header, base = load(a.args[0])
+    if a.prefix is None:
+        a.prefix = 'm/actor.' if 'm/actor.logstd' in header else 'a/actor.'
     data = bytearray(blob[base:])
     if a.op == 'perturb':
         rel, rng = float(a.args[1]), random.Random(int(a.args[2]))
