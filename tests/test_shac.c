@@ -6,6 +6,7 @@
 
 #include "../nn/common.h"
 #include "../nn/safetensors.h"
+#include "../policy/learner.h"
 #include "../policy/policy.h"
 #include "../policy/shac.h"
 #include "../worldmodel/dataset.h"
@@ -96,6 +97,38 @@ TEST(reproducible_and_resumable) {
           "a hopper policy evaluated on the ant: %s", err);
 }
 
+TEST(actor_average_leaves_training_alone) {
+    // pwm shac --actor-average 2 (the learner's, shared with pwm train: pwm_tests has the recurrence),
+    // stopped after epoch 2 and resumed: every log column but the evaluation equals the plain run's,
+    // the evaluation differs, and the final checkpoint holds the average (m/) that policies load
+    shac_config c = small("hopper");
+    static char log[2][65536];
+    char dir[2][512], path[700];
+    for (int i = 0; i < 2; i++) {
+        snprintf(dir[i], sizeof dir[i], "%s/shac_avg%d", test_tmpdir(), i);
+        CHECK(nn_mkdirs(dir[i]) == 0, "mkdir %s", dir[i]);
+    }
+    CHECK(shac_train(&c, dir[0], 0, 1) == 0, "plain run failed");
+    c.actor_average = 2, c.stop_after = 2;
+    CHECK(shac_train(&c, dir[1], 0, 1) == 0, "averaged run failed");
+    c.stop_after = 0;
+    CHECK(shac_train(&c, dir[1], 1, 1) == 0, "averaged run did not resume");
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
+        test_read_file(path, log[i], sizeof log[i]);
+        test_strip_wall(log[i]);
+    }
+    CHECK(strcmp(log[0], log[1]), "the average evaluated as the actor:\n%s", log[0]);
+    test_strip_column(log[0], 4), test_strip_column(log[1], 4);
+    CHECK(!strcmp(log[0], log[1]), "averaging changed the training:\n%s\nvs\n%s", log[0], log[1]);
+    st_file f;
+    char err[512];
+    snprintf(path, sizeof path, "%s/final.safetensors", dir[1]);
+    CHECK(st_read(path, &f, err, sizeof err) == 0, "%s", err);
+    CHECK(!strcmp(lrn_policy_prefix(&f), "m/"), "%s holds no actor average", path);
+    st_free(&f);
+}
+
 // two runs' checkpoints hold the same tensors and the same run state, the wall time aside (the
 // state's second value)
 static void same_checkpoints(const char *a, const char *b) {
@@ -146,5 +179,6 @@ const test_case shac_tests[] = {
     {"actor_gradient_matches_differences", actor_gradient_matches_differences},
     {"reproducible_and_resumable", reproducible_and_resumable},
     {"ant_resumes_exactly", ant_resumes_exactly},
+    {"actor_average_leaves_training_alone", actor_average_leaves_training_alone},
     {0},
 };
