@@ -63,6 +63,13 @@ void test_strip_column(char *s, int column) {
 
 void test_strip_wall(char *s) { test_strip_column(s, 2); }
 
+void test_read_log(const char *dir, char *buf, size_t n) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    test_read_file(path, buf, n);
+    test_strip_wall(buf);
+}
+
 // run one case; 0 passed, 1 failed, 2 skipped (setjmp kept in its own frame)
 static int run_case(const test_case *c) {
     if (setjmp(test_jmp) == 0) {

@@ -45,6 +45,8 @@ void test_read_file(const char *path, char *buf, size_t n);
 // Drop the wall-time column (the third) from every line of a training log held in s, in place:
 // what two runs that should agree bit for bit may still differ in.
 void test_strip_wall(char *s);
+// A run directory's log.csv into buf (n bytes at most) without its wall-time column.
+void test_read_log(const char *dir, char *buf, size_t n);
 // Empty column `column` (from 0) of every line of CSV text s, in place, keeping its commas.
 void test_strip_column(char *s, int column);
 

@@ -152,14 +152,6 @@ static int pwm_train_run(const char *pwm, const char *wm, const char *dir, const
     return run_capture(argv, out, n);
 }
 
-// dir/log.csv without its wall-time column, into buf
-static void read_log(const char *dir, char *buf, size_t n) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/log.csv", dir);
-    test_read_file(path, buf, n);
-    test_strip_wall(buf);
-}
-
 TEST(pwm_train_device_option) {
     // --device cpu logs bitwise what no --device logs, and config.txt records the device. Without a
     // GPU: --device cuda stops before the run directory exists, with a message saying what to do;
@@ -179,7 +171,7 @@ TEST(pwm_train_device_option) {
     CHECK(rc == 0 && strstr(out, "device cpu"), "pwm train: exit %d\n%s", rc, out);
     rc = pwm_train_run(pwm, wm, dir[1], cpu, out, sizeof out);
     CHECK(rc == 0, "pwm train --device cpu: exit %d\n%s", rc, out);
-    read_log(dir[0], log[0], sizeof log[0]), read_log(dir[1], log[1], sizeof log[1]);
+    test_read_log(dir[0], log[0], sizeof log[0]), test_read_log(dir[1], log[1], sizeof log[1]);
     CHECK(!strcmp(log[0], log[1]), "--device cpu logged other numbers:\n%s\nvs\n%s", log[0], log[1]);
     for (int i = 0; i < 2; i++) {
         snprintf(cfg, sizeof cfg, "%s/config.txt", dir[i]);
@@ -199,7 +191,7 @@ TEST(pwm_train_device_option) {
     rc = pwm_train_run(pwm, wm, dir[2], autod, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "pwm: note: --device auto: using the CPU (") && strstr(out, "device cpu"),
           "--device auto without a GPU: exit %d\n%s", rc, out);
-    read_log(dir[2], log[2], sizeof log[2]);
+    test_read_log(dir[2], log[2], sizeof log[2]);
     CHECK(!strcmp(log[0], log[2]), "--device auto logged other numbers:\n%s\nvs\n%s", log[0], log[2]);
 
     // a run recorded as a CUDA run (its config.txt edited so), stopped after epoch 1
@@ -222,7 +214,7 @@ TEST(pwm_train_device_option) {
     const char *argv2[] = {pwm, "train", "--resume", "--out", dir[3], "--device", "auto", NULL};
     rc = run_capture(argv2, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "using the CPU"), "resuming with --device auto: exit %d\n%s", rc, out);
-    read_log(dir[3], log[3], sizeof log[3]);
+    test_read_log(dir[3], log[3], sizeof log[3]);
     CHECK(!strcmp(log[0], log[3]), "the resumed run logged other numbers:\n%s\nvs\n%s", log[0], log[3]);
     test_read_file(cfg, txt[1], sizeof txt[1]);
     CHECK(strstr(txt[1], "\ndevice = cuda\n") && strstr(txt[1], "\n#   with device = auto\n"),

@@ -351,7 +351,7 @@ TEST(pwm_epochs_match_cpu) {
     // evaluation and a checkpoint every three epochs) on the CPU and twice on the GPU: the GPU's
     // log.csv within tolerance of the CPU's, its two runs bitwise equal (wall time aside)
     use_gpu();
-    char wm[600], dir[3][600], path[2000];
+    char wm[600], dir[3][600];
     static char log[3][16384];
     snprintf(wm, sizeof wm, "%s/cuda_pwm_wm.safetensors", test_tmpdir());
     files_save_wm(wm, 32, 0, 4);
@@ -367,9 +367,7 @@ TEST(pwm_epochs_match_cpu) {
         snprintf(dir[k], sizeof dir[k], "%s/cuda_pwm_%s%d", test_tmpdir(), k ? "gpu" : "cpu", k);
         CHECK(nn_mkdirs(dir[k]) == 0, "mkdir %s", dir[k]);
         CHECK(pwm_train(&c, dir[k], 0, 1) == 0, "the %s run failed", k ? "GPU" : "CPU");
-        snprintf(path, sizeof path, "%s/log.csv", dir[k]);
-        test_read_file(path, log[k], sizeof log[k]);
-        test_strip_wall(log[k]);
+        test_read_log(dir[k], log[k], sizeof log[k]);
     }
     use_cpu();
     const char *last = strrchr(log[0], '\n');

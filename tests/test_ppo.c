@@ -139,7 +139,7 @@ TEST(reproducible_and_resumable) {
     // the same seed logs the same numbers on 2 threads and on 1; a run stopped after 2 epochs and
     // resumed matches one that ran straight through
     ppo_config c = small("gym-hopper");
-    char a[512], b[512], r[512], pa[600], pb[600];
+    char a[512], b[512], r[512], pa[600];
     snprintf(a, sizeof a, "%s/ppo_a", test_tmpdir());
     snprintf(b, sizeof b, "%s/ppo_b", test_tmpdir());
     snprintf(r, sizeof r, "%s/ppo_r", test_tmpdir());
@@ -155,13 +155,7 @@ TEST(reproducible_and_resumable) {
     c.stop_after = 0;
     CHECK(ppo_train(&c, r, 1, 1) == 0, "resume failed");
     static char la[65536], lb[65536], lr[65536];
-    snprintf(pa, sizeof pa, "%s/log.csv", a);
-    test_read_file(pa, la, sizeof la);
-    snprintf(pb, sizeof pb, "%s/log.csv", b);
-    test_read_file(pb, lb, sizeof lb);
-    snprintf(pb, sizeof pb, "%s/log.csv", r);
-    test_read_file(pb, lr, sizeof lr);
-    test_strip_wall(la), test_strip_wall(lb), test_strip_wall(lr);
+    test_read_log(a, la, sizeof la), test_read_log(b, lb, sizeof lb), test_read_log(r, lr, sizeof lr);
     CHECK(strstr(la, "\n3,48,"), "the log lacks epoch 3 at 48 env steps:\n%s", la);
     CHECK(!strcmp(la, lb), "1-thread and 2-thread runs logged different numbers:\n%s\nvs\n%s", la, lb);
     CHECK(!strcmp(la, lr), "the resumed run differs:\n%s\nvs\n%s", la, lr);

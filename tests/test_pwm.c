@@ -110,13 +110,11 @@ TEST(true_source_gradient_matches_differences) {
 // a run of c in test_tmpdir()/name (resume: continuing it) on `threads`; its log.csv without the
 // wall time into log
 static void train_logged(const pwm_config *c, const char *name, int resume, int threads, char *log, size_t n) {
-    char dir[512], path[1024];
+    char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
     CHECK(nn_mkdirs(dir) == 0, "mkdir %s", dir);
     CHECK(pwm_train(c, dir, resume, threads) == 0, "run %s failed", name);
-    snprintf(path, sizeof path, "%s/log.csv", dir);
-    test_read_file(path, log, n);
-    test_strip_wall(log);
+    test_read_log(dir, log, n);
 }
 
 TEST(true_source_trains_and_resumes) {
@@ -219,11 +217,7 @@ TEST(reproducible_resumable_and_evaluates) {
     CHECK(pwm_train(&c, dir[2], 0, 2) == 0, "run r failed");
     c.stop_after = 0;
     CHECK(pwm_train(&c, dir[2], 1, 2) == 0, "resume failed");
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
-        test_read_file(path, logs[i], sizeof logs[i]);
-        test_strip_wall(logs[i]);
-    }
+    for (int i = 0; i < 3; i++) test_read_log(dir[i], logs[i], sizeof logs[i]);
     CHECK(!strcmp(logs[0], logs[1]), "1-thread and 2-thread runs differ:\n%s\nvs\n%s", logs[0], logs[1]);
     CHECK(!strcmp(logs[0], logs[2]), "the resumed run differs:\n%s\nvs\n%s", logs[0], logs[2]);
     CHECK(pwm_train(&c, dir[0], 0, 2) != 0, "a second run overwrote the first");
@@ -352,7 +346,7 @@ TEST(extensions_change_the_run_and_resume) {
     // critics travel in the checkpoint)
     pwm_config base = small();
     base.epochs = 2;
-    char dir[6][512], path[4096];
+    char dir[6][512];
     static char txt[6][65536];
     for (int i = 0; i < 6; i++) {
         pwm_config c = base;
@@ -369,9 +363,7 @@ TEST(extensions_change_the_run_and_resume) {
         } else {
             CHECK(pwm_train(&c, dir[i], 0, 1) == 0, "run %d failed", i);
         }
-        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
-        test_read_file(path, txt[i], sizeof txt[i]);
-        test_strip_wall(txt[i]);
+        test_read_log(dir[i], txt[i], sizeof txt[i]);
     }
     for (int i = 1; i < 5; i++) CHECK(strcmp(txt[0], txt[i]), "variant %d logged the default run's numbers", i);
     CHECK(!strcmp(txt[4], txt[5]), "the resumed run differs:\n%s\nvs\n%s", txt[4], txt[5]);
@@ -485,11 +477,7 @@ TEST(diagnose_every_rows_survive_resume) {
     CHECK(!strncmp(txt[0], "epoch,", 6) && strstr(txt[0], "\n1,") && strstr(txt[0], "\n2,"),
           "diagnose.csv should have rows for epochs 1 and 2:\n%s", txt[0]);
     CHECK(!strcmp(txt[0], txt[1]), "the resumed run's diagnose.csv differs:\n%s\nvs\n%s", txt[0], txt[1]);
-    for (int i = 0; i < 3; i += 2) {
-        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
-        test_read_file(path, txt[i], sizeof txt[i]);
-        test_strip_wall(txt[i]);
-    }
+    for (int i = 0; i < 3; i += 2) test_read_log(dir[i], txt[i], sizeof txt[i]);
     CHECK(!strcmp(txt[0], txt[2]), "diagnosing changed the run:\n%s\nvs\n%s", txt[0], txt[2]);
 }
 

@@ -149,9 +149,7 @@ static void check_build(void) {
 static void check_against_reference(const char *name, const char *dir, const char *threads) {
     static char got[3][65536], want[65536];
     char path[700];
-    snprintf(path, sizeof path, "%s/log.csv", dir);
-    test_read_file(path, got[0], sizeof got[0]);
-    test_strip_wall(got[0]);
+    test_read_log(dir, got[0], sizeof got[0]);
     snprintf(path, sizeof path, "%s/eval.csv", dir);
     test_read_file(path, got[1], sizeof got[1]);
     snprintf(path, sizeof path, "%s/final.safetensors", dir);

@@ -49,7 +49,7 @@ TEST(reproducible_and_resumable) {
     // two runs with the same seed log the same numbers; a run stopped after 2 epochs and resumed
     // matches one that ran straight through
     shac_config c = small("hopper");
-    char a[512], b[512], r[512], pa[600], pb[600];
+    char a[512], b[512], r[512], pa[600];
     snprintf(a, sizeof a, "%s/shac_a", test_tmpdir());
     snprintf(b, sizeof b, "%s/shac_b", test_tmpdir());
     snprintf(r, sizeof r, "%s/shac_r", test_tmpdir());
@@ -76,13 +76,7 @@ TEST(reproducible_and_resumable) {
     c.stop_after = 0;
     CHECK(shac_train(&c, r, 1, 2) == 0, "resume failed");
     static char la[65536], lb[65536], lr[65536];
-    snprintf(pa, sizeof pa, "%s/log.csv", a);
-    test_read_file(pa, la, sizeof la);
-    snprintf(pb, sizeof pb, "%s/log.csv", b);
-    test_read_file(pb, lb, sizeof lb);
-    snprintf(pb, sizeof pb, "%s/log.csv", r);
-    test_read_file(pb, lr, sizeof lr);
-    test_strip_wall(la), test_strip_wall(lb), test_strip_wall(lr);
+    test_read_log(a, la, sizeof la), test_read_log(b, lb, sizeof lb), test_read_log(r, lr, sizeof lr);
     CHECK(!strcmp(la, lb), "1-thread and 2-thread runs logged different numbers:\n%s\nvs\n%s", la, lb);
     CHECK(!strcmp(la, lr), "the resumed run differs:\n%s\nvs\n%s", la, lr);
     // a second start in the same directory is refused (nothing overwritten)
@@ -113,11 +107,7 @@ TEST(actor_average_leaves_training_alone) {
     CHECK(shac_train(&c, dir[1], 0, 1) == 0, "averaged run failed");
     c.stop_after = 0;
     CHECK(shac_train(&c, dir[1], 1, 1) == 0, "averaged run did not resume");
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/log.csv", dir[i]);
-        test_read_file(path, log[i], sizeof log[i]);
-        test_strip_wall(log[i]);
-    }
+    for (int i = 0; i < 2; i++) test_read_log(dir[i], log[i], sizeof log[i]);
     CHECK(strcmp(log[0], log[1]), "the average evaluated as the actor:\n%s", log[0]);
     test_strip_column(log[0], 4), test_strip_column(log[1], 4);
     CHECK(!strcmp(log[0], log[1]), "averaging changed the training:\n%s\nvs\n%s", log[0], log[1]);
@@ -158,7 +148,7 @@ TEST(ant_resumes_exactly) {
     // epochs: no final evaluation)
     shac_config c = small("ant");
     c.envs = 16, c.horizon = 8, c.epochs = 4, c.eval_every = 4, c.stop_after = 3;
-    char a[512], r[512], pa[600], pr[600];
+    char a[512], r[512];
     snprintf(a, sizeof a, "%s/shac_ant_a", test_tmpdir());
     snprintf(r, sizeof r, "%s/shac_ant_r", test_tmpdir());
     CHECK(nn_mkdirs(a) == 0 && nn_mkdirs(r) == 0, "mkdir");
@@ -168,9 +158,7 @@ TEST(ant_resumes_exactly) {
     c.stop_after = 3;
     CHECK(shac_train(&c, r, 1, 1) == 0, "resume failed");
     static char la[65536], lr[65536];
-    snprintf(pa, sizeof pa, "%s/log.csv", a), snprintf(pr, sizeof pr, "%s/log.csv", r);
-    test_read_file(pa, la, sizeof la), test_read_file(pr, lr, sizeof lr);
-    test_strip_wall(la), test_strip_wall(lr);
+    test_read_log(a, la, sizeof la), test_read_log(r, lr, sizeof lr);
     CHECK(!strcmp(la, lr), "the resumed run differs:\n%s\nvs\n%s", la, lr);
     same_checkpoints(a, r);
 }
