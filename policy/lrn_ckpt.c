@@ -32,7 +32,7 @@ int lrn_load(lrn_learner *L, const char *path, char *err, size_t errlen) {
         nn_ckpt_check_params(&f, "c/", &L->cp, &L->copt, msg, sizeof msg) ||
         (L->has_targets && nn_ckpt_check_params(&f, "t/", &L->tp, NULL, msg, sizeof msg)) ||
         (L->c.actor_average > 0 && nn_ckpt_check_params(&f, "m/", &L->mp, NULL, msg, sizeof msg)) ||
-        (L->c.actor_average == 0 && st_find(&f, "m/actor.logstd") &&
+        (L->c.actor_average == 0 && !strcmp(lrn_policy_prefix(&f), "m/") &&
          nn_err(msg, sizeof msg, "it holds an actor average (--actor-average), which this run does not keep")) ||
         L->src->check(L, L->src_state, &f, msg, sizeof msg)) {
         nn_err(err, errlen, "%s: %s (resume with the options of the original run: see its config.txt)", path, msg);
