@@ -94,7 +94,8 @@ static int train_parse(int argc, char **argv, const char *prog, int (*then)(cons
          "model|real|real-targets", NULL},
         {"actor-average", ARG_INT, &c.actor_average,
          "evaluate and save the actor's moving average: uniform over the first N epochs, then exponential with a "
-         "time constant of N epochs; the actor itself trains and collects as before (not in the paper; 0: the actor)",
+         "time constant of N epochs; the actor itself trains and collects as before, and is evaluated too (log.csv "
+         "eval_actor) (not in the paper; 0: the actor)",
          NULL, "N"},
         {"diagnose-every", ARG_INT, &c.diagnose_every,
          "every N epochs append the core pwm diagnose figures to DIR/diagnose.csv (0: never)", NULL, "N"},

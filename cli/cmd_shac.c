@@ -48,7 +48,8 @@ int cmd_shac(int argc, char **argv) {
          "epochs over which the learning rates decay linearly to --lr-end, then stay (0: --epochs, SHAC's own)", NULL, "N"},
         {"actor-average", ARG_INT, &c.actor_average,
          "evaluate and save the actor's moving average: uniform over the first N epochs, then exponential with a "
-         "time constant of N epochs; the actor itself trains and collects as before (not in SHAC; 0: the actor)",
+         "time constant of N epochs; the actor itself trains and collects as before, and is evaluated too (log.csv "
+         "eval_actor) (not in SHAC; 0: the actor)",
          NULL, "N"},
         {"target-alpha", ARG_DOUBLE, &c.target_alpha, "target critic <- alpha target + (1 - alpha) critic, each epoch", NULL, "X"},
         {"actor-clip", ARG_DOUBLE, &c.actor_clip, "actor gradient-norm clip", NULL, "X"},

@@ -51,10 +51,14 @@ int rundir_start(rundir_files *f, const char *dir, int resume, char *err, size_t
 // ---------------------------------------------------------------------------------------------
 // eval.csv and log.csv
 
-int rundir_write_eval(const rundir_files *f, int episodes, double mean, double std, long env_steps) {
+int rundir_write_eval(const rundir_files *f, int episodes, double mean, double std, long env_steps,
+                      const double *actor) {
     FILE *e = fopen(f->eval, "w");
     if (!e) return -1;
-    fprintf(e, "episodes,mean_return,std_return,env_steps\n%d,%.6g,%.6g,%ld\n", episodes, mean, std, env_steps);
+    fprintf(e, "episodes,mean_return,std_return,env_steps%s\n%d,%.6g,%.6g,%ld",
+            actor ? ",actor_mean_return,actor_std_return" : "", episodes, mean, std, env_steps);
+    if (actor) fprintf(e, ",%.6g,%.6g", actor[0], actor[1]);
+    fputc('\n', e);
     return fclose(e) ? -1 : 0;
 }
 

@@ -45,8 +45,11 @@ const char *rundir_state_name(rundir_state s);  // "fresh", "interrupted", "resu
 int rundir_start(rundir_files *f, const char *dir, int resume, char *err, size_t errlen);
 
 // eval.csv: the final evaluation (episodes, mean and std of the return, env steps) written at the
-// end of a run; the mean read back (NAN when the file is missing or malformed).
-int rundir_write_eval(const rundir_files *f, int episodes, double mean, double std, long env_steps);
+// end of a run, with actor = {mean, std} of a second policy's evaluation as two more columns
+// (actor_mean_return, actor_std_return; NULL: none); the mean read back (NAN when the file is
+// missing or malformed).
+int rundir_write_eval(const rundir_files *f, int episodes, double mean, double std, long env_steps,
+                      const double *actor);
 double rundir_final_return(const char *dir);
 // The git commits that wrote run dir (config.txt's header and one per resume), appended to the
 // space-separated list in buf (n bytes, NUL-terminated) unless already there.

@@ -295,7 +295,7 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
         lrn_truncate_csv(P->timing, pr->epoch);
         fprintf(stderr, "%s: resuming after epoch %ld (%ld env steps)\n", L->prog, pr->epoch, pr->env_steps);
     }
-    snprintf(hdr, sizeof hdr, RUNDIR_LOG_COLUMNS ",%s", L->log_header);
+    snprintf(hdr, sizeof hdr, RUNDIR_LOG_COLUMNS ",%s%s", L->log_header, L->evaluate_actor ? ",eval_actor" : "");
     FILE *log = lrn_open_log(P->log, hdr);
     snprintf(hdr, sizeof hdr, "epoch,%s", L->timing_header);
     FILE *tlog = lrn_open_log(P->timing, hdr);
@@ -313,7 +313,7 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
         pr->epoch = ep;
         L->epoch(L->ctx, ep, cols, tcols, sizeof cols);
         pr->wall = wall0 + (nn_now() - t_start);
-        double ev = NAN, evs = 0;
+        double ev = NAN, evs = 0, eva = NAN, evas = 0;
         if (ep % L->eval_every == 0 || ep == L->epochs) {
             if (L->evaluate(L->ctx, L->eval_episodes, L->seed + 1000000, &ev, &evs, err, sizeof err))
                 fprintf(stderr, "%s: evaluation failed: %s\n", L->prog, err);
@@ -321,13 +321,20 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
                 pr->best_eval = ev;
                 if (L->save(L->ctx, P->best, err, sizeof err)) fprintf(stderr, "%s: %s\n", L->prog, err);
             }
+            if (L->evaluate_actor && L->evaluate_actor(L->ctx, L->eval_episodes, L->seed + 1000000, &eva, &evas, err,
+                                                       sizeof err))
+                fprintf(stderr, "%s: evaluation of the actor failed: %s\n", L->prog, err);
         }
         double train = lrn_recent_mean(&pr->recent);
-        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%s\n", ep, pr->env_steps, pr->wall, train, ev, cols);
+        fprintf(log, "%ld,%ld,%.3f,%.6g,%.6g,%s", ep, pr->env_steps, pr->wall, train, ev, cols);
+        if (L->evaluate_actor) fprintf(log, ",%.6g", eva);
+        fputc('\n', log);
         fprintf(tlog, "%ld,%s\n", ep, tcols);
         fflush(log), fflush(tlog);
-        if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f (%.0f s)\n", ep,
-                               pr->env_steps, train, ev, evs, pr->wall);
+        char actor_ev[80] = "";
+        if (L->evaluate_actor) snprintf(actor_ev, sizeof actor_ev, " (the actor itself %.1f +- %.1f)", eva, evas);
+        if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f%s (%.0f s)\n", ep,
+                               pr->env_steps, train, ev, evs, actor_ev, pr->wall);
         fflush(stdout);
         if (pr->bad_updates >= L->max_bad_updates) {
             fprintf(stderr, "%s: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "
@@ -361,9 +368,14 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
         double mean, std;
         int n = L->eval_episodes >= 10 ? L->eval_episodes : 10;
         if (L->evaluate(L->ctx, n, L->seed + 2000000, &mean, &std, err, sizeof err) == 0) {
-            if (rundir_write_eval(P, n, mean, std, pr->env_steps))
+            double actor[2];
+            int with_actor = L->evaluate_actor != NULL;
+            if (with_actor && L->evaluate_actor(L->ctx, n, L->seed + 2000000, &actor[0], &actor[1], err, sizeof err))
+                fprintf(stderr, "%s: final evaluation of the actor failed: %s\n", L->prog, err), with_actor = 0;
+            if (rundir_write_eval(P, n, mean, std, pr->env_steps, with_actor ? actor : NULL))
                 fprintf(stderr, "%s: cannot write %s: %s\n", L->prog, P->eval, strerror(errno));
             printf("final evaluation: %d deterministic episodes, return %.2f +- %.2f\n", n, mean, std);
+            if (with_actor) printf("final evaluation of the actor itself: return %.2f +- %.2f\n", actor[0], actor[1]);
         }
     }
     return rc;

@@ -74,6 +74,10 @@ typedef struct {
     // the epoch's work; its log and timing columns go into the two buffers (comma-separated)
     void (*epoch)(void *ctx, long ep, char *log_cols, char *timing_cols, size_t n);
     int (*evaluate)(void *ctx, int episodes, long seed, double *mean, double *std, char *err, size_t errlen);
+    // optional (NULL: none): a second policy evaluated at the same start states each time, for a
+    // learner whose evaluated policy is not the one it trains (--actor-average): its return is
+    // log.csv's last column, eval_actor, and eval.csv's actor_mean_return,actor_std_return
+    int (*evaluate_actor)(void *ctx, int episodes, long seed, double *mean, double *std, char *err, size_t errlen);
     int (*save)(void *ctx, const char *path, char *err, size_t errlen);
     void *ctx;
     lrn_progress *pr;

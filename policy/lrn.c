@@ -201,12 +201,23 @@ static void det_act(void *ctx, const double *obs, int n, double *u) {
     lrn_policy_forward(p->g, &p->L->in, p->act, obs, n, NULL, u);
 }
 
-int lrn_eval(void *learner, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
-    lrn_learner *L = learner;
-    det_policy p = {nn_graph_new(1 << 20), L, L->c.actor_average > 0 ? &L->mact : &L->act};
+static int eval_actor(lrn_learner *L, const actor *act, int episodes, long seed, double *mean, double *std, char *err,
+                      size_t errlen) {
+    det_policy p = {nn_graph_new(1 << 20), L, act};
     int rc = lrn_evaluate(L->c.env, episodes, seed, &L->c.physics, det_act, &p, mean, std, 0, err, errlen);
     nn_graph_free(p.g);
     return rc;
+}
+
+int lrn_eval(void *learner, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
+    lrn_learner *L = learner;
+    return eval_actor(L, L->c.actor_average > 0 ? &L->mact : &L->act, episodes, seed, mean, std, err, errlen);
+}
+
+// with --actor-average, the actor itself next to its average (lrn_loop's evaluate_actor)
+static int lrn_eval_raw(void *learner, int episodes, long seed, double *mean, double *std, char *err, size_t errlen) {
+    lrn_learner *L = learner;
+    return eval_actor(L, &L->act, episodes, seed, mean, std, err, errlen);
 }
 
 int lrn_train(lrn_make_fn make, const void *config, const char *prog, const char *out_dir, int resume, int threads) {
@@ -225,7 +236,8 @@ int lrn_train(lrn_make_fn make, const void *config, const char *prog, const char
                      .stop_after = c->stop_after, .max_bad_updates = c->max_bad_updates,
                      .eval_episodes = c->eval_episodes, .seed = c->seed, .log_header = header,
                      .timing_header = L->src->timing_header, .epoch = lrn_epoch, .evaluate = lrn_eval,
-                     .save = lrn_save, .ctx = L, .pr = &L->pr};
+                     .evaluate_actor = c->actor_average > 0 ? lrn_eval_raw : NULL, .save = lrn_save, .ctx = L,
+                     .pr = &L->pr};
     int rc = lrn_run(&loop, &P, resume);
     lrn_destroy(L);
     return rc;

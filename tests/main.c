@@ -63,6 +63,36 @@ void test_strip_column(char *s, int column) {
 
 void test_strip_wall(char *s) { test_strip_column(s, 2); }
 
+// field `column` (from 0; -1: the last) of the line at s, as [*start, *end)
+static void csv_field(const char *s, int column, const char **start, const char **end) {
+    const char *line_end = s + strcspn(s, "\n");
+    for (int c = 0; column < 0 || c < column; c++) {
+        const char *comma = memchr(s, ',', (size_t)(line_end - s));
+        if (!comma) break;
+        s = comma + 1;
+    }
+    *start = s, *end = column < 0 ? line_end : s + strcspn(s, ",\n");
+}
+
+void test_take_actor_column(char *log, const char *plain) {
+    size_t o = 0;
+    for (int row = 0; log[o] && *plain; row++) {
+        const char *a0, *a1, *p0, *p1;
+        csv_field(log + o, -1, &a0, &a1);
+        csv_field(plain, 4, &p0, &p1);
+        if (row == 0) CHECK(a1 - a0 == 10 && !memcmp(a0, "eval_actor", 10), "no eval_actor column: %.*s", (int)(a1 - a0), a0);
+        else CHECK(a1 - a0 == p1 - p0 && !memcmp(a0, p0, (size_t)(a1 - a0)), "row %d: the actor's evaluation %.*s, the "
+                   "plain run's %.*s", row, (int)(a1 - a0), a0, (int)(p1 - p0), p0);
+        // drop ",value" and keep the newline
+        size_t cut = (size_t)(a0 - log) - 1, rest = strlen(a1);
+        memmove(log + cut, a1, rest + 1);
+        o = cut + (log[cut] == '\n');
+        plain += strcspn(plain, "\n");
+        plain += *plain == '\n';
+    }
+    CHECK(!log[o] && !*plain, "the logs differ in length");
+}
+
 void test_read_log(const char *dir, char *buf, size_t n) {
     char path[1100];
     snprintf(path, sizeof path, "%s/log.csv", dir);

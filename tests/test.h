@@ -49,5 +49,9 @@ void test_strip_wall(char *s);
 void test_read_log(const char *dir, char *buf, size_t n);
 // Empty column `column` (from 0) of every line of CSV text s, in place, keeping its commas.
 void test_strip_column(char *s, int column);
+// The log of a run with --actor-average (from test_read_log) against the plain run's on the same
+// seed: fails the test unless its last column is eval_actor and holds, row by row, the plain run's
+// eval_return (the same actor at the same start states); then removes that column from log.
+void test_take_actor_column(char *log, const char *plain);
 
 #endif

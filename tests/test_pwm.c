@@ -391,8 +391,9 @@ TEST(actor_average_is_the_evaluated_policy) {
     // --actor-average 3 over 4 epochs, stopped and resumed after every epoch: the training columns
     // of its log are the plain run's (only the evaluations differ), its final "m/" actor is
     // theta1, (theta1 + theta2)/2, (theta1 + theta2 + theta3)/3, then 2/3 avg + 1/3 theta4 of the
-    // iterates read from each epoch's checkpoint, and a loaded policy reads it; --actor-average 1
-    // logs the plain run exactly; resuming across the flag is refused with a message
+    // iterates read from each epoch's checkpoint, and a loaded policy reads it; the actor's own
+    // evaluations (log.csv's eval_actor, eval.csv's actor columns) are the plain run's; --actor-average 1
+    // logs the plain run exactly but for that column; resuming across the flag is refused with a message
     enum { CAP = 4096 };
     pwm_config c = small();
     c.epochs = 4, c.eval_every = 2;
@@ -402,6 +403,7 @@ TEST(actor_average_is_the_evaluated_policy) {
     train_logged(&c, "avg_plain", 0, 1, plain, sizeof plain);
     c.actor_average = 1;
     train_logged(&c, "avg_one", 0, 1, one, sizeof one);
+    test_take_actor_column(one, plain);
     CHECK(!strcmp(plain, one), "--actor-average 1 changed the run:\n%s\nvs\n%s", plain, one);
     c.actor_average = 3;
     size_t n = 0;
@@ -411,9 +413,24 @@ TEST(actor_average_is_the_evaluated_policy) {
         snprintf(path, sizeof path, "%s/avg_three/ckpt.safetensors", test_tmpdir());
         n = ckpt_actor(path, "a/", theta[ep - 1], CAP);
     }
+    test_take_actor_column(avg, plain);
     CHECK(strcmp(plain, avg), "the average's evaluations are the actor's:\n%s", avg);
     test_strip_column(plain, 4), test_strip_column(avg, 4);
     CHECK(!strcmp(plain, avg), "averaging changed the training:\n%s\nvs\n%s", plain, avg);
+    // eval.csv: the average's final evaluation, then the actor's, which is the plain run's
+    static char ev[2][512];
+    const char *run[2] = {"avg_plain", "avg_three"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s/eval.csv", test_tmpdir(), run[k]);
+        test_read_file(path, ev[k], sizeof ev[k]);
+    }
+    int eps;
+    double pm, ps, am, as, xm, xs;
+    long steps;
+    CHECK(sscanf(strchr(ev[0], '\n'), "%d,%lf,%lf,%ld", &eps, &pm, &ps, &steps) == 4, "plain eval.csv: %s", ev[0]);
+    CHECK(strstr(ev[1], ",actor_mean_return,actor_std_return\n") &&
+          sscanf(strchr(ev[1], '\n'), "%d,%lf,%lf,%ld,%lf,%lf", &eps, &am, &as, &steps, &xm, &xs) == 6 &&
+          xm == pm && xs == ps && am != pm, "averaged eval.csv %s against the plain run's %s", ev[1], ev[0]);
     snprintf(path, sizeof path, "%s/avg_three/final.safetensors", test_tmpdir());
     CHECK(ckpt_actor(path, "m/", m, CAP) == n && n > 0, "final.safetensors: no actor average of %zu values", n);
     CHECK(ckpt_actor(path, "a/", a, CAP) == n && !memcmp(a, theta[3], sizeof(float) * n), "final's actor is not epoch 4's");

@@ -67,7 +67,7 @@ TEST(states_and_the_start_rule) {
     // eval.csv with a return: finished; a malformed one is not
     write_text(f.eval, "episodes,mean_return\n");
     CHECK(rundir_state_of(dir) == RUNDIR_RESUMABLE, "a malformed eval.csv counted as finished");
-    CHECK(rundir_write_eval(&f, 10, 1234.5, 6.5, 4000) == 0, "eval.csv not written");
+    CHECK(rundir_write_eval(&f, 10, 1234.5, 6.5, 4000, NULL) == 0, "eval.csv not written");
     CHECK(rundir_state_of(dir) == RUNDIR_FINISHED, "%s", rundir_state_name(rundir_state_of(dir)));
     CHECK(rundir_final_return(dir) == 1234.5, "final return %g", rundir_final_return(dir));
     CHECK(!strcmp(rundir_state_name(RUNDIR_INTERRUPTED), "interrupted"), "state name");
