@@ -51,7 +51,7 @@ static void nets_init(nets *s, unsigned long seed) {
     nn_mlp_spec cs = {.in = Z, .out = 1, .n_hidden = 1, .hidden = {8}, .act = NN_ACT_MISH, .block = NN_BLOCK_ACT_NORM,
                       .layernorm = 1, .out_kind = NN_OUT_LINEAR};
     for (int k = 0; k < NC; k++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "critic%d", k);
         nn_mlp_declare(&s->critics[k], &s->cp, name, &cs);
     }
