@@ -131,6 +131,12 @@ for i in $(seq 1 600); do
     [ -f "$log" ] && [ "$(wc -l < "$log")" -ge 2 ] && break
     sleep 0.1
 done
+# hold the stage (its process group) until Slurm's signal has reached the batch shell: Slurm 22.05
+# may take 5 s retries to deliver it, and a busy machine would otherwise finish the 4 epochs first
+spid=$(pgrep -f -- "--stage hopper/shac-seed0" | head -n 1)
+[ -n "$spid" ] || fail "no process runs stage hopper/shac-seed0"
+pgid=$(ps -o pgid= -p "$spid" | tr -d ' ')
+kill -STOP -- "-$pgid"
 [ -f "$tmp/slurm/hopper/shac-seed0/eval.csv" ] && fail "hopper/shac-seed0 finished before it could be preempted"
 # the array task's own job id (scancel on ARRAY_TASK answers "try again later" for a running task)
 task=$(squeue -h -j "${job0}_${idx}" -o %A)
@@ -141,7 +147,12 @@ scancel --batch --signal=USR1 "$task" 2>/dev/null &
 sc=$!
 pids="$pids $sc"
 out="$tmp/slurm/exec/wave-0-$idx.out"
-for i in $(seq 1 100); do
+for i in $(seq 1 300); do
+    grep -q "signal: passing it on" "$out" 2>/dev/null && break
+    sleep 0.1
+done
+kill -CONT -- "-$pgid"
+for i in $(seq 1 300); do
     grep -q "requeueing" "$out" 2>/dev/null && break
     sleep 0.1
 done
