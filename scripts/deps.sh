@@ -2,8 +2,8 @@
 # Installs the Debian packages the project builds and runs with, if any are missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
-# munge, slurmctld, slurmd, slurm-client: the Slurm executor's test (tests/slurm.sh)
-pkgs="libmujoco-dev libopenblas-dev gnuplot-nox munge slurmctld slurmd slurm-client"
+# munge, slurmctld, slurmd, slurm-client, procps (pgrep, ps): the Slurm executor's test (tests/slurm.sh)
+pkgs="libmujoco-dev libopenblas-dev gnuplot-nox munge slurmctld slurmd slurm-client procps"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
