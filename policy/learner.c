@@ -331,10 +331,12 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
         fputc('\n', log);
         fprintf(tlog, "%ld,%s\n", ep, tcols);
         fflush(log), fflush(tlog);
-        char actor_ev[80] = "";
-        if (L->evaluate_actor) snprintf(actor_ev, sizeof actor_ev, " (the actor itself %.1f +- %.1f)", eva, evas);
-        if (!isnan(ev)) printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f%s (%.0f s)\n", ep,
-                               pr->env_steps, train, ev, evs, actor_ev, pr->wall);
+        if (!isnan(ev)) {
+            char actor_ev[80] = "";
+            if (L->evaluate_actor) snprintf(actor_ev, sizeof actor_ev, " (the actor itself %.1f +- %.1f)", eva, evas);
+            printf("epoch %ld: env steps %ld, train return %.1f, eval return %.1f +- %.1f%s (%.0f s)\n", ep,
+                   pr->env_steps, train, ev, evs, actor_ev, pr->wall);
+        }
         fflush(stdout);
         if (pr->bad_updates >= L->max_bad_updates) {
             fprintf(stderr, "%s: the actor gradient was non-finite or above 1e6 for %d epochs in a row; stopped. "

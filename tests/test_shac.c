@@ -94,7 +94,8 @@ TEST(reproducible_and_resumable) {
 TEST(actor_average_leaves_training_alone) {
     // pwm shac --actor-average 2 (the learner's, shared with pwm train: pwm_tests has the recurrence),
     // stopped after epoch 2 and resumed: every log column but the evaluation equals the plain run's,
-    // the evaluation differs, the actor's own (eval_actor) is the plain run's evaluation, and the final checkpoint holds the average (m/) that policies load
+    // the evaluation differs, the actor's own (eval_actor) is the plain run's evaluation, and the
+    // final checkpoint holds the average (m/) that policies load
     shac_config c = small("hopper");
     static char log[2][65536];
     char dir[2][512], path[700];
