@@ -9,6 +9,7 @@
 #include "../nn/common.h"
 #include "../opts/rundir.h"
 #include "../physics/physics_opts.h"
+#include "../policy/learner.h"
 #include "../policy/policy.h"
 #include "../policy/shac.h"
 #include "commands.h"
@@ -93,7 +94,9 @@ int cmd_eval(int argc, char **argv) {
         {"env", ARG_STRING, &env, "task (default: the checkpoint's)", NULL, "NAME"},
         {"policy", ARG_STRING, &policy, "policy checkpoint (ckpt.safetensors or final.safetensors of a run)", NULL, "CKPT"},
         {"episodes", ARG_INT, &episodes, "deterministic episodes", NULL, "N"},
-        {"seed", ARG_LONG, &seed, "seed of the start states", NULL, "S"},
+        {"seed", ARG_LONG, &seed, "seed of the start states; a run's final evaluation (eval.csv) is its seed + "
+         NN_STR(LRN_FINAL_SEED) " with " NN_STR(LRN_FINAL_EPISODES) " episodes (or its --eval-episodes if more), its "
+         "evaluations in log.csv its seed + " NN_STR(LRN_EVAL_SEED) " with --eval-episodes", NULL, "S"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
         {0},
     };

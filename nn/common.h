@@ -17,6 +17,10 @@ void nn_fatal_at(const char *file, int line, const char *fmt, ...)
 #define nn_check(cond, ...) \
     do { if (!(cond)) nn_fatal_at(__FILE__, __LINE__, __VA_ARGS__); } while (0)
 
+// A macro's value as a string literal, for help texts that quote a constant
+#define NN_STR(x) NN_STR_(x)
+#define NN_STR_(x) #x
+
 // Allocation that never returns NULL; 64-byte aligned, zero-filled.
 void *nn_malloc_at(const char *file, int line, size_t bytes);
 #define nn_malloc(bytes) nn_malloc_at(__FILE__, __LINE__, (bytes))

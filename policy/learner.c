@@ -315,14 +315,14 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
         pr->wall = wall0 + (nn_now() - t_start);
         double ev = NAN, evs = 0, eva = NAN, evas = 0;
         if (ep % L->eval_every == 0 || ep == L->epochs) {
-            if (L->evaluate(L->ctx, L->eval_episodes, L->seed + 1000000, &ev, &evs, err, sizeof err))
+            if (L->evaluate(L->ctx, L->eval_episodes, L->seed + LRN_EVAL_SEED, &ev, &evs, err, sizeof err))
                 fprintf(stderr, "%s: evaluation failed: %s\n", L->prog, err);
             else if (ev > pr->best_eval) {
                 pr->best_eval = ev;
                 if (L->save(L->ctx, P->best, err, sizeof err)) fprintf(stderr, "%s: %s\n", L->prog, err);
             }
-            if (L->evaluate_actor && L->evaluate_actor(L->ctx, L->eval_episodes, L->seed + 1000000, &eva, &evas, err,
-                                                       sizeof err))
+            if (L->evaluate_actor &&
+                L->evaluate_actor(L->ctx, L->eval_episodes, L->seed + LRN_EVAL_SEED, &eva, &evas, err, sizeof err))
                 fprintf(stderr, "%s: evaluation of the actor failed: %s\n", L->prog, err);
         }
         double train = lrn_recent_mean(&pr->recent);
@@ -368,11 +368,11 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
     if (rc == 0) {
         if (L->save(L->ctx, P->final, err, sizeof err)) fprintf(stderr, "%s: %s\n", L->prog, err);
         double mean, std;
-        int n = L->eval_episodes >= 10 ? L->eval_episodes : 10;
-        if (L->evaluate(L->ctx, n, L->seed + 2000000, &mean, &std, err, sizeof err) == 0) {
+        int n = L->eval_episodes >= LRN_FINAL_EPISODES ? L->eval_episodes : LRN_FINAL_EPISODES;
+        if (L->evaluate(L->ctx, n, L->seed + LRN_FINAL_SEED, &mean, &std, err, sizeof err) == 0) {
             double actor[2];
             int with_actor = L->evaluate_actor != NULL;
-            if (with_actor && L->evaluate_actor(L->ctx, n, L->seed + 2000000, &actor[0], &actor[1], err, sizeof err))
+            if (with_actor && L->evaluate_actor(L->ctx, n, L->seed + LRN_FINAL_SEED, &actor[0], &actor[1], err, sizeof err))
                 fprintf(stderr, "%s: final evaluation of the actor failed: %s\n", L->prog, err), with_actor = 0;
             if (rundir_write_eval(P, n, mean, std, pr->env_steps, with_actor ? actor : NULL))
                 fprintf(stderr, "%s: cannot write %s: %s\n", L->prog, P->eval, strerror(errno));

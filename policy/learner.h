@@ -16,6 +16,12 @@
 
 #define LRN_MAX_UNITS 8
 #define LRN_RECENT 20  // the training return is the mean of the last LRN_RECENT finished episodes
+// The start states of a run's deterministic evaluations come from its seed plus these: the
+// periodic ones (log.csv, --eval-episodes) LRN_EVAL_SEED, the final one (eval.csv, at least
+// LRN_FINAL_EPISODES) LRN_FINAL_SEED; `pwm eval --seed` with the same sum repeats either
+#define LRN_EVAL_SEED 1000000
+#define LRN_FINAL_SEED 2000000
+#define LRN_FINAL_EPISODES 10
 
 // "128,64,32" into units; returns the count, or -1 for a malformed list
 int lrn_parse_units(const char *s, int *units);

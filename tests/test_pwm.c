@@ -456,6 +456,13 @@ TEST(actor_average_is_the_evaluated_policy) {
     }
     st_free(&f);
     pwm_policy_free(p);
+    // `pwm eval` of final.safetensors from the start states the help names repeats eval.csv's figure
+    double em, es;
+    char got[32], want_ev[32];
+    CHECK(policy_evaluate("hopper", path, eps, c.seed + LRN_FINAL_SEED, &c.physics, &em, &es, err, sizeof err) == 0,
+          "%s", err);
+    snprintf(got, sizeof got, "%.6g", em), snprintf(want_ev, sizeof want_ev, "%.6g", am);
+    CHECK(!strcmp(got, want_ev), "pwm eval of final.safetensors: %s, eval.csv: %s", got, want_ev);
     // a run with the average resumed without it, and a plain one resumed with it
     char dir[2][512];
     snprintf(dir[0], sizeof dir[0], "%s/avg_three", test_tmpdir());
