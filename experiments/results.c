@@ -31,7 +31,9 @@ void res_machine(char *buf, size_t n) {
     char host[256] = "unknown";
     gethostname(host, sizeof host);
     host[sizeof host - 1] = 0;
-    snprintf(buf, n, "%s, %ld cores", host, sysconf(_SC_NPROCESSORS_ONLN));
+    char blas[160];
+    nn_blas_kernel(blas, sizeof blas);
+    snprintf(buf, n, "%s, %ld cores, %s", host, sysconf(_SC_NPROCESSORS_ONLN), blas);
 }
 
 void res_command(char *buf, size_t n, int argc, char **argv) {

@@ -147,6 +147,12 @@ void nn_progress(const char *label, long done, long total, double t_start) {
     fflush(stderr);
 }
 
+void nn_blas_kernel(char *buf, size_t n) {
+    const char *pin = getenv("OPENBLAS_CORETYPE");
+    if (pin && *pin) snprintf(buf, n, "OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s)", openblas_get_corename(), pin);
+    else snprintf(buf, n, "OpenBLAS kernel %s (detected)", openblas_get_corename());
+}
+
 void nn_set_threads(int n) {
     if (n <= 0) n = omp_get_num_procs();
     omp_set_num_threads(n);

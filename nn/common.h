@@ -57,6 +57,10 @@ int nn_cmp_double(const void *a, const void *b);
 // t_start is nn_now() at the start.
 void nn_progress(const char *label, long done, long total, double t_start);
 
+// "OpenBLAS kernel K (detected)" or "... (OPENBLAS_CORETYPE=K)": the matrix-product kernels, which
+// change a run's floats, so a run records them beside its git commit and seed.
+void nn_blas_kernel(char *buf, size_t n);
+
 // Threads used by the numeric core (OpenMP loops, matrix products included). n <= 0: all cores.
 void nn_set_threads(int n);
 int nn_get_threads(void);

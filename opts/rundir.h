@@ -1,6 +1,6 @@
 // A run directory: what a training command (pwm shac, pwm train, pwm ppo) writes into --out DIR,
 // and the rule for continuing it. The one place that knows its files:
-//   config.txt        the resolved options and the git commit (args_write_config), then a note per
+//   config.txt        the resolved options, the git commit and the BLAS kernel, then a note per
 //                     resume (args_note_resume); --resume loads it before the command line
 //   log.csv           one row per epoch: RUNDIR_LOG_COLUMNS, then the learner's own columns
 //   timing.csv        one row per epoch: where the time went
@@ -85,8 +85,9 @@ int rundir_peek_task(rundir_task *t, int argc, char **argv, const char *prog);
 // --out DIR) first loads DIR/config.txt, so the command line overrides the run's own options.
 // Returns as args_parse_command: -1 to go on, else the exit code (0 after --help, 2 after an error).
 int rundir_parse(const args_spec *spec, const rundir_opts *r, int argc, char **argv, const char *prog);
-// Create dir and record spec's resolved options with the git commit in dir/config.txt; a resumed
-// run appends args_note_resume's lines instead, and a fresh start over a directory that holds a run
+// Create dir and record spec's resolved options with the git commit and the BLAS kernel
+// (nn_blas_kernel) in dir/config.txt; a resumed run appends args_note_resume's lines and the
+// kernel instead, and a fresh start over a directory that holds a run
 // writes nothing (the learner refuses it). 0, or 1 after a message from prog.
 int rundir_record(const args_spec *spec, const rundir_opts *r, const char *dir, const char *prog);
 

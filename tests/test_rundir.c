@@ -1,6 +1,7 @@
 // Tests for opts/rundir: a run directory's states and start rule, eval.csv and log.csv, and
 // config.txt through a run's option groups: recorded, loaded back on --resume under the command
 // line, and refused with a message naming the file when malformed.
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,13 @@ TEST(config_round_trip_through_resume) {
     CHECK(rundir_record(&run_spec, &ro, dir, "pwm test") == 0, "resume note not written");
     test_read_file(f.config, out, sizeof out);
     CHECK(strstr(out, "# resumed with git commit ") && strstr(out, "#   with epochs = 200\n"), "config.txt:\n%s", out);
+    // the BLAS kernels, which change the floats, at the start and at each resume
+    char blas[160], line[200];
+    nn_blas_kernel(blas, sizeof blas);
+    snprintf(line, sizeof line, "\n# %s\n", blas);
+    const char *at = strstr(out, line);
+    snprintf(line, sizeof line, "#   under %s\n", blas);
+    CHECK(at && strstr(at + 1, line) && strstr(blas, openblas_get_corename()), "config.txt, %s:\n%s", blas, out);
 
     // --env on the command line wins over the recorded one; without --resume nothing is read
     char *given[] = {"test", "--resume", "--out", dir, "--env", "hopper"};
