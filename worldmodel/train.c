@@ -301,6 +301,9 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
         nn_graph_set_no_grad(g, 1);
         *res = (wm_eval_result){.horizon = H};
         float *o = nn_malloc(sizeof(float) * O), *av = nn_malloc(sizeof(float) * A);
+        long total = 0;
+        for (int i = e.n_train; i < e.n; i++) total += e.eps[i]->T >= H ? e.eps[i]->T - H + 1 : 0;
+        double t0 = nn_now();
         for (int i = e.n_train; i < e.n; i++) {
             const ds_episode *ep = e.eps[i];
             int tid = model_task[e.task[i]];
@@ -325,6 +328,7 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
                     }
                 }
                 res->windows++;
+                nn_progress("wm eval", res->windows, total, t0);
             }
         }
         nn_free(o), nn_free(av);
