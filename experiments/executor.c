@@ -309,10 +309,11 @@ static int submit_wave(const ex_plan *p, int w, char *const *command, const char
     int rc = pclose(pp);
     line[strcspn(line, ";\n")] = 0;
     if (rc || !line[0]) return fprintf(stderr, "pwm: sbatch %s failed (exit %d)\n", path, rc), -1;
-    if (strlen(line) >= idn)
+    size_t len = strlen(line);
+    if (len >= idn)
         return fprintf(stderr, "pwm: sbatch %s answered a job id longer than %zu characters: %s\n", path, idn - 1,
                        line), -1;
-    memcpy(jobid, line, strlen(line) + 1);
+    memcpy(jobid, line, len + 1);
     printf("wave %d: %d stage%s submitted as job array %s (%s)\n", w, n, n > 1 ? "s" : "", jobid, path);
     return 0;
 }

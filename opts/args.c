@@ -762,7 +762,8 @@ int args_has_flag(int argc, char **argv, const char *flag) {
     return 0;
 }
 
-int args_note_resume(const args_spec *spec, const char *path, const char *commit, char *err, size_t errlen) {
+int args_note_resume(const args_spec *spec, const char *path, const char *commit, const char *note, char *err,
+                     size_t errlen) {
     opt_list L;
     if (gather(spec, &L, err, errlen)) return -1;
     char *now = NULL, *old = NULL;
@@ -799,6 +800,7 @@ int args_note_resume(const args_spec *spec, const char *path, const char *commit
         free(key);
         line += n + (line[n] == '\n');
     }
+    if (note) fprintf(f, "#   %s\n", note);
     free(now), free(old);
     int bad = ferror(f);
     if (fclose(f) || bad) return nn_err(err, errlen, "error writing config file '%s': %s", path, strerror(errno));

@@ -93,7 +93,9 @@ int args_has_flag(int argc, char **argv, const char *flag);
 // Appends to the config file at path "# resumed with " ARGS_COMMIT_TAG "C" and, as comments
 // ("#   with key = value"), every resolved option whose line the file lacks: what the resumed
 // invocation changed (threads, stop-after, ...). Comments, so a later --resume still loads the
-// run's own config (rundir.h's resume rule). 0, or -1 with a message in err.
-int args_note_resume(const args_spec *spec, const char *path, const char *commit, char *err, size_t errlen);
+// run's own config (rundir.h's resume rule). A non-NULL note follows as one more comment line,
+// "#   note". 0, or -1 with a message in err.
+int args_note_resume(const args_spec *spec, const char *path, const char *commit, const char *note, char *err,
+                     size_t errlen);
 
 #endif

@@ -189,19 +189,15 @@ int rundir_parse(const args_spec *spec, const rundir_opts *r, int argc, char **a
 }
 
 int rundir_record(const args_spec *spec, const rundir_opts *r, const char *dir, const char *prog) {
-    char header[512], err[1200], blas[160];
+    char header[512], err[1200], blas[160], note[200];
     rundir_files f;
     rundir_files_of(&f, dir);
     nn_blas_kernel(blas, sizeof blas);
     if (nn_mkdirs(dir)) return fprintf(stderr, "%s: cannot create %s: %s\n", prog, dir, strerror(errno)), 1;
     if (r->resume) {
-        if (!nn_file_exists(f.config)) return 0;
-        if (args_note_resume(spec, f.config, PWM_GIT_COMMIT, err, sizeof err))
+        snprintf(note, sizeof note, "under %s", blas);
+        if (nn_file_exists(f.config) && args_note_resume(spec, f.config, PWM_GIT_COMMIT, note, err, sizeof err))
             return fprintf(stderr, "%s: %s\n", prog, err), 1;
-        FILE *c = fopen(f.config, "a");
-        int bad = !c || fprintf(c, "#   under %s\n", blas) < 0;
-        if ((c && fclose(c)) || bad)
-            return fprintf(stderr, "%s: cannot append to %s: %s\n", prog, f.config, strerror(errno)), 1;
         return 0;
     }
     if (nn_file_exists(f.log)) return 0;

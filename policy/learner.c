@@ -372,7 +372,8 @@ int lrn_run(const lrn_loop *L, const rundir_files *P, int resume) {
         if (L->evaluate(L->ctx, n, L->seed + LRN_FINAL_SEED, &mean, &std, err, sizeof err) == 0) {
             double actor[2];
             int with_actor = L->evaluate_actor != NULL;
-            if (with_actor && L->evaluate_actor(L->ctx, n, L->seed + LRN_FINAL_SEED, &actor[0], &actor[1], err, sizeof err))
+            if (with_actor &&
+                L->evaluate_actor(L->ctx, n, L->seed + LRN_FINAL_SEED, &actor[0], &actor[1], err, sizeof err))
                 fprintf(stderr, "%s: final evaluation of the actor failed: %s\n", L->prog, err), with_actor = 0;
             if (rundir_write_eval(P, n, mean, std, pr->env_steps, with_actor ? actor : NULL))
                 fprintf(stderr, "%s: cannot write %s: %s\n", L->prog, P->eval, strerror(errno));

@@ -525,7 +525,7 @@ TEST(resume_notes_the_changed_options) {
     snprintf(path, sizeof path, "%s/config.txt", test_tmpdir());
     CHECK(args_write_config(&spec, path, "git commit abc123", err, sizeof err) == 0, "%s", err);
     v_seed = 7, v_render = 1;
-    CHECK(args_note_resume(&spec, path, "def456", err, sizeof err) == 0, "%s", err);
+    CHECK(args_note_resume(&spec, path, "def456", NULL, err, sizeof err) == 0, "%s", err);
     FILE *f = nn_fopen(path, "r");
     char text[4096];
     size_t n = fread(text, 1, sizeof text - 1, f);
@@ -538,14 +538,14 @@ TEST(resume_notes_the_changed_options) {
     CHECK(args_load_config(&spec, path, err, sizeof err) == 0, "%s", err);
     CHECK(v_seed == 1 && v_render == 0, "the notes changed the run's config: seed %d render %d", v_seed, v_render);
     // a second resume with nothing changed records only that it happened
-    CHECK(args_note_resume(&spec, path, "fed789", err, sizeof err) == 0, "%s", err);
+    CHECK(args_note_resume(&spec, path, "fed789", NULL, err, sizeof err) == 0, "%s", err);
     f = nn_fopen(path, "r");
     n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = 0;
     const char *last = strstr(text, "# resumed with git commit fed789\n");
     CHECK(last && !last[strlen("# resumed with git commit fed789\n")], "second resume:\n%s", text);
-    CHECK(args_note_resume(&spec, "/nonexistent/dir/config.txt", "x", err, sizeof err) == -1 &&
+    CHECK(args_note_resume(&spec, "/nonexistent/dir/config.txt", "x", NULL, err, sizeof err) == -1 &&
               strstr(err, "/nonexistent/dir/config.txt"), "%s", err);
 }
 
