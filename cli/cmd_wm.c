@@ -64,13 +64,14 @@ static int wm_train_cmd(int argc, char **argv) {
 
 static int wm_eval_cmd(int argc, char **argv) {
     const char **data = NULL, *wm = NULL;
-    int horizon = 16, threads = 0;
+    int horizon = 16, threads = 0, batch = WM_EVAL_BATCH;
     double holdout = 0.1;
     const args_opt opts[] = {
         {"wm", ARG_STRING, &wm, "world-model checkpoint", NULL, "FILE"},
         {"data", ARG_LIST, &data, "dataset directories (as in training: the same hold-out split)", NULL, "DIR..."},
         {"horizon", ARG_INT, &horizon, "open-loop steps H", NULL, "H"},
         {"holdout", ARG_DOUBLE, &holdout, "fraction of episodes held out (as in training)", NULL, "X"},
+        {"batch", ARG_INT, &batch, "windows per forward pass (speed only)", NULL, "B"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
         {0},
     };
@@ -84,7 +85,7 @@ static int wm_eval_cmd(int argc, char **argv) {
     if (!wm || !data || !data[0]) return fprintf(stderr, "pwm wm eval: --wm FILE and --data DIR... are required\n"), 2;
     nn_set_threads(threads);
     wm_eval_result r;
-    if (wm_evaluate(wm, data, holdout, horizon, &r, err, sizeof err)) return fprintf(stderr, "pwm wm eval: %s\n", err), 1;
+    if (wm_evaluate(wm, data, holdout, horizon, batch, &r, err, sizeof err)) return fprintf(stderr, "pwm wm eval: %s\n", err), 1;
     printf("held-out windows %d, horizon %d\n", r.windows, r.horizon);
     printf("latent consistency MSE    1 step %.4g, %d steps %.4g\n", r.consistency_1, r.horizon, r.consistency_h);
     printf("open-loop reward MSE      %.4g   (mean-reward baseline %.4g; ratio %.3f)\n", r.reward_mse, r.baseline_mse,

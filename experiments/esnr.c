@@ -267,7 +267,7 @@ int esnr_experiment(const esnr_config *c, const char *out, const char *command) 
         wall[m] = nn_now() - t;
         nn_rms_init(&rms[m], 1, 1e-5f, 5.0f);
         if (wm_load(&w[m], NULL, &rms[m], NULL, wm_path[m], err, sizeof err) ||
-            wm_evaluate(wm_path[m], dirs, 0.1, src_h[m], &ev[m], err, sizeof err)) {
+            wm_evaluate(wm_path[m], dirs, 0.1, src_h[m], WM_EVAL_BATCH, &ev[m], err, sizeof err)) {
             fprintf(stderr, "pwm experiment esnr: %s\n", err);
             return 1;
         }

@@ -107,7 +107,7 @@ static int run_sweep(const sweep *w, const wm_sweep_config *c, const char *exe, 
         const char *dsets[2] = {data, NULL};
         for (int v = 0; v < w->nv; v++) {
             wm_eval_result r;
-            if (merging && wm_evaluate(wm[v], dsets, 0.1, 16, &r, err, sizeof err)) {
+            if (merging && wm_evaluate(wm[v], dsets, 0.1, 16, WM_EVAL_BATCH, &r, err, sizeof err)) {
                 fprintf(stderr, "pwm experiment %s: %s\n", w->experiment, err);
                 return 1;
             }

@@ -279,10 +279,10 @@ TEST(data_errors_free_everything) {
     make_wm(wmp);
     const char *data[] = {good, bad, NULL};
     wm_eval_result r;
-    CHECK(wm_evaluate(wmp, data, 0.5, 2, &r, err, sizeof err) != 0 && strstr(err, bad), "%s", err);
+    CHECK(wm_evaluate(wmp, data, 0.5, 2, WM_EVAL_BATCH, &r, err, sizeof err) != 0 && strstr(err, bad), "%s", err);
     const char *one[] = {good, NULL};
-    CHECK(wm_evaluate(wmp, one, 0.5, 2, &r, err, sizeof err) != 0, "a lone episode left none for training");
-    CHECK(wm_evaluate("/nonexistent.safetensors", one, 0.0, 2, &r, err, sizeof err) != 0, "a missing model");
+    CHECK(wm_evaluate(wmp, one, 0.5, 2, WM_EVAL_BATCH, &r, err, sizeof err) != 0, "a lone episode left none for training");
+    CHECK(wm_evaluate("/nonexistent.safetensors", one, 0.0, 2, WM_EVAL_BATCH, &r, err, sizeof err) != 0, "a missing model");
 }
 
 // the Mish and ELU kernels on NaN: NaN out, without converting NaN to an integer (UBSan)

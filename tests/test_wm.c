@@ -1,5 +1,6 @@
 // World model: the loss's gradients against finite differences (targets held fixed, as the
-// stop-gradient makes them), each activation variant's structure, and save/load round trips.
+// stop-gradient makes them), each activation variant's structure, save/load round trips, and the
+// held-out evaluation against one window at a time.
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -179,6 +180,51 @@ TEST(save_load_each_variant) {
     }
 }
 
+// Episode e of a synthetic dataset: reward = first observation, the state drifts with the action.
+static void toy_episode(ds_episode *ep, int e) {
+    ds_episode_alloc(ep, 20, O, A);
+    for (int t = 0; t < 20; t++) {
+        for (int k = 0; k < A; k++) ep->act[t * A + k] = sinf(0.3f * t + e + k);
+        for (int k = 0; k < O; k++) ep->obs[(t + 1) * O + k] = 0.9f * ep->obs[t * O + k] + 0.1f * ep->act[t * A + k % A];
+        ep->rew[t] = ep->obs[t * O];
+    }
+    ep->trunc[19] = 1;
+}
+
+// wm_evaluate's figures computed here one window at a time, over episodes [lo, hi) of toy_episode.
+static wm_eval_result eval_by_hand(const char *path, int lo, int hi, int hz) {
+    world_model w;
+    nn_rms rms;
+    char err[1024];
+    nn_rms_init(&rms, 1, 1e-5f, 5.0f);
+    nn_check(wm_load(&w, NULL, &rms, NULL, path, err, sizeof err) == 0, "%s", err);
+    wm_eval_result r = {.horizon = hz};
+    nn_graph *g = nn_graph_new(0);
+    for (int e = lo; e < hi; e++) {
+        ds_episode ep;
+        toy_episode(&ep, e);
+        for (int s = 0; s + hz <= ep.T; s++, r.windows++) {
+            nn_graph_reset(g);
+            nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, ep.obs + s * O, 1, O, 0), NULL);
+            for (int t = 0; t < hz; t++) {
+                nn_tensor *a = nn_tensor_from(g, ep.act + (s + t) * A, 1, A, 0);
+                double r_hat = nn_rms_unnormalize(&rms, wm_reward(g, &w, z, a, NULL)->x[0], 0), rw = ep.rew[s + t];
+                r.reward_mse += (r_hat - rw) * (r_hat - rw) / hz / (hi - lo) / (ep.T - hz + 1);
+                r.baseline_mse += (rms.mean[0] - rw) * (rms.mean[0] - rw) / hz / (hi - lo) / (ep.T - hz + 1);
+                z = wm_dynamics(g, &w, z, a, NULL);
+                double m = nn_mse(g, z, wm_encode(g, &w, nn_tensor_from(g, ep.obs + (s + t + 1) * O, 1, O, 0), NULL))->x[0];
+                if (t == 0) r.consistency_1 += m / (hi - lo) / (ep.T - hz + 1);
+                if (t == hz - 1) r.consistency_h += m / (hi - lo) / (ep.T - hz + 1);
+            }
+        }
+        ds_episode_free(&ep);
+    }
+    nn_graph_free(g);
+    wm_free(&w);
+    nn_rms_free(&rms);
+    return r;
+}
+
 TEST(train_resume_and_eval) {
     // a synthetic dataset: reward = first observation, the state drifts with the action
     char dir[300], err[1024], a[320], b[320], la[330], lb[330];
@@ -187,14 +233,7 @@ TEST(train_resume_and_eval) {
     CHECK(ds_open(dir, "toy", O, A, &next, err, sizeof err) == 0, "%s", err);
     for (int e = 0; e < 6; e++) {
         ds_episode ep;
-        ds_episode_alloc(&ep, 20, O, A);
-        for (int t = 0; t < 20; t++) {
-            for (int k = 0; k < A; k++) ep.act[t * A + k] = sinf(0.3f * t + e + k);
-            for (int k = 0; k < O; k++)
-                ep.obs[(t + 1) * O + k] = 0.9f * ep.obs[t * O + k] + 0.1f * ep.act[t * A + k % A];
-            ep.rew[t] = ep.obs[t * O];
-        }
-        ep.trunc[19] = 1;
+        toy_episode(&ep, e);
         CHECK(ds_write(dir, e, &ep, err, sizeof err) == 0, "%s", err);
         ds_episode_free(&ep);
     }
@@ -216,9 +255,21 @@ TEST(train_resume_and_eval) {
     test_read_file(lb, tb, sizeof tb);
     CHECK(!strcmp(ta, tb), "a resumed run logged differently:\n%s\nvs\n%s", ta, tb);
     CHECK(wm_train(&c, a, 0) != 0, "a second run overwrote the first");
+    // the held-out 20% is the last two episodes: 2 × 17 windows of 4 steps; in batches of 5 (one batch
+    // spans both episodes, the last is short) and of 256, it gives the one-window-at-a-time figures
+    wm_eval_result want = eval_by_hand(a, 4, 6, 4);
+    for (int batch = 5; batch <= 256; batch += 251) {
+        wm_eval_result r;
+        CHECK(wm_evaluate(a, data, 0.2, 4, batch, &r, err, sizeof err) == 0, "%s", err);
+        CHECK(r.windows == 2 * 17 && r.windows == want.windows, "eval: %d windows", r.windows);
+        CHECK_CLOSE(r.consistency_1, want.consistency_1, 1e-5, 1e-9);
+        CHECK_CLOSE(r.consistency_h, want.consistency_h, 1e-5, 1e-9);
+        CHECK_CLOSE(r.reward_mse, want.reward_mse, 1e-5, 1e-9);
+        CHECK_CLOSE(r.baseline_mse, want.baseline_mse, 1e-5, 1e-9);
+        CHECK(want.consistency_1 > 0 && want.consistency_h > 0 && want.reward_mse > 0, "a degenerate case");
+    }
     wm_eval_result r;
-    CHECK(wm_evaluate(a, data, 0.2, 4, &r, err, sizeof err) == 0, "%s", err);
-    CHECK(r.windows == 2 * 17 && isfinite(r.reward_mse) && isfinite(r.consistency_h), "eval: %d windows", r.windows);
+    CHECK(wm_evaluate(a, data, 0.2, 4, 0, &r, err, sizeof err) != 0 && strstr(err, "batch 0"), "batch 0: %s", err);
 }
 
 TEST(reward_normalisation_keeps_alive_positive) {

@@ -271,8 +271,21 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     return rc;
 }
 
-int wm_evaluate(const char *wm_path, const char *const *data, double holdout, int H, wm_eval_result *res, char *err,
-                size_t errlen) {
+// Rows b < n: step ws[b] + t of episode eps[wi[b]], observations (to o, n × O) or actions (to a,
+// n × A), zero-padded.
+static void gather_step(const ds_episode *const *eps, const int *wi, const int *ws, int n, int t, int O, float *o,
+                        int A, float *a) {
+    for (int b = 0; b < n; b++) {
+        const ds_episode *ep = eps[wi[b]];
+        size_t k = (size_t)(ws[b] + t);
+        if (o) pad_copy(o + (size_t)b * O, O, ep->obs + k * ep->obs_dim, ep->obs_dim);
+        if (a) pad_copy(a + (size_t)b * A, A, ep->act + k * ep->act_dim, ep->act_dim);
+    }
+}
+
+int wm_evaluate(const char *wm_path, const char *const *data, double holdout, int H, int batch, wm_eval_result *res,
+                char *err, size_t errlen) {
+    if (batch < 1) return nn_err(err, errlen, "batch %d: evaluate at least one window at a time", batch);
     episodes e;
     if (load_all(data, holdout, &e, err, errlen)) return -1;
     world_model w;
@@ -294,44 +307,56 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
                         wm_path, w.tasks, w.c.obs_dim, w.c.act_dim, e.sets[i].env, e.sets[i].obs_dim, e.sets[i].act_dim);
     }
     if (rc == 0) {
-        // every window of the held-out episodes, one at a time
-        int O = w.c.obs_dim, A = w.c.act_dim;
+        // every window of the held-out episodes, B windows per forward pass
+        int O = w.c.obs_dim, A = w.c.act_dim, B = batch;
         double mean = rms.mean[0];
         nn_graph *g = nn_graph_new(0);
         nn_graph_set_no_grad(g, 1);
         *res = (wm_eval_result){.horizon = H};
-        float *o = nn_malloc(sizeof(float) * O), *av = nn_malloc(sizeof(float) * A);
+        float *o = nn_malloc(sizeof(float) * B * O), *av = nn_malloc(sizeof(float) * B * A);
+        int *tid = nn_malloc(sizeof(int) * B), *wi = nn_malloc(sizeof(int) * B), *ws = nn_malloc(sizeof(int) * B);
         long total = 0;
         for (int i = e.n_train; i < e.n; i++) total += e.eps[i]->T >= H ? e.eps[i]->T - H + 1 : 0;
         double t0 = nn_now();
-        for (int i = e.n_train; i < e.n; i++) {
-            const ds_episode *ep = e.eps[i];
-            int tid = model_task[e.task[i]];
-            for (int s = 0; s + H <= ep->T; s++) {
-                nn_graph_reset(g);
-                nn_tensor *em = wm_task_embed(g, &w, &tid, 1);
-                pad_copy(o, O, ep->obs + (size_t)s * ep->obs_dim, ep->obs_dim);
-                nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, o, 1, O, 0), em);
-                for (int t = 0; t < H; t++) {
-                    pad_copy(av, A, ep->act + (size_t)(s + t) * ep->act_dim, ep->act_dim);
-                    nn_tensor *a = nn_tensor_from(g, av, 1, A, 0);
-                    double r_hat = nn_rms_unnormalize(&rms, wm_reward(g, &w, z, a, em)->x[0], 0), r = ep->rew[s + t];
-                    res->reward_mse += (r_hat - r) * (r_hat - r) / H;
-                    res->baseline_mse += (mean - r) * (mean - r) / H;
-                    z = wm_dynamics(g, &w, z, a, em);
-                    if (t == 0 || t == H - 1) {
-                        pad_copy(o, O, ep->obs + (size_t)(s + t + 1) * ep->obs_dim, ep->obs_dim);
-                        nn_tensor *target = wm_encode(g, &w, nn_tensor_from(g, o, 1, O, 0), em);
-                        double m = nn_mse(g, z, target)->x[0];
-                        if (t == 0) res->consistency_1 += m;
-                        if (t == H - 1) res->consistency_h += m;
-                    }
+        for (int i = e.n_train, s = 0;;) {
+            // the next (up to) B windows: episode wi[b], start ws[b]
+            int n = 0;
+            while (i < e.n && n < B) {
+                if (s + H > e.eps[i]->T) {
+                    i++, s = 0;
+                    continue;
                 }
-                res->windows++;
-                nn_progress("wm eval", res->windows, total, t0);
+                wi[n] = i, ws[n] = s++, tid[n] = model_task[e.task[i]], n++;
             }
+            if (!n) break;
+            nn_graph_reset(g);
+            nn_tensor *em = wm_task_embed(g, &w, tid, n);
+            gather_step(e.eps, wi, ws, n, 0, O, o, A, NULL);
+            nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, o, n, O, 0), em);
+            for (int t = 0; t < H; t++) {
+                gather_step(e.eps, wi, ws, n, t, O, NULL, A, av);
+                nn_tensor *a = nn_tensor_from(g, av, n, A, 0), *r_hat = wm_reward(g, &w, z, a, em);
+                for (int b = 0; b < n; b++) {
+                    double r = e.eps[wi[b]]->rew[ws[b] + t], d = nn_rms_unnormalize(&rms, r_hat->x[b], 0) - r;
+                    res->reward_mse += d * d / H;
+                    res->baseline_mse += (mean - r) * (mean - r) / H;
+                }
+                z = wm_dynamics(g, &w, z, a, em);
+                if (t == 0 || t == H - 1) {
+                    gather_step(e.eps, wi, ws, n, t + 1, O, o, A, NULL);
+                    nn_tensor *target = wm_encode(g, &w, nn_tensor_from(g, o, n, O, 0), em);
+                    // the sum over rows of each row's mean squared latent error
+                    double m = 0;
+                    for (long k = 0; k < (long)n * z->d; k++) m += (double)(z->x[k] - target->x[k]) * (z->x[k] - target->x[k]);
+                    m /= z->d;
+                    if (t == 0) res->consistency_1 += m;
+                    if (t == H - 1) res->consistency_h += m;
+                }
+            }
+            res->windows += n;
+            nn_progress("wm eval", res->windows, total, t0);
         }
-        nn_free(o), nn_free(av);
+        nn_free(o), nn_free(av), nn_free(tid), nn_free(wi), nn_free(ws);
         nn_graph_free(g);
         if (!res->windows) {
             rc = nn_err(err, errlen, "no held-out episode has %d steps; lower --horizon", H);
