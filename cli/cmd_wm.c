@@ -70,7 +70,9 @@ static int wm_eval_cmd(int argc, char **argv) {
         {"wm", ARG_STRING, &wm, "world-model checkpoint", NULL, "FILE"},
         {"data", ARG_LIST, &data, "dataset directories (as in training: the same hold-out split)", NULL, "DIR..."},
         {"horizon", ARG_INT, &horizon, "open-loop steps H", NULL, "H"},
-        {"holdout", ARG_DOUBLE, &holdout, "fraction of episodes held out (as in training)", NULL, "X"},
+        {"holdout", ARG_DOUBLE, &holdout,
+         "fraction of episodes held out (as in training; 1: every episode, for data the model never saw, such as a "
+         "policy's own episodes from pwm collect)", NULL, "X"},
         {"batch", ARG_INT, &batch, "windows per forward pass (speed only)", NULL, "B"},
         {"threads", ARG_INT, &threads, "threads (0: all cores)", NULL, "T"},
         {0},
@@ -83,6 +85,7 @@ static int wm_eval_cmd(int argc, char **argv) {
     int rc = args_parse_command(&spec, argc, argv, "pwm wm eval");
     if (rc >= 0) return rc;
     if (!wm || !data || !data[0]) return fprintf(stderr, "pwm wm eval: --wm FILE and --data DIR... are required\n"), 2;
+    if (!(holdout >= 0 && holdout <= 1)) return fprintf(stderr, "pwm wm eval: --holdout must be in [0, 1]\n"), 2;
     nn_set_threads(threads);
     wm_eval_result r;
     if (wm_evaluate(wm, data, holdout, horizon, batch, &r, err, sizeof err)) return fprintf(stderr, "pwm wm eval: %s\n", err), 1;

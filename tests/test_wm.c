@@ -268,7 +268,12 @@ TEST(train_resume_and_eval) {
         CHECK_CLOSE(r.baseline_mse, want.baseline_mse, 1e-5, 1e-9);
         CHECK(want.consistency_1 > 0 && want.consistency_h > 0 && want.reward_mse > 0, "a degenerate case");
     }
-    wm_eval_result r;
+    // holdout 1: every episode (data the model never saw)
+    wm_eval_result r, all = eval_by_hand(a, 0, 6, 4);
+    CHECK(wm_evaluate(a, data, 1.0, 4, 7, &r, err, sizeof err) == 0, "%s", err);
+    CHECK(r.windows == 6 * 17, "holdout 1: %d windows", r.windows);
+    CHECK_CLOSE(r.consistency_h, all.consistency_h, 1e-5, 1e-9);
+    CHECK_CLOSE(r.reward_mse, all.reward_mse, 1e-5, 1e-9);
     CHECK(wm_evaluate(a, data, 0.2, 4, 0, &r, err, sizeof err) != 0 && strstr(err, "batch 0"), "batch 0: %s", err);
 }
 

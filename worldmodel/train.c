@@ -30,8 +30,10 @@ static void free_all(episodes *e) {
     memset(e, 0, sizeof *e);
 }
 
-// on failure nothing stays allocated
-static int load_all(const char *const *dirs, double holdout, episodes *e, char *err, size_t errlen) {
+// The datasets, their last ceil(holdout·n) episodes held out (at least one of two or more). Training
+// needs an episode left to train on; an evaluation (for_eval) with holdout 1 takes every episode. On
+// failure nothing stays allocated.
+static int load_all(const char *const *dirs, double holdout, int for_eval, episodes *e, char *err, size_t errlen) {
     memset(e, 0, sizeof *e);
     int nsets = 0;
     while (dirs[nsets]) nsets++;
@@ -68,7 +70,7 @@ static int load_all(const char *const *dirs, double holdout, episodes *e, char *
     int held = (int)ceil(holdout * e->n);
     if (e->n >= 2 && held < 1) held = 1;
     e->n_train = e->n - held;
-    if (e->n_train < 1) {
+    if (e->n_train < 1 && !(for_eval && holdout >= 1)) {
         nn_err(err, errlen, "%d episodes leave none for training after the hold-out", e->n);
         free_all(e);
         return -1;
@@ -168,7 +170,7 @@ static int open_model(const wm_train_config *c, const episodes *e, const char *o
 int wm_train(const wm_train_config *c, const char *out, int resume) {
     char err[1024], logp[1100], path[1100];
     episodes e;
-    if (load_all(c->data, c->holdout, &e, err, sizeof err)) {
+    if (load_all(c->data, c->holdout, 0, &e, err, sizeof err)) {
         fprintf(stderr, "pwm wm train: %s\n", err);
         return 1;
     }
@@ -287,7 +289,7 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
                 char *err, size_t errlen) {
     if (batch < 1) return nn_err(err, errlen, "batch %d: evaluate at least one window at a time", batch);
     episodes e;
-    if (load_all(data, holdout, &e, err, errlen)) return -1;
+    if (load_all(data, holdout, 1, &e, err, errlen)) return -1;
     world_model w;
     nn_rms rms;
     nn_rms_init(&rms, 1, 1e-5f, 5.0f);

@@ -46,8 +46,9 @@ typedef struct {
 } wm_eval_result;
 
 // Evaluate a world model on the held-out episodes of datasets (the same split as training with the
-// same holdout): every window of H+1 steps, batch windows per forward pass (the figures agree with
-// one window at a time to float rounding). Returns 0 or -1 with a message.
+// same holdout; holdout 1: every episode, for data the model never saw): every window of H+1 steps,
+// batch windows per forward pass (the figures agree with one window at a time to float rounding).
+// Returns 0 or -1 with a message.
 #define WM_EVAL_BATCH 256  // windows per forward pass by default
 int wm_evaluate(const char *wm_path, const char *const *data, double holdout, int horizon, int batch, wm_eval_result *r,
                 char *err, size_t errlen);
