@@ -209,16 +209,17 @@ static wm_eval_result eval_by_hand(const char *path, int lo, int hi, int hz) {
             for (int t = 0; t < hz; t++) {
                 nn_tensor *a = nn_tensor_from(g, ep.act + (s + t) * A, 1, A, 0);
                 double r_hat = nn_rms_unnormalize(&rms, wm_reward(g, &w, z, a, NULL)->x[0], 0), rw = ep.rew[s + t];
-                r.reward_mse += (r_hat - rw) * (r_hat - rw) / hz / (hi - lo) / (ep.T - hz + 1);
-                r.baseline_mse += (rms.mean[0] - rw) * (rms.mean[0] - rw) / hz / (hi - lo) / (ep.T - hz + 1);
+                r.reward_mse += (r_hat - rw) * (r_hat - rw) / hz;
+                r.baseline_mse += (rms.mean[0] - rw) * (rms.mean[0] - rw) / hz;
                 z = wm_dynamics(g, &w, z, a, NULL);
                 double m = nn_mse(g, z, wm_encode(g, &w, nn_tensor_from(g, ep.obs + (s + t + 1) * O, 1, O, 0), NULL))->x[0];
-                if (t == 0) r.consistency_1 += m / (hi - lo) / (ep.T - hz + 1);
-                if (t == hz - 1) r.consistency_h += m / (hi - lo) / (ep.T - hz + 1);
+                if (t == 0) r.consistency_1 += m;
+                if (t == hz - 1) r.consistency_h += m;
             }
         }
         ds_episode_free(&ep);
     }
+    r.reward_mse /= r.windows, r.baseline_mse /= r.windows, r.consistency_1 /= r.windows, r.consistency_h /= r.windows;
     nn_graph_free(g);
     wm_free(&w);
     nn_rms_free(&rms);

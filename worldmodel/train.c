@@ -84,29 +84,33 @@ static void pad_copy(float *dst, int D, const float *src, int d) {
     memset(dst + d, 0, sizeof(float) * (D - d));
 }
 
+// The windows of H steps (H+1 observations) an episode holds.
+static long ep_windows(const ds_episode *ep, int H) { return ep->T >= H ? ep->T - H + 1 : 0; }
+
+// Column b of B time-major windows: steps w..w+H of ep, zero-padded to the largest task's sizes;
+// raw rewards; termination flags when term is non-NULL.
+static void copy_window(const ds_episode *ep, long w, int b, int O, int A, int B, int H, float *obs, float *act,
+                        float *rew, float *term) {
+    int eo = ep->obs_dim, ea = ep->act_dim;
+    for (int t = 0; t <= H; t++) pad_copy(obs + ((size_t)t * B + b) * O, O, ep->obs + (w + t) * eo, eo);
+    for (int t = 0; t < H; t++) {
+        pad_copy(act + ((size_t)t * B + b) * A, A, ep->act + (w + t) * ea, ea);
+        rew[(size_t)t * B + b] = ep->rew[w + t];
+        if (term) term[(size_t)t * B + b] = ep->term[w + t];
+    }
+}
+
 int wm_sample_windows(const ds_episode *const *eps, const int *ep_task, int lo, int hi, int O, int A, int B, int H,
                       nn_rng *r, const nn_rms *rms, float *obs, float *act, float *rew, float *term, int *task) {
     long windows = 0;
-    for (int i = lo; i < hi; i++) windows += eps[i]->T >= H ? eps[i]->T - H + 1 : 0;
+    for (int i = lo; i < hi; i++) windows += ep_windows(eps[i], H);
     if (!windows) return -1;
     for (int b = 0; b < B; b++) {
         long w = (long)(nn_rng_uniform(r) * (double)windows);
         int i = lo;
-        for (; i < hi; i++) {
-            long n = eps[i]->T >= H ? eps[i]->T - H + 1 : 0;
-            if (w < n) break;
-            w -= n;
-        }
-        // zero-padded to the largest task's sizes
-        const ds_episode *ep = eps[i];
-        int eo = ep->obs_dim, ea = ep->act_dim;
+        for (; i < hi && w >= ep_windows(eps[i], H); i++) w -= ep_windows(eps[i], H);
         if (task) task[b] = ep_task ? ep_task[i] : 0;
-        for (int t = 0; t <= H; t++) pad_copy(obs + ((size_t)t * B + b) * O, O, ep->obs + (w + t) * eo, eo);
-        for (int t = 0; t < H; t++) {
-            pad_copy(act + ((size_t)t * B + b) * A, A, ep->act + (w + t) * ea, ea);
-            rew[(size_t)t * B + b] = ep->rew[w + t];
-            if (term) term[(size_t)t * B + b] = ep->term[w + t];
-        }
+        copy_window(eps[i], w, b, O, A, B, H, obs, act, rew, term);
     }
     if (rms) nn_rms_normalize(rms, rew, rew, H * B);
     return 0;
@@ -273,18 +277,6 @@ int wm_train(const wm_train_config *c, const char *out, int resume) {
     return rc;
 }
 
-// Rows b < n: step ws[b] + t of episode eps[wi[b]], observations (to o, n × O) or actions (to a,
-// n × A), zero-padded.
-static void gather_step(const ds_episode *const *eps, const int *wi, const int *ws, int n, int t, int O, float *o,
-                        int A, float *a) {
-    for (int b = 0; b < n; b++) {
-        const ds_episode *ep = eps[wi[b]];
-        size_t k = (size_t)(ws[b] + t);
-        if (o) pad_copy(o + (size_t)b * O, O, ep->obs + k * ep->obs_dim, ep->obs_dim);
-        if (a) pad_copy(a + (size_t)b * A, A, ep->act + k * ep->act_dim, ep->act_dim);
-    }
-}
-
 int wm_evaluate(const char *wm_path, const char *const *data, double holdout, int H, int batch, wm_eval_result *res,
                 char *err, size_t errlen) {
     if (batch < 1) return nn_err(err, errlen, "batch %d: evaluate at least one window at a time", batch);
@@ -315,38 +307,38 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
         nn_graph *g = nn_graph_new(0);
         nn_graph_set_no_grad(g, 1);
         *res = (wm_eval_result){.horizon = H};
-        float *o = nn_malloc(sizeof(float) * B * O), *av = nn_malloc(sizeof(float) * B * A);
-        int *tid = nn_malloc(sizeof(int) * B), *wi = nn_malloc(sizeof(int) * B), *ws = nn_malloc(sizeof(int) * B);
+        // time-major windows as in training (copy_window), the last batch's columns n..B-1 unused
+        float *obs = nn_malloc(sizeof(float) * (H + 1) * B * O), *act = nn_malloc(sizeof(float) * H * B * A),
+              *rew = nn_malloc(sizeof(float) * H * B);
+        int *tid = nn_malloc(sizeof(int) * B);
         long total = 0;
-        for (int i = e.n_train; i < e.n; i++) total += e.eps[i]->T >= H ? e.eps[i]->T - H + 1 : 0;
+        for (int i = e.n_train; i < e.n; i++) total += ep_windows(e.eps[i], H);
         double t0 = nn_now();
         for (int i = e.n_train, s = 0;;) {
-            // the next (up to) B windows: episode wi[b], start ws[b]
+            // the next (up to) B windows, in order
             int n = 0;
             while (i < e.n && n < B) {
-                if (s + H > e.eps[i]->T) {
+                if (s >= ep_windows(e.eps[i], H)) {
                     i++, s = 0;
                     continue;
                 }
-                wi[n] = i, ws[n] = s++, tid[n] = model_task[e.task[i]], n++;
+                tid[n] = model_task[e.task[i]];
+                copy_window(e.eps[i], s++, n++, O, A, B, H, obs, act, rew, NULL);
             }
             if (!n) break;
             nn_graph_reset(g);
             nn_tensor *em = wm_task_embed(g, &w, tid, n);
-            gather_step(e.eps, wi, ws, n, 0, O, o, A, NULL);
-            nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, o, n, O, 0), em);
+            nn_tensor *z = wm_encode(g, &w, nn_tensor_from(g, obs, n, O, 0), em);
             for (int t = 0; t < H; t++) {
-                gather_step(e.eps, wi, ws, n, t, O, NULL, A, av);
-                nn_tensor *a = nn_tensor_from(g, av, n, A, 0), *r_hat = wm_reward(g, &w, z, a, em);
+                nn_tensor *a = nn_tensor_from(g, act + (size_t)t * B * A, n, A, 0), *r_hat = wm_reward(g, &w, z, a, em);
                 for (int b = 0; b < n; b++) {
-                    double r = e.eps[wi[b]]->rew[ws[b] + t], d = nn_rms_unnormalize(&rms, r_hat->x[b], 0) - r;
+                    double r = rew[(size_t)t * B + b], d = nn_rms_unnormalize(&rms, r_hat->x[b], 0) - r;
                     res->reward_mse += d * d / H;
                     res->baseline_mse += (mean - r) * (mean - r) / H;
                 }
                 z = wm_dynamics(g, &w, z, a, em);
                 if (t == 0 || t == H - 1) {
-                    gather_step(e.eps, wi, ws, n, t + 1, O, o, A, NULL);
-                    nn_tensor *target = wm_encode(g, &w, nn_tensor_from(g, o, n, O, 0), em);
+                    nn_tensor *target = wm_encode(g, &w, nn_tensor_from(g, obs + (size_t)(t + 1) * B * O, n, O, 0), em);
                     // the sum over rows of each row's mean squared latent error
                     double m = 0;
                     for (long k = 0; k < (long)n * z->d; k++) m += (double)(z->x[k] - target->x[k]) * (z->x[k] - target->x[k]);
@@ -358,7 +350,7 @@ int wm_evaluate(const char *wm_path, const char *const *data, double holdout, in
             res->windows += n;
             nn_progress("wm eval", res->windows, total, t0);
         }
-        nn_free(o), nn_free(av), nn_free(tid), nn_free(wi), nn_free(ws);
+        nn_free(obs), nn_free(act), nn_free(rew), nn_free(tid);
         nn_graph_free(g);
         if (!res->windows) {
             rc = nn_err(err, errlen, "no held-out episode has %d steps; lower --horizon", H);
